@@ -1,0 +1,143 @@
+"""Text extraction: sniff what a file really is, pick its extractor from the registry, never raise.
+
+The type comes from the content first (magic bytes, the member names inside a zip, the stream names
+inside an OLE file) and only then from the extension, because secretaries rename files: a ".docx" that
+is really a spreadsheet must still be read, and a ".pdf" that is a Word file must not be reported corrupt.
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+from .extractors.base import Extraction, Extractor, ExtractStatus, Limits, unreadable
+from .extractors.docx import DocxExtractor
+from .extractors.image import ImageExtractor
+from .extractors.legacy import LEGACY_EXTRACTORS
+from .extractors.ofd import OfdExtractor
+from .extractors.pdf import PdfExtractor
+from .extractors.pptx import PptxExtractor
+from .extractors.text import TextExtractor
+from .extractors.xlsx import XlsxExtractor
+
+__all__ = ["ExtractStatus", "Extraction", "extract_text", "sniff"]
+
+_REGISTRY: dict[str, Extractor] = {}
+for _extractor in (
+    DocxExtractor(),
+    PptxExtractor(),
+    XlsxExtractor(),
+    PdfExtractor(),
+    OfdExtractor(),
+    TextExtractor(),
+    ImageExtractor(),
+    *LEGACY_EXTRACTORS,
+):
+    for _kind in _extractor.kinds:
+        _REGISTRY[_kind] = _extractor
+
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+_ZIP_MARKERS = (
+    ("word/document.xml", "docx"),
+    ("ppt/presentation.xml", "pptx"),
+    ("xl/workbook.xml", "xlsx"),
+    ("OFD.xml", "ofd"),
+)
+# OLE compound files name their main stream in UTF-16LE; the name says which application wrote it.
+_OLE_STREAMS = (
+    ("EncryptedPackage", "encrypted"),  # a password-protected .docx/.xlsx/.pptx is an OLE wrapper
+    ("WordDocument", "doc"),
+    ("Workbook", "xls"),
+    ("Book", "xls"),
+    ("PowerPoint Document", "ppt"),
+)
+_TEXT_EXTENSIONS = {".txt", ".csv", ".tsv", ".md", ".log", ".json", ".xml", ".html", ".htm"}
+_EXT_KINDS = {
+    ".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx", ".ofd": "ofd", ".pdf": "pdf",
+    ".doc": "doc", ".wps": "doc", ".rtf": "rtf", ".xls": "xls", ".et": "xls", ".ppt": "ppt", ".dps": "ppt",
+    ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
+    ".bmp": "image", ".gif": "image", ".webp": "image",
+}  # fmt: skip
+_OLE_SCAN_BYTES = 16 * 1024 * 1024
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "corrupt"
+    for marker, kind in _ZIP_MARKERS:
+        if marker in names:
+            return kind
+    return "zip"
+
+
+def _ole_kind(path: Path) -> str:
+    with path.open("rb") as fh:
+        data = fh.read(_OLE_SCAN_BYTES)
+    for name, kind in _OLE_STREAMS:
+        if name.encode("utf-16-le") in data:
+            return kind
+    return _EXT_KINDS.get(path.suffix.lower(), "doc")
+
+
+def sniff(path: Path) -> str:
+    """What the file is: a registry kind, or "empty", "zip", "corrupt", "encrypted", "unknown"."""
+    with path.open("rb") as fh:
+        head = fh.read(1024)
+    if not head:
+        return "empty"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _zip_kind(path)
+    if b"%PDF-" in head:
+        return "pdf"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return _ole_kind(path)
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image"
+    kind = _EXT_KINDS.get(path.suffix.lower())
+    if kind is not None and kind not in ("text",):
+        # The extension names a binary format but the magic bytes disagree: the file is damaged.
+        return "corrupt"
+    if path.suffix.lower() in _TEXT_EXTENSIONS or b"\x00" not in head:
+        return "text"
+    return "unknown"
+
+
+def _special(kind: str, path: Path) -> Extraction | None:
+    """Outcomes decided by sniffing alone."""
+    if kind == "empty":
+        return Extraction(ExtractStatus.EMPTY, reason="文件是空的（0 字节）")
+    if kind == "encrypted":
+        return unreadable("文件已加密（设有打开密码），无法读取文字；请取得无密码的版本后重新放入")
+    if kind == "corrupt":
+        return unreadable(f"文件已损坏或与扩展名 {path.suffix or '（无）'} 不符，无法读取")
+    if kind in ("zip", "unknown"):
+        return Extraction(
+            ExtractStatus.UNSUPPORTED, reason=f"不支持的文件格式（{path.suffix or '无扩展名'}），只登记不检索"
+        )
+    return None
+
+
+def extract_text(path: Path, *, max_chars: int = 1_000_000, timeout_s: float = 60) -> Extraction:
+    """The text of one file. Never raises for bad content: failures come back as a status and a reason."""
+    try:
+        kind = sniff(path)
+    except OSError as exc:
+        return unreadable(f"无法读取文件（{exc.strerror or type(exc).__name__}）")
+    special = _special(kind, path)
+    if special is not None:
+        return special
+    limits = Limits(max_chars=max_chars, deadline=time.monotonic() + timeout_s)
+    try:
+        return _REGISTRY[kind].extract(path, limits)
+    except MemoryError:
+        return unreadable("文件过大，读取时内存不足")
+    except RecursionError:
+        return unreadable("文件结构嵌套过深，疑似损坏或恶意文件")
+    except OSError as exc:
+        return unreadable(f"无法读取文件（{exc.strerror or type(exc).__name__}）")

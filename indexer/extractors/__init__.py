@@ -1,0 +1,1 @@
+"""One extractor per file format, all behind the `Extractor` protocol in `base`."""

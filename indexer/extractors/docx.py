@@ -1,0 +1,86 @@
+"""Word .docx: body (with tables and text boxes), headers, footers, footnotes; title from core properties."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from .base import Extraction, Limits, TextSink, open_zip, unreadable
+from .zipxml import iter_local, local, parse_member
+
+_HEADING_STYLE = re.compile(r"^(heading|title|标题)", re.IGNORECASE)
+
+
+def _paragraph_text(p: ET.Element) -> str:
+    out: list[str] = []
+    for el in p.iter():
+        name = local(el.tag)
+        if name == "t" and el.text:
+            out.append(el.text)
+        elif name == "tab":
+            out.append("\t")
+        elif name in ("br", "cr"):
+            out.append("\n")
+    return "".join(out)
+
+
+def _paragraphs(root: ET.Element) -> list[tuple[str, str]]:
+    """(style id, text) of every top-level paragraph in document order; table cells are paragraphs too."""
+    result = []
+    for p in iter_local(root, "p"):
+        style = ""
+        for el in p.iter():
+            if local(el.tag) == "pStyle":
+                style = next((v for k, v in el.attrib.items() if local(k) == "val"), "")
+                break
+        result.append((style, _paragraph_text(p)))
+    return result
+
+
+def _core_title(zf: zipfile.ZipFile) -> str | None:
+    root = parse_member(zf, "docProps/core.xml")
+    if root is None:
+        return None
+    for el in iter_local(root, "title"):
+        if el.text and el.text.strip():
+            return el.text.strip()
+    return None
+
+
+def _part_names(zf: zipfile.ZipFile) -> list[str]:
+    """The body first, then headers, footers and notes: all hold text a person may search for."""
+    names = zf.namelist()
+    extra = sorted(n for n in names if re.fullmatch(r"word/(header|footer|footnotes|endnotes)\d*\.xml", n))
+    return ["word/document.xml", *extra]
+
+
+class DocxExtractor:
+    kinds: tuple[str, ...] = ("docx",)
+
+    def extract(self, path: Path, limits: Limits) -> Extraction:
+        opened = open_zip(path)
+        if isinstance(opened, str):
+            return unreadable(opened)
+        with opened as zf:
+            try:
+                return self._read(zf, limits)
+            except (ET.ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+                return unreadable(f"Word 文件内容已损坏，无法读取（{type(exc).__name__}）")
+
+    def _read(self, zf: zipfile.ZipFile, limits: Limits) -> Extraction:
+        sink = TextSink(limits)
+        heading: str | None = None
+        for name in _part_names(zf):
+            root = parse_member(zf, name)
+            if root is None:
+                continue
+            for style, text in _paragraphs(root):
+                if heading is None and text.strip() and _HEADING_STYLE.match(style):
+                    heading = text.strip()
+                if not sink.add(text):
+                    break
+            if sink.full:
+                break
+        return sink.result(title=_core_title(zf) or heading)

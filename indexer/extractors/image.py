@@ -1,0 +1,23 @@
+"""Photos and scans (.jpg .png .tif .bmp .gif .webp): OCR when the optional engine is installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import ocr
+from .base import Extraction, ExtractStatus, Limits, TextSink, unreadable
+
+
+class ImageExtractor:
+    kinds: tuple[str, ...] = ("image",)
+
+    def extract(self, path: Path, limits: Limits) -> Extraction:
+        if not ocr.available():
+            return Extraction(ExtractStatus.NEEDS_OCR, reason=ocr.MISSING_REASON)
+        try:
+            text = ocr.recognize(path.read_bytes())
+        except Exception as exc:
+            return unreadable(f"图片无法识别（{type(exc).__name__}）")
+        sink = TextSink(limits)
+        sink.add(text)
+        return sink.result(pages=1)
