@@ -1,0 +1,459 @@
+"""The catalogue: one SQLite database (WAL) under `.zhikong/`, with a schema version and migrations.
+
+Every record ever seen stays in it: a vanished file becomes a `deleted` record, never a missing row.
+Write methods take part in the caller's transaction (`with catalogue.transaction():`), so a batch of
+ingests and their audit entries commit together or not at all — a `kill -9` mid-batch leaves the
+catalogue as it was before the batch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from archive.convention import ActivityType, Classification, Source
+from archive.errors import NotFound, SettingsError
+
+DB_NAME = "catalogue.sqlite"
+
+# Append only: a released migration is never edited, a new one is added at the end.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: records, versions, extracted text and the audit log
+    """
+    CREATE TABLE records (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        raw_path BLOB,
+        state TEXT NOT NULL DEFAULT 'active',
+        sha256 TEXT,
+        size INTEGER,
+        mtime_ns INTEGER,
+        version INTEGER NOT NULL DEFAULT 1,
+        center TEXT, center_by TEXT,
+        year INTEGER, year_by TEXT,
+        activity TEXT, activity_date TEXT, activity_type TEXT, activity_by TEXT,
+        category TEXT NOT NULL DEFAULT '未归类', category_by TEXT,
+        suggestion TEXT,
+        title TEXT,
+        extract_status TEXT, extract_reason TEXT,
+        pii INTEGER NOT NULL DEFAULT 0,
+        added_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        deleted_at TEXT
+    );
+    CREATE UNIQUE INDEX records_active_path ON records(path) WHERE state = 'active';
+    CREATE INDEX records_sha ON records(sha256);
+    CREATE INDEX records_center_year ON records(center, year);
+    CREATE TABLE versions (
+        record_id INTEGER NOT NULL REFERENCES records(id),
+        version INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        ingested_at TEXT NOT NULL,
+        PRIMARY KEY (record_id, version)
+    );
+    CREATE TABLE texts (
+        record_id INTEGER PRIMARY KEY REFERENCES records(id),
+        sha256 TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        action TEXT NOT NULL,
+        center TEXT,
+        path TEXT,
+        detail TEXT NOT NULL,
+        prev TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE problems (
+        path TEXT PRIMARY KEY,
+        message TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    );
+    """,
+)
+
+
+class RecordState(StrEnum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class Record:
+    id: int
+    path: str
+    state: RecordState
+    sha256: str | None
+    size: int | None
+    mtime_ns: int | None
+    version: int
+    classification: Classification
+    title: str | None
+    extract_status: str | None
+    extract_reason: str | None
+    pii: bool
+    added_at: str
+    updated_at: str
+    deleted_at: str | None
+    raw_path: bytes | None = None
+
+    @property
+    def center(self) -> str | None:
+        return self.classification.center
+
+    @property
+    def year(self) -> int | None:
+        return self.classification.year
+
+    @property
+    def category(self) -> str:
+        return self.classification.category
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.classification
+        return {
+            "id": self.id,
+            "path": self.path,
+            "state": self.state.value,
+            "center": c.center,
+            "year": c.year,
+            "activity": c.activity,
+            "activity_date": c.activity_date.isoformat() if c.activity_date else None,
+            "activity_type": c.activity_type.value if c.activity_type else None,
+            "category": c.category,
+            "classified_by": {
+                "center": _v(c.center_by),
+                "year": _v(c.year_by),
+                "activity": _v(c.activity_by),
+                "category": _v(c.category_by),
+            },
+            "suggestion": c.suggestion,
+            "title": self.title,
+            "sha256": self.sha256,
+            "size": self.size,
+            "version": self.version,
+            "extract_status": self.extract_status,
+            "extract_reason": self.extract_reason,
+            "pii": self.pii,
+            "added_at": self.added_at,
+            "updated_at": self.updated_at,
+            "deleted_at": self.deleted_at,
+        }
+
+
+@dataclass(frozen=True)
+class Version:
+    record_id: int
+    version: int
+    sha256: str
+    size: int
+    mtime_ns: int
+    path: str
+    ingested_at: str
+
+
+def _v(source: Source | None) -> str | None:
+    return source.value if source else None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
+
+
+class Catalogue:
+    """The records of one archive. Open with `Catalogue.open(system_dir)`; close when done."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._depth = 0
+
+    @classmethod
+    def open(cls, system_dir: Path) -> Catalogue:
+        system_dir.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(system_dir / DB_NAME, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        cat = cls(conn)
+        cat._migrate()
+        return cat
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Catalogue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema -------------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        if current > len(MIGRATIONS):
+            raise SettingsError(
+                f"档案库的数据格式（版本 {current}）比本程序新（支持到 {len(MIGRATIONS)}）。",
+                hint="请升级 zhikong 后再打开此档案库。",
+            )
+        for number in range(current + 1, len(MIGRATIONS) + 1):
+            with self.transaction():
+                for statement in MIGRATIONS[number - 1].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE … COMMIT; nested uses join the outer transaction. Rolls back and re-raises."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def get(self, record_id: int) -> Record:
+        row = self.conn.execute("SELECT * FROM records WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"没有编号为 {record_id} 的档案记录。")
+        return _record(row)
+
+    def find_by_path(self, path: str, *, include_deleted: bool = True) -> Record | None:
+        """The active record at `path`, else (if asked) the most recently deleted one there."""
+        row = self.conn.execute(
+            "SELECT * FROM records WHERE path = ? ORDER BY state = 'active' DESC, id DESC LIMIT 1", (path,)
+        ).fetchone()
+        if row is None or (not include_deleted and row["state"] != RecordState.ACTIVE):
+            return None
+        return _record(row)
+
+    def records(
+        self,
+        *,
+        center: str | None = None,
+        year: int | None = None,
+        category: str | None = None,
+        state: str | None = None,
+    ) -> list[Record]:
+        clauses, args = [], []
+        for column, value in (("center", center), ("year", year), ("category", category), ("state", state)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.conn.execute(f"SELECT * FROM records {where} ORDER BY path, id", args).fetchall()
+        return [_record(r) for r in rows]
+
+    def active_stats(self) -> dict[str, tuple[int, int, int, str]]:
+        """path -> (id, size, mtime_ns, sha256) of every active record: what a scan compares against."""
+        rows = self.conn.execute(
+            "SELECT id, path, size, mtime_ns, sha256 FROM records WHERE state = 'active'"
+        )
+        return {r[1]: (r[0], r[2], r[3], r[4]) for r in rows}
+
+    def versions(self, record_id: int) -> list[Version]:
+        rows = self.conn.execute(
+            "SELECT * FROM versions WHERE record_id = ? ORDER BY version", (record_id,)
+        ).fetchall()
+        return [Version(**dict(r)) for r in rows]
+
+    def deleted_by_sha(self, sha256: str) -> Record | None:
+        row = self.conn.execute(
+            "SELECT * FROM records WHERE state = 'deleted' AND sha256 = ? ORDER BY id DESC LIMIT 1", (sha256,)
+        ).fetchone()
+        return _record(row) if row else None
+
+    def text(self, record_id: int) -> str | None:
+        row = self.conn.execute("SELECT text FROM texts WHERE record_id = ?", (record_id,)).fetchone()
+        return row[0] if row else None
+
+    def texts(self) -> Iterator[tuple[Record, str]]:
+        rows = self.conn.execute(
+            "SELECT r.*, t.text AS body FROM records r JOIN texts t ON t.record_id = r.id ORDER BY r.id"
+        )
+        for row in rows:
+            yield _record(row), row["body"]
+
+    # -- writing (call inside `transaction()`) ------------------------------------------------------
+
+    def add(
+        self,
+        *,
+        path: str,
+        raw_path: bytes | None,
+        sha256: str,
+        size: int,
+        mtime_ns: int,
+        classification: Classification,
+    ) -> int:
+        ts = now_iso()
+        cur = self.conn.execute(
+            """INSERT INTO records (path, raw_path, state, sha256, size, mtime_ns, version, added_at, updated_at)
+               VALUES (?, ?, 'active', ?, ?, ?, 1, ?, ?)""",
+            (path, raw_path, sha256, size, mtime_ns, ts, ts),
+        )
+        record_id = int(cur.lastrowid or 0)
+        self.set_classification(record_id, classification)
+        self._add_version(record_id, 1, sha256, size, mtime_ns, path, ts)
+        return record_id
+
+    def new_version(self, record_id: int, *, sha256: str, size: int, mtime_ns: int) -> int:
+        rec = self.get(record_id)
+        number = rec.version + 1
+        ts = now_iso()
+        self.conn.execute(
+            "UPDATE records SET sha256 = ?, size = ?, mtime_ns = ?, version = ?, updated_at = ? WHERE id = ?",
+            (sha256, size, mtime_ns, number, ts, record_id),
+        )
+        self._add_version(record_id, number, sha256, size, mtime_ns, rec.path, ts)
+        return number
+
+    def touch(self, record_id: int, *, size: int, mtime_ns: int) -> None:
+        """Same content, new timestamp: remember the stat so the file is not read again."""
+        self.conn.execute(
+            "UPDATE records SET size = ?, mtime_ns = ? WHERE id = ?", (size, mtime_ns, record_id)
+        )
+
+    def move(self, record_id: int, *, path: str, raw_path: bytes | None, size: int, mtime_ns: int) -> None:
+        self.conn.execute(
+            """UPDATE records SET path = ?, raw_path = ?, state = 'active', size = ?, mtime_ns = ?,
+               deleted_at = NULL, updated_at = ? WHERE id = ?""",
+            (path, raw_path, size, mtime_ns, now_iso(), record_id),
+        )
+
+    def mark_deleted(self, record_id: int) -> None:
+        ts = now_iso()
+        self.conn.execute(
+            "UPDATE records SET state = 'deleted', deleted_at = ?, updated_at = ? WHERE id = ?",
+            (ts, ts, record_id),
+        )
+
+    def set_classification(self, record_id: int, c: Classification) -> None:
+        self.conn.execute(
+            """UPDATE records SET center = ?, center_by = ?, year = ?, year_by = ?, activity = ?,
+               activity_date = ?, activity_type = ?, activity_by = ?, category = ?, category_by = ?,
+               suggestion = ?, updated_at = ? WHERE id = ?""",
+            (
+                c.center,
+                _v(c.center_by),
+                c.year,
+                _v(c.year_by),
+                c.activity,
+                c.activity_date.isoformat() if c.activity_date else None,
+                c.activity_type.value if c.activity_type else None,
+                _v(c.activity_by),
+                c.category,
+                _v(c.category_by),
+                c.suggestion,
+                now_iso(),
+                record_id,
+            ),
+        )
+
+    def set_text(
+        self,
+        record_id: int,
+        *,
+        sha256: str,
+        text: str,
+        status: str,
+        reason: str | None,
+        title: str | None,
+        pii: bool,
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO texts (record_id, sha256, text) VALUES (?, ?, ?)",
+            (record_id, sha256, text),
+        )
+        self.conn.execute(
+            "UPDATE records SET extract_status = ?, extract_reason = ?, title = ?, pii = ? WHERE id = ?",
+            (status, reason, title, int(pii), record_id),
+        )
+
+    def _add_version(
+        self, record_id: int, number: int, sha256: str, size: int, mtime_ns: int, path: str, ts: str
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO versions (record_id, version, sha256, size, mtime_ns, path, ingested_at) VALUES (?,?,?,?,?,?,?)",
+            (record_id, number, sha256, size, mtime_ns, path, ts),
+        )
+
+    def counts(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT state, COUNT(*) FROM records GROUP BY state").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _record(row: sqlite3.Row) -> Record:
+    def src(value: str | None) -> Source | None:
+        return Source(value) if value else None
+
+    classification = Classification(
+        center=row["center"],
+        center_by=src(row["center_by"]),
+        year=row["year"],
+        year_by=src(row["year_by"]),
+        activity=row["activity"],
+        activity_date=date.fromisoformat(row["activity_date"]) if row["activity_date"] else None,
+        activity_type=ActivityType(row["activity_type"]) if row["activity_type"] else None,
+        activity_by=src(row["activity_by"]),
+        category=row["category"],
+        category_by=src(row["category_by"]),
+        suggestion=row["suggestion"],
+    )
+    return Record(
+        id=row["id"],
+        path=row["path"],
+        raw_path=row["raw_path"],
+        state=RecordState(row["state"]),
+        sha256=row["sha256"],
+        size=row["size"],
+        mtime_ns=row["mtime_ns"],
+        version=row["version"],
+        classification=classification,
+        title=row["title"],
+        extract_status=row["extract_status"],
+        extract_reason=row["extract_reason"],
+        pii=bool(row["pii"]),
+        added_at=row["added_at"],
+        updated_at=row["updated_at"],
+        deleted_at=row["deleted_at"],
+    )

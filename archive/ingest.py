@@ -1,0 +1,435 @@
+"""Reconciling the folder with the catalogue: the ingest pipeline.
+
+Stages, each a small function with typed input and output:
+
+    walk → identify (stat) → preserve (copy + sha256 in one pass) → extract → classify → catalogue → index
+
+`extract` and `index` are supplied by the caller (`cli.py` wires in `indexer/`), so the archive never
+reaches downstream. The folder is the truth and events are only hints: `reconcile()` with no paths
+compares everything; with paths it compares only those files and folders (the watcher's fast path).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import Protocol, TypeVar
+
+from archive import audit
+from archive.catalogue import Catalogue, Record
+from archive.convention import Classification, Source, classify, is_ignored
+from archive.preserve import ObjectStore
+from archive.settings import SETTINGS_FILE, SYSTEM_DIR, Settings
+
+BATCH = 200
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """What the extract stage returns (the indexer's extraction, reduced to what the catalogue keeps)."""
+
+    status: str
+    text: str = ""
+    reason: str | None = None
+    title: str | None = None
+    pii: bool = False
+
+
+Extractor = Callable[[Path], TextResult]
+
+
+class IndexSink(Protocol):
+    """Where catalogued text goes next. Called after the catalogue commits."""
+
+    def upsert(self, records: list[tuple[Record, str]]) -> None: ...
+
+    def delete(self, record_ids: list[int]) -> None: ...
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """A file on disk as the walk saw it."""
+
+    abs: Path
+    rel: str  # POSIX, relative to the root; undecodable bytes shown as \\xNN
+    raw: bytes | None  # the exact file-system name when `rel` could not represent it
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class FileError:
+    path: str
+    message: str
+
+
+@dataclass
+class ScanReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    unclassified: int = 0
+    errors: list[FileError] = field(default_factory=list)
+    skipped: list[FileError] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "moved": len(self.moved),
+            "deleted": len(self.deleted),
+            "unchanged": self.unchanged,
+            "unclassified": self.unclassified,
+            "errors": len(self.errors),
+            "skipped": len(self.skipped),
+        }
+
+    @property
+    def touched(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.moved) + len(self.deleted)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    facts: FileFacts
+    sha256: str
+    text: TextResult | None
+
+
+class Reconciler:
+    """Brings the catalogue in line with the folder. One per command; not thread-safe."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalogue: Catalogue,
+        *,
+        extract: Extractor | None = None,
+        sink: IndexSink | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cat = catalogue
+        self.store = ObjectStore(settings.system_dir)
+        self.extract = extract
+        self.sink = sink
+
+    # -- the whole pass -----------------------------------------------------------------------------
+
+    def reconcile(self, paths: Iterable[Path] | None = None) -> ScanReport:
+        report = ScanReport()
+        known = self.cat.active_stats()
+        scope = None if paths is None else [self._rel(Path(p)) for p in paths]
+        on_disk: dict[str, FileFacts] = {}
+        for facts in self._walk(paths, report):
+            on_disk[facts.rel] = facts
+        new: list[FileFacts] = []
+        changed: list[tuple[int, FileFacts]] = []
+        for rel, facts in on_disk.items():
+            entry = known.get(rel)
+            if entry is None:
+                new.append(facts)
+            elif entry[1] == facts.size and entry[2] == facts.mtime_ns:
+                report.unchanged += 1
+            else:
+                changed.append((entry[0], facts))
+        missing = {
+            rel: entry
+            for rel, entry in known.items()
+            if rel not in on_disk and (scope is None or any(_within(rel, s) for s in scope))
+        }
+        missing_by_sha: dict[str, list[str]] = {}
+        for rel, entry in missing.items():
+            missing_by_sha.setdefault(entry[3], []).append(rel)
+
+        for changed_chunk in _chunks(changed, BATCH):
+            self._apply_changed(changed_chunk, report)
+        for new_chunk in _chunks(new, BATCH):
+            self._apply_new(new_chunk, missing, missing_by_sha, report)
+        if missing:
+            self._apply_deleted(missing, report)
+        self._clear_problems(on_disk.keys(), report)
+        report.unclassified = self._count_unclassified()
+        return report
+
+    # -- stages -------------------------------------------------------------------------------------
+
+    def _walk(self, paths: Iterable[Path] | None, report: ScanReport) -> Iterator[FileFacts]:
+        root = self.settings.root
+        starts = [root] if paths is None else [Path(p) if Path(p).is_absolute() else root / p for p in paths]
+        for start in starts:
+            try:
+                st = os.lstat(start)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                report.errors.append(FileError(self._rel(start), f"无法访问：{exc.strerror}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                yield from self._walk_dir(start, report)
+            else:
+                facts = self._identify(start, st, report)
+                if facts:
+                    yield facts
+
+    def _walk_dir(self, folder: Path, report: ScanReport) -> Iterator[FileFacts]:
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            report.errors.append(FileError(self._rel(folder), f"无法读取文件夹：{exc.strerror}"))
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if folder == self.settings.root and entry.name in (
+                SYSTEM_DIR,
+                SETTINGS_FILE,
+                SETTINGS_FILE + ".tmp",
+            ):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                report.errors.append(FileError(self._rel(path), f"无法访问：{exc.strerror}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if entry.name not in ("__MACOSX",):
+                    yield from self._walk_dir(path, report)
+            else:
+                facts = self._identify(path, st, report)
+                if facts:
+                    yield facts
+
+    def _identify(self, path: Path, st: os.stat_result, report: ScanReport) -> FileFacts | None:
+        rel = self._rel(path)
+        if is_ignored(PurePosixPath(rel)):
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            # Links are never followed: one pointing outside the root would leak files into the archive.
+            report.skipped.append(FileError(rel, "符号链接，未跟随（请放入文件本身而不是链接）"))
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            report.skipped.append(FileError(rel, "不是普通文件，已跳过"))
+            return None
+        raw = None
+        try:
+            rel.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = os.fsencode(path.relative_to(self.settings.root))
+            rel = raw.decode("utf-8", "backslashreplace")
+        return FileFacts(path, rel, raw, st.st_size, st.st_mtime_ns)
+
+    def _prepare(self, facts: FileFacts, report: ScanReport) -> _Prepared | None:
+        """preserve + extract, outside any transaction (they are the slow part)."""
+        try:
+            stored = self.store.add_file(facts.abs)
+            after = os.stat(facts.abs)
+        except FileNotFoundError:
+            report.errors.append(FileError(facts.rel, "读取时文件消失了（已被移走或删除），未登记"))
+            return None
+        except PermissionError:
+            self._problem(facts.rel, "没有读取权限，无法登记：请检查文件权限")
+            report.errors.append(FileError(facts.rel, "没有读取权限，无法登记：请检查文件权限"))
+            return None
+        except OSError as exc:
+            self._problem(facts.rel, f"读取失败：{exc.strerror or exc}")
+            report.errors.append(FileError(facts.rel, f"读取失败：{exc.strerror or exc}"))
+            return None
+        if after.st_size != stored.size or after.st_mtime_ns != facts.mtime_ns:
+            report.errors.append(FileError(facts.rel, "文件正在写入（读取期间发生变化），稍后再登记"))
+            return None
+        facts = replace(facts, size=stored.size)
+        text = self._extract(facts) if self.extract else None
+        return _Prepared(facts, stored.sha256, text)
+
+    def _extract(self, facts: FileFacts) -> TextResult:
+        assert self.extract is not None
+        try:
+            return self.extract(facts.abs)
+        except Exception as exc:  # an extractor bug must not lose the record
+            return TextResult(status="unreadable", reason=f"读取文字时出错：{exc}")
+
+    def _classify(self, rel: str, text: TextResult | None, keep: Record | None = None) -> Classification:
+        result = classify(PurePosixPath(rel), self.settings.center_names(), text.text if text else "")
+        if keep is not None and keep.classification.category_by == Source.MANUAL:
+            old = keep.classification
+            result = replace(result, category=old.category, category_by=Source.MANUAL)
+            if old.activity_by == Source.MANUAL:
+                result = replace(
+                    result,
+                    activity=old.activity,
+                    activity_date=old.activity_date,
+                    activity_type=old.activity_type,
+                    activity_by=Source.MANUAL,
+                )
+            if not result.unclassified:
+                result = replace(result, suggestion=None)
+        return result
+
+    # -- catalogue writes ---------------------------------------------------------------------------
+
+    def _apply_new(
+        self,
+        chunk: list[FileFacts],
+        missing: dict[str, tuple[int, int, int, str]],
+        missing_by_sha: dict[str, list[str]],
+        report: ScanReport,
+    ) -> None:
+        prepared = [p for f in chunk if (p := self._prepare(f, report))]
+        indexed: list[int] = []
+        with self.cat.transaction():
+            for p in prepared:
+                f = p.facts
+                old_rel = _pop_match(missing_by_sha, p.sha256)
+                if old_rel is not None:
+                    record_id = missing.pop(old_rel)[0]
+                else:
+                    revived = self.cat.deleted_by_sha(p.sha256)
+                    record_id = revived.id if revived else 0
+                    old_rel = revived.path if revived else None
+                if record_id:
+                    before = self.cat.get(record_id)
+                    self.cat.move(record_id, path=f.rel, raw_path=f.raw, size=f.size, mtime_ns=f.mtime_ns)
+                    c = self._classify(f.rel, p.text or self._stored_text(record_id), before)
+                    self.cat.set_classification(record_id, c)
+                    # The same content reappearing at its old path is a restore, anywhere else a move.
+                    action = "reappear" if old_rel == f.rel else "move"
+                    audit.append(
+                        self.cat, action, center=c.center, path=f.rel, previous=old_rel, sha256=p.sha256
+                    )
+                    report.moved.append((old_rel or "", f.rel))
+                else:
+                    c = self._classify(f.rel, p.text)
+                    record_id = self.cat.add(
+                        path=f.rel,
+                        raw_path=f.raw,
+                        sha256=p.sha256,
+                        size=f.size,
+                        mtime_ns=f.mtime_ns,
+                        classification=c,
+                    )
+                    audit.append(self.cat, "add", center=c.center, path=f.rel, sha256=p.sha256, size=f.size)
+                    report.added.append(f.rel)
+                self._store_text(record_id, p)
+                indexed.append(record_id)
+        self._to_index(indexed)
+
+    def _apply_changed(self, chunk: list[tuple[int, FileFacts]], report: ScanReport) -> None:
+        prepared = [(rid, p) for rid, f in chunk if (p := self._prepare(f, report))]
+        indexed: list[int] = []
+        with self.cat.transaction():
+            for record_id, p in prepared:
+                f = p.facts
+                before = self.cat.get(record_id)
+                if before.sha256 == p.sha256:
+                    self.cat.touch(record_id, size=f.size, mtime_ns=f.mtime_ns)
+                    report.unchanged += 1
+                    continue
+                self.cat.touch(record_id, size=f.size, mtime_ns=f.mtime_ns)
+                number = self.cat.new_version(record_id, sha256=p.sha256, size=f.size, mtime_ns=f.mtime_ns)
+                c = self._classify(f.rel, p.text, before)
+                self.cat.set_classification(record_id, c)
+                audit.append(
+                    self.cat,
+                    "change",
+                    center=c.center,
+                    path=f.rel,
+                    version=number,
+                    sha256=p.sha256,
+                    previous_sha256=before.sha256,
+                )
+                self._store_text(record_id, p)
+                report.changed.append(f.rel)
+                indexed.append(record_id)
+        self._to_index(indexed)
+
+    def _apply_deleted(self, missing: dict[str, tuple[int, int, int, str]], report: ScanReport) -> None:
+        gone: list[int] = []
+        with self.cat.transaction():
+            for rel, (record_id, _size, _mtime, sha) in sorted(missing.items()):
+                rec = self.cat.get(record_id)
+                self.cat.mark_deleted(record_id)
+                audit.append(self.cat, "delete", center=rec.center, path=rel, sha256=sha)
+                report.deleted.append(rel)
+                gone.append(record_id)
+        if self.sink and gone:
+            self.sink.upsert([(self.cat.get(i), self.cat.text(i) or "") for i in gone])
+
+    def _store_text(self, record_id: int, p: _Prepared) -> None:
+        if p.text is None:
+            return
+        self.cat.set_text(
+            record_id,
+            sha256=p.sha256,
+            text=p.text.text,
+            status=p.text.status,
+            reason=p.text.reason,
+            title=p.text.title,
+            pii=p.text.pii,
+        )
+
+    def _stored_text(self, record_id: int) -> TextResult | None:
+        text = self.cat.text(record_id)
+        return TextResult(status="ok", text=text) if text else None
+
+    def _to_index(self, record_ids: list[int]) -> None:
+        if self.sink and record_ids:
+            self.sink.upsert([(self.cat.get(i), self.cat.text(i) or "") for i in record_ids])
+
+    # -- problems that have no record (unreadable names, permissions) --------------------------------
+
+    def _problem(self, rel: str, message: str) -> None:
+        with self.cat.transaction():
+            self.cat.conn.execute(
+                """INSERT INTO problems (path, message, first_seen, last_seen) VALUES (?, ?, datetime('now'), datetime('now'))
+                   ON CONFLICT(path) DO UPDATE SET message = excluded.message, last_seen = excluded.last_seen""",
+                (rel, message),
+            )
+
+    def _clear_problems(self, present: Iterable[str], report: ScanReport) -> None:
+        failing = {e.path for e in report.errors}
+        rows = self.cat.conn.execute("SELECT path FROM problems").fetchall()
+        present_set = set(present)
+        stale = [
+            r[0]
+            for r in rows
+            if r[0] not in failing and (r[0] not in present_set or self.cat.find_by_path(r[0]))
+        ]
+        if stale:
+            with self.cat.transaction():
+                self.cat.conn.executemany("DELETE FROM problems WHERE path = ?", [(p,) for p in stale])
+
+    def _count_unclassified(self) -> int:
+        row = self.cat.conn.execute(
+            """SELECT COUNT(*) FROM records WHERE state = 'active'
+               AND (center IS NULL OR year IS NULL OR category = '未归类')"""
+        ).fetchone()
+        return int(row[0])
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.settings.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def _within(rel: str, scope: str) -> bool:
+    return scope in ("", ".") or rel == scope or rel.startswith(scope.rstrip("/") + "/")
+
+
+def _pop_match(by_sha: dict[str, list[str]], sha: str) -> str | None:
+    candidates = by_sha.get(sha)
+    return candidates.pop(0) if candidates else None
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,189 @@
+"""A user's hand on the catalogue: manual classification, restoring preserved copies, the status overview."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+from archive import audit
+from archive.catalogue import Catalogue, Record, RecordState
+from archive.convention import CATEGORIES, UNCLASSIFIED, Source, activity_type_of
+from archive.errors import ConflictError, InputFileError, NotFound
+from archive.ingest import Reconciler
+from archive.preserve import ObjectStore
+from archive.settings import Settings
+
+_ACTIVITY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s*(.+)$")
+
+
+def resolve_record(settings: Settings, cat: Catalogue, given: str, cwd: Path) -> Record:
+    """A record named by a path as the user typed it (relative to cwd or the root, or absolute)."""
+    candidates = []
+    p = Path(given)
+    for base in ((cwd,) if not p.is_absolute() else ()) + (settings.root,):
+        full = (base / p) if not p.is_absolute() else p
+        try:
+            candidates.append(full.resolve().relative_to(settings.root).as_posix())
+        except ValueError:
+            continue
+    candidates.append(PurePosixPath(given.replace("\\", "/")).as_posix())
+    for rel in candidates:
+        rec = cat.find_by_path(rel)
+        if rec:
+            return rec
+    raise NotFound(f"目录中没有这个文件：{given}", hint="用 zhikong ls 查看已登记的文件及其路径。")
+
+
+def set_classification(
+    cat: Catalogue,
+    record: Record,
+    *,
+    category: str | None = None,
+    activity: str | None = None,
+    center: str | None = None,
+    year: int | None = None,
+    centers: tuple[str, ...] = (),
+) -> Record:
+    """Override a record's classification by hand; recorded as `manual` and in the audit log."""
+    c = record.classification
+    if category is not None:
+        if category not in CATEGORIES:
+            raise InputFileError(f"未知的类别：{category}", hint="可选类别：" + "、".join(CATEGORIES))
+        c = replace(c, category=category, category_by=Source.MANUAL)
+    if activity is not None:
+        m = _ACTIVITY.match(activity.strip())
+        if not m:
+            raise InputFileError(
+                f"活动应写成“YYYY-MM-DD 名称”：{activity}", hint='例如 --activity "2026-03-15 第一次工作会议"'
+            )
+        try:
+            when = date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError as exc:
+            raise InputFileError(f"活动日期无效：{activity}") from exc
+        name = m[4].strip()
+        c = replace(
+            c,
+            activity=name,
+            activity_date=when,
+            activity_type=activity_type_of(name),
+            activity_by=Source.MANUAL,
+        )
+        if c.year is None:
+            c = replace(c, year=when.year, year_by=Source.MANUAL)
+    if center is not None:
+        if center not in centers:
+            raise InputFileError(f"未知的质控中心：{center}", hint="已登记：" + "、".join(centers))
+        c = replace(c, center=center, center_by=Source.MANUAL)
+    if year is not None:
+        c = replace(c, year=year, year_by=Source.MANUAL)
+    if not c.unclassified:
+        c = replace(c, suggestion=None)
+    with cat.transaction():
+        cat.set_classification(record.id, c)
+        audit.append(
+            cat,
+            "classify",
+            center=c.center,
+            path=record.path,
+            category=c.category,
+            activity=c.activity,
+            year=c.year,
+        )
+    return cat.get(record.id)
+
+
+def restore(
+    settings: Settings, cat: Catalogue, record: Record, version: int | None, reconciler: Reconciler
+) -> Record:
+    """Bring back a deleted or overwritten file from its preserved copy, as a new event in its history."""
+    versions = cat.versions(record.id)
+    if not versions:
+        raise NotFound(f"{record.path} 没有保存过的版本。")
+    if version is None:
+        if record.state == RecordState.DELETED:
+            chosen = versions[-1]
+        elif len(versions) >= 2:
+            chosen = versions[-2]
+        else:
+            raise ConflictError(
+                f"{record.path} 只有一个版本且文件仍在，无需恢复。", hint="用 --version 指定版本。"
+            )
+    else:
+        matching = [v for v in versions if v.version == version]
+        if not matching:
+            raise NotFound(
+                f"{record.path} 没有第 {version} 版。",
+                hint="已有版本：" + "、".join(str(v.version) for v in versions),
+            )
+        chosen = matching[0]
+    store = ObjectStore(settings.system_dir)
+    if not store.has(chosen.sha256):
+        raise NotFound(
+            f"第 {chosen.version} 版的保存副本不见了（{chosen.sha256[:12]}…）。",
+            hint="运行 zhikong log verify 检查档案库。",
+        )
+    target = settings.root / (
+        record.raw_path.decode("utf-8", "surrogateescape") if record.raw_path else record.path
+    )
+    if record.state == RecordState.DELETED:
+        occupant = cat.find_by_path(record.path, include_deleted=False)
+        if occupant is not None:
+            raise ConflictError(
+                f"{record.path} 处已有另一个文件（记录 {occupant.id}），恢复会覆盖它。",
+                hint="先把现有文件改名或移走，再恢复。",
+            )
+    store.restore_to(chosen.sha256, target)
+    with cat.transaction():
+        audit.append(
+            cat,
+            "restore",
+            center=record.center,
+            path=record.path,
+            version=chosen.version,
+            sha256=chosen.sha256,
+        )
+    reconciler.reconcile([target])
+    restored = cat.find_by_path(record.path, include_deleted=False)
+    if restored is None:
+        raise NotFound(f"恢复后没能重新登记 {record.path}。")
+    return restored
+
+
+@dataclass
+class CenterYearStatus:
+    center: str
+    year: int | None
+    by_category: Counter[str] = field(default_factory=Counter)
+    attention: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+
+
+def status(cat: Catalogue) -> tuple[list[CenterYearStatus], list[tuple[str, str]]]:
+    """Counts by category per center-year, records needing attention, and files that could not be read."""
+    groups: dict[tuple[str, int | None], CenterYearStatus] = defaultdict(lambda: CenterYearStatus("", None))
+    for rec in cat.records():
+        key = (rec.center or UNCLASSIFIED, rec.year)
+        g = groups[key]
+        g.center, g.year = key
+        if rec.state == RecordState.ACTIVE:
+            g.by_category[rec.category] += 1
+        why = attention_reason(rec)
+        if why:
+            g.attention.append((rec.path, why))
+    problems = [(r[0], r[1]) for r in cat.conn.execute("SELECT path, message FROM problems ORDER BY path")]
+    ordered = sorted(groups.values(), key=lambda g: (g.center == UNCLASSIFIED, g.center, g.year or 0))
+    return ordered, problems
+
+
+def attention_reason(rec: Record) -> str | None:
+    if rec.state == RecordState.DELETED:
+        return f"文件已被删除（{rec.deleted_at}），可用 zhikong restore 恢复"
+    if rec.classification.unclassified:
+        return "未归类：" + (rec.classification.suggestion or "请用 zhikong classify 指定")
+    if rec.extract_status in ("unreadable", "unsupported"):
+        return "无法读取文字：" + (rec.extract_reason or "格式不支持")
+    if rec.extract_status == "needs_ocr":
+        return "扫描件，需要文字识别（安装 zhikong[ocr]）"
+    return None

@@ -1,0 +1,284 @@
+"""`zhikong.toml`: finding the archive root, reading the settings, and editing them without losing comments.
+
+The file belongs to the secretary as much as to us: it is written with Chinese comments and edited with
+tomlkit, so a comment the user added survives `zhikong center add`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+
+from archive.errors import ArchiveNotFound, ConflictError, SettingsError
+
+SETTINGS_FILE = "zhikong.toml"
+SYSTEM_DIR = ".zhikong"
+INBOX = "收件箱"
+STANDING_FOLDERS = ("工作计划", "工作总结", "质控标准")
+
+# Retention (保管期限) per record category, DA/T 22-2015 codes: Y 永久, D30 定期30年, D10 定期10年.
+DEFAULT_RETENTION: dict[str, str] = {
+    "工作计划": "D30",
+    "总结": "D30",
+    "标准文件": "Y",
+    "通知": "D30",
+    "会议纪要": "D30",
+    "督查记录": "D30",
+    "反馈意见": "D30",
+    "整改报告": "D30",
+    "签到表": "D10",
+    "课件": "D10",
+    "其他": "D10",
+}
+
+_CODE_RE = re.compile(r"^[A-Z]{1,6}$")
+
+
+@dataclass(frozen=True)
+class Roster:
+    director: str = ""
+    deputies: tuple[str, ...] = ()
+    secretary: str = ""
+    members: tuple[str, ...] = ()
+    term_start: str = ""  # YYYY-MM-DD of the current term
+    consecutive_terms: int = 1
+
+
+@dataclass(frozen=True)
+class Center:
+    name: str
+    code: str
+    host: str
+    roster: Roster = field(default_factory=Roster)
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    county: str
+    bureau: str
+    doc_prefix: str
+    fonds: str
+    rules: str = "jinxiang-2026"
+    centers: tuple[Center, ...] = ()
+    retention: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
+
+    @property
+    def system_dir(self) -> Path:
+        return self.root / SYSTEM_DIR
+
+    def center(self, name: str) -> Center:
+        for c in self.centers:
+            if c.name == name:
+                return c
+        known = "、".join(c.name for c in self.centers) or "（尚无）"
+        raise SettingsError(
+            f"未知的质控中心：{name}",
+            hint=f"已登记的中心：{known}。用 zhikong center add 登记新中心。",
+        )
+
+    def center_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.centers)
+
+
+def find_root(explicit: Path | None, env: Mapping[str, str], cwd: Path) -> Path:
+    """The archive root: `--root`, else `ZHIKONG_ROOT`, else the nearest folder upwards with a zhikong.toml."""
+    if explicit is not None:
+        return _checked_root(explicit, "--root")
+    if env.get("ZHIKONG_ROOT"):
+        return _checked_root(Path(env["ZHIKONG_ROOT"]), "ZHIKONG_ROOT")
+    for folder in (cwd, *cwd.parents):
+        if (folder / SETTINGS_FILE).is_file():
+            return folder
+    raise ArchiveNotFound(
+        f"在 {cwd} 及其上级目录中没有找到档案库（{SETTINGS_FILE}）。",
+        hint="用 --root 指定档案库目录，或设置环境变量 ZHIKONG_ROOT，或先运行 zhikong init 新建档案库。",
+    )
+
+
+def _checked_root(path: Path, source: str) -> Path:
+    path = path.expanduser().resolve()
+    if not (path / SETTINGS_FILE).is_file():
+        raise ArchiveNotFound(
+            f"{source} 指向的目录 {path} 不是档案库：缺少 {SETTINGS_FILE}。",
+            hint="检查路径是否正确，或先运行 zhikong init 新建档案库。",
+        )
+    return path
+
+
+_TEMPLATE = """\
+# 质控中心档案库设置（zhikong）
+# 本文件可以用记事本编辑；以 # 开头的行是说明，不影响设置。
+# 修改后无需重启，下一条 zhikong 命令即生效。
+
+# 所在县（市、区）
+county = ""
+# 主管卫生健康行政部门（红头文件的发文机关）
+bureau = ""
+# 发文字号的代字，例如"金卫健字"，生成"金卫健字〔2026〕3号"
+doc_prefix = ""
+# 全宗号（档号的第一段），由档案部门分配
+fonds = ""
+# 考核规则集：jinxiang-2026（县级默认）或 hebei-province（省级四档）
+rules = "jinxiang-2026"
+
+# 各类文件的保管期限：Y 永久，D30 定期30年，D10 定期10年
+[retention]
+
+# 每个质控中心一段 [[center]]，用 zhikong center add 添加
+"""
+
+
+def init_archive(root: Path, *, county: str, bureau: str, doc_prefix: str, fonds: str) -> Settings:
+    """Create a new archive root: a commented zhikong.toml and the system folder."""
+    problems = []
+    for label, value in (
+        ("县名", county),
+        ("卫健局名称", bureau),
+        ("发文代字", doc_prefix),
+        ("全宗号", fonds),
+    ):
+        if not value.strip():
+            problems.append(label)
+    if problems:
+        raise SettingsError(f"缺少设置：{'、'.join(problems)}。", hint="请用对应的选项填写后重试。")
+    root = root.expanduser().resolve()
+    if (root / SETTINGS_FILE).exists():
+        raise ConflictError(f"{root} 已经是档案库（已有 {SETTINGS_FILE}），没有改动。")
+    root.mkdir(parents=True, exist_ok=True)
+    doc = tomlkit.parse(_TEMPLATE)
+    doc["county"] = county
+    doc["bureau"] = bureau
+    doc["doc_prefix"] = doc_prefix
+    doc["fonds"] = fonds
+    retention = doc["retention"]
+    assert isinstance(retention, dict)
+    for category, code in DEFAULT_RETENTION.items():
+        retention[category] = code
+    (root / SYSTEM_DIR / "logs").mkdir(parents=True, exist_ok=True)
+    _write(root, doc)
+    return load_settings(root)
+
+
+def load_settings(root: Path) -> Settings:
+    doc = _read(root)
+    data: dict[str, Any] = doc.unwrap()
+    problems: list[str] = []
+    for key in ("county", "bureau", "doc_prefix", "fonds"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            problems.append(f"缺少或为空：{key}")
+    centers: list[Center] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data.get("center", []) or []):
+        try:
+            center = _center_from(raw)
+        except (KeyError, TypeError, ValueError) as exc:
+            problems.append(f"第 {i + 1} 个 [[center]] 不完整：{exc}")
+            continue
+        if center.name in seen:
+            problems.append(f"中心重复登记：{center.name}")
+        seen.add(center.name)
+        centers.append(center)
+    retention = dict(DEFAULT_RETENTION)
+    for category, code in (data.get("retention") or {}).items():
+        if code not in ("Y", "D30", "D10"):
+            problems.append(f"保管期限只能是 Y、D30 或 D10：{category} = {code}")
+        else:
+            retention[category] = code
+    if problems:
+        raise SettingsError(
+            f"{root / SETTINGS_FILE} 有误：\n  - " + "\n  - ".join(problems),
+            hint="用记事本打开该文件改正，或参照 README 的示例。",
+        )
+    return Settings(
+        root=root,
+        county=data["county"],
+        bureau=data["bureau"],
+        doc_prefix=data["doc_prefix"],
+        fonds=data["fonds"],
+        rules=str(data.get("rules", "jinxiang-2026")),
+        centers=tuple(centers),
+        retention=retention,
+    )
+
+
+def _center_from(raw: Mapping[str, Any]) -> Center:
+    roster = raw.get("roster", {}) or {}
+    return Center(
+        name=str(raw["name"]),
+        code=str(raw["code"]),
+        host=str(raw.get("host", "")),
+        roster=Roster(
+            director=str(roster.get("director", "")),
+            deputies=tuple(roster.get("deputies", ())),
+            secretary=str(roster.get("secretary", "")),
+            members=tuple(roster.get("members", ())),
+            term_start=str(roster.get("term_start", "")),
+            consecutive_terms=int(roster.get("consecutive_terms", 1)),
+        ),
+    )
+
+
+def add_center(settings: Settings, center: Center, *, year: int) -> Settings:
+    """Record a center in zhikong.toml (keeping the user's comments) and create its folders."""
+    if not center.name.strip() or any(ch in center.name for ch in '/\\:*?"<>|'):
+        raise SettingsError(f'中心名称不能为空，也不能含有 / \\ : * ? " < > | 等字符：{center.name!r}')
+    if not _CODE_RE.match(center.code):
+        raise SettingsError(
+            f"中心代码应为 1–6 个大写字母（用于档号，例如 HL）：{center.code!r}",
+        )
+    if center.name in settings.center_names():
+        raise ConflictError(f"中心已经登记：{center.name}", hint="用 zhikong center list 查看已登记的中心。")
+    if any(c.code == center.code for c in settings.centers):
+        raise ConflictError(f"中心代码 {center.code} 已被其他中心使用。")
+    doc = _read(settings.root)
+    table = tomlkit.table()
+    table["name"] = center.name
+    table["code"] = center.code
+    table["host"] = center.host
+    roster = tomlkit.table()
+    roster["director"] = center.roster.director
+    roster["deputies"] = list(center.roster.deputies)
+    roster["secretary"] = center.roster.secretary
+    roster["members"] = list(center.roster.members)
+    roster["term_start"] = center.roster.term_start
+    roster["consecutive_terms"] = center.roster.consecutive_terms
+    table["roster"] = roster
+    if "center" not in doc:
+        doc["center"] = tomlkit.aot()
+    centers = doc["center"]
+    assert isinstance(centers, list)
+    centers.append(table)
+    _write(settings.root, doc)
+    folder = settings.root / center.name
+    (folder / INBOX).mkdir(parents=True, exist_ok=True)
+    for name in STANDING_FOLDERS:
+        (folder / str(year) / name).mkdir(parents=True, exist_ok=True)
+    return load_settings(settings.root)
+
+
+def _read(root: Path) -> tomlkit.TOMLDocument:
+    path = root / SETTINGS_FILE
+    try:
+        return tomlkit.parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ArchiveNotFound(f"找不到设置文件 {path}。", hint="先运行 zhikong init 新建档案库。") from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path} 不是 UTF-8 编码。", hint="用记事本“另存为”UTF-8 编码后重试。") from exc
+    except TOMLKitError as exc:
+        raise SettingsError(f"{path} 格式有误：{exc}", hint="检查引号、方括号是否成对。") from exc
+
+
+def _write(root: Path, doc: tomlkit.TOMLDocument) -> None:
+    # Write to a temporary file and rename, so a crash never leaves half a settings file.
+    path = root / SETTINGS_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    os.replace(tmp, path)

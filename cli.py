@@ -1,0 +1,421 @@
+"""zhikong 命令行 — the only place that ties the archive, the indexer and the generator together for a user.
+
+Each command parses its options, calls one library function and prints the result. Errors from the
+library (`archive.errors.ZhikongError`) are printed in Chinese and mapped to the documented exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive import audit
+from archive.catalogue import Catalogue, RecordState
+from archive.errors import ExitCode, VerificationError, ZhikongError
+from archive.ingest import Reconciler, ScanReport
+from archive.manage import resolve_record, restore, set_classification, status
+from archive.settings import Center, Roster, Settings, add_center, find_root, init_archive, load_settings
+from archive.watcher import Watcher, WatchOptions
+
+
+class ZhikongGroup(click.Group):
+    """Maps library errors to a Chinese message on stderr and the documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ZhikongError as exc:
+            click.secho(f"错误：{exc}", fg="red", err=True)
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("已中断。", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+
+
+@dataclass
+class Env:
+    root_option: Path | None
+
+    def root(self) -> Path:
+        return find_root(self.root_option, os.environ, Path.cwd())
+
+    def settings(self) -> Settings:
+        return load_settings(self.root())
+
+
+@contextmanager
+def opened(env: Env) -> Iterator[tuple[Settings, Catalogue, Reconciler]]:
+    """Settings, catalogue and a reconciler wired to text extraction and the search index."""
+    settings = env.settings()
+    cat = Catalogue.open(settings.system_dir)
+    try:
+        yield settings, cat, Reconciler(settings, cat)
+    finally:
+        cat.close()
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(cls=ZhikongGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="档案库目录（默认：环境变量 ZHIKONG_ROOT，或向上查找 zhikong.toml）",
+)
+@click.version_option(package_name="zhikong", message="zhikong %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, root: Path | None) -> None:
+    """质控中心档案与公文系统：归档、检索、检查、红头文件送审稿、挂靠单位变更移交。"""
+    ctx.obj = Env(root)
+
+
+# -- archive set-up --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("root", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--county", required=True, help="县（市、区）名，例如 金乡县")
+@click.option("--bureau", required=True, help="卫生健康局名称，例如 金乡县卫生健康局")
+@click.option("--doc-prefix", required=True, help="发文代字，例如 金卫健字")
+@click.option("--fonds", required=True, help="全宗号，例如 Z109")
+def init(root: Path, county: str, bureau: str, doc_prefix: str, fonds: str) -> None:
+    """新建档案库：写入带说明的 zhikong.toml 和系统目录 .zhikong/。"""
+    settings = init_archive(root, county=county, bureau=bureau, doc_prefix=doc_prefix, fonds=fonds)
+    with Catalogue.open(settings.system_dir) as cat:
+        audit.append(cat, "init", county=county, bureau=bureau, fonds=fonds)
+    click.echo(f"已新建档案库：{settings.root}")
+    click.echo("下一步：zhikong center add 中心名称 --code 代码 --host 挂靠单位")
+
+
+@cli.group()
+def center() -> None:
+    """质控中心：登记与查看。"""
+
+
+@center.command("add")
+@click.argument("name")
+@click.option("--code", required=True, help="中心代码（大写字母，用于档号），例如 HL")
+@click.option("--host", required=True, help="挂靠单位，例如 金乡县人民医院")
+@click.option("--director", default="", help="主任")
+@click.option("--deputy", multiple=True, help="副主任（可多次）")
+@click.option("--secretary", default="", help="秘书")
+@click.option("--member", multiple=True, help="成员（可多次）")
+@click.option("--term-start", default="", help="本届任期开始日期 YYYY-MM-DD")
+@click.pass_obj
+def center_add(
+    env: Env,
+    name: str,
+    code: str,
+    host: str,
+    director: str,
+    deputy: tuple[str, ...],
+    secretary: str,
+    member: tuple[str, ...],
+    term_start: str,
+) -> None:
+    """登记质控中心及其成员，并建立它的文件夹。"""
+    roster = Roster(
+        director=director, deputies=deputy, secretary=secretary, members=member, term_start=term_start
+    )
+    settings = add_center(env.settings(), Center(name, code, host, roster), year=date.today().year)
+    with Catalogue.open(settings.system_dir) as cat:
+        audit.append(cat, "center.add", center=name, code=code, host=host)
+    click.echo(f"已登记：{name}（{code}），挂靠单位 {host}")
+    click.echo(f"文件夹：{settings.root / name}")
+
+
+@center.command("list")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+def center_list(env: Env, as_json: bool) -> None:
+    """列出已登记的质控中心。"""
+    settings = env.settings()
+    if as_json:
+        emit_json(
+            [
+                {"name": c.name, "code": c.code, "host": c.host, "roster": vars(c.roster)}
+                for c in settings.centers
+            ]
+        )
+        return
+    if not settings.centers:
+        click.echo("尚未登记质控中心。用 zhikong center add 登记。")
+    for c in settings.centers:
+        r = c.roster
+        click.echo(f"{c.name}（{c.code}） 挂靠：{c.host}")
+        click.echo(
+            f"  主任：{r.director or '—'}  副主任：{'、'.join(r.deputies) or '—'}  秘书：{r.secretary or '—'}  成员 {len(r.members)} 人"
+        )
+
+
+# -- reconciling -----------------------------------------------------------------------------------
+
+
+def _print_report(report: ScanReport, verbose: bool = True) -> None:
+    c = report.counts()
+    click.echo(
+        f"新增 {c['added']}，修改 {c['changed']}，移动 {c['moved']}，删除 {c['deleted']}，"
+        f"未变 {c['unchanged']}，未归类 {c['unclassified']}，错误 {c['errors']}"
+    )
+    if not verbose:
+        return
+    for path in report.deleted:
+        click.secho(f"  删除：{path}（已保留副本，可用 zhikong restore 恢复）", fg="yellow")
+    for old, new in report.moved:
+        click.echo(f"  移动：{old} → {new}")
+    for err in report.errors:
+        click.secho(f"  错误：{err.path}：{err.message}", fg="red")
+    for skip in report.skipped:
+        click.echo(f"  跳过：{skip.path}：{skip.message}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（各项计数）")
+@click.pass_obj
+def scan(env: Env, as_json: bool) -> None:
+    """核对一次：把文件夹里的变化登记进目录（新增、修改、移动、删除）。"""
+    with opened(env) as (_settings, _cat, reconciler):
+        report = reconciler.reconcile()
+    if as_json:
+        data: dict[str, Any] = dict(report.counts())
+        data["error_details"] = [{"path": e.path, "message": e.message} for e in report.errors]
+        data["deleted_paths"] = report.deleted
+        emit_json(data)
+    else:
+        _print_report(report)
+
+
+def _setup_watch_log(settings: Settings) -> None:
+    logs = settings.system_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        logs / "watch.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("zhikong")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+@cli.command()
+@click.option("--poll", is_flag=True, help="轮询模式（网络共享盘收不到文件事件时使用）")
+@click.option("--rescan", default=300.0, show_default=True, help="全量核对间隔（秒）")
+@click.option("--stable", default=1.0, show_default=True, help="文件多久不变才登记（秒）")
+@click.pass_obj
+def watch(env: Env, poll: bool, rescan: float, stable: float) -> None:
+    """持续监视档案库：新文件稳定后自动登记。Ctrl-C 停止。"""
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    with opened(env) as (settings, _cat, reconciler):
+        _setup_watch_log(settings)
+        click.echo(
+            f"正在监视 {settings.root}（{'轮询' if poll else '文件事件'}），日志：.zhikong/logs/watch.log。按 Ctrl-C 停止。"
+        )
+
+        def on_report(report: ScanReport) -> None:
+            if report.touched or report.errors:
+                _print_report(report)
+
+        watcher = Watcher(
+            settings.root,
+            reconciler.reconcile,
+            options=WatchOptions(poll=poll, stable_seconds=stable, rescan_seconds=rescan),
+            stop=stop,
+            on_report=on_report,
+        )
+        try:
+            watcher.run()
+        except KeyboardInterrupt:
+            stop.set()
+    click.echo("已停止监视。")
+
+
+# -- records ---------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("path")
+@click.option(
+    "--category",
+    help="类别：通知 签到表 课件 标准文件 督查记录 反馈意见 整改报告 总结 会议纪要 工作计划 其他",
+)
+@click.option("--activity", help="活动，写成“YYYY-MM-DD 名称”")
+@click.option("--center", "center_name", help="质控中心")
+@click.option("--year", type=int, help="年度")
+@click.pass_obj
+def classify(
+    env: Env, path: str, category: str | None, activity: str | None, center_name: str | None, year: int | None
+) -> None:
+    """手工指定一个文件的类别、活动、中心或年度（记为 manual）。"""
+    if not any((category, activity, center_name, year)):
+        raise click.UsageError("至少指定 --category、--activity、--center、--year 之一。")
+    with opened(env) as (settings, cat, _r):
+        rec = resolve_record(settings, cat, path, Path.cwd())
+        rec = set_classification(
+            cat,
+            rec,
+            category=category,
+            activity=activity,
+            center=center_name,
+            year=year,
+            centers=settings.center_names(),
+        )
+    c = rec.classification
+    click.echo(f"{rec.path}：{c.center or '—'} {c.year or '—'} {c.activity or '—'} {c.category}（manual）")
+
+
+@cli.command("ls")
+@click.option("--center", "center_name", help="质控中心")
+@click.option("--year", type=int, help="年度")
+@click.option("--category", help="类别")
+@click.option("--state", type=click.Choice(["active", "deleted"]), help="状态")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
+@click.pass_obj
+def ls_(
+    env: Env,
+    center_name: str | None,
+    year: int | None,
+    category: str | None,
+    state: str | None,
+    as_json: bool,
+) -> None:
+    """列出档案记录。"""
+    with opened(env) as (_s, cat, _r):
+        records = cat.records(center=center_name, year=year, category=category, state=state)
+    if as_json:
+        emit_json([r.to_json() for r in records])
+        return
+    for r in records:
+        c = r.classification
+        flags = ("【已删除】" if r.state == RecordState.DELETED else "") + ("【含个人信息】" if r.pii else "")
+        click.echo(f"{c.center or '未归类'}  {c.year or '—'}  {c.category:<4}  {r.path}{flags}")
+    click.echo(f"共 {len(records)} 条")
+
+
+@cli.command("status")
+@click.pass_obj
+def status_(env: Env) -> None:
+    """按中心和年度汇总各类文件数，并列出需要处理的记录。"""
+    with opened(env) as (_s, cat, _r):
+        groups, problems = status(cat)
+    if not groups and not problems:
+        click.echo("目录为空。把文件放进中心文件夹后运行 zhikong scan。")
+    for g in groups:
+        counts = "，".join(f"{k} {v}" for k, v in sorted(g.by_category.items()))
+        click.secho(f"{g.center} {g.year or '年度不明'}：{counts or '无'}", bold=True)
+        for path, why in g.attention:
+            click.secho(f"  ！{path}：{why}", fg="yellow")
+    for path, message in problems:
+        click.secho(f"  ！{path}：{message}", fg="red")
+
+
+@cli.command("restore")
+@click.argument("path")
+@click.option(
+    "--version", "version", type=int, help="恢复到第几版（默认：删除前的最后一版，或被覆盖前的一版）"
+)
+@click.pass_obj
+def restore_(env: Env, path: str, version: int | None) -> None:
+    """从保存的副本恢复被删除或被覆盖的文件。"""
+    with opened(env) as (settings, cat, reconciler):
+        rec = resolve_record(settings, cat, path, Path.cwd())
+        restored = restore(settings, cat, rec, version, reconciler)
+    click.echo(f"已恢复：{restored.path}（当前第 {restored.version} 版）")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--center", "center_name", help="只看某个中心")
+@click.option("--limit", default=50, show_default=True, help="最多显示条数（最新的）")
+@click.pass_context
+def log(ctx: click.Context, center_name: str | None, limit: int) -> None:
+    """审计日志：每次登记、修改、删除、审批都有记录，且前后哈希相连。"""
+    if ctx.invoked_subcommand:
+        return
+    with opened(ctx.obj) as (_s, cat, _r):
+        for e in audit.entries(cat, center=center_name, limit=limit):
+            extra = "，".join(
+                f"{k}={v}" for k, v in e.detail.items() if k not in ("sha256", "previous_sha256")
+            )
+            click.echo(f"{e.seq:>6}  {e.ts}  {e.action:<10} {e.center or ''}  {e.path or ''}  {extra}")
+
+
+@log.command("verify")
+@click.pass_obj
+def log_verify(env: Env) -> None:
+    """校验审计日志的哈希链：被改动或删除的条目会被指出。"""
+    with opened(env) as (_s, cat, _r):
+        problems = audit.verify(cat)
+        count = len(audit.entries(cat))
+    if problems:
+        raise VerificationError(
+            "审计日志校验未通过：", problems, hint="日志被改动过；请保留现场并报告医政科。"
+        )
+    click.echo(f"审计日志完整：共 {count} 条，哈希链校验通过。")
+
+
+# -- the demo --------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.pass_context
+def demo(ctx: click.Context, directory: Path | None) -> None:
+    """用示例档案演示主要流程：建库、登记、归档、检索、检查、起草通知、移交。"""
+    from archive.demo import DEMO_CENTERS, build_sample_archive
+
+    root = directory or Path(tempfile.mkdtemp(prefix="zhikong-demo-"))
+    if (root / "zhikong.toml").exists():
+        raise click.UsageError(f"{root} 已经是档案库；请指定一个新的空目录。")
+    year = date.today().year
+
+    def step(title: str) -> None:
+        click.secho(f"\n== {title} ==", fg="cyan", bold=True)
+
+    step("1. 新建档案库并登记两个质控中心")
+    settings = init_archive(
+        root, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
+    )
+    for c in DEMO_CENTERS:
+        settings = add_center(settings, c, year=year)
+        click.echo(f"已登记：{c.name}（{c.code}），挂靠 {c.host}")
+    step("2. 秘书把一年的文件放进中心文件夹")
+    made = build_sample_archive(root, year)
+    click.echo(f"放入 {len(made)} 个文件（.docx .pdf .pptx .xlsx）到 {root}")
+    step("3. zhikong scan：登记、保存副本、归类")
+    env = Env(root)
+    ctx.obj = env
+    with opened(env) as (_s, _cat, reconciler):
+        _print_report(reconciler.reconcile(), verbose=False)
+    step("4. zhikong status：各中心文件概况与需处理事项")
+    ctx.invoke(status_)
+    step("5. zhikong log verify：审计日志")
+    ctx.invoke(log_verify)
+    click.secho(f"\n示例档案库在：{root}", bold=True)
+    click.echo(f"可以继续试：zhikong --root {root} ls")
+
+
+def main() -> None:
+    cli(prog_name="zhikong")
+
+
+if __name__ == "__main__":
+    main()

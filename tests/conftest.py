@@ -1,0 +1,84 @@
+"""Shared fixtures: a fresh archive made through the real commands, and a runner bound to it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cli import cli
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str, expect: int | None = 0) -> Result:
+    result = runner.invoke(cli, list(args), catch_exceptions=False)
+    if expect is not None:
+        assert result.exit_code == expect, f"exit {result.exit_code}:\n{result.output}"
+    return result
+
+
+@pytest.fixture
+def root(tmp_path: Path, runner: CliRunner) -> Path:
+    """An archive with two centers, made by `zhikong init` and `zhikong center add`."""
+    root = tmp_path / "档案库"
+    invoke(
+        runner,
+        "init",
+        str(root),
+        "--county",
+        "金乡县",
+        "--bureau",
+        "金乡县卫生健康局",
+        "--doc-prefix",
+        "金卫健字",
+        "--fonds",
+        "Z109",
+    )
+    invoke(
+        runner,
+        "--root",
+        str(root),
+        "center",
+        "add",
+        "护理质控中心",
+        "--code",
+        "HL",
+        "--host",
+        "金乡县人民医院",
+        "--director",
+        "王秀英",
+        "--deputy",
+        "李红梅",
+        "--deputy",
+        "赵静",
+        "--secretary",
+        "刘敏",
+    )
+    invoke(
+        runner, "--root", str(root), "center", "add", "院感质控中心", "--code", "GR", "--host", "金乡县中医院"
+    )
+    return root
+
+
+@pytest.fixture
+def run(runner: CliRunner, root: Path) -> Run:
+    """`run("scan", "--json")` runs zhikong against the fixture archive; `expect=None` skips the exit check."""
+
+    def _run(*args: str, expect: int | None = 0) -> Result:
+        return invoke(runner, "--root", str(root), *args, expect=expect)
+
+    return _run
+
+
+def as_json(result: Result) -> Any:
+    return json.loads(result.stdout)
