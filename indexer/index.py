@@ -1,0 +1,267 @@
+"""The search index: a small façade over Whoosh. Callers see dataclasses, never Whoosh objects.
+
+The index is derived data (DOMAIN §3): the catalogue keeps every record's extracted text, and `rebuild`
+recreates the index from it. Writes go through `writer()`, a transaction that commits only when its
+block finishes cleanly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as windex
+from whoosh import query as wq
+from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.writing import CLEAR
+
+from archive.errors import ExitCode, ZhikongError
+
+from .analysis import Synonyms, analyzer, normalize
+from .query import CONTENT, META, QueryPlan, plan_query, to_whoosh
+from .snippet import make_snippet
+
+# Text kept for snippets and coordination. Long enough for any realistic record; a 1,000,000-character
+# extraction is still fully indexed, only its snippet comes from the first part.
+_STORED_TEXT = 200_000
+_LOCK_TIMEOUT_S = 30.0
+DELETED = "deleted"
+_Scored = tuple[dict[str, Any], float]
+
+
+class QueryError(ZhikongError):
+    exit_code = ExitCode.USAGE
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    record_id: int
+    path: str
+    center: str
+    year: int | None
+    category: str
+    activity: str
+    activity_type: str
+    date: dt.date | None
+    title: str
+    text: str
+    state: str = "active"
+    pii: bool = False
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    center: str | None = None
+    year: int | None = None
+    category: str | None = None
+    activity_type: str | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    include_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result. `score`: its integer part is how many query words the record matched, the fraction
+    its BM25 relevance squashed into [0, 1) — so results are in descending score order."""
+
+    record_id: int
+    path: str
+    center: str
+    year: int | None
+    category: str
+    activity_type: str
+    title: str
+    date: dt.date | None
+    score: float
+    snippet: str
+    state: str
+    pii: bool
+
+
+def _schema() -> Schema:
+    text = analyzer()
+    return Schema(
+        record_id=ID(stored=True, unique=True),
+        content=TEXT(analyzer=text, phrase=True),
+        meta=TEXT(analyzer=text, phrase=True),
+        center=ID(stored=True),
+        year=ID(stored=True),
+        category=ID(stored=True),
+        activity_type=ID(stored=True),
+        date=ID(stored=True),
+        state=ID(stored=True),
+        path=STORED,
+        activity=STORED,
+        title=STORED,
+        pii=STORED,
+        body=STORED,
+    )
+
+
+def _fields(doc: IndexDoc) -> dict[str, Any]:
+    # Title, activity folder and file name are searched too ("2026-05-10 院感防控督查"), and weigh more.
+    meta = "\n".join([doc.title, doc.activity, Path(doc.path).name, doc.center, doc.category])
+    return {
+        "record_id": str(doc.record_id),
+        "content": doc.text,
+        "meta": meta,
+        "center": doc.center,
+        "year": "" if doc.year is None else str(doc.year),
+        "category": doc.category,
+        "activity_type": doc.activity_type,
+        "date": doc.date.isoformat() if doc.date else "",
+        "state": doc.state,
+        "path": doc.path,
+        "activity": doc.activity,
+        "title": doc.title,
+        "pii": doc.pii,
+        "body": doc.text[:_STORED_TEXT],
+    }
+
+
+class WriteBatch:
+    """Changes inside one `SearchIndex.writer()` block."""
+
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def upsert(self, doc: IndexDoc) -> None:
+        """Add the record, replacing any earlier version of it (its old text is gone from the index)."""
+        self._writer.update_document(**_fields(doc))
+
+    def delete(self, record_id: int) -> None:
+        self._writer.delete_by_term("record_id", str(record_id))
+
+
+def _filter_query(filters: SearchFilters) -> wq.Query | None:
+    terms: list[wq.Query] = []
+    for field in ("center", "category", "activity_type"):
+        value = getattr(filters, field)
+        if value:
+            terms.append(wq.Term(field, value))
+    if filters.year is not None:
+        terms.append(wq.Term("year", str(filters.year)))
+    if filters.date_from or filters.date_to:
+        start = filters.date_from.isoformat() if filters.date_from else "0000-00-00"
+        end = filters.date_to.isoformat() if filters.date_to else "9999-99-99"
+        terms.append(wq.TermRange("date", start, end))
+    return wq.And(terms) if terms else None
+
+
+def _to_hit(fields: dict[str, Any], score: float, snippet: str) -> Hit:
+    return Hit(
+        record_id=int(fields["record_id"]),
+        path=fields.get("path", ""),
+        center=fields.get("center", ""),
+        year=int(fields["year"]) if fields.get("year") else None,
+        category=fields.get("category", ""),
+        activity_type=fields.get("activity_type", ""),
+        title=fields.get("title", ""),
+        date=dt.date.fromisoformat(fields["date"]) if fields.get("date") else None,
+        score=score,
+        snippet=snippet,
+        state=fields.get("state", ""),
+        pii=bool(fields.get("pii", False)),
+    )
+
+
+class SearchIndex:
+    def __init__(self, ix: Any, synonyms: Synonyms) -> None:
+        self._ix = ix
+        self._synonyms = synonyms
+        self._searcher: Any = None
+
+    @classmethod
+    def open(cls, index_dir: Path, *, synonyms: Path | None = None) -> SearchIndex:
+        """Open (or create) the index in `index_dir`; `synonyms` replaces the shipped synonym list."""
+        index_dir.mkdir(parents=True, exist_ok=True)
+        if windex.exists_in(str(index_dir)):
+            ix = windex.open_dir(str(index_dir))
+        else:
+            ix = windex.create_in(str(index_dir), _schema())
+        return cls(ix, Synonyms.load(synonyms))
+
+    def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+        self._ix.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[WriteBatch]:
+        """A write transaction: committed when the block ends normally, cancelled if it raises."""
+        writer = self._ix.writer(timeout=_LOCK_TIMEOUT_S, limitmb=128)
+        try:
+            yield WriteBatch(writer)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+
+    def rebuild(self, docs: Iterable[IndexDoc]) -> int:
+        """Replace the whole index with `docs`; the old index stays readable until the new one commits."""
+        writer = self._ix.writer(timeout=_LOCK_TIMEOUT_S, limitmb=256)
+        count = 0
+        try:
+            for doc in docs:
+                writer.add_document(**_fields(doc))
+                count += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=CLEAR)
+        return count
+
+    def doc_count(self) -> int:
+        return int(self._ix.doc_count())
+
+    def _current_searcher(self) -> Any:
+        # Reopened only when another writer committed; Searcher.refresh() misses deletion-only commits.
+        if self._searcher is not None and not self._searcher.up_to_date():
+            self._searcher.close()
+            self._searcher = None
+        if self._searcher is None:
+            self._searcher = self._ix.searcher()
+        return self._searcher
+
+    def search(self, query: str, filters: SearchFilters = SearchFilters(), limit: int = 20) -> list[Hit]:
+        """Records matching `query`, those matching more of its words first, then by relevance."""
+        plan = plan_query(query, self._synonyms)
+        if not plan.clauses:
+            raise QueryError(
+                f"检索词“{query.strip()}”中没有可检索的文字或数字",
+                hint="请输入要查找的词语，例如：院感 督查 反馈",
+            )
+        searcher = self._current_searcher()
+        mask = None if filters.include_deleted else wq.Term("state", DELETED)
+        pool = max(limit * 5, 100)
+        results = searcher.search(
+            to_whoosh(plan), limit=pool, filter=_filter_query(filters), mask=mask, terms=False
+        )
+        ranked = self._rank(plan, [(hit.fields(), hit.score) for hit in results])
+        needles = plan.needles()
+        return [
+            _to_hit(fields, score, make_snippet(fields.get("body", ""), needles))
+            for fields, score in ranked[:limit]
+        ]
+
+    @staticmethod
+    def _rank(
+        plan: QueryPlan, hits: list[tuple[dict[str, Any], float]]
+    ) -> list[tuple[dict[str, Any], float]]:
+        scored = []
+        for fields, bm25 in hits:
+            haystack = normalize(
+                "\n".join([fields.get("title", ""), fields.get("activity", ""), fields.get("path", ""),
+                           fields.get("center", ""), fields.get("category", ""), fields.get("body", "")])
+            )  # fmt: skip
+            scored.append((fields, plan.matched(haystack) + bm25 / (1.0 + bm25)))
+        return sorted(scored, key=lambda pair: pair[1], reverse=True)
+
+
+__all__ = ["CONTENT", "META", "Hit", "IndexDoc", "QueryError", "SearchFilters", "SearchIndex", "WriteBatch"]

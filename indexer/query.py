@@ -1,0 +1,108 @@
+"""From what a person types to what the index is asked.
+
+The user's input is always plain words: Whoosh's own syntax (" * : ( ) AND …) is never interpreted, so
+no input can crash the parser. Quoted text ("…" or “…”) is kept as one exact phrase. Everything else is
+split at punctuation and spaces into chunks, and each chunk into words by the segmenter. Each word is a
+*clause*: it matches when the word or one of its synonyms occurs anywhere in the record (as a substring,
+through the bigram phrase). Clauses are OR-ed — a record missing one word is still found — and the
+caller ranks records matching more clauses first (coordination), then by BM25.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from whoosh import query as wq
+
+from .analysis import STOPWORDS, Synonyms, is_cjk, normalize, segment, tokens
+
+_QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|「([^」]+)」|『([^』]+)』')
+_CHUNK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff0-9a-z]+")
+
+CONTENT = "content"
+META = "meta"
+_META_BOOST = 2.0
+_WHOLE_CHUNK_BOOST = 1.5
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One thing the user asked for, and the interchangeable strings that satisfy it."""
+
+    variants: tuple[str, ...]
+
+    def matches(self, normalized_text: str) -> bool:
+        return any(v in normalized_text for v in self.variants)
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    clauses: tuple[Clause, ...]
+    bonuses: tuple[Clause, ...]  # whole chunks: ranked up when the words appear together, not counted
+
+    def needles(self) -> list[str]:
+        """Every string worth highlighting, longest first."""
+        found = {v for c in (*self.clauses, *self.bonuses) for v in c.variants}
+        return sorted(found, key=len, reverse=True)
+
+    def matched(self, normalized_text: str) -> int:
+        return sum(c.matches(normalized_text) for c in self.clauses)
+
+
+def _words(chunk: str, synonyms: Synonyms) -> list[str]:
+    if not is_cjk(chunk) or len(chunk) <= 2 or chunk in synonyms.groups:
+        return [chunk]
+    words = [w for w in segment(chunk, tuple(synonyms.groups)) if w not in STOPWORDS]
+    # Lone characters (年, 科) alone say little; keep them only if nothing else is left.
+    longer = [w for w in words if len(w) > 1 or not is_cjk(w)]
+    return longer or words or [chunk]
+
+
+def plan_query(text: str, synonyms: Synonyms) -> QueryPlan:
+    """The clauses of a typed query; no clauses means the input had no searchable characters."""
+    clauses: list[Clause] = []
+    bonuses: list[Clause] = []
+    for m in _QUOTED.finditer(text):
+        phrase = normalize(next(g for g in m.groups() if g)).strip()
+        if any(True for _ in tokens(phrase)):
+            clauses.append(Clause((phrase,)))
+    rest = normalize(_QUOTED.sub(" ", text))
+    for chunk in _CHUNK.findall(rest):
+        words = _words(chunk, synonyms)
+        clauses += [Clause(tuple(synonyms.variants(w))) for w in words]
+        if len(words) > 1:
+            bonuses.append(Clause(tuple(synonyms.variants(chunk))))
+    unique = tuple(dict.fromkeys(clauses))
+    return QueryPlan(unique, tuple(b for b in dict.fromkeys(bonuses) if b not in unique))
+
+
+def _string_query(field: str, text: str) -> wq.Query:
+    terms = [t for t, _, _ in tokens(text)]
+    if len(terms) > 1:
+        # A lone CJK character next to digits (2025年) is a unigram here but part of a bigram in most
+        # records (2025年度): match on the rest rather than miss them.
+        terms = [t for t in terms if not (len(t) == 1 and is_cjk(t))] or terms
+    if len(terms) == 1:
+        term = terms[0]
+        if len(term) == 1 and is_cjk(term):
+            # A single character is indexed only inside bigrams: any bigram starting with it will do.
+            return wq.Or([wq.Term(field, term), wq.Prefix(field, term)])
+        return wq.Term(field, term)
+    return wq.Phrase(field, terms)
+
+
+def _clause_query(clause: Clause, boost: float = 1.0) -> wq.Query:
+    parts: list[wq.Query] = []
+    for variant in clause.variants:
+        parts.append(_string_query(CONTENT, variant))
+        meta = _string_query(META, variant)
+        meta.boost = _META_BOOST
+        parts.append(meta)
+    return wq.Or(parts, boost=boost)
+
+
+def to_whoosh(plan: QueryPlan) -> wq.Query:
+    subqueries = [_clause_query(c) for c in plan.clauses]
+    subqueries += [_clause_query(b, _WHOLE_CHUNK_BOOST) for b in plan.bonuses]
+    return wq.Or(subqueries)

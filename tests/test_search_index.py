@@ -1,0 +1,234 @@
+"""The search façade through its public API, on a small index built in each test."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archive.errors import ExitCode
+from indexer.index import IndexDoc, QueryError, SearchFilters, SearchIndex
+from indexer.pii import find_pii, has_pii, mask_pii
+
+
+def _doc(record_id: int, text: str, **kw: object) -> IndexDoc:
+    base: dict[str, object] = {
+        "record_id": record_id,
+        "path": f"测试中心/2026/记录{record_id}.docx",
+        "center": "测试中心",
+        "year": 2026,
+        "category": "其他",
+        "activity": "",
+        "activity_type": "",
+        "date": None,
+        "title": f"记录{record_id}",
+        "text": text,
+    }
+    base.update(kw)
+    return IndexDoc(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[SearchIndex]:
+    ix = SearchIndex.open(tmp_path / "index")
+    yield ix
+    ix.close()
+
+
+def _ids(ix: SearchIndex, query: str, filters: SearchFilters | None = None) -> list[int]:
+    return [h.record_id for h in ix.search(query, filters or SearchFilters())]
+
+
+def _add(ix: SearchIndex, *docs: IndexDoc) -> None:
+    with ix.writer() as w:
+        for d in docs:
+            w.upsert(d)
+
+
+def test_subword_match(index: SearchIndex) -> None:
+    _add(index, _doc(1, "5月10日开展院感防控督查。"), _doc(2, "召开护理质控工作会议。"))
+    assert _ids(index, "院感防控") == [1]
+
+
+def test_synonym_abbreviation_finds_full_form(index: SearchIndex) -> None:
+    _add(index, _doc(1, "护理质量控制中心年度工作计划"), _doc(2, "手术室设备清单"))
+    assert _ids(index, "质控") == [1]
+
+
+def test_synonym_full_form_finds_abbreviation(index: SearchIndex) -> None:
+    _add(index, _doc(1, "院感科对重点科室进行检查"), _doc(2, "药事管理会议"))
+    assert _ids(index, "医院感染") == [1]
+    assert _ids(index, "感控") == [1]
+
+
+def test_synonym_inside_longer_word(index: SearchIndex) -> None:
+    _add(index, _doc(1, "县质量控制中心全体成员"), _doc(2, "县人民医院全体成员"))
+    assert _ids(index, "质控中心")[0] == 1
+
+
+def test_phrase_query(index: SearchIndex) -> None:
+    _add(index, _doc(1, "整改期限为一个月，病历书写规范"), _doc(2, "病历书写整改期限"))
+    assert _ids(index, '"书写整改"') == [2]
+
+
+def test_more_matching_words_rank_first(index: SearchIndex) -> None:
+    _add(
+        index,
+        _doc(1, "整改" * 20),  # high term frequency for one word only
+        _doc(2, "病历质量问题的整改报告"),
+        _doc(3, "病历质量分析"),
+    )
+    hits = index.search("病历质量 整改")
+    assert [h.record_id for h in hits][0] == 2
+    assert set(h.record_id for h in hits) == {1, 2, 3}
+    assert hits[0].score > hits[1].score
+
+
+def test_missing_word_does_not_empty_results(index: SearchIndex) -> None:
+    _add(index, _doc(1, "院感督查反馈意见"), _doc(2, "护理培训通知"))
+    assert _ids(index, "院感 督查 反馈 火星") == [1]
+
+
+def test_typed_sentence(index: SearchIndex) -> None:
+    _add(
+        index,
+        _doc(1, "关于院感督查发现问题的反馈意见", category="反馈意见"),
+        _doc(2, "院感培训签到表", category="签到表"),
+    )
+    assert _ids(index, "去年院感督查的反馈意见")[0] == 1
+
+
+def test_title_and_activity_are_searched(index: SearchIndex) -> None:
+    _add(index, _doc(1, "正文无关", activity="2026-04-20 一季度病例抽查"), _doc(2, "正文无关"))
+    assert _ids(index, "病例抽查") == [1]
+
+
+def test_filters(index: SearchIndex) -> None:
+    _add(
+        index,
+        _doc(
+            1,
+            "督查记录",
+            center="院感质控中心",
+            year=2025,
+            date=dt.date(2025, 5, 1),
+            activity_type="inspection",
+        ),
+        _doc(
+            2, "督查记录", center="护理质控中心", year=2026, date=dt.date(2026, 5, 1), activity_type="meeting"
+        ),
+        _doc(3, "督查记录", center="护理质控中心", year=2026, category="反馈意见", date=dt.date(2026, 7, 1)),
+    )
+    assert sorted(_ids(index, "督查")) == [1, 2, 3]
+    assert _ids(index, "督查", SearchFilters(center="院感质控中心")) == [1]
+    assert sorted(_ids(index, "督查", SearchFilters(year=2026))) == [2, 3]
+    assert _ids(index, "督查", SearchFilters(category="反馈意见")) == [3]
+    assert _ids(index, "督查", SearchFilters(activity_type="meeting")) == [2]
+    window = SearchFilters(date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 6, 30))
+    assert _ids(index, "督查", window) == [2]
+    assert sorted(_ids(index, "督查", SearchFilters(date_from=dt.date(2026, 6, 1)))) == [3]
+
+
+def test_upsert_replaces_old_text(index: SearchIndex) -> None:
+    _add(index, _doc(1, "旧版本：麻醉质控会议"))
+    _add(index, _doc(1, "新版本：检验质控会议"))
+    assert _ids(index, "麻醉") == []
+    assert _ids(index, "检验") == [1]
+    assert index.doc_count() == 1
+
+
+def test_delete_and_deleted_state(index: SearchIndex) -> None:
+    _add(index, _doc(1, "输血质控督查"), _doc(2, "输血质控会议", state="deleted"))
+    assert _ids(index, "输血") == [1]
+    assert sorted(_ids(index, "输血", SearchFilters(include_deleted=True))) == [1, 2]
+    with index.writer() as w:
+        w.delete(1)
+    assert _ids(index, "输血") == []
+
+
+def test_failed_write_batch_commits_nothing(index: SearchIndex) -> None:
+    with pytest.raises(RuntimeError), index.writer() as w:
+        w.upsert(_doc(1, "不应出现的文字"))
+        raise RuntimeError("boom")
+    assert index.doc_count() == 0
+
+
+def test_rebuild_replaces_everything(index: SearchIndex) -> None:
+    _add(index, _doc(1, "旧索引内容"))
+    assert index.rebuild([_doc(2, "重建后的内容"), _doc(3, "另一条")]) == 2
+    assert index.doc_count() == 2
+    assert _ids(index, "旧索引") == []
+    assert _ids(index, "重建") == [2]
+
+
+def test_snippet_highlights_and_masks_pii(index: SearchIndex) -> None:
+    text = "患者王某，身份证号370828199001011233，电话13812345678，院感督查发现问题。"
+    _add(index, _doc(1, text, pii=True))
+    hit = index.search("院感督查")[0]
+    assert "【院感督查】" in hit.snippet
+    assert "370828199001011233" not in hit.snippet and "370828********1233" in hit.snippet
+    assert "13812345678" not in hit.snippet and "138****5678" in hit.snippet
+    assert hit.pii is True
+
+
+def test_punctuation_only_query_is_an_error(index: SearchIndex) -> None:
+    with pytest.raises(QueryError) as err:
+        index.search("，。！？ …")
+    assert err.value.exit_code == ExitCode.USAGE
+    assert "检索" in err.value.message
+
+
+@pytest.mark.parametrize(
+    "query", ['"', "*", "院感:督查", "(院感", "院感 AND OR NOT", '"未闭合', "督查*", "a^2~"]
+)
+def test_syntax_characters_are_plain_words(index: SearchIndex, query: str) -> None:
+    _add(index, _doc(1, "院感督查 and or not"))
+    if query in ('"', "*"):
+        with pytest.raises(QueryError):
+            index.search(query)
+    else:
+        assert isinstance(index.search(query), list)
+    assert _ids(index, "院感:督查") == [1]
+
+
+def test_hit_fields(index: SearchIndex) -> None:
+    _add(index, _doc(7, "病案首页质量", date=dt.date(2026, 3, 5), activity_type="case_review"))
+    hit = index.search("病案首页")[0]
+    assert (hit.record_id, hit.center, hit.year, hit.category) == (7, "测试中心", 2026, "其他")
+    assert (hit.date, hit.activity_type, hit.state, hit.title) == (
+        dt.date(2026, 3, 5),
+        "case_review",
+        "active",
+        "记录7",
+    )
+    assert hit.path == "测试中心/2026/记录7.docx"
+
+
+def test_custom_synonym_file(tmp_path: Path) -> None:
+    syn = tmp_path / "syn.txt"
+    syn.write_text("# 自定义\n回头看 复查\n", encoding="utf-8")
+    ix = SearchIndex.open(tmp_path / "ix", synonyms=syn)
+    _add(ix, _doc(1, "整改复查记录"), _doc(2, "质控会议纪要"))
+    assert _ids(ix, "回头看") == [1]
+    assert _ids(ix, "质量控制") == []  # the shipped list is replaced: 质控 ↔ 质量控制 no longer applies
+    ix.close()
+
+
+# --- personal data ------------------------------------------------------------------------------------
+
+
+def test_id_card_needs_valid_check_digit() -> None:
+    assert [m.text for m in find_pii("号码 11010519491231002X 与 110105194912310021")] == [
+        "11010519491231002X"
+    ]
+
+
+def test_mobile_not_inside_longer_digits() -> None:
+    assert [m.text for m in find_pii("电话13912345678，单号2013912345678999")] == ["13912345678"]
+
+
+def test_mask_pii() -> None:
+    assert mask_pii("身份证370828199001011233 手机13812345678") == "身份证370828********1233 手机138****5678"
+    assert has_pii("13812345678") and not has_pii("12812345678")
