@@ -81,7 +81,7 @@ def test_more_matching_words_rank_first(index: SearchIndex) -> None:
         _doc(3, "病历质量分析"),
     )
     hits = index.search("病历质量 整改")
-    assert [h.record_id for h in hits][0] == 2
+    assert hits[0].record_id == 2
     assert set(h.record_id for h in hits) == {1, 2, 3}
     assert hits[0].score > hits[1].score
 
