@@ -83,6 +83,81 @@ MIGRATIONS: tuple[str, ...] = (
         last_seen TEXT NOT NULL
     );
     """,
+    # 2: archival numbering (DA/T 22-2015) and the paper register
+    """
+    ALTER TABLE records ADD COLUMN kind TEXT NOT NULL DEFAULT 'electronic';
+    ALTER TABLE records ADD COLUMN retention TEXT;
+    ALTER TABLE records ADD COLUMN item_no INTEGER;
+    ALTER TABLE records ADD COLUMN archival_code TEXT;
+    ALTER TABLE records ADD COLUMN paper_box INTEGER;
+    ALTER TABLE records ADD COLUMN paper_marked_at TEXT;
+    ALTER TABLE records ADD COLUMN doc_number TEXT;
+    ALTER TABLE records ADD COLUMN responsible TEXT;
+    ALTER TABLE records ADD COLUMN pages INTEGER;
+    ALTER TABLE records ADD COLUMN doc_date TEXT;
+    ALTER TABLE records ADD COLUMN scan_of INTEGER REFERENCES records(id);
+    CREATE UNIQUE INDEX records_item ON records(center, year, retention, item_no) WHERE item_no IS NOT NULL;
+    CREATE UNIQUE INDEX records_archival_code ON records(archival_code) WHERE archival_code IS NOT NULL;
+    CREATE TABLE boxes (
+        center TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        retention TEXT NOT NULL,
+        box INTEGER NOT NULL,
+        compiled_by TEXT, compiled_at TEXT,
+        checked_by TEXT, checked_at TEXT,
+        notes TEXT,
+        PRIMARY KEY (center, year, retention, box)
+    );
+    """,
+    # 3: handover: seals and changes of host institution
+    """
+    CREATE TABLE seals (
+        id INTEGER PRIMARY KEY,
+        center TEXT NOT NULL,
+        sealed_at TEXT NOT NULL,
+        to_host TEXT NOT NULL,
+        bundle TEXT,
+        released_at TEXT
+    );
+    CREATE TABLE host_changes (
+        id INTEGER PRIMARY KEY,
+        center TEXT NOT NULL,
+        from_host TEXT,
+        to_host TEXT NOT NULL,
+        at TEXT NOT NULL,
+        bundle_sha256 TEXT,
+        note TEXT
+    );
+    """,
+    # 4: official-document drafts, their approval, and 发文字号 sequences
+    """
+    CREATE TABLE drafts (
+        id INTEGER PRIMARY KEY,
+        center TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        state TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        draft_path TEXT,
+        final_path TEXT,
+        doc_number TEXT,
+        year INTEGER,
+        number INTEGER,
+        created_at TEXT NOT NULL,
+        decided_at TEXT,
+        decided_by TEXT,
+        ref TEXT,
+        reason TEXT,
+        record_id INTEGER REFERENCES records(id)
+    );
+    CREATE UNIQUE INDEX drafts_number ON drafts(doc_number) WHERE doc_number IS NOT NULL;
+    CREATE TABLE doc_numbers (
+        prefix TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        last INTEGER NOT NULL,
+        PRIMARY KEY (prefix, year)
+    );
+    """,
 )
 
 
@@ -109,6 +184,17 @@ class Record:
     updated_at: str
     deleted_at: str | None
     raw_path: bytes | None = None
+    kind: str = "electronic"  # 'electronic' | 'paper' (a paper-only item registered by hand)
+    retention: str | None = None  # 保管期限 Y / D30 / D10
+    item_no: int | None = None  # 件号
+    archival_code: str | None = None  # 档号
+    paper_box: int | None = None  # 盒号 of the paper original; None = not boxed
+    paper_marked_at: str | None = None
+    doc_number: str | None = None  # 文号
+    responsible: str | None = None  # 责任者
+    pages: int | None = None
+    doc_date: str | None = None
+    scan_of: int | None = None  # for a scan: the paper-only record it digitises
 
     @property
     def center(self) -> str | None:
@@ -151,6 +237,15 @@ class Record:
             "added_at": self.added_at,
             "updated_at": self.updated_at,
             "deleted_at": self.deleted_at,
+            "kind": self.kind,
+            "retention": self.retention,
+            "item_no": self.item_no,
+            "archival_code": self.archival_code,
+            "paper_box": self.paper_box,
+            "doc_number": self.doc_number,
+            "responsible": self.responsible,
+            "pages": self.pages,
+            "doc_date": self.doc_date,
         }
 
 
@@ -456,4 +551,15 @@ def _record(row: sqlite3.Row) -> Record:
         added_at=row["added_at"],
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
+        kind=row["kind"],
+        retention=row["retention"],
+        item_no=row["item_no"],
+        archival_code=row["archival_code"],
+        paper_box=row["paper_box"],
+        paper_marked_at=row["paper_marked_at"],
+        doc_number=row["doc_number"],
+        responsible=row["responsible"],
+        pages=row["pages"],
+        doc_date=row["doc_date"],
+        scan_of=row["scan_of"],
     )
