@@ -25,10 +25,12 @@ import click
 from archive import audit
 from archive.catalogue import Catalogue, RecordState
 from archive.errors import ExitCode, VerificationError, ZhikongError
-from archive.ingest import Reconciler, ScanReport
+from archive.ingest import Reconciler, ScanReport, TextResult
 from archive.manage import resolve_record, restore, set_classification, status
 from archive.settings import Center, Roster, Settings, add_center, find_root, init_archive, load_settings
 from archive.watcher import Watcher, WatchOptions
+from indexer.extract import extract_text
+from indexer.pii import has_pii
 
 
 class ZhikongGroup(click.Group):
@@ -56,13 +58,25 @@ class Env:
         return load_settings(self.root())
 
 
+def extract_for_catalogue(path: Path) -> TextResult:
+    """The extract stage: the indexer's extraction, reduced to what the catalogue keeps."""
+    result = extract_text(path)
+    return TextResult(
+        status=result.status.value,
+        text=result.text,
+        reason=result.reason,
+        title=result.title,
+        pii=has_pii(result.text),
+    )
+
+
 @contextmanager
 def opened(env: Env) -> Iterator[tuple[Settings, Catalogue, Reconciler]]:
     """Settings, catalogue and a reconciler wired to text extraction and the search index."""
     settings = env.settings()
     cat = Catalogue.open(settings.system_dir)
     try:
-        yield settings, cat, Reconciler(settings, cat)
+        yield settings, cat, Reconciler(settings, cat, extract=extract_for_catalogue)
     finally:
         cat.close()
 
@@ -372,6 +386,9 @@ def log_verify(env: Env) -> None:
     click.echo(f"审计日志完整：共 {count} 条，哈希链校验通过。")
 
 
+# -- features (search, drafts, paper register and checks, handover) are added above this line -----
+
+
 # -- the demo --------------------------------------------------------------------------------------
 
 
@@ -407,7 +424,11 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
         _print_report(reconciler.reconcile(), verbose=False)
     step("4. zhikong status：各中心文件概况与需处理事项")
     ctx.invoke(status_)
-    step("5. zhikong log verify：审计日志")
+    # demo: search
+    # demo: check and score
+    # demo: draft a notice
+    # demo: handover
+    step("zhikong log verify：审计日志")
     ctx.invoke(log_verify)
     click.secho(f"\n示例档案库在：{root}", bold=True)
     click.echo(f"可以继续试：zhikong --root {root} ls")

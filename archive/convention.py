@@ -131,8 +131,8 @@ def activity_type_of(name: str) -> ActivityType:
 
 
 def category_from_text(text: str) -> str | None:
-    """The category a document's own text declares, judged from its opening (its title)."""
-    head = text.strip()[:80]
+    """The category a document's own text declares, judged from its title (first non-empty line)."""
+    head = next((line.strip() for line in text.splitlines() if line.strip()), "")[:40]
     for category, words in CATEGORY_KEYWORDS:
         if any(w in head for w in words):
             return category

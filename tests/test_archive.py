@@ -189,10 +189,9 @@ def test_category_from_content_when_the_name_says_nothing(root: Path, run: Run) 
     path.parent.mkdir(parents=True)
     path.write_text("院感防控督查反馈意见\n请各单位限期整改。", encoding="utf-8")
     scan(run)
-    # Without the indexer wired in, content cannot be read: the file still belongs to its activity.
     rec = records(run)["院感质控中心/2026/2026-05-10 院感防控督查/扫描001.txt"]
     assert rec["activity_type"] == "inspection"
-    assert rec["category"] in ("反馈意见", "其他")
+    assert rec["category"] == "反馈意见" and rec["classified_by"]["category"] == "content"
 
 
 def test_lock_and_temporary_files_are_ignored(root: Path, run: Run) -> None:
