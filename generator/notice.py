@@ -1,0 +1,278 @@
+"""Red-header notices (通知) and requests (请示) laid out to GB/T 9704-2012.
+
+The document is rendered from ``templates/notice.docx`` (or ``request.docx``) so a user can adjust
+fonts and spacing in Word/WPS; the body and the closing block are generated here as paragraphs in the
+template's named styles, because their structure (heading levels, attachments, signature indent)
+follows the text. Everything is checked first and all problems are reported together.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from docx.oxml import OxmlElement
+from lxml import etree  # type: ignore[import-untyped]  # no stubs; pyproject lacks an lxml override
+
+from archive.errors import Problem, TemplateError
+from generator import gbt9704 as gb
+from generator.docnumber import check_prefix, format_doc_number
+from generator.ooxml import ppr_indent, ppr_spacing, rpr_fonts, set_attrs, xml_safe
+from generator.render import open_template, render_into, save_atomic, shipped_templates
+
+KINDS = {"notice": "通知", "request": "请示"}
+DRAFT_MARK = "送审稿"
+
+_H1 = re.compile(r"^[一二三四五六七八九十]{1,3}、")
+_H2 = re.compile(r"^[（(][一二三四五六七八九十]{1,3}[）)]")
+_H3 = re.compile(r"^\d{1,2}[.．](?!\d)")
+_H4 = re.compile(r"^[（(]\d{1,2}[）)]")
+_END_PUNCTUATION = tuple("。，、；：！？.,;:!?")
+
+
+@dataclass(frozen=True)
+class NoticeSpec:
+    """Everything a red-header 通知 or 请示 says. See DOMAIN §6 for the layout rules."""
+
+    organ_mark: str  # 版头, e.g. 金乡县卫生健康局文件
+    doc_prefix: str  # 发文机关代字, e.g. 金卫健字
+    year: int
+    number: int | None  # None for a 送审稿: the bureau assigns the number on approval
+    title: str  # 关于…的通知
+    to: str  # 主送机关, ending with "："
+    body: str  # plain text; lines 一、 （一） 1. （1） become headings
+    signer: str  # 发文机关署名
+    date: datetime.date  # 成文日期
+    attachments: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    issuer: str = ""  # 印发机关; the signer when empty
+    issue_date: datetime.date | None = None  # 印发日期; the 成文日期 when None
+    draft: bool = True
+    kind: str = "notice"  # notice (下行文) | request (上行文, 请示)
+    signed_by: str = ""  # 签发人, required for a 请示
+
+
+def format_date(day: datetime.date) -> str:
+    """成文日期 in Arabic numerals without leading zeros: 2026年3月5日 (GB/T 9704 §7.3.5)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def check_notice(spec: NoticeSpec) -> list[Problem]:
+    """Every problem with ``spec``, in reading order (empty when it can be rendered)."""
+    problems: list[Problem] = []
+
+    def add(code: str, message: str) -> None:
+        problems.append(Problem(f"notice.{code}", message))
+
+    kind_name = KINDS.get(spec.kind)
+    if kind_name is None:
+        add("kind", f"文种“{spec.kind}”不受支持，应为 notice（通知）或 request（请示）")
+    if not spec.organ_mark.strip():
+        add("organ_mark", "发文机关标志（版头）为空，例如“金乡县卫生健康局文件”")
+    problems += check_prefix(spec.doc_prefix)
+    if not 1949 <= spec.year <= 2100:
+        add("year", f"发文字号年份“{spec.year}”应为四位公元年份")
+    elif spec.year != spec.date.year:
+        add("year_mismatch", f"发文字号年份 {spec.year} 与成文日期 {format_date(spec.date)} 不是同一年")
+    if spec.number is not None and spec.number < 1:
+        add("number", f"发文字号序号应从 1 起编，不能是 {spec.number}")
+    if spec.draft and spec.number is not None:
+        add("draft_number", "送审稿不编发文字号：序号由卫健局批准时分配，请留空")
+    if not spec.draft and spec.number is None:
+        add("final_number", "正式文件必须有发文字号序号（批准后分配）")
+
+    title = spec.title.strip()
+    if not title:
+        add("title_empty", "标题为空")
+    elif kind_name and not re.fullmatch(rf"关于.+的(?:紧急|补充|联合)?{kind_name}", title):
+        add("title_form", f"标题“{title}”应写成“关于……的{kind_name}”")
+    if title.endswith(_END_PUNCTUATION):
+        add("title_punctuation", f"标题“{title}”末尾不加标点")
+
+    if not spec.to.strip():
+        add("to_empty", "主送机关为空")
+    elif spec.to.rstrip().endswith(":"):
+        add("to_colon", f"主送机关“{spec.to}”应以全角冒号“：”结尾，而不是半角“:”")
+    elif not spec.to.rstrip().endswith("："):
+        add("to_colon", f"主送机关“{spec.to}”应以全角冒号“：”结尾")
+    if spec.kind == "request":
+        if not spec.signed_by.strip():
+            add("signed_by", "请示须注明签发人姓名")
+        if "、" in spec.to or "，" in spec.to:
+            add("request_to", f"请示只主送一个上级机关，“{spec.to}”像是多个")
+
+    if not spec.body.strip():
+        add("body_empty", "正文为空")
+    if not spec.signer.strip():
+        add("signer", "发文机关署名为空")
+    if spec.issue_date is not None and spec.issue_date < spec.date:
+        add("issue_date", f"印发日期 {format_date(spec.issue_date)} 早于成文日期 {format_date(spec.date)}")
+    for index, name in enumerate(spec.attachments, 1):
+        if not name.strip():
+            add("attachment_empty", f"第 {index} 个附件名称为空")
+        elif name.strip().endswith(_END_PUNCTUATION):
+            add("attachment_punctuation", f"附件名称“{name}”后不加标点")
+    for index, organ in enumerate(spec.cc, 1):
+        if not organ.strip():
+            add("cc_empty", f"第 {index} 个抄送机关为空")
+    return problems
+
+
+def render_notice(spec: NoticeSpec, out: Path, template: Path | None = None) -> Path:
+    """Write the notice to ``out`` (atomically). Raises TemplateError with every problem first.
+
+    ``template`` defaults to the shipped ``notice.docx``/``request.docx``; a user's adjusted copy
+    must keep the same tags and style names.
+    """
+    problems = check_notice(spec)
+    if problems:
+        raise TemplateError(f"公文有 {len(problems)} 处问题，没有生成文件：", problems)
+    template = template or shipped_templates()[spec.kind]
+    tpl = open_template(template)
+    styles = _style_ids(tpl.get_docx(), template)
+    context = _context(spec, styles)
+    missing = sorted(set(tpl.get_undeclared_template_variables()) - set(context))
+    if missing:
+        raise TemplateError(
+            f"模板“{template.name}”用了公文不提供的变量：",
+            [Problem("template.unknown_variable", f"变量“{name}”", path=str(template)) for name in missing],
+            hint="公文模板可用的变量：" + "、".join(sorted(context)),
+        )
+    render_into(tpl, template, context)
+    return save_atomic(tpl, out)
+
+
+class _RawXml(str):
+    """Paragraph XML that jinja's autoescape must leave alone (docxtpl's ``{{p var }}`` slot)."""
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def _context(spec: NoticeSpec, styles: dict[str, str]) -> dict[str, object]:
+    clean = xml_safe
+    number = format_doc_number(spec.doc_prefix, spec.year, None if spec.draft else spec.number)
+    cc = "，".join(clean(organ.strip()) for organ in spec.cc)
+    return {
+        "organ_mark": clean(spec.organ_mark.strip()),
+        "doc_number": number,
+        "signed_by": clean(spec.signed_by.strip()),
+        "draft_mark": DRAFT_MARK if spec.draft else "",
+        "title": clean(spec.title.strip()),
+        "to": clean(spec.to.strip()),
+        "body": _RawXml("".join(_xml(p) for p in body_paragraphs(clean(spec.body), styles))),
+        "closing": _RawXml("".join(_xml(p) for p in _closing(spec, styles))),
+        "cc": cc + "。" if cc else "",
+        "issuer": clean((spec.issuer or spec.signer).strip()),
+        "issue_date": format_date(spec.issue_date or spec.date),
+    }
+
+
+def heading_level(line: str) -> int:
+    """0 for body text, 1–4 for 一、 （一） 1. （1）."""
+    for level, pattern in ((1, _H1), (2, _H2), (4, _H4), (3, _H3)):
+        if pattern.match(line):
+            return level
+    return 0
+
+
+def body_paragraphs(text: str, styles: dict[str, str]) -> list[etree._Element]:
+    """One paragraph per non-blank line, styled by heading level.
+
+    A level-1/2 heading followed by text on the same line (“（一）会议时间。3月15日上午”) keeps only
+    the heading in 黑体/楷体; the rest is body text, as GB/T 9704 examples set it.
+    """
+    paragraphs = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = raw.strip().lstrip("\u3000").strip()
+        if not line:
+            continue
+        level = heading_level(line)
+        paragraph = _paragraph(styles[gb.HEADING_STYLES[level]])
+        stop = line.find("。") + 1
+        if level in (1, 2) and 0 < stop < len(line):
+            _run(paragraph, line[:stop])
+            _run(paragraph, line[stop:], font=gb.FANGSONG)
+        else:
+            _run(paragraph, line)
+        paragraphs.append(paragraph)
+    return paragraphs
+
+
+def _closing(spec: NoticeSpec, styles: dict[str, str]) -> list[etree._Element]:
+    """附件说明, 发文机关署名 and 成文日期 (GB/T 9704 §7.3.4–7.3.5)."""
+    paragraphs = []
+    names = [xml_safe(name.strip()) for name in spec.attachments]
+    for index, name in enumerate(names, 1):
+        paragraph = _paragraph(styles[gb.S_ATTACH])
+        label = f"{index}. {name}" if len(names) > 1 else name
+        if index == 1:
+            ppr_spacing(paragraph[0], line=gb.LINE, before=gb.LINE)
+            label = "附件：" + label
+        else:
+            # Later items align with the first item's number, after "附件：".
+            ppr_indent(paragraph[0], left=5 * gb.CHAR)
+            set_attrs(paragraph[0][-1], hanging=0)
+        _run(paragraph, label)
+        paragraphs.append(paragraph)
+
+    date_text = format_date(spec.date)
+    signer_text = xml_safe(spec.signer.strip())
+    # The seal straddles signer and date: the date sits four characters in from the right and
+    # the signer is centred over it.
+    date_right = 4 * gb.CHAR
+    signer_right = max(0, date_right + (_width(date_text) - _width(signer_text)) // 2)
+    signer = _paragraph(styles[gb.S_SIGNER])
+    ppr_spacing(signer[0], line=gb.LINE, before=2 * gb.LINE)
+    ppr_indent(signer[0], right=signer_right)
+    _run(signer, signer_text)
+    date = _paragraph(styles[gb.S_DATE])
+    ppr_indent(date[0], right=date_right)
+    _run(date, date_text)
+    return [*paragraphs, signer, date]
+
+
+def _width(text: str) -> int:
+    """Printed width in twips at 3号 with −0.25 pt spacing: CJK 15.75 pt, Latin digits half that."""
+    return sum(155 if ord(ch) < 0x2E80 else 315 for ch in text)
+
+
+def _paragraph(style_id: str) -> etree._Element:
+    paragraph = OxmlElement("w:p")
+    ppr = OxmlElement("w:pPr")
+    ppr.append(set_attrs(OxmlElement("w:pStyle"), val=style_id))
+    paragraph.append(ppr)
+    return paragraph
+
+
+def _run(paragraph: etree._Element, text: str, *, font: str | None = None) -> None:
+    run = OxmlElement("w:r")
+    if font:
+        rpr = OxmlElement("w:rPr")
+        rpr_fonts(rpr, font, gb.LATIN)
+        run.append(rpr)
+    t = OxmlElement("w:t")
+    t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+    t.text = text
+    run.append(t)
+    paragraph.append(run)
+
+
+def _xml(element: etree._Element) -> str:
+    return etree.tostring(element, encoding="unicode")
+
+
+def _style_ids(document: object, template: Path) -> dict[str, str]:
+    """Style name → style id in the template; every style the notice needs must be there."""
+    wanted = (*gb.HEADING_STYLES, gb.S_ATTACH, gb.S_SIGNER, gb.S_DATE)
+    found = {style.name: style.style_id for style in document.styles}  # type: ignore[attr-defined]
+    missing = [name for name in wanted if name not in found]
+    if missing:
+        raise TemplateError(
+            f"模板“{template.name}”缺少公文样式：",
+            [Problem("template.missing_style", f"样式“{name}”", path=str(template)) for name in missing],
+            hint="请从 templates/ 复制原模板后再修改；改样式的格式可以，但不要删除或改名。",
+        )
+    return {name: found[name] for name in wanted}

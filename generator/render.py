@@ -1,0 +1,201 @@
+"""Render any .docx template (a shipped one or a user's own) with docxtpl.
+
+The template is checked before anything is written: every variable it uses must be in the data,
+and all missing ones are named together. Rendering autoescapes (an ``&`` or ``<`` in the data must
+not corrupt the XML), the result is checked to be well-formed, and it replaces ``out`` atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from docxtpl import DocxTemplate
+from lxml import etree  # type: ignore[import-untyped]  # no stubs; pyproject lacks an lxml override
+
+from archive.errors import InputFileError, Problem, TemplateError
+from generator.ooxml import xml_safe
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_NAMES = (
+    "notice",
+    "request",
+    "letter",
+    "minutes",
+    "annual_plan",
+    "summary",
+    "inspection_feedback",
+    "rectification_notice",
+    "sign_in",
+)
+
+
+def shipped_templates() -> dict[str, Path]:
+    """Name → path of the templates that ship in ``templates/`` (see templates/README.md)."""
+    return {name: TEMPLATES_DIR / f"{name}.docx" for name in TEMPLATE_NAMES}
+
+
+def open_template(template: Path) -> DocxTemplate:
+    """Load a .docx template, with a Chinese error if it is missing or not a Word document."""
+    if not template.is_file():
+        raise InputFileError(f"模板文件不存在：{template}")
+    if not zipfile.is_zipfile(template):
+        raise InputFileError(
+            f"模板不是 .docx 文件：{template}",
+            hint=".doc/.wps 请先在 Word/WPS 中“另存为” .docx 格式。",
+        )
+    try:
+        tpl = DocxTemplate(template)
+        tpl.init_docx()
+    except Exception as exc:  # python-docx raises several unrelated types for a broken package
+        raise InputFileError(
+            f"模板无法打开：{template}（{exc}）", hint="请在 Word/WPS 中打开并另存为 .docx。"
+        ) from exc
+    return tpl
+
+
+def template_variables(template: Path) -> set[str]:
+    """The names a template uses and expects from the data (docxtpl's undeclared variables)."""
+    tpl = open_template(template)
+    try:
+        return set(tpl.get_undeclared_template_variables())
+    except jinja2.TemplateSyntaxError as exc:
+        raise _syntax_error(template, exc) from exc
+
+
+def render_template(template: Path, data: Mapping[str, Any], out: Path) -> Path:
+    """Render ``template`` with ``data`` into ``out`` (replaced atomically); returns ``out``.
+
+    Strings that contain line breaks become one paragraph per line. Raises TemplateError naming
+    every missing variable, or a template syntax/runtime error with its surrounding text.
+    """
+    tpl = open_template(template)
+    try:
+        missing = sorted(set(tpl.get_undeclared_template_variables()) - set(data))
+    except jinja2.TemplateSyntaxError as exc:
+        raise _syntax_error(template, exc) from exc
+    if missing:
+        raise TemplateError(
+            f"模板“{template.name}”需要的数据缺少 {len(missing)} 项，没有生成文件：",
+            [
+                Problem("template.missing_variable", f"缺少变量“{name}”", path=str(template))
+                for name in missing
+            ],
+            hint="在数据文件中补上这些名称（JSON 的键或 TOML 的键）后重试。",
+        )
+    render_into(tpl, template, _clean(dict(data)))
+    return save_atomic(tpl, out)
+
+
+def render_into(tpl: DocxTemplate, template: Path, context: dict[str, Any]) -> None:
+    """``tpl.render`` with autoescape, turning jinja errors into a TemplateError with context."""
+    try:
+        tpl.render(context, autoescape=True)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _syntax_error(template, exc) from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateError(
+            f"模板“{template.name}”渲染失败：{exc.message or exc}",
+            [Problem("template.render", _context_text(exc) or str(exc), path=str(template))],
+            hint="检查数据的类型是否与模板一致（例如列表、数字）。",
+        ) from exc
+
+
+def save_atomic(tpl: DocxTemplate, out: Path) -> Path:
+    """Save next to ``out``, check every XML part parses, then rename over ``out``."""
+    if not out.parent.is_dir():
+        raise InputFileError(f"输出目录不存在：{out.parent}")
+    handle, temp_name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".docx.tmp", dir=out.parent)
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        tpl.save(temp)
+        broken = _broken_parts(temp)
+        if broken:
+            raise TemplateError(
+                "生成的文件结构不完整，已放弃写入（原文件未改动）：",
+                [Problem("template.corrupt", f"{part}：{error}", path=str(out)) for part, error in broken],
+                hint="多半是模板中的标签跨越了段落或表格；请在 Word 中重新输入该标签。",
+            )
+        os.replace(temp, out)
+    finally:
+        temp.unlink(missing_ok=True)
+    return out
+
+
+def load_data(path: Path) -> dict[str, Any]:
+    """Template data from a .json or .toml file (UTF-8, a BOM from Notepad is accepted)."""
+    if not path.is_file():
+        raise InputFileError(f"数据文件不存在：{path}")
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".toml"):
+        raise InputFileError(f"数据文件应为 .json 或 .toml：{path.name}")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"数据文件不是 UTF-8 编码：{path.name}", hint="请用 UTF-8 编码另存。") from exc
+    try:
+        data = json.loads(text) if suffix == ".json" else tomllib.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(
+            f"数据文件 {path.name} 第 {exc.lineno} 行第 {exc.colno} 列有误：{exc.msg}"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFileError(f"数据文件 {path.name} 格式有误：{exc}") from exc
+    if not isinstance(data, dict):
+        raise InputFileError(f"数据文件 {path.name} 的最外层应是键值对（JSON 对象）")
+    return data
+
+
+def _clean(value: Any) -> Any:
+    """Make data safe for WordprocessingML: drop XML-illegal characters, lines → paragraphs.
+
+    docxtpl turns ``\\a`` into a new paragraph with the same formatting; a bare ``\\n`` would only be
+    a line break inside one paragraph, which breaks first-line indents.
+    """
+    if isinstance(value, str):
+        return xml_safe(value.replace("\r\n", "\n").replace("\r", "\n")).replace("\n", "\a")
+    if isinstance(value, Mapping):
+        return {key: _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
+
+
+def _broken_parts(docx: Path) -> list[tuple[str, str]]:
+    broken = []
+    with zipfile.ZipFile(docx) as package:
+        for name in package.namelist():
+            if name.endswith((".xml", ".rels")):
+                try:
+                    etree.fromstring(package.read(name))
+                except etree.XMLSyntaxError as exc:
+                    broken.append((name, str(exc)))
+    return broken
+
+
+def _context_text(exc: Exception) -> str:
+    lines = [line.strip() for line in getattr(exc, "docx_context", []) or [] if line.strip()]
+    return " … ".join(lines)[:300]
+
+
+def _syntax_error(template: Path, exc: jinja2.TemplateSyntaxError) -> TemplateError:
+    context = _context_text(exc)
+    return TemplateError(
+        f"模板“{template.name}”中的标签写法有误：{exc.message}",
+        [
+            Problem(
+                "template.syntax",
+                f"出错位置附近的文字：{context}" if context else str(exc),
+                path=str(template),
+            )
+        ],
+        hint="标签应写成 {{ 名称 }} 或 {% if … %}…{% endif %}，括号须成对；可在 Word 中删除后整段重新输入。",
+    )
