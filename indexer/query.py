@@ -47,16 +47,35 @@ class QueryPlan:
         return sorted(found, key=len, reverse=True)
 
     def matched(self, normalized_text: str) -> int:
-        return sum(c.matches(normalized_text) for c in self.clauses)
+        """Clauses found, plus one for each whole chunk found with its words together."""
+        return sum(c.matches(normalized_text) for c in (*self.clauses, *self.bonuses))
 
 
 def _words(chunk: str, synonyms: Synonyms) -> list[str]:
     if not is_cjk(chunk) or len(chunk) <= 2 or chunk in synonyms.groups:
         return [chunk]
-    words = [w for w in segment(chunk, tuple(synonyms.groups)) if w not in STOPWORDS]
-    # Lone characters (年, 科) alone say little; keep them only if nothing else is left.
+    words = _merge_single_chars(segment(chunk, tuple(synonyms.groups)))
+    words = [w for w in words if w not in STOPWORDS]
+    # A lone character (的, 年) says little; keep one only if nothing else is left.
     longer = [w for w in words if len(w) > 1 or not is_cjk(w)]
     return longer or words or [chunk]
+
+
+def _merge_single_chars(words: list[str]) -> list[str]:
+    """Glue runs of single characters back together: the dictionary does not know most place and person
+    names (鸡黍镇 → 鸡/黍/镇), and the run is far more specific than its characters."""
+    merged: list[str] = []
+    run = ""
+    for w in [*words, ""]:
+        if len(w) == 1 and is_cjk(w) and w not in STOPWORDS:
+            run += w
+            continue
+        if run:
+            merged.append(run)
+            run = ""
+        if w:
+            merged.append(w)
+    return merged
 
 
 def plan_query(text: str, synonyms: Synonyms) -> QueryPlan:
