@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -77,6 +78,7 @@ class ScanReport:
     unclassified: int = 0
     errors: list[FileError] = field(default_factory=list)
     skipped: list[FileError] = field(default_factory=list)
+    deferred: list[Path] = field(default_factory=list)  # modified too recently: still being written
 
     def counts(self) -> dict[str, int]:
         return {
@@ -121,8 +123,15 @@ class Reconciler:
 
     # -- the whole pass -----------------------------------------------------------------------------
 
-    def reconcile(self, paths: Iterable[Path] | None = None) -> ScanReport:
+    def reconcile(self, paths: Iterable[Path] | None = None, *, settle_seconds: float = 0.0) -> ScanReport:
+        """Compare the folder (or only `paths`) with the catalogue and record every difference.
+
+        With `settle_seconds`, a file modified more recently than that is left for later (reported in
+        `deferred`, and not taken as missing): the watcher uses this so that a folder event never
+        drags in a file that is still being copied into it.
+        """
         report = ScanReport()
+        settled_before = time.time_ns() - int(settle_seconds * 1e9)
         known = self.cat.active_stats()
         scope = None if paths is None else [self._rel(Path(p)) for p in paths]
         on_disk: dict[str, FileFacts] = {}
@@ -132,7 +141,13 @@ class Reconciler:
         changed: list[tuple[int, FileFacts]] = []
         for rel, facts in on_disk.items():
             entry = known.get(rel)
-            if entry is None:
+            if (
+                settle_seconds
+                and facts.mtime_ns > settled_before
+                and (entry is None or entry[2] != facts.mtime_ns)
+            ):
+                report.deferred.append(facts.abs)
+            elif entry is None:
                 new.append(facts)
             elif entry[1] == facts.size and entry[2] == facts.mtime_ns:
                 report.unchanged += 1

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -27,7 +28,9 @@ from archive.settings import SETTINGS_FILE, SYSTEM_DIR
 
 log = logging.getLogger("zhikong.watch")
 
-Reconcile = Callable[[list[Path] | None], ScanReport]
+
+class Reconcile(Protocol):
+    def __call__(self, paths: list[Path] | None, *, settle_seconds: float = 0.0) -> ScanReport: ...
 
 
 @dataclass(frozen=True)
@@ -165,11 +168,13 @@ class Watcher:
 
     def _safe_reconcile(self, paths: list[Path] | None) -> None:
         try:
-            report = self.reconcile(paths)
+            report = self.reconcile(paths, settle_seconds=self.options.stable_seconds)
         except Exception:
             # One bad batch must not end the watch; the next rescan retries everything.
             log.exception("核对失败，将在下次全量核对时重试：%s", [str(p) for p in paths or []][:5])
             return
+        for path in report.deferred:
+            self.tracker.note(path)
         for err in report.errors:
             log.warning("%s：%s", err.path, err.message)
         if report.touched or report.errors:
