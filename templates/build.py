@@ -65,7 +65,7 @@ def build_request() -> Any:
     ppr = number._p.get_or_add_pPr()
     ppr_align(ppr, "left")
     ppr_tab(ppr, gb.CHAR, "left")
-    ppr_tab(ppr, gb.TYPE_WIDTH - gb.CHAR - 3 * gb.CHAR, "left")
+    ppr_tab(ppr, gb.TYPE_WIDTH - gb.CHAR, "right")
     gb.add_text(number, "{{ signed_by }}", font=gb.KAITI)
     _notice_main(doc)
     return doc
