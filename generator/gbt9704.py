@@ -58,7 +58,7 @@ SMALL_CHAR = 280  # one 4号 character (14 pt), for 版记 and page numbers
 ORGAN_MARK_SIZE = 36.0
 ORGAN_MARK_LINE = 900  # exact pitch of the organ-mark line, twips
 ORGAN_MARK_BEFORE = mm(35) - 40
-RED_LINE_SPACE = 9  # points between the 发文字号 line box and the red rule
+RED_LINE_SPACE = 11  # points between the 发文字号 line box and the red rule
 FOOTER_DISTANCE = mm(21.2)
 HEADER_DISTANCE = mm(15)
 
