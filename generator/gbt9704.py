@@ -17,7 +17,7 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Emu
-from lxml import etree  # type: ignore[import-untyped]  # no stubs; pyproject lacks an lxml override
+from lxml import etree
 
 from generator.ooxml import (
     child,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from docx.oxml import OxmlElement
-from lxml import etree  # type: ignore[import-untyped]  # no stubs; pyproject lacks an lxml override
+from lxml import etree
 
 from archive.errors import Problem, TemplateError
 from generator import gbt9704 as gb

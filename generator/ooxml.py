@@ -11,7 +11,7 @@ import re
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from lxml import etree  # type: ignore[import-untyped]  # no stubs; pyproject lacks an lxml override
+from lxml import etree
 
 # Characters XML 1.0 forbids (python-docx and Word both reject them); tab and newline are allowed.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 from docxtpl import DocxTemplate
-from lxml import etree  # type: ignore[import-untyped]  # no stubs; pyproject lacks an lxml override
+from lxml import etree
 
 from archive.errors import InputFileError, Problem, TemplateError
 from generator.ooxml import xml_safe
