@@ -239,7 +239,7 @@ class SearchIndex:
             )
         searcher = self._current_searcher()
         mask = None if filters.include_deleted else wq.Term("state", DELETED)
-        pool = max(limit * 5, 100)
+        pool = max(limit * 3, 60)
         results = searcher.search(
             to_whoosh(plan), limit=pool, filter=_filter_query(filters), mask=mask, terms=False
         )
@@ -260,7 +260,10 @@ class SearchIndex:
                 "\n".join([fields.get("title", ""), fields.get("activity", ""), fields.get("path", ""),
                            fields.get("center", ""), fields.get("category", ""), fields.get("body", "")])
             )  # fmt: skip
-            scored.append((fields, plan.matched(haystack) + bm25 / (1.0 + bm25)))
+            matched = plan.matched(haystack)
+            if matched == 0 and len(fields.get("body", "")) < _STORED_TEXT:
+                continue  # its bigrams are all there, but not one query word as written
+            scored.append((fields, matched + bm25 / (1.0 + bm25)))
         return sorted(scored, key=lambda pair: pair[1], reverse=True)
 
 
