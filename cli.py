@@ -10,6 +10,7 @@ import json
 import logging
 import logging.handlers
 import os
+import re
 import signal
 import tempfile
 import threading
@@ -23,13 +24,14 @@ from typing import Any
 import click
 
 from archive import audit
-from archive.catalogue import Catalogue, RecordState
+from archive.catalogue import Catalogue, Record, RecordState
 from archive.errors import ExitCode, VerificationError, ZhikongError
 from archive.ingest import Reconciler, ScanReport, TextResult
 from archive.manage import resolve_record, restore, set_classification, status
 from archive.settings import Center, Roster, Settings, add_center, find_root, init_archive, load_settings
 from archive.watcher import Watcher, WatchOptions
 from indexer.extract import extract_text
+from indexer.index import IndexDoc, SearchFilters, SearchIndex
 from indexer.pii import has_pii
 
 
@@ -70,14 +72,69 @@ def extract_for_catalogue(path: Path) -> TextResult:
     )
 
 
+def index_doc(record: Record, text: str) -> IndexDoc:
+    c = record.classification
+    return IndexDoc(
+        record_id=record.id,
+        path=record.path,
+        center=c.center or "",
+        year=c.year,
+        category=c.category,
+        activity=c.activity or "",
+        activity_type=c.activity_type.value if c.activity_type else "",
+        date=c.activity_date or (date.fromisoformat(record.doc_date) if record.doc_date else None),
+        title=record.title or Path(record.path).stem,
+        text=text,
+        state=record.state.value,
+        pii=record.pii,
+    )
+
+
+class IndexSink:
+    """The index stage: catalogued records and their text go into the search index.
+
+    The index is opened on first use, so commands that never write (ls, log) never pay for it.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._index: SearchIndex | None = None
+
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            self._index = open_index(self.settings)
+        return self._index
+
+    def upsert(self, records: list[tuple[Record, str]]) -> None:
+        with self.index.writer() as batch:
+            for record, text in records:
+                batch.upsert(index_doc(record, text))
+
+    def delete(self, record_ids: list[int]) -> None:
+        with self.index.writer() as batch:
+            for record_id in record_ids:
+                batch.delete(record_id)
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+
+
+def open_index(settings: Settings) -> SearchIndex:
+    return SearchIndex.open(settings.system_dir / "index", synonyms=settings.synonyms_path)
+
+
 @contextmanager
 def opened(env: Env) -> Iterator[tuple[Settings, Catalogue, Reconciler]]:
     """Settings, catalogue and a reconciler wired to text extraction and the search index."""
     settings = env.settings()
     cat = Catalogue.open(settings.system_dir)
+    sink = IndexSink(settings)
     try:
-        yield settings, cat, Reconciler(settings, cat, extract=extract_for_catalogue)
+        yield settings, cat, Reconciler(settings, cat, extract=extract_for_catalogue, sink=sink)
     finally:
+        sink.close()
         cat.close()
 
 
@@ -386,6 +443,114 @@ def log_verify(env: Env) -> None:
     click.echo(f"审计日志完整：共 {count} 条，哈希链校验通过。")
 
 
+# -- search ----------------------------------------------------------------------------------------
+
+
+def _date_option(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"日期应写成 YYYY-MM-DD：{value}", param_hint=name) from exc
+
+
+@cli.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--center", "center_name", help="质控中心")
+@click.option("--year", type=int, help="年度")
+@click.option("--category", help="类别，如 反馈意见")
+@click.option(
+    "--type",
+    "activity_type",
+    help="活动类型：meeting competition exchange training case_review inspection follow_up campaign",
+)
+@click.option("--from", "date_from", help="起始日期 YYYY-MM-DD")
+@click.option("--to", "date_to", help="截止日期 YYYY-MM-DD")
+@click.option("--limit", default=10, show_default=True, help="最多显示条数")
+@click.option("--deleted", is_flag=True, help="同时显示已删除的记录（标注“已删除”）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
+@click.pass_obj
+def search(
+    env: Env,
+    query: tuple[str, ...],
+    center_name: str | None,
+    year: int | None,
+    category: str | None,
+    activity_type: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    limit: int,
+    deleted: bool,
+    as_json: bool,
+) -> None:
+    """全文检索，例如：zhikong search 院感 督查 反馈。个人信息在摘要中打码。"""
+    filters = SearchFilters(
+        center=center_name,
+        year=year,
+        category=category,
+        activity_type=activity_type,
+        date_from=_date_option(date_from, "--from"),
+        date_to=_date_option(date_to, "--to"),
+        include_deleted=deleted,
+    )
+    settings = env.settings()
+    index = open_index(settings)
+    try:
+        hits = index.search(" ".join(query), filters, limit=limit)
+    finally:
+        index.close()
+    if as_json:
+        emit_json(
+            [
+                {
+                    "path": h.path,
+                    "center": h.center,
+                    "year": h.year,
+                    "category": h.category,
+                    "title": h.title,
+                    "date": h.date.isoformat() if h.date else None,
+                    "activity_type": h.activity_type,
+                    "score": round(h.score, 4),
+                    "snippet": h.snippet,
+                    "state": h.state,
+                    "pii": h.pii,
+                    "record_id": h.record_id,
+                }
+                for h in hits
+            ]
+        )
+        return
+    if not hits:
+        click.echo("没有找到。可以换个说法、减少限定条件，或用 zhikong status 看看文件是否已登记。")
+    for i, h in enumerate(hits, 1):
+        flags = ("【已删除】" if h.state == "deleted" else "") + ("【含个人信息】" if h.pii else "")
+        click.secho(f"{i}. {h.title}{flags}", bold=True)
+        click.echo(f"   {h.center or '未归类'} · {h.year or '—'} · {h.category} · {h.date or '—'}")
+        click.echo(f"   {settings.root / h.path}")
+        if h.snippet:
+            click.echo("   " + _highlight(h.snippet))
+
+
+def _highlight(snippet: str) -> str:
+    return re.sub(r"【([^【】]*)】", lambda m: click.style(m[1], fg="red", bold=True), snippet)
+
+
+@cli.command()
+@click.pass_obj
+def reindex(env: Env) -> None:
+    """从目录中保存的文字重建检索索引（不重新读取文件）。"""
+    with opened(env) as (settings, cat, _r):
+        texts = dict(cat.conn.execute("SELECT record_id, text FROM texts").fetchall())
+        docs = [index_doc(r, texts.get(r.id, "")) for r in cat.records() if r.kind == "electronic"]
+        index = open_index(settings)
+        try:
+            count = index.rebuild(docs)
+        finally:
+            index.close()
+    click.echo(f"索引已重建：{count} 条记录。")
+
+
 # -- features (search, drafts, paper register and checks, handover) are added above this line -----
 
 
@@ -424,7 +589,10 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
         _print_report(reconciler.reconcile(), verbose=False)
     step("4. zhikong status：各中心文件概况与需处理事项")
     ctx.invoke(status_)
-    # demo: search
+    step("zhikong search 院感 督查 反馈：全文检索（个人信息打码）")
+    ctx.invoke(search, query=("院感", "督查", "反馈"), limit=3)
+    step("zhikong search 质量控制 跌倒：缩写与全称互通")
+    ctx.invoke(search, query=("质量控制", "跌倒"), limit=3)
     # demo: check and score
     # demo: draft a notice
     # demo: handover

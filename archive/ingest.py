@@ -202,11 +202,8 @@ class Reconciler:
             return
         for entry in entries:
             path = Path(entry.path)
-            if folder == self.settings.root and entry.name in (
-                SYSTEM_DIR,
-                SETTINGS_FILE,
-                SETTINGS_FILE + ".tmp",
-            ):
+            own = (SYSTEM_DIR, SETTINGS_FILE, SETTINGS_FILE + ".tmp", self.settings.synonyms)
+            if folder == self.settings.root and entry.name in own:
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)

@@ -69,10 +69,15 @@ class Settings:
     rules: str = "jinxiang-2026"
     centers: tuple[Center, ...] = ()
     retention: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
+    synonyms: str = ""  # a user's synonym list for search, relative to the root; "" = the shipped list
 
     @property
     def system_dir(self) -> Path:
         return self.root / SYSTEM_DIR
+
+    @property
+    def synonyms_path(self) -> Path | None:
+        return self.root / self.synonyms if self.synonyms else None
 
     def center(self, name: str) -> Center:
         for c in self.centers:
@@ -128,6 +133,9 @@ doc_prefix = ""
 fonds = ""
 # 考核规则集：jinxiang-2026（县级默认）或 hebei-province（省级四档）
 rules = "jinxiang-2026"
+
+# 检索用的同义词表（每行一组，如“院感 医院感染 感控”）；留空则用系统自带的词表
+synonyms = ""
 
 # 各类文件的保管期限：Y 永久，D30 定期30年，D10 定期10年
 [retention]
@@ -192,6 +200,9 @@ def load_settings(root: Path) -> Settings:
             problems.append(f"保管期限只能是 Y、D30 或 D10：{category} = {code}")
         else:
             retention[category] = code
+    synonyms = data.get("synonyms", "") or ""
+    if synonyms and not (root / str(synonyms)).is_file():
+        problems.append(f"同义词表不存在：{synonyms}（相对于档案库目录）")
     if problems:
         raise SettingsError(
             f"{root / SETTINGS_FILE} 有误：\n  - " + "\n  - ".join(problems),
@@ -206,6 +217,7 @@ def load_settings(root: Path) -> Settings:
         rules=str(data.get("rules", "jinxiang-2026")),
         centers=tuple(centers),
         retention=retention,
+        synonyms=str(data.get("synonyms", "") or ""),
     )
 
 
