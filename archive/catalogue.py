@@ -158,6 +158,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (prefix, year)
     );
     """,
+    # 5: audit chains carried over from another archive by a handover import, kept verbatim
+    """
+    CREATE TABLE imported_audit (
+        chain TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts TEXT, action TEXT, center TEXT, path TEXT, detail TEXT,
+        prev TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        redacted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (chain, seq)
+    );
+    """,
 )
 
 
@@ -374,7 +386,8 @@ class Catalogue:
     def active_stats(self) -> dict[str, tuple[int, int, int, str]]:
         """path -> (id, size, mtime_ns, sha256) of every active record: what a scan compares against."""
         rows = self.conn.execute(
-            "SELECT id, path, size, mtime_ns, sha256 FROM records WHERE state = 'active'"
+            # Paper-only items (kind='paper') have no file: the folder scan must never mark them deleted.
+            "SELECT id, path, size, mtime_ns, sha256 FROM records WHERE state = 'active' AND kind = 'electronic'"
         )
         return {r[1]: (r[0], r[2], r[3], r[4]) for r in rows}
 
