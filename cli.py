@@ -551,6 +551,331 @@ def reindex(env: Env) -> None:
     click.echo(f"索引已重建：{count} 条记录。")
 
 
+# -- paper register, checks and self-assessment ----------------------------------------------------
+
+
+def _as_of(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value) if value else date.today()
+    except ValueError as exc:
+        raise click.BadParameter(f"日期应写成 YYYY-MM-DD：{value}") from exc
+
+
+@cli.group()
+def paper() -> None:
+    """纸质档案登记：档号、盒内目录（归档文件目录、备考表、盒脊）、入盒登记、仅纸质件及其扫描件。"""
+
+
+@paper.command("catalog")
+@click.option("--center", "center_name", required=True, help="质控中心")
+@click.option("--year", type=int, required=True, help="年度")
+@click.option("--box", type=int, required=True, help="盒号")
+@click.option(
+    "--retention", type=click.Choice(["Y", "D30", "D10"]), help="新盒的保管期限（默认：期限最长的待装盒文件）"
+)
+@click.option("--limit", type=int, help="新盒最多装几件")
+@click.option("--by", "compiled_by", default="", help="整理人")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="输出 .docx")
+@click.pass_obj
+def paper_catalog(
+    env: Env,
+    center_name: str,
+    year: int,
+    box: int,
+    retention: str | None,
+    limit: int | None,
+    compiled_by: str,
+    out: Path,
+) -> None:
+    """打印一盒的归档文件目录、备考表和盒脊；新盒自动装入尚未装盒的文件并编档号。"""
+    from archive.paper import plan_box, scanned_ids
+    from generator.register import box_documents
+
+    with opened(env) as (settings, cat, _r):
+        planned = plan_box(
+            settings, cat, center=center_name, year=year, box=box, retention=retention, limit=limit
+        )
+        box_documents(planned, out, scanned=scanned_ids(cat), compiled_by=compiled_by, today=date.today())
+    first, last = planned.first_last
+    click.echo(
+        f"第 {box} 盒（{center_name} {year} 年，保管期限 {planned.retention}）：{len(planned.records)} 件，"
+        f"件号 {first}—{last}，已入盒登记 {planned.filed} 件"
+    )
+    for r in planned.records:
+        click.echo(
+            f"  {r.archival_code}  {r.title or Path(r.path).stem}{'' if r.paper_marked_at else '  【待入盒】'}"
+        )
+    click.echo(f"已写出：{out}")
+    if planned.filed < len(planned.records):
+        click.echo(
+            f"纸质件放入盒后运行：zhikong paper mark --catalog --center {center_name} --year {year} --box {box}"
+        )
+
+
+@paper.command("mark")
+@click.argument("records", nargs=-1)
+@click.option("--box", type=int, required=True, help="盒号")
+@click.option(
+    "--catalog", "whole_box", is_flag=True, help="登记该盒目录中的全部文件（需 --center 和 --year）"
+)
+@click.option("--center", "center_name", help="质控中心（与 --catalog 一起用）")
+@click.option("--year", type=int, help="年度（与 --catalog 一起用）")
+@click.pass_obj
+def paper_mark(
+    env: Env, records: tuple[str, ...], box: int, whole_box: bool, center_name: str | None, year: int | None
+) -> None:
+    """登记纸质原件已装入某盒：按路径或档号指定文件，或用 --catalog 登记整盒。"""
+    from archive.paper import box_records, mark, resolve
+
+    if whole_box == bool(records):
+        raise click.UsageError("请给出文件（路径或档号），或使用 --catalog（二者选一）。")
+    if whole_box and (center_name is None or year is None):
+        raise click.UsageError("--catalog 需要同时给出 --center 和 --year。")
+    with opened(env) as (settings, cat, _r):
+        if whole_box:
+            assert center_name is not None and year is not None
+            chosen = box_records(cat, center_name, year, box)
+            if not chosen:
+                raise click.UsageError(f"第 {box} 盒还没有目录：先运行 zhikong paper catalog。")
+        else:
+            chosen = [resolve(settings, cat, r, Path.cwd()) for r in records]
+        marked = mark(settings, cat, chosen, box=box)
+    for r in marked:
+        click.echo(f"已入盒：{r.archival_code}  {r.path}")
+    click.echo(f"共 {len(marked)} 件登记在第 {box} 盒。")
+
+
+@paper.command("add")
+@click.option("--center", "center_name", required=True, help="质控中心")
+@click.option("--title", required=True, help="题名")
+@click.option("--category", required=True, help="类别，如 签到表")
+@click.option("--activity", help="所属活动，写成“YYYY-MM-DD 名称”")
+@click.option("--year", type=int, help="年度（默认取活动日期的年份）")
+@click.option("--date", "doc_date", help="文件日期 YYYY-MM-DD")
+@click.option("--doc-number", help="文号")
+@click.option("--responsible", help="责任者")
+@click.option("--pages", type=int, help="页数")
+@click.option("--box", type=int, help="已放入的盒号")
+@click.pass_obj
+def paper_add(
+    env: Env,
+    center_name: str,
+    title: str,
+    category: str,
+    activity: str | None,
+    year: int | None,
+    doc_date: str | None,
+    doc_number: str | None,
+    responsible: str | None,
+    pages: int | None,
+    box: int | None,
+) -> None:
+    """登记只有纸质原件的文件（等待扫描）；扫描件放入文件夹后用 paper link 关联。"""
+    from archive.paper import add_paper
+
+    with opened(env) as (settings, cat, _r):
+        rec = add_paper(
+            settings,
+            cat,
+            center=center_name,
+            title=title,
+            category=category,
+            activity=activity,
+            year=year,
+            doc_date=_as_of(doc_date) if doc_date else None,
+            doc_number=doc_number,
+            responsible=responsible,
+            pages=pages,
+            box=box,
+        )
+    click.echo(
+        f"已登记纸质件：{rec.archival_code}  {rec.path}" + (f"（第 {rec.paper_box} 盒）" if box else "")
+    )
+    click.echo(f'扫描后放入文件夹，再运行：zhikong paper link "{rec.path}" 扫描件路径')
+
+
+@paper.command("link")
+@click.argument("paper_record")
+@click.argument("scan_path")
+@click.pass_obj
+def paper_link(env: Env, paper_record: str, scan_path: str) -> None:
+    """把扫描件关联到纸质件登记（纸质件的路径或档号），补齐“纸电双留存”。"""
+    from archive.paper import link, resolve
+
+    with opened(env) as (settings, cat, _r):
+        item = resolve(settings, cat, paper_record, Path.cwd())
+        scan_rec = link(cat, item, resolve(settings, cat, scan_path, Path.cwd()))
+    click.echo(f"已关联：{item.archival_code} {item.path} ← {scan_rec.path}")
+
+
+# -- red-header drafts and their approval; rendering templates -------------------------------------
+
+
+def _day_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as exc:
+        raise click.BadParameter(f"日期应写成 YYYY-MM-DD，例如 2026-03-05：{value}") from exc
+
+
+def _document_options(command: Any) -> Any:
+    """The options a 通知 and a 请示 share."""
+    options = [
+        click.option("--center", "center_name", required=True, help="起草的质控中心"),
+        click.option("--title", required=True, help="标题，写成“关于……的通知”"),
+        click.option(
+            "--to", required=True, help="主送机关，例如“各镇街卫生院、县直各医疗机构”（末尾“：”可省略）"
+        ),
+        click.option(
+            "--body",
+            type=click.Path(path_type=Path, dir_okay=False),
+            required=True,
+            help="正文：纯文本文件（UTF-8 或 GBK）；以 一、（一）1.（1）开头的行自动成为各级标题",
+        ),
+        click.option("--attach", multiple=True, help="附件名称（可多次，按顺序编号）"),
+        click.option("--cc", multiple=True, help="抄送机关（可多次）"),
+        click.option("--date", "day", callback=_day_option, help="成文日期 YYYY-MM-DD（默认：批准当天）"),
+        click.option("--issuer", default="", help="印发机关（默认：发文机关）"),
+        click.option(
+            "--activity", help="所属活动“YYYY-MM-DD 名称”：批准后归入该活动文件夹（默认：年度/发文/）"
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _make_draft(env: Env, kind: str, body: Path, signer: str = "", **fields: Any) -> None:
+    from generator.drafts import create_notice_draft, read_body
+
+    text = read_body(body)
+    with opened(env) as (settings, cat, _r):
+        d = create_notice_draft(
+            settings,
+            cat,
+            center=fields["center_name"],
+            title=fields["title"],
+            to=fields["to"],
+            body=text,
+            today=date.today(),
+            day=fields["day"],
+            attachments=fields["attach"],
+            cc=fields["cc"],
+            issuer=fields["issuer"],
+            kind=kind,
+            signed_by=signer,
+            activity=fields["activity"],
+        )
+        where = settings.root / (d.draft_path or "")
+    click.echo(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
+    click.echo(f"文件：{where}")
+    click.echo(f"报医政科审核；批准后运行：zhikong draft approve {d.id} --by 县卫生健康局医政科 --ref 批件号")
+
+
+@cli.group()
+def draft() -> None:
+    """红头公文：起草送审稿，医政科批准后分配发文字号并归档（或退回）。"""
+
+
+@draft.command("notice")
+@_document_options
+@click.pass_obj
+def draft_notice(env: Env, body: Path, **fields: Any) -> None:
+    """起草通知：检查格式（报告全部问题），生成标“送审稿”、不编号的红头文件。"""
+    _make_draft(env, "notice", body, **fields)
+
+
+@draft.command("request")
+@_document_options
+@click.option("--signer", required=True, help="签发人姓名（请示必填）")
+@click.pass_obj
+def draft_request(env: Env, body: Path, signer: str, **fields: Any) -> None:
+    """起草请示（上行文：发文字号居左、签发人居右），生成送审稿。"""
+    _make_draft(env, "request", body, signer, **fields)
+
+
+@draft.command("list")
+@click.option("--center", "center_name", help="只看某个中心")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
+@click.pass_obj
+def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
+    """列出草稿及状态：草稿、送审、已批准、已退回、已印发。"""
+    from generator.drafts import list_drafts
+
+    with opened(env) as (settings, cat, _r):
+        if center_name:
+            settings.center(center_name)
+        drafts = list_drafts(cat, center=center_name)
+    if as_json:
+        emit_json([d.to_json() for d in drafts])
+        return
+    for d in drafts:
+        number = d.doc_number or "（未编号）"
+        click.echo(f"{d.id:>4}  {d.state.label:<3}  {d.center}  {number}  {d.title}")
+        if d.final_path:
+            click.echo(f"      归档：{d.final_path}（{d.decided_by}，{d.decided_at}）")
+        elif d.reason:
+            click.echo(f"      退回原因：{d.reason}（{d.decided_by or '—'}，{d.decided_at}）")
+        elif d.draft_path:
+            click.echo(f"      送审稿：{d.draft_path}")
+    click.echo(f"共 {len(drafts)} 份")
+
+
+@draft.command("approve")
+@click.argument("draft_id", type=int)
+@click.option("--by", required=True, help="批准机关或批准人，例如“县卫生健康局医政科”")
+@click.option("--ref", default="", help="批准依据（批件号、会议纪要等）")
+@click.pass_obj
+def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
+    """登记医政科的批准：分配下一个发文字号，生成正式文件（无送审稿标记）并归档为“通知”。"""
+    from generator.drafts import approve
+
+    with opened(env) as (settings, cat, reconciler):
+        d = approve(settings, cat, reconciler, draft_id, by=by, ref=ref, today=date.today())
+    click.echo(f"已批准：草稿 {d.id}《{d.title}》，发文字号 {d.doc_number}")
+    click.echo(f"已归档：{d.final_path}（目录记录 {d.record_id}，类别 通知）")
+
+
+@draft.command("reject")
+@click.argument("draft_id", type=int)
+@click.option("--reason", required=True, help="退回原因")
+@click.option("--by", default="", help="退回机关或经办人")
+@click.pass_obj
+def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
+    """登记退回：草稿不编号，记录原因。"""
+    from generator.drafts import reject
+
+    with opened(env) as (_s, cat, _r):
+        d = reject(cat, draft_id, by=by, reason=reason)
+    click.echo(f"已退回：草稿 {d.id}《{d.title}》，原因：{d.reason}")
+
+
+@draft.command("issue")
+@click.argument("draft_id", type=int)
+@click.option("--date", "day", callback=_day_option, help="印发日期 YYYY-MM-DD（默认：今天）")
+@click.pass_obj
+def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
+    """登记已印发：批准的公文已印制分发。"""
+    from generator.drafts import mark_issued
+
+    with opened(env) as (_s, cat, _r):
+        d = mark_issued(cat, draft_id, on=day or date.today())
+    click.echo(f"已印发：{d.doc_number}《{d.title}》")
+
+
+@cli.command("render")
+@click.argument("template")
+@click.argument("data", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="输出的 .docx")
+def render_(template: str, data: Path, out: Path) -> None:
+    """按模板生成文档。TEMPLATE：自带模板名（notice request letter minutes annual_plan summary
+    inspection_feedback rectification_notice sign_in）或自己的 .docx；DATA：.json 或 .toml。"""
+    from generator.documents import render_document
+
+    kind = render_document(template, data, out)
+    click.echo(f"已生成：{out}（{kind}）")
+
+
 # -- features (search, drafts, paper register and checks, handover) are added above this line -----
 
 
@@ -594,7 +919,25 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     step("zhikong search 质量控制 跌倒：缩写与全称互通")
     ctx.invoke(search, query=("质量控制", "跌倒"), limit=3)
     # demo: check and score
-    # demo: draft a notice
+    step("zhikong draft notice / list / approve：起草通知送审稿，医政科批准后编发文字号并归档")
+    from generator.drafts import create_notice_draft
+
+    with opened(env) as (settings, cat, _r):
+        drafted = create_notice_draft(
+            settings,
+            cat,
+            center="护理质控中心",
+            title=f"关于召开{year}年第二次护理质控工作会议的通知",
+            to="各镇街卫生院、县直各医疗机构",
+            body="经研究，决定召开护理质控工作会议。现将有关事项通知如下：\n"
+            "一、会议时间\n（一）时间。7月10日上午9:00。\n二、参会人员\n各医疗机构护理部主任。",
+            today=date.today(),
+            attachments=("会议议程",),
+            cc=("县护理质控中心",),
+        )
+    click.echo(f"送审稿（无发文字号、标“送审稿”）：{drafted.draft_path}")
+    ctx.invoke(draft_list)
+    ctx.invoke(draft_approve, draft_id=drafted.id, by="县卫生健康局医政科", ref="医政科审批单 1")
     # demo: handover
     step("zhikong log verify：审计日志")
     ctx.invoke(log_verify)

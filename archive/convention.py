@@ -13,7 +13,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import PurePosixPath
 
-from archive.settings import INBOX
+from archive.settings import DRAFTS_FOLDER, INBOX
 
 IGNORED_NAMES = (
     "~$*",
@@ -30,7 +30,9 @@ IGNORED_DIRS = ("__MACOSX",)
 
 
 def is_ignored(rel: PurePosixPath) -> bool:
-    """Office lock files, partial downloads and OS litter are never records."""
+    """Office lock files, partial downloads, OS litter and the system's 送审稿 folder are never records."""
+    if len(rel.parts) > 1 and rel.parts[0] == DRAFTS_FOLDER:
+        return True
     if any(part in IGNORED_DIRS for part in rel.parts[:-1]):
         return True
     return any(fnmatch.fnmatchcase(rel.name, pat) for pat in IGNORED_NAMES)

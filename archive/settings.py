@@ -21,6 +21,8 @@ from archive.errors import ArchiveNotFound, ConflictError, SettingsError
 SETTINGS_FILE = "zhikong.toml"
 SYSTEM_DIR = ".zhikong"
 INBOX = "收件箱"
+# 送审稿 (drafts awaiting approval) live here, outside every center: they are not records until approved.
+DRAFTS_FOLDER = "送审稿"
 STANDING_FOLDERS = ("工作计划", "工作总结", "质控标准")
 
 # Retention (保管期限) per record category, DA/T 22-2015 codes: Y 永久, D30 定期30年, D10 定期10年.

@@ -1,0 +1,123 @@
+"""``zhikong render``: any template — a shipped one by name, or a user's .docx — filled from a data file.
+
+The 通知 and 请示 templates need generated paragraphs (body headings, the closing block), so they go
+through ``render_notice``; so does a user's copy of them (recognised by its ``body`` and ``closing``
+tags). Every other template goes through ``render_template``. Problems are named before anything is
+written.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+from archive.errors import InputFileError, Problem, TemplateError
+from generator.drafts import normalise_to
+from generator.notice import KINDS, NoticeSpec, render_notice
+from generator.render import load_data, render_template, shipped_templates, template_variables
+
+LABELS = {
+    "notice": "通知",
+    "request": "请示",
+    "letter": "函",
+    "minutes": "会议纪要",
+    "annual_plan": "年度工作计划",
+    "summary": "工作总结",
+    "inspection_feedback": "督查反馈意见书",
+    "rectification_notice": "整改通知书",
+    "sign_in": "签到表",
+}
+
+
+def resolve_template(name_or_path: str) -> Path:
+    """A shipped template's name (``letter``) or the path of a user's .docx."""
+    shipped = shipped_templates()
+    if name_or_path in shipped:
+        return shipped[name_or_path]
+    path = Path(name_or_path).expanduser()
+    if path.suffix.lower() == ".docx" or path.exists():
+        return path
+    raise InputFileError(
+        f"没有名为“{name_or_path}”的模板，也不是 .docx 文件。",
+        hint="自带模板：" + "、".join(shipped) + "；或给出自己模板的路径。",
+    )
+
+
+def render_document(template: str, data_file: Path, out: Path) -> str:
+    """Render ``template`` with ``data_file`` into ``out``; returns the kind of document made."""
+    path = resolve_template(template)
+    data = load_data(data_file)
+    kind = _notice_kind(template, path)
+    if kind is not None:
+        spec = spec_from_data(data, kind)
+        render_notice(spec, out, template=path)
+        return KINDS[kind] + ("送审稿" if spec.draft else "")
+    render_template(path, data, out)
+    return LABELS.get(template, path.name)
+
+
+def _notice_kind(template: str, path: Path) -> str | None:
+    if template in KINDS:
+        return template
+    variables = template_variables(path)
+    if {"body", "closing"} <= variables:
+        return "request" if "signed_by" in variables else "notice"
+    return None
+
+
+def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
+    """A 通知/请示 from a ``zhikong render notice DATA.json`` file; every missing key named at once.
+
+    ``date`` and ``issue_date`` are YYYY-MM-DD; ``number`` absent or null makes a 送审稿.
+    """
+    required = ["organ_mark", "doc_prefix", "title", "to", "body", "signer", "date"]
+    if kind == "request":
+        required.append("signed_by")
+    problems = [
+        Problem("template.missing_variable", f"缺少变量“{key}”") for key in required if key not in data
+    ]
+    dates: dict[str, datetime.date | None] = {"date": None, "issue_date": None}
+    for key in dates:
+        value = data.get(key)
+        if value is None:
+            continue
+        try:
+            dates[key] = datetime.date.fromisoformat(str(value))
+        except ValueError:
+            problems.append(
+                Problem("notice.date_form", f"“{key}”应写成 YYYY-MM-DD，例如 2026-03-05：{value}")
+            )
+    number = data.get("number")
+    if number is not None and not isinstance(number, int):
+        problems.append(Problem("notice.number", f"“number”应为整数或 null：{number}"))
+    lists = {key: data.get(key, []) for key in ("attachments", "cc")}
+    for key, value in lists.items():
+        if not isinstance(value, list):
+            problems.append(Problem("notice.list", f'“{key}”应为列表，例如 ["会议议程"]'))
+    if problems:
+        raise TemplateError(
+            f"{KINDS.get(kind, kind)}的数据有 {len(problems)} 处问题，没有生成文件：",
+            problems,
+            hint="参照 templates/examples/" + kind + ".json 填写。",
+        )
+    day = dates["date"]
+    assert day is not None
+    return NoticeSpec(
+        organ_mark=str(data["organ_mark"]),
+        doc_prefix=str(data["doc_prefix"]),
+        year=int(data.get("year", day.year)),
+        number=number,
+        title=str(data["title"]),
+        to=normalise_to(str(data["to"])),
+        body=str(data["body"]),
+        signer=str(data["signer"]),
+        date=day,
+        attachments=tuple(str(a) for a in lists["attachments"]),
+        cc=tuple(str(c) for c in lists["cc"]),
+        issuer=str(data.get("issuer", "")),
+        issue_date=dates["issue_date"],
+        draft=number is None,
+        kind=kind,
+        signed_by=str(data.get("signed_by", "")),
+    )

@@ -1,0 +1,513 @@
+"""Red-header drafts and their approval (J15(1), H29, H30(5)): the center drafts, the bureau approves.
+
+A draft is a row in the catalogue's ``drafts`` table plus a 送审稿 .docx under the archive's
+``送审稿/<center>/`` folder, where a secretary finds it to print or send to the bureau. That folder
+belongs to the system (the folder convention ignores it), so a 送审稿 is never catalogued as an issued
+通知. Only ``approve`` produces a numbered final, and it files that final into the center's folder
+through the normal reconcile path, so it is catalogued, preserved and indexed like any dropped file.
+
+States: 送审 (submitted: the 送审稿 exists) → 已批准 (numbered and filed) or 已退回 (refused);
+已批准 → 已印发 once the secretary records that the printed copies went out. 草稿 (a draft saved
+without being submitted) is part of the vocabulary the bureau uses; ``create_notice_draft`` writes
+the 送审稿 at once, so the drafts it makes start in 送审.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from archive import audit
+from archive.catalogue import Catalogue, now_iso
+from archive.convention import Source, classify
+from archive.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
+from archive.ingest import Reconciler
+from archive.manage import set_classification
+from archive.settings import DRAFTS_FOLDER, Settings
+from generator.docnumber import format_doc_number
+from generator.notice import KINDS, NoticeSpec, check_notice, render_notice
+
+FINAL_FOLDER = "发文"  # <center>/<year>/发文/ holds approved documents not tied to one activity
+NOTICE_CATEGORY = "通知"
+
+
+class DraftState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ISSUED = "issued"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    DraftState.DRAFT: "草稿",
+    DraftState.SUBMITTED: "送审",
+    DraftState.APPROVED: "已批准",
+    DraftState.REJECTED: "已退回",
+    DraftState.ISSUED: "已印发",
+}
+
+
+@dataclass(frozen=True)
+class DraftContent:
+    """What was drafted: the document, the activity folder it belongs in, and whether it is dated.
+
+    ``dated_on_approval``: no 成文日期 was given, so the final carries the day of approval (the
+    签发 date, GB/T 9704 §7.3.5) and its 发文字号 the year of that day.
+    """
+
+    spec: NoticeSpec
+    activity: str | None = None  # "YYYY-MM-DD 名称": the final is filed into that activity folder
+    dated_on_approval: bool = False
+
+    def to_json(self) -> str:
+        spec = asdict(self.spec)
+        spec["date"] = self.spec.date.isoformat()
+        spec["issue_date"] = self.spec.issue_date.isoformat() if self.spec.issue_date else None
+        spec["attachments"] = list(self.spec.attachments)
+        spec["cc"] = list(self.spec.cc)
+        data = {"spec": spec, "activity": self.activity, "dated_on_approval": self.dated_on_approval}
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> DraftContent:
+        data = json.loads(text)
+        raw = dict(data["spec"])
+        raw["date"] = datetime.date.fromisoformat(raw["date"])
+        raw["issue_date"] = datetime.date.fromisoformat(raw["issue_date"]) if raw["issue_date"] else None
+        raw["attachments"] = tuple(raw["attachments"])
+        raw["cc"] = tuple(raw["cc"])
+        return cls(NoticeSpec(**raw), data.get("activity"), bool(data.get("dated_on_approval")))
+
+
+@dataclass(frozen=True)
+class Draft:
+    id: int
+    center: str
+    kind: str  # notice | request
+    title: str
+    state: DraftState
+    content: DraftContent
+    draft_path: str | None  # the 送审稿, relative to the archive root
+    final_path: str | None  # the filed final, relative to the archive root
+    doc_number: str | None  # 发文字号, allocated on approval
+    year: int | None
+    number: int | None
+    created_at: str
+    decided_at: str | None
+    decided_by: str | None
+    ref: str | None  # the approval's reference (批件号, meeting minutes …)
+    reason: str | None  # why it was returned
+    record_id: int | None  # the catalogue record of the final
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "center": self.center,
+            "kind": self.kind,
+            "kind_label": KINDS.get(self.kind, self.kind),
+            "title": self.title,
+            "state": self.state.value,
+            "state_label": self.state.label,
+            "draft_path": self.draft_path,
+            "final_path": self.final_path,
+            "doc_number": self.doc_number,
+            "year": self.year,
+            "number": self.number,
+            "activity": self.content.activity,
+            "created_at": self.created_at,
+            "decided_at": self.decided_at,
+            "decided_by": self.decided_by,
+            "ref": self.ref,
+            "reason": self.reason,
+            "record_id": self.record_id,
+        }
+
+
+# -- input ----------------------------------------------------------------------------------------
+
+
+def read_body(path: Path) -> str:
+    """A plain-text body file: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
+
+    Secretaries on Chinese Windows save from Notepad as ANSI (GBK) as often as UTF-8. Valid UTF-8
+    is tried first: GBK text is almost never valid UTF-8, while GB18030 decodes nearly any bytes.
+    """
+    if not path.is_file():
+        raise InputFileError(f"正文文件不存在：{path}", hint="用 --body 指定一个纯文本（.txt）文件。")
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputFileError(
+        f"正文文件的编码无法识别：{path.name}",
+        hint="请用记事本打开，另存为时选择“UTF-8”编码。",
+    )
+
+
+def normalise_to(to: str) -> str:
+    """主送机关 as typed on the command line: the closing "：" may be left out.
+
+    A name that ends in a letter is completed with "："; one that ends in other punctuation (a
+    half-width ":", "。") is left for ``check_notice`` to report, since it is probably a typo.
+    """
+    text = to.strip()
+    if text and not _ENDS_WITH_PUNCTUATION.search(text):
+        return text + "："
+    return text
+
+
+_ENDS_WITH_PUNCTUATION = re.compile(r"[：:;；,，.。、!！?？]$")
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def get_draft(cat: Catalogue, draft_id: int) -> Draft:
+    row = cat.conn.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"没有编号为 {draft_id} 的公文草稿。", hint="用 zhikong draft list 查看草稿及编号。")
+    return _draft(row)
+
+
+def list_drafts(cat: Catalogue, *, center: str | None = None, state: DraftState | None = None) -> list[Draft]:
+    clauses, args = [], []
+    if center is not None:
+        clauses.append("center = ?")
+        args.append(center)
+    if state is not None:
+        clauses.append("state = ?")
+        args.append(state.value)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = cat.conn.execute(f"SELECT * FROM drafts {where} ORDER BY id", args).fetchall()
+    return [_draft(r) for r in rows]
+
+
+# -- drafting -------------------------------------------------------------------------------------
+
+
+def create_notice_draft(
+    settings: Settings,
+    cat: Catalogue,
+    *,
+    center: str,
+    title: str,
+    to: str,
+    body: str,
+    today: datetime.date,
+    day: datetime.date | None = None,
+    attachments: Sequence[str] = (),
+    cc: Sequence[str] = (),
+    issuer: str = "",
+    kind: str = "notice",
+    signed_by: str = "",
+    activity: str | None = None,
+) -> Draft:
+    """Check a 通知 (or 请示), write its 送审稿 and record the draft in state 送审.
+
+    The issuing organ, 代字 and signer come from the settings (the bureau issues red-header files;
+    the center drafts them). Every problem is reported together in one TemplateError; an unknown
+    center raises SettingsError. ``day`` is the 成文日期; without it the final is dated on approval
+    and the 送审稿 shows ``today``.
+    """
+    settings.center(center)
+    when = day or today
+    spec = NoticeSpec(
+        organ_mark=settings.bureau + "文件",
+        doc_prefix=settings.doc_prefix,
+        year=when.year,
+        number=None,
+        title=title.strip(),
+        to=normalise_to(to),
+        body=body,
+        signer=settings.bureau,
+        date=when,
+        attachments=tuple(a.strip() for a in attachments),
+        cc=tuple(c.strip() for c in cc),
+        issuer=issuer.strip(),
+        draft=True,
+        kind=kind,
+        signed_by=signed_by.strip(),
+    )
+    problems = check_notice(spec)
+    if activity is not None:
+        problems += _check_activity(activity, center, settings)
+    if problems:
+        raise TemplateError(f"公文有 {len(problems)} 处问题，没有生成送审稿：", problems)
+    content = DraftContent(spec, activity.strip() if activity else None, dated_on_approval=day is None)
+
+    folder = settings.root / DRAFTS_FOLDER / center
+    folder.mkdir(parents=True, exist_ok=True)
+    written: Path | None = None
+    # One transaction: the row gives the file its number; if rendering fails the row is rolled
+    # back and the half-made file removed, so a draft exists exactly when its 送审稿 does.
+    try:
+        with cat.transaction():
+            cur = cat.conn.execute(
+                "INSERT INTO drafts (center, kind, title, state, spec, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (center, kind, spec.title, DraftState.SUBMITTED.value, content.to_json(), now_iso()),
+            )
+            draft_id = int(cur.lastrowid or 0)
+            out = folder / f"{draft_id} {safe_file_name(spec.title)}（送审稿）.docx"
+            written = out
+            render_notice(spec, out)
+            rel = out.relative_to(settings.root).as_posix()
+            cat.conn.execute("UPDATE drafts SET draft_path = ? WHERE id = ?", (rel, draft_id))
+            audit.append(
+                cat, "draft.create", center=center, path=rel, draft=draft_id, kind=kind, title=spec.title
+            )
+    except BaseException:
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise
+    return get_draft(cat, draft_id)
+
+
+def _check_activity(activity: str, center: str, settings: Settings) -> list[Problem]:
+    placed = classify(PurePosixPath(center, "2000", activity.strip(), "x.docx"), settings.center_names())
+    if placed.activity_by != Source.PATH or "/" in activity or "\\" in activity:
+        return [
+            Problem(
+                "draft.activity",
+                f"活动应写成“YYYY-MM-DD 名称”，例如“2026-03-15 第一次工作会议”：{activity}",
+            )
+        ]
+    return []
+
+
+# -- deciding -------------------------------------------------------------------------------------
+
+
+def approve(
+    settings: Settings,
+    cat: Catalogue,
+    reconciler: Reconciler,
+    draft_id: int,
+    *,
+    by: str,
+    ref: str = "",
+    today: datetime.date,
+) -> Draft:
+    """Record the bureau's approval: allocate the 发文字号, render and file the final, audit it.
+
+    Ordering, and why: everything happens inside ONE ``BEGIN IMMEDIATE`` transaction — check the
+    state, take the next number for (代字, year), render the final, write the draft's new state and
+    the audit entry, move the final into the center's folder and catalogue it, then COMMIT. The
+    write lock serialises approvals across processes, so two racing approvals read and bump the
+    counter one after the other and never share a number. Any failure before COMMIT (a bad
+    template, a full disk, a file already at the target, a reconcile error) rolls the counter back
+    and removes the final, so no number is consumed without a filed, catalogued document. The final
+    is rendered to a hidden ``.tmp`` name (ignored by the folder convention) and renamed into place
+    only at the end, so a watcher never sees a document whose approval is not yet committed; the
+    window left is a hard kill between that rename and COMMIT, after which ``scan`` reports the file.
+    """
+    if not by.strip():
+        raise InputFileError("请用 --by 写明批准人或批准机关，例如“县卫生健康局医政科”。")
+    final: Path | None = None
+    staged: Path | None = None
+    try:
+        with cat.transaction():
+            draft = get_draft(cat, draft_id)
+            if draft.state != DraftState.SUBMITTED:
+                raise ConflictError(
+                    f"草稿 {draft_id} 的状态是“{draft.state.label}”，不能批准。",
+                    hint="只有送审中的草稿可以批准；已退回的草稿请修改后重新起草。",
+                )
+            content = draft.content
+            when = today if content.dated_on_approval else content.spec.date
+            prefix = settings.doc_prefix
+            number = _next_number(cat, prefix, when.year)
+            doc_number = format_doc_number(prefix, when.year, number)
+            spec = replace(content.spec, year=when.year, date=when, number=number, draft=False)
+            final = _final_path(settings, draft, doc_number, when.year)
+            if final.exists():
+                raise ConflictError(
+                    f"归档位置已有同名文件：{final.relative_to(settings.root)}",
+                    hint="请先移走该文件（它不是这份草稿批准后生成的）再批准。",
+                )
+            final.parent.mkdir(parents=True, exist_ok=True)
+            staged = final.with_name(f".{final.stem}.docx.tmp")
+            render_notice(spec, staged)
+            rel = final.relative_to(settings.root).as_posix()
+            decided_at = now_iso()
+            try:
+                cat.conn.execute(
+                    """UPDATE drafts SET state = ?, spec = ?, final_path = ?, doc_number = ?, year = ?,
+                       number = ?, decided_at = ?, decided_by = ?, ref = ? WHERE id = ?""",
+                    (
+                        DraftState.APPROVED.value,
+                        replace(content, spec=spec).to_json(),
+                        rel,
+                        doc_number,
+                        when.year,
+                        number,
+                        decided_at,
+                        by.strip(),
+                        ref.strip() or None,
+                        draft_id,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:  # the unique index on doc_number: never issue twice
+                raise ConflictError(
+                    f"发文字号 {doc_number} 已被另一份公文使用，没有批准。",
+                    hint="发文字号登记与已批准的公文不一致，请报告管理员检查 .zhikong/catalogue.sqlite。",
+                ) from exc
+            audit.append(
+                cat,
+                "draft.approve",
+                center=draft.center,
+                path=rel,
+                draft=draft_id,
+                doc_number=doc_number,
+                by=by.strip(),
+                ref=ref.strip(),
+            )
+            os.replace(staged, final)
+            record_id = _catalogue_final(cat, reconciler, settings, final, rel, doc_number, spec)
+            cat.conn.execute("UPDATE drafts SET record_id = ? WHERE id = ?", (record_id, draft_id))
+    except BaseException:
+        for leftover in (staged, final):
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
+        raise
+    return get_draft(cat, draft_id)
+
+
+def reject(cat: Catalogue, draft_id: int, *, by: str, reason: str) -> Draft:
+    """Record the bureau's refusal with its reason; the draft keeps no number."""
+    if not reason.strip():
+        raise InputFileError("请用 --reason 写明退回原因。")
+    with cat.transaction():
+        draft = get_draft(cat, draft_id)
+        if draft.state != DraftState.SUBMITTED:
+            raise ConflictError(f"草稿 {draft_id} 的状态是“{draft.state.label}”，不能退回。")
+        cat.conn.execute(
+            "UPDATE drafts SET state = ?, decided_at = ?, decided_by = ?, reason = ? WHERE id = ?",
+            (DraftState.REJECTED.value, now_iso(), by.strip() or None, reason.strip(), draft_id),
+        )
+        audit.append(
+            cat,
+            "draft.reject",
+            center=draft.center,
+            path=draft.draft_path,
+            draft=draft_id,
+            by=by.strip(),
+            reason=reason.strip(),
+        )
+    return get_draft(cat, draft_id)
+
+
+def mark_issued(cat: Catalogue, draft_id: int, *, on: datetime.date) -> Draft:
+    """Record that the approved document was printed and sent out (印发)."""
+    with cat.transaction():
+        draft = get_draft(cat, draft_id)
+        if draft.state != DraftState.APPROVED:
+            raise ConflictError(
+                f"草稿 {draft_id} 的状态是“{draft.state.label}”，不能登记印发。",
+                hint="批准并编发文字号之后才能印发。",
+            )
+        cat.conn.execute("UPDATE drafts SET state = ? WHERE id = ?", (DraftState.ISSUED.value, draft_id))
+        audit.append(
+            cat,
+            "draft.issue",
+            center=draft.center,
+            path=draft.final_path,
+            draft=draft_id,
+            doc_number=draft.doc_number,
+            on=on.isoformat(),
+        )
+    return get_draft(cat, draft_id)
+
+
+def _next_number(cat: Catalogue, prefix: str, year: int) -> int:
+    """Bump and return the counter for (代字, year). Call inside the approval's transaction."""
+    row = cat.conn.execute(
+        """INSERT INTO doc_numbers (prefix, year, last) VALUES (?, ?, 1)
+           ON CONFLICT(prefix, year) DO UPDATE SET last = last + 1
+           RETURNING last""",
+        (prefix, year),
+    ).fetchone()
+    return int(row[0])
+
+
+def _final_path(settings: Settings, draft: Draft, doc_number: str, year: int) -> Path:
+    """``<center>/<year>/发文/`` or the activity's folder; the name leads with the 发文字号."""
+    activity = draft.content.activity
+    folder = settings.root / draft.center
+    folder = folder / activity[:4] / activity if activity else folder / str(year) / FINAL_FOLDER
+    return folder / f"{doc_number} {safe_file_name(draft.title)}.docx"
+
+
+def _catalogue_final(
+    cat: Catalogue,
+    reconciler: Reconciler,
+    settings: Settings,
+    final: Path,
+    rel: str,
+    doc_number: str,
+    spec: NoticeSpec,
+) -> int:
+    """Catalogue the final like a dropped file, then record what only the approval knows."""
+    report = reconciler.reconcile([final])
+    for error in report.errors:
+        raise InputFileError(f"批准后的公文无法登记：{error.path}：{error.message}")
+    record = cat.find_by_path(rel, include_deleted=False)
+    if record is None:
+        raise InputFileError(f"批准后的公文没有登记进目录：{rel}")
+    if record.category != NOTICE_CATEGORY:
+        # A title such as “关于印发…工作计划的通知” names another category; the approval knows better.
+        record = set_classification(cat, record, category=NOTICE_CATEGORY, centers=settings.center_names())
+        if reconciler.sink is not None:
+            reconciler.sink.upsert([(record, cat.text(record.id) or "")])
+    cat.conn.execute(
+        "UPDATE records SET doc_number = ?, responsible = ?, doc_date = ? WHERE id = ?",
+        (doc_number, spec.signer, spec.date.isoformat(), record.id),
+    )
+    return record.id
+
+
+_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+
+
+def safe_file_name(title: str, limit: int = 80) -> str:
+    """A title usable as a Windows and Linux file name: reserved characters become "_"."""
+    name = _UNSAFE_IN_NAMES.sub("_", title).strip(" .")
+    return name[:limit] or "公文"
+
+
+def _draft(row: sqlite3.Row) -> Draft:
+    return Draft(
+        id=row["id"],
+        center=row["center"],
+        kind=row["kind"],
+        title=row["title"],
+        state=DraftState(row["state"]),
+        content=DraftContent.from_json(row["spec"]),
+        draft_path=row["draft_path"],
+        final_path=row["final_path"],
+        doc_number=row["doc_number"],
+        year=row["year"],
+        number=row["number"],
+        created_at=row["created_at"],
+        decided_at=row["decided_at"],
+        decided_by=row["decided_by"],
+        ref=row["ref"],
+        reason=row["reason"],
+        record_id=row["record_id"],
+    )
