@@ -139,10 +139,12 @@ class Watcher:
         return Observer()
 
     def run(self) -> None:
-        self._safe_reconcile(None)
+        # Events first, then the full reconcile: a file dropped while the reconcile runs is then
+        # still seen as an event, never lost in the gap between the two.
         observer = self._observer()
         observer.schedule(self.hints, str(self.root), recursive=True)
         observer.start()
+        self._safe_reconcile(None)
         log.info("开始监视 %s（%s）", self.root, "轮询" if self.options.poll else "事件")
         last_rescan = self.clock()
         try:

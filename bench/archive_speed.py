@@ -112,9 +112,9 @@ def main() -> None:
         )
         try:
             base = active_count(root)
-            while not (root / ".zhikong/logs/watch.log").exists():
-                time.sleep(0.05)
-            time.sleep(2.0)  # let the start-up reconcile finish before timing single files
+            log = root / ".zhikong/logs/watch.log"
+            while not (log.exists() and "开始监视" in log.read_text(encoding="utf-8")):
+                time.sleep(0.05)  # the start-up reconcile is done once this line is logged
             latencies = []
             inbox = root / "护理质控中心" / "2026" / "2026-11-01 latency"
             inbox.mkdir(parents=True, exist_ok=True)

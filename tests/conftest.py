@@ -82,3 +82,9 @@ def run(runner: CliRunner, root: Path) -> Run:
 
 def as_json(result: Result) -> Any:
     return json.loads(result.stdout)
+
+
+def watch_started(root: Path) -> bool:
+    """True once `zhikong watch` has logged that it follows events (after its start-up reconcile)."""
+    log = root / ".zhikong" / "logs" / "watch.log"
+    return log.exists() and "开始监视" in log.read_text(encoding="utf-8")

