@@ -537,10 +537,16 @@ def _highlight(snippet: str) -> str:
 
 
 @cli.command()
+@click.option(
+    "--reread", is_flag=True, help="先重新读取此前无法读取文字的文件（装好 LibreOffice 或 OCR 之后用）"
+)
 @click.pass_obj
-def reindex(env: Env) -> None:
+def reindex(env: Env, reread: bool) -> None:
     """从目录中保存的文字重建检索索引（不重新读取文件）。"""
-    with opened(env) as (settings, cat, _r):
+    with opened(env) as (settings, cat, reconciler):
+        if reread:
+            again = reconciler.reread()
+            click.echo(f"重新读取了 {len(again)} 个文件的文字。")
         texts = dict(cat.conn.execute("SELECT record_id, text FROM texts").fetchall())
         docs = [index_doc(r, texts.get(r.id, "")) for r in cat.records() if r.kind == "electronic"]
         index = open_index(settings)

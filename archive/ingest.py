@@ -392,6 +392,36 @@ class Reconciler:
         text = self.cat.text(record_id)
         return TextResult(status="ok", text=text) if text else None
 
+    def reread(self, statuses: tuple[str, ...] = ("unsupported", "needs_ocr", "unreadable")) -> list[str]:
+        """Extract again the text of records whose reading failed (e.g. after installing LibreOffice or OCR).
+
+        Only files still on disk with the catalogued content are read; the paths re-read are returned.
+        """
+        if self.extract is None:
+            return []
+        marks = ",".join("?" * len(statuses))
+        rows = self.cat.conn.execute(
+            f"SELECT id FROM records WHERE state = 'active' AND kind = 'electronic' AND extract_status IN ({marks})",
+            statuses,
+        ).fetchall()
+        done: list[int] = []
+        for (record_id,) in rows:
+            rec = self.cat.get(record_id)
+            path = self.settings.root / (
+                rec.raw_path.decode("utf-8", "surrogateescape") if rec.raw_path else rec.path
+            )
+            if not path.is_file() or rec.sha256 is None:
+                continue
+            facts = FileFacts(path, rec.path, rec.raw_path, rec.size or 0, rec.mtime_ns or 0)
+            text = self._extract(facts)
+            with self.cat.transaction():
+                self._store_text(record_id, _Prepared(facts, rec.sha256, text))
+                if rec.classification.category_by != Source.MANUAL:
+                    self.cat.set_classification(record_id, self._classify(rec.path, text, rec))
+            done.append(record_id)
+        self._to_index(done)
+        return [self.cat.get(i).path for i in done]
+
     def _to_index(self, record_ids: list[int]) -> None:
         if self.sink and record_ids:
             self.sink.upsert([(self.cat.get(i), self.cat.text(i) or "") for i in record_ids])

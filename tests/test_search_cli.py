@@ -141,3 +141,23 @@ def test_a_file_dropped_under_watch_is_searchable_within_seconds(root: Path, run
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def test_reread_picks_up_files_that_could_not_be_read_before(
+    root: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.extract import Extraction, ExtractStatus, extract_text
+
+    make_docx(root / INSPECTION / "督查记录.docx", "院感防控督查记录", ["消毒供应中心清洗质量不合格。"])
+
+    def missing_component(path: Path) -> Extraction:
+        return Extraction(ExtractStatus.UNSUPPORTED, reason="需要 LibreOffice（测试中模拟未安装）")
+
+    monkeypatch.setattr("cli.extract_text", missing_component)
+    run("scan")
+    assert as_json(run("ls", "--json"))[0]["extract_status"] == "unsupported"
+    assert as_json(run("search", "清洗质量", "--json")) == []
+    monkeypatch.setattr("cli.extract_text", extract_text)
+    assert "重新读取了 1 个文件" in run("reindex", "--reread").output
+    assert as_json(run("ls", "--json"))[0]["extract_status"] == "ok"
+    assert as_json(run("search", "清洗质量", "--json"))[0]["path"].endswith("督查记录.docx")

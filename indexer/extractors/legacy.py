@@ -6,13 +6,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from archive.errors import MissingDependency
+from archive.errors import InputFileError, MissingDependency
+from generator import libreoffice
 
-from .. import libreoffice
 from .base import Extraction, Extractor, ExtractStatus, Limits, unreadable
 from .docx import DocxExtractor
 from .pptx import PptxExtractor
 from .xlsx import XlsxExtractor
+
+MISSING_REASON = (
+    "需要 LibreOffice 才能读取旧版 Office/WPS 文件，当前未安装；安装后运行 zhikong reindex --reread"
+)
 
 
 class LegacyOfficeExtractor:
@@ -25,17 +29,17 @@ class LegacyOfficeExtractor:
 
     def extract(self, path: Path, limits: Limits) -> Extraction:
         if not libreoffice.available():
-            return Extraction(ExtractStatus.UNSUPPORTED, reason=libreoffice.MISSING_REASON)
+            return Extraction(ExtractStatus.UNSUPPORTED, reason=MISSING_REASON)
         with tempfile.TemporaryDirectory(prefix="zhikong-conv-") as tmp:
             # LibreOffice names its output after the input; a neutral copy name avoids odd characters.
             source = Path(tmp) / f"source.{self.kinds[0]}"
             source.write_bytes(path.read_bytes())
             budget = max(limits.deadline - time.monotonic(), 1.0)
             try:
-                converted = libreoffice.convert(source, self._target_ext, Path(tmp), timeout_s=budget)
+                converted = libreoffice.convert(source, self._target_ext, Path(tmp), timeout=budget)
             except MissingDependency:
-                return Extraction(ExtractStatus.UNSUPPORTED, reason=libreoffice.MISSING_REASON)
-            except libreoffice.ConversionError as exc:
+                return Extraction(ExtractStatus.UNSUPPORTED, reason=MISSING_REASON)
+            except InputFileError as exc:
                 return unreadable(f"旧版 Office/WPS 文件无法读取：{exc.message}（可能已损坏或加密）")
             return self._inner.extract(converted, limits)
 
