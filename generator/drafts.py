@@ -319,8 +319,8 @@ def approve(
     """
     if not by.strip():
         raise InputFileError("请用 --by 写明批准人或批准机关，例如“县卫生健康局医政科”。")
-    final: Path | None = None
     staged: Path | None = None
+    placed: Path | None = None  # only a final we moved into place is ours to remove on failure
     try:
         with cat.transaction():
             draft = get_draft(cat, draft_id)
@@ -379,10 +379,11 @@ def approve(
                 ref=ref.strip(),
             )
             os.replace(staged, final)
+            placed = final
             record_id = _catalogue_final(cat, reconciler, settings, final, rel, doc_number, spec)
             cat.conn.execute("UPDATE drafts SET record_id = ? WHERE id = ?", (record_id, draft_id))
     except BaseException:
-        for leftover in (staged, final):
+        for leftover in (staged, placed):
             if leftover is not None:
                 leftover.unlink(missing_ok=True)
         raise
