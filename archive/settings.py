@@ -244,6 +244,8 @@ def add_center(settings: Settings, center: Center, *, year: int) -> Settings:
     """Record a center in zhikong.toml (keeping the user's comments) and create its folders."""
     if not center.name.strip() or any(ch in center.name for ch in '/\\:*?"<>|'):
         raise SettingsError(f'中心名称不能为空，也不能含有 / \\ : * ? " < > | 等字符：{center.name!r}')
+    if center.name in (DRAFTS_FOLDER, SYSTEM_DIR, INBOX) or center.name.startswith("."):
+        raise SettingsError(f"“{center.name}”是系统保留的文件夹名，不能用作中心名称。")
     if not _CODE_RE.match(center.code):
         raise SettingsError(
             f"中心代码应为 1–6 个大写字母（用于档号，例如 HL）：{center.code!r}",
@@ -275,6 +277,17 @@ def add_center(settings: Settings, center: Center, *, year: int) -> Settings:
     (folder / INBOX).mkdir(parents=True, exist_ok=True)
     for name in STANDING_FOLDERS:
         (folder / str(year) / name).mkdir(parents=True, exist_ok=True)
+    return load_settings(settings.root)
+
+
+def set_center_host(settings: Settings, name: str, host: str) -> Settings:
+    """Change a center's 挂靠单位 in zhikong.toml (keeping the user's comments): a handover's last step."""
+    settings.center(name)  # raises for an unknown center
+    doc = _read(settings.root)
+    for table in doc.get("center", []) or []:
+        if table.get("name") == name:
+            table["host"] = host
+    _write(settings.root, doc)
     return load_settings(settings.root)
 
 

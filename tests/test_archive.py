@@ -67,6 +67,8 @@ def test_center_add_keeps_user_comments_and_lists(root: Path, run: Run) -> None:
 def test_center_add_rejects_duplicates_and_bad_codes(run: Run) -> None:
     dup = run("center", "add", "护理质控中心", "--code", "HX", "--host", "某医院", expect=9)
     assert "已经登记" in dup.output
+    reserved = run("center", "add", "送审稿", "--code", "SS", "--host", "某医院", expect=3)
+    assert "系统保留" in reserved.output
     bad = run("center", "add", "药事质控中心", "--code", "yx1", "--host", "某医院", expect=3)
     assert "大写字母" in bad.output
 
