@@ -433,8 +433,11 @@ def log(ctx: click.Context, center_name: str | None, limit: int) -> None:
 @click.pass_obj
 def log_verify(env: Env) -> None:
     """校验审计日志的哈希链：被改动或删除的条目会被指出。"""
+    from archive.handover import verify_imported
+
     with opened(env) as (_s, cat, _r):
-        problems = audit.verify(cat)
+        # Chains carried over by a handover import are verified too, and against their anchor in this one.
+        problems = audit.verify(cat) + verify_imported(cat)
         count = len(audit.entries(cat))
     if problems:
         raise VerificationError(
@@ -880,6 +883,188 @@ def render_(template: str, data: Path, out: Path) -> None:
 
     kind = render_document(template, data, out)
     click.echo(f"已生成：{out}（{kind}）")
+
+
+# -- handover (H39): seal, bundle, verify, import ----------------------------------------------------
+
+
+@cli.group()
+def handover() -> None:
+    """挂靠单位变更移交（H39）：封存、生成移交包、核验（四性）、导入新挂靠单位的档案库。"""
+
+
+def _listed(title: str, items: list[str], color: str = "yellow", limit: int = 10) -> None:
+    if not items:
+        return
+    click.secho(f"{title}（{len(items)} 项）：", fg=color)
+    for item in items[:limit]:
+        click.echo(f"  - {item}")
+    if len(items) > limit:
+        click.echo(f"  …… 另有 {len(items) - limit} 项")
+
+
+@handover.command("create")
+@click.option("--center", "center_name", required=True, help="移交的质控中心")
+@click.option("--to", "to_host", required=True, help="新的挂靠单位，例如 金乡县中医院")
+@click.option("--as-of", "as_of", help="交接日期 YYYY-MM-DD（默认：今天），写入交接书和 bag-info.txt")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="移交包位置：一个尚不存在的文件夹，或以 .zip 结尾的文件",
+)
+@click.option("--processes", default=2, show_default=True, help="计算校验和的进程数")
+@click.pass_obj
+def handover_create(
+    env: Env, center_name: str, to_host: str, as_of: str | None, out: Path, processes: int
+) -> None:
+    """先核对文件夹，再封存该中心，生成 BagIt 移交包（含移交清单、交接书、封存记录、PDF 汇编）。"""
+    from archive.handover import create_bundle
+
+    with opened(env) as (settings, cat, reconciler):
+        _print_report(reconciler.reconcile(), verbose=False)
+        result = create_bundle(
+            settings,
+            cat,
+            center=center_name,
+            to_host=to_host,
+            out=out,
+            as_of=_as_of(as_of),
+            processes=processes,
+        )
+    ready = result.readiness
+    if not ready.empty:
+        click.secho("以下事项尚未就绪（已如实写入移交包，请在交接书中注明）：", fg="yellow", bold=True)
+        _listed("无法读取的文件", ready.unreadable)
+        _listed("纸质原件尚未入盒", ready.unboxed)
+        _listed("未决的公文送审稿", ready.open_drafts)
+        _listed("归到本中心但不在中心文件夹内（未移交）", ready.outside)
+        _listed("文件名不是有效编码（未移交，请改名后重做）", ready.untransferable, color="red")
+    click.echo(f"已封存：{result.center}，自 {result.seal.sealed_at} 起其文件夹的变动都会被报告。")
+    click.secho(f"移交包：{result.bundle}", bold=True)
+    click.echo(
+        f"  {result.from_host} → {result.to_host}；目录记录 {result.records} 条，电子文件 {result.record_files} 个；"
+        f"包内文件 {result.files} 个，共 {result.bytes:,} 字节"
+    )
+    click.echo(f"  指纹（tagmanifest-sha256.txt 的 sha256）：{result.fingerprint}")
+    click.echo(f"  PDF 汇编 {result.pdf_pages} 页（按年度、类别加书签）")
+    _listed("未能并入 PDF 汇编", [f"{t}：{why}" for t, why in result.pdf_skipped])
+    if result.pii:
+        _listed(
+            "含个人信息的文件（只列位置和数量；移交后须按 H27、H28 保管）",
+            [f"{p.path}：身份证号 {p.id_cards} 处，手机号 {p.mobiles} 处" for p in result.pii],
+        )
+    else:
+        click.echo("  未发现身份证号或手机号。")
+    click.echo(f"下一步：接收单位运行 zhikong handover verify {result.bundle}")
+
+
+@handover.command("verify")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--processes", default=2, show_default=True, help="计算校验和的进程数")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+def handover_verify(bundle: Path, processes: int, as_json: bool) -> None:
+    """核验移交包：逐个重算校验和，并按 DA/T 70-2018 检查真实性、完整性、可用性、安全性。"""
+    from archive.handover import verify_bundle
+
+    report = verify_bundle(bundle, processes=processes)
+    if as_json:
+        emit_json(
+            {
+                "center": report.center,
+                "from_host": report.from_host,
+                "to_host": report.to_host,
+                "records": report.records,
+                "record_files": report.record_files,
+                "files": report.files,
+                "bytes": report.bytes,
+                "problems": [vars(p) for p in report.problems],
+                "warnings": [vars(p) for p in report.warnings],
+            }
+        )
+    else:
+        click.echo(
+            f"{report.center or '（未知中心）'}：{report.from_host or '?'} → {report.to_host or '?'}；"
+            f"目录记录 {report.records} 条，电子文件 {report.record_files} 个，包内文件 {report.files} 个，"
+            f"{report.bytes:,} 字节"
+        )
+        fatal = {id(p) for p in report.problems}
+        for name, found in report.by_property().items():
+            bad = [p for p in found if id(p) in fatal]
+            if bad:
+                click.secho(f"  {name}：{len(bad)} 项问题", fg="red")
+            elif found:
+                click.secho(f"  {name}：通过，{len(found)} 项提示", fg="yellow")
+            else:
+                click.secho(f"  {name}：通过", fg="green")
+        for p in report.warnings:
+            click.secho(f"  提示：{p.message}（{p.path}）", fg="yellow")
+    if report.problems:
+        raise VerificationError(
+            "移交包核验未通过：", report.problems, hint="不要导入；请向移交单位核实并重新移交。"
+        )
+    if not as_json:
+        click.echo("核验通过：每个文件的 sha256 和 sha512 都已重算并与清单一致。")
+
+
+@handover.command("import")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@click.option("--processes", default=2, show_default=True, help="计算校验和的进程数")
+@click.pass_context
+def handover_import(ctx: click.Context, bundle: Path, processes: int) -> None:
+    """先核验，再把移交包里的中心并入新挂靠单位的档案库（--root；不是档案库的空目录会新建）。"""
+    from archive.handover import import_bundle
+
+    env: Env = ctx.obj
+    root = env.root_option.expanduser().resolve() if env.root_option else env.root()
+    result = import_bundle(root, bundle, processes=processes)
+    if result.created_archive:
+        click.echo(f"已按移交包的设置新建档案库：{result.root}")
+    ctx.obj = Env(result.root)
+    ctx.invoke(reindex)
+    with opened(ctx.obj) as (_s, cat, reconciler):
+        report = reconciler.reconcile([result.root / result.center])
+        present = len(cat.records(center=None, state="active"))
+    click.secho(
+        f"已导入：{result.center}，{result.from_host} → {result.to_host}；目录记录 {result.records} 条，"
+        f"电子文件 {result.record_files} 个（{result.bytes:,} 字节），审计日志 {result.audit_entries} 条",
+        bold=True,
+    )
+    if report.touched or report.errors:
+        click.secho("导入后核对发现文件夹与目录不一致：", fg="red")
+        _print_report(report)
+    else:
+        click.echo(
+            f"导入后核对：文件夹与目录一致（{report.unchanged} 个文件未变）；本库现有记录 {present} 条。"
+        )
+    click.echo("挂靠单位变更已登记（zhikong.toml 和 host_changes），检索索引已重建。")
+
+
+@handover.command("status")
+@click.option("--center", "center_name", help="只看某个中心")
+@click.pass_obj
+def handover_status(env: Env, center_name: str | None) -> None:
+    """封存与挂靠单位变更记录，以及封存后中心文件夹里的变动（record.after_seal）。"""
+    from archive.handover import after_seal_findings, host_changes, seals
+
+    with opened(env) as (_s, cat, reconciler):
+        reconciler.reconcile()
+        sealed = seals(cat, center_name)
+        changes = [h for h in host_changes(cat) if center_name in (None, h.center)]
+        findings = after_seal_findings(cat, center_name)
+    if not sealed and not changes:
+        click.echo("没有封存或移交记录。")
+    for s in sealed:
+        state = f"已解除于 {s.released_at}" if s.released_at else "封存中"
+        click.echo(
+            f"封存：{s.center} 自 {s.sealed_at}（移交给 {s.to_host}，{state}）移交包 {s.bundle or '未生成'}"
+        )
+    for h in changes:
+        click.echo(f"挂靠单位变更：{h.center} {h.from_host or '—'} → {h.to_host}（{h.at}）{h.note or ''}")
+    for f in findings:
+        click.secho(f"  ！{f.rule} {f.center}：{f.message}", fg="yellow")
+    if findings:
+        raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
 # -- features (search, drafts, paper register and checks, handover) are added above this line -----

@@ -1,0 +1,218 @@
+"""The papers signed at a handover (H39): 移交清单, 交接书, 封存记录 as .docx; and the PDF compilation.
+
+python-docx writes only the Latin font name; Chinese text is drawn with the `w:eastAsia` font, so it is set
+on the Normal style and on every run we write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from docx import Document
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Pt
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
+from pypdf.generic import IndirectObject
+
+BODY_FONT = "仿宋_GB2312"
+TITLE_FONT = "方正小标宋简体"
+
+
+@dataclass(frozen=True)
+class Parties:
+    center: str
+    from_host: str
+    to_host: str
+    bureau: str
+    date: str  # 2026年9月30日: Arabic numerals, no leading zeros (GB/T 9704)
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One line of the 移交清单."""
+
+    archival_code: str
+    title: str
+    date: str
+    category: str
+    carrier: str  # 电子 / 纸质 / 电子+纸质
+    box: str
+    path: str
+
+
+@dataclass(frozen=True)
+class BoxRow:
+    """One sealed paper box in the 封存记录."""
+
+    year: int
+    retention: str
+    box: int
+    items: int
+    first: str
+    last: str
+
+
+@dataclass(frozen=True)
+class PdfEntry:
+    year: int | None
+    category: str
+    title: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Compiled:
+    pages: int
+    files: int
+    skipped: list[tuple[str, str]]  # (title, why)
+
+
+def _fonts(element: object, east_asia: str) -> None:
+    rpr = element._element.get_or_add_rPr()  # type: ignore[attr-defined]
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    for slot in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(qn(slot), east_asia)
+
+
+def _document() -> object:
+    doc = Document()
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(14)
+    normal.font.name = BODY_FONT
+    rpr = normal.element.get_or_add_rPr()
+    rpr.get_or_add_rFonts().set(qn("w:eastAsia"), BODY_FONT)
+    return doc
+
+
+def _title(doc: object, text: str) -> None:
+    para = doc.add_paragraph()  # type: ignore[attr-defined]
+    para.alignment = 1
+    run = para.add_run(text)
+    run.font.size = Pt(22)
+    _fonts(run, TITLE_FONT)
+
+
+def _para(doc: object, text: str) -> None:
+    run = doc.add_paragraph().add_run(text)  # type: ignore[attr-defined]
+    _fonts(run, BODY_FONT)
+
+
+def _table(doc: object, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    table = doc.add_table(rows=1, cols=len(header))  # type: ignore[attr-defined]
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
+        _fonts(cell.paragraphs[0].add_run(text), BODY_FONT)
+    for row in rows:
+        cells = table.add_row().cells
+        for cell, text in zip(cells, row, strict=True):
+            run = cell.paragraphs[0].add_run(text)
+            run.font.size = Pt(9)
+            _fonts(run, BODY_FONT)
+
+
+def _signatures(doc: object, roles: Sequence[str]) -> None:
+    for role in roles:
+        _para(doc, f"{role}（盖章）：                经办人（签字）：                日期：")
+
+
+def inventory(path: Path, parties: Parties, items: Sequence[ItemRow]) -> Path:
+    """移交清单: every item, electronic and paper, with its 档号 and where it is."""
+    doc = _document()
+    _title(doc, f"{parties.center}档案移交清单")
+    _para(doc, f"移交单位：{parties.from_host}    接收单位：{parties.to_host}    日期：{parties.date}")
+    electronic = sum(1 for i in items if "电子" in i.carrier)
+    paper = sum(1 for i in items if "纸质" in i.carrier)
+    _para(doc, f"共 {len(items)} 件，其中电子文件 {electronic} 件，纸质原件 {paper} 件。")
+    _table(
+        doc,
+        ("序号", "档号", "题名", "日期", "类别", "载体", "盒号", "电子文件位置"),
+        (
+            (str(n), i.archival_code, i.title, i.date, i.category, i.carrier, i.box, i.path)
+            for n, i in enumerate(items, 1)
+        ),
+    )
+    _signatures(doc, ("移交单位", "接收单位"))
+    doc.save(str(path))  # type: ignore[attr-defined]
+    return path
+
+
+def certificate(path: Path, parties: Parties, *, files: int, size: int, records: int, boxes: int) -> Path:
+    """交接书: old host hands over, new host receives, the bureau witnesses (H39)."""
+    doc = _document()
+    _title(doc, f"{parties.center}档案资料交接书")
+    for text in (
+        f"根据《医疗质量控制中心管理办法》第三十九条，{parties.center}挂靠单位由{parties.from_host}"
+        f"变更为{parties.to_host}。原挂靠单位已封存质控工作相关纸质资料和电子版资料，现将电子版资料副本、"
+        "质控数据及管理权限移交新挂靠单位。",
+        f"移交电子文件 {files} 个，共 {size:,} 字节；档案目录记录 {records} 条；封存纸质档案 {boxes} 盒。",
+        "电子文件以移交包（BagIt）内 manifest-sha256.txt、manifest-sha512.txt 所列校验值为准，"
+        "接收单位已逐一核验真实性、完整性、可用性和安全性。",
+        f"监交单位：{parties.bureau}",
+        f"交接日期：{parties.date}",
+    ):
+        _para(doc, text)
+    _signatures(doc, ("移交单位", "接收单位", "监交单位"))
+    doc.save(str(path))  # type: ignore[attr-defined]
+    return path
+
+
+def seal_record(path: Path, parties: Parties, sealed_at: str, boxes: Sequence[BoxRow]) -> Path:
+    """封存记录: the paper boxes sealed by the old host, box by box."""
+    doc = _document()
+    _title(doc, f"{parties.center}纸质档案封存记录")
+    _para(doc, f"封存单位：{parties.from_host}    封存时间：{sealed_at}")
+    if boxes:
+        _table(
+            doc,
+            ("年度", "保管期限", "盒号", "件数", "起止件号"),
+            ((str(b.year), b.retention, str(b.box), str(b.items), f"{b.first}—{b.last}") for b in boxes),
+        )
+    else:
+        _para(doc, "尚无登记入盒的纸质档案。")
+    _para(doc, "封存后，未经监交单位同意，任何人不得开启、增删、调换盒内档案。")
+    _signatures(doc, ("封存单位", "监交单位"))
+    doc.save(str(path))  # type: ignore[attr-defined]
+    return path
+
+
+def compile_pdfs(path: Path, entries: Sequence[PdfEntry], *, title: str) -> Compiled:
+    """One PDF of the given PDFs in order, bookmarked by year, then category, then file."""
+    writer = PdfWriter()
+    writer.add_metadata({"/Title": title})
+    skipped: list[tuple[str, str]] = []
+    years: dict[int | None, IndirectObject] = {}
+    categories: dict[tuple[int | None, str], IndirectObject] = {}
+    files = 0
+    for entry in entries:
+        try:
+            reader = PdfReader(entry.path)
+            if reader.is_encrypted:
+                skipped.append((entry.title, "已加密"))
+                continue
+            start = len(writer.pages)
+            for page in reader.pages:
+                writer.add_page(page)
+        except (PdfReadError, OSError, ValueError, KeyError) as exc:
+            skipped.append((entry.title, f"无法读取：{exc}"))
+            continue
+        files += 1
+        if entry.year not in years:
+            years[entry.year] = writer.add_outline_item(
+                title=f"{entry.year or '年度不明'}年", page_number=start
+            )
+        key = (entry.year, entry.category)
+        if key not in categories:
+            categories[key] = writer.add_outline_item(
+                title=entry.category, page_number=start, parent=years[entry.year]
+            )
+        writer.add_outline_item(title=entry.title, page_number=start, parent=categories[key])
+    with open(path, "wb") as out:
+        writer.write(out)
+    return Compiled(len(writer.pages), files, skipped)

@@ -1,0 +1,334 @@
+"""Handover (H39) through its commands: create → verify (ours and bagit's) → import, tampering, faults,
+malicious bundles, and the after-seal rule."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import zipfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import bagit
+import pytest
+from click.testing import CliRunner, Result
+
+from archive import handover, handoverdocs
+from archive.catalogue import Catalogue
+from archive.demo import DEMO_CENTERS, build_sample_archive
+from archive.samplefiles import make_docx
+from archive.settings import add_center, init_archive
+from tests.conftest import as_json, invoke
+
+CENTER = "护理质控中心"
+NEW_HOST = "金乡县中医院"
+
+
+def _zk(runner: CliRunner, root: Path | None, *args: str, expect: int | None = 0) -> Result:
+    return invoke(runner, *(("--root", str(root)) if root else ()), *args, expect=expect)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo archive, scanned, with one file changed (two versions) and one deleted (history)."""
+    root = tmp_path_factory.mktemp("old") / "档案库"
+    settings = init_archive(
+        root, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
+    )
+    for c in DEMO_CENTERS:
+        settings = add_center(settings, c, year=date.today().year)
+    made = build_sample_archive(root, date.today().year)
+    runner = CliRunner()
+    _zk(runner, root, "scan")
+    plan = next(p for p in made if p.name.endswith("护理质控工作计划.docx"))
+    make_docx(plan, "工作计划（修订）", ["第二版：增加院感协同督查。"])
+    os.utime(plan, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    next(p for p in made if p.name == "竞赛总结.docx").unlink()
+    _zk(runner, root, "scan")
+    return root
+
+
+@pytest.fixture(scope="module")
+def bundle(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("out") / "护理移交包"
+    _zk(CliRunner(), source, "handover", "create", "--center", CENTER, "--to", NEW_HOST, "--out", str(out))
+    return out
+
+
+def _copy(bundle: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "包"
+    shutil.copytree(bundle, target, symlinks=True)
+    return target
+
+
+def _center_records(runner: CliRunner, root: Path) -> dict[str, tuple[str, str, int]]:
+    rows = as_json(_zk(runner, root, "ls", "--json", "--center", CENTER))
+    return {r["path"]: (r["sha256"], r["state"], r["version"]) for r in rows}
+
+
+# -- the round trip --------------------------------------------------------------------------------
+
+
+def test_round_trip_keeps_records_checksums_history_audit_and_search(
+    source: Path, bundle: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    verified = _zk(runner, None, "handover", "verify", str(bundle))
+    assert "核验通过" in verified.output and "安全性：通过" in verified.output
+    assert bagit.Bag(str(bundle)).validate(processes=1)
+    info = bagit.Bag(str(bundle)).info
+    assert info["Source-Organization"] == "金乡县人民医院" and info["Receiving-Organization"] == NEW_HOST
+    assert info["QC-Center"] == CENTER and info["Payload-Oxum"]
+    for name in ("移交清单.docx", "交接书.docx", "封存记录.docx", f"{CENTER}PDF汇编.pdf", "目录.csv"):
+        assert (bundle / "data" / "移交资料" / name).is_file(), name
+
+    new_root = tmp_path / "新挂靠单位"
+    imported = _zk(runner, new_root, "handover", "import", str(bundle))
+    assert "文件夹与目录一致" in imported.output
+
+    before, after = _center_records(runner, source), _center_records(runner, new_root)
+    assert after == before  # same paths, sha256, states (the deleted record too) and version numbers
+    assert any(state == "deleted" for _sha, state, _v in after.values())
+    assert any(version == 2 for _sha, _state, version in after.values())
+    for path, (sha, state, _v) in after.items():
+        if state == "active":
+            assert handover.bag._sha256_file(new_root / path) == sha
+    log = _zk(runner, new_root, "log", "verify")
+    assert "哈希链校验通过" in log.output
+    assert "金乡县中医院" in (new_root / "zhikong.toml").read_text(encoding="utf-8")
+    with Catalogue.open(new_root / ".zhikong") as cat:
+        changes = handover.host_changes(cat)
+        assert [(h.center, h.from_host, h.to_host) for h in changes] == [(CENTER, "金乡县人民医院", NEW_HOST)]
+        assert cat.conn.execute("SELECT COUNT(*) FROM imported_audit").fetchone()[0] > 10
+        old_plan = next(r for r in cat.records(center=CENTER) if r.version == 2)
+        assert len(cat.versions(old_plan.id)) == 2
+    hits = _zk(runner, new_root, "search", "跌倒", "评估")
+    assert "督查记录" in hits.output
+    restored = _zk(runner, new_root, "restore", old_plan.path, "--version", "1")
+    assert "第 3 版" in restored.output  # the first version's preserved copy travelled with the bundle
+
+
+def test_zip_bundle_round_trip(source: Path, tmp_path: Path, runner: CliRunner) -> None:
+    out = tmp_path / "移交包.zip"
+    _zk(runner, source, "handover", "create", "--center", CENTER, "--to", NEW_HOST, "--out", str(out))
+    assert zipfile.is_zipfile(out)
+    assert [p.name for p in tmp_path.iterdir()] == ["移交包.zip"]  # no temporary leftovers
+    _zk(runner, None, "handover", "verify", str(out))
+    _zk(runner, tmp_path / "新库", "handover", "import", str(out))
+    assert _center_records(runner, tmp_path / "新库") == _center_records(runner, source)
+
+
+# -- tampering -------------------------------------------------------------------------------------
+
+PLAN = f"data/{CENTER}/{date.today().year}/工作计划/{date.today().year}年护理核心指标提升计划.docx"
+SCAN = f"data/{CENTER}/收件箱/扫描件20260905.pdf"
+
+
+def _flip_byte(bag: Path) -> str:
+    path = bag / PLAN
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    return PLAN
+
+
+def _remove(bag: Path) -> str:
+    (bag / SCAN).unlink()
+    return SCAN
+
+
+def _add(bag: Path) -> str:
+    extra = bag / "data" / CENTER / "多出来的文件.txt"
+    extra.write_text("后加的", encoding="utf-8")
+    return "多出来的文件.txt"
+
+
+def _edit_manifest(bag: Path) -> str:
+    manifest = bag / "manifest-sha256.txt"
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    i = next(n for n, line in enumerate(lines) if line.endswith(SCAN))
+    digest, name = lines[i].split(None, 1)
+    lines[i] = ("0" if digest[0] != "0" else "1") + digest[1:] + "  " + name
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "manifest-sha256.txt"
+
+
+@pytest.mark.parametrize("tamper", [_flip_byte, _remove, _add, _edit_manifest])
+def test_tampering_is_caught_and_named(
+    bundle: Path, tmp_path: Path, runner: CliRunner, tamper: Callable[[Path], str]
+) -> None:
+    bag = _copy(bundle, tmp_path)
+    named = tamper(bag)
+    result = _zk(runner, None, "handover", "verify", str(bag), expect=7)
+    assert "核验未通过" in result.output and named in result.output
+    new_root = tmp_path / "新库"
+    _zk(runner, new_root, "handover", "import", str(bag), expect=7)
+    assert not new_root.exists()
+
+
+def test_every_tampering_is_listed_at_once(bundle: Path, tmp_path: Path, runner: CliRunner) -> None:
+    bag = _copy(bundle, tmp_path)
+    named = [_flip_byte(bag), _remove(bag), _add(bag)]
+    result = _zk(runner, None, "handover", "verify", "--json", str(bag), expect=7)
+    report = as_json(result)
+    paths = " ".join(str(p["path"]) for p in report["problems"])
+    for name in named:
+        assert name.removeprefix("data/") in paths
+    codes = {p["code"] for p in report["problems"]}
+    assert {"authenticity.checksum", "integrity.missing", "integrity.unexpected"} <= codes
+
+
+# -- interruption ----------------------------------------------------------------------------------
+
+
+def test_interrupted_create_leaves_nothing_behind(
+    source: Path, tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt  # as if the user pressed Ctrl-C half-way through the payload
+
+    monkeypatch.setattr(handoverdocs, "compile_pdfs", fail)
+    out_dir = tmp_path / "输出"
+    out_dir.mkdir()
+    for out in (out_dir / "移交包", out_dir / "移交包.zip"):
+        result = _zk(
+            runner,
+            source,
+            "handover",
+            "create",
+            "--center",
+            CENTER,
+            "--to",
+            NEW_HOST,
+            "--out",
+            str(out),
+            expect=130,
+        )
+        assert "已中断" in result.output
+    assert list(out_dir.iterdir()) == []
+
+
+# -- untrusted bundles -----------------------------------------------------------------------------
+
+
+def _symlink(bag: Path) -> str:
+    os.symlink("/etc/passwd", bag / "data" / CENTER / "链接.txt")
+    return "链接.txt"
+
+
+def _dotdot(bag: Path) -> str:
+    with open(bag / "manifest-sha256.txt", "a", encoding="utf-8") as fh:
+        fh.write("0" * 64 + "  data/../../evil.txt\n")
+    return "evil.txt"
+
+
+def _absolute(bag: Path) -> str:
+    with open(bag / "manifest-sha512.txt", "a", encoding="utf-8") as fh:
+        fh.write("0" * 128 + "  /etc/passwd\n")
+    return "/etc/passwd"
+
+
+def _case_duplicate(bag: Path) -> str:
+    folder = bag / "data" / CENTER / "收件箱"
+    (folder / "Readme.txt").write_text("a", encoding="utf-8")
+    (folder / "README.txt").write_text("b", encoding="utf-8")
+    return "README.txt"
+
+
+def _nfd_duplicate(bag: Path) -> str:
+    import unicodedata
+
+    folder = bag / "data" / CENTER / "收件箱"
+    (folder / unicodedata.normalize("NFC", "café.txt")).write_text("a", encoding="utf-8")
+    (folder / unicodedata.normalize("NFD", "café.txt")).write_text("b", encoding="utf-8")
+    return "café.txt"
+
+
+@pytest.mark.parametrize("attack", [_symlink, _dotdot, _absolute, _case_duplicate, _nfd_duplicate])
+def test_malicious_bundle_is_refused_before_anything_is_written(
+    bundle: Path, tmp_path: Path, runner: CliRunner, attack: Callable[[Path], str]
+) -> None:
+    bag = _copy(bundle, tmp_path)
+    named = attack(bag)
+    existing = tmp_path / "新库"
+    init_archive(existing, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109")
+    before = sorted(p.relative_to(existing) for p in existing.rglob("*"))
+    result = _zk(runner, existing, "handover", "import", str(bag), expect=7)
+    assert "不安全" in result.output and named in result.output
+    assert sorted(p.relative_to(existing) for p in existing.rglob("*")) == before
+    assert not (existing / CENTER).exists()
+    _zk(runner, None, "handover", "verify", str(bag), expect=7)
+
+
+def _zip_with(tmp_path: Path, bundle: Path, extra: Callable[[zipfile.ZipFile], None]) -> Path:
+    out = tmp_path / "坏包.zip"
+    with zipfile.ZipFile(out, "w") as zf:
+        for path in sorted(bundle.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"包/{path.relative_to(bundle).as_posix()}")
+        extra(zf)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("member", "symlink"),
+    [("包/data/../../../evil.txt", False), ("/etc/evil.txt", False), ("包/data/护理质控中心/链接", True)],
+)
+def test_malicious_zip_is_refused_before_extraction(
+    bundle: Path, tmp_path: Path, runner: CliRunner, member: str, symlink: bool
+) -> None:
+    def add(zf: zipfile.ZipFile) -> None:
+        info = zipfile.ZipInfo(member)
+        if symlink:
+            info.external_attr = (0o120777 << 16) | 0
+        zf.writestr(info, "/etc/passwd" if symlink else "x")
+
+    bad = _zip_with(tmp_path, bundle, add)
+    new_root = tmp_path / "新库"
+    result = _zk(runner, new_root, "handover", "import", str(bad), expect=7)
+    assert "不安全" in result.output
+    assert not new_root.exists() and not (tmp_path.parent / "evil.txt").exists()
+
+
+# -- the new archive's side ------------------------------------------------------------------------
+
+
+def test_import_refuses_an_archive_that_already_holds_the_center(
+    source: Path, bundle: Path, runner: CliRunner
+) -> None:
+    with Catalogue.open(source / ".zhikong") as cat:
+        before = cat.counts()
+    result = _zk(runner, source, "handover", "import", str(bundle), expect=9)
+    assert "不能直接接收" in result.output
+    with Catalogue.open(source / ".zhikong") as cat:
+        assert cat.counts() == before
+        assert cat.conn.execute("SELECT COUNT(*) FROM imported_audit").fetchone()[0] == 0
+
+
+def test_edited_imported_audit_is_caught_by_log_verify(
+    bundle: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    new_root = tmp_path / "新库"
+    _zk(runner, new_root, "handover", "import", str(bundle))
+    conn = sqlite3.connect(new_root / ".zhikong" / "catalogue.sqlite")
+    conn.execute("UPDATE imported_audit SET path = '改过的路径' WHERE redacted = 0 AND path IS NOT NULL")
+    conn.commit()
+    conn.close()
+    result = _zk(runner, new_root, "log", "verify", expect=7)
+    assert "导入的审计日志" in result.output
+
+
+def test_changes_after_the_seal_are_reported(source: Path, bundle: Path, runner: CliRunner) -> None:
+    late = source / CENTER / "收件箱" / "封存后放入.docx"
+    make_docx(late, "封存后放入的文件", ["不应再改动"])
+    try:
+        result = _zk(runner, source, "handover", "status", expect=1)
+        assert "record.after_seal" in result.output and "封存后放入.docx" in result.output
+        with Catalogue.open(source / ".zhikong") as cat:
+            findings = handover.after_seal_findings(cat, CENTER)
+            assert [(f.action, f.path) for f in findings] == [("add", f"{CENTER}/收件箱/封存后放入.docx")]
+            assert handover.after_seal_findings(cat, "院感质控中心") == []
+    finally:
+        late.unlink()
+        _zk(runner, source, "scan")
