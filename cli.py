@@ -1067,6 +1067,119 @@ def handover_status(env: Env, center_name: str | None) -> None:
         raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
+@cli.command()
+@click.option("--center", "center_name", help="只检查某个中心")
+@click.option("--year", type=int, help="只检查某个年度")
+@click.option("--as-of", "as_of", help="按哪一天检查 YYYY-MM-DD（默认今天；未到期的不算问题）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="另存检查报告 .docx 或 .xlsx")
+@click.pass_obj
+def check(
+    env: Env, center_name: str | None, year: int | None, as_of: str | None, as_json: bool, out: Path | None
+) -> None:
+    """合规检查：按管理办法逐条检查各中心各年度的档案，列出会扣分的问题。有问题时退出码为 1。"""
+    from archive.checks import run_checks
+    from archive.rules import load_rules
+    from generator.reports import check_report
+
+    with opened(env) as (settings, cat, _r):
+        rules = load_rules(settings.rules, settings.root)
+        report = run_checks(settings, cat, rules, as_of=_as_of(as_of), center=center_name, year=year)
+    if out is not None:
+        check_report(report, out, county=settings.county)
+    if as_json:
+        emit_json([f.to_json() for f in report.findings])
+    else:
+        click.echo(f"检查日期 {report.as_of.isoformat()}，规则集 {report.rules}")
+        for group, findings in report.by_center().items():
+            click.secho(f"{group}：{len(findings)} 项", bold=True)
+            for f in findings:
+                click.secho(
+                    f"  [{f.year or '—'}] {f.rule}（{f.article}，第{f.item}项）{f.message}", fg="yellow"
+                )
+                for p in f.paths[:5]:
+                    click.echo(f"      {p}")
+                if len(f.paths) > 5:
+                    click.echo(f"      ……共 {len(f.paths)} 个文件")
+        if not report.findings:
+            click.secho("未发现问题。", fg="green")
+        if out is not None:
+            click.echo(f"已写出：{out}")
+    if report.findings:
+        raise SystemExit(int(ExitCode.FINDINGS))
+
+
+@cli.command()
+@click.option("--center", "center_name", help="质控中心（与 --all 二选一）")
+@click.option("--year", type=int, help="考核年度（默认：检查日期所在年度）")
+@click.option("--as-of", "as_of", help="按哪一天自查 YYYY-MM-DD（默认今天）")
+@click.option("--all", "all_centers", is_flag=True, help="全县排名：计算第19项并按比例确定等次")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), help="考核评分表 .docx（--all 时为 .xlsx）"
+)
+@click.pass_obj
+def score(
+    env: Env,
+    center_name: str | None,
+    year: int | None,
+    as_of: str | None,
+    all_centers: bool,
+    as_json: bool,
+    out: Path | None,
+) -> None:
+    """自查得分：按考核评分表逐项打分，每项注明依据的文件；局评项目留给卫健局。"""
+    from archive.rules import load_rules
+    from archive.score import rank_all, score_center
+    from generator.reports import ranking_book, score_form
+
+    if all_centers == bool(center_name):
+        raise click.UsageError("请用 --center 指定中心，或用 --all 计算全县排名（二者选一）。")
+    when = _as_of(as_of)
+    the_year = year or when.year
+    with opened(env) as (settings, cat, _r):
+        rules = load_rules(settings.rules, settings.root)
+        if all_centers:
+            ranking = rank_all(settings, cat, rules, year=the_year, as_of=when)
+        else:
+            assert center_name is not None
+            sheet = score_center(settings, cat, rules, center=center_name, year=the_year, as_of=when)
+    if all_centers:
+        if out is not None:
+            ranking_book(ranking, out)
+        if as_json:
+            emit_json([vars(r) for r in ranking.rows])
+            return
+        click.echo(f"{the_year} 年度全县排名（规则集 {ranking.rules}，局评项目按满分预计）")
+        for r in ranking.rows:
+            click.echo(
+                f"  {r.rank:>2}. {r.center}  预计 {r.total:g} 分（第19项 {r.ranking_points if r.ranking_points is not None else '—'}）"
+                f"  按分数线：{r.tier_by_score}  按比例：{r.tier}"
+            )
+        if out is not None:
+            click.echo(f"已写出：{out}")
+        return
+    if out is not None:
+        score_form(sheet, out, county=settings.county)
+    if as_json:
+        emit_json(sheet.to_json())
+        return
+    click.secho(
+        f"{sheet.center} {sheet.year} 年度 自查（{sheet.as_of.isoformat()}，规则集 {sheet.rules}）", bold=True
+    )
+    for it in sheet.items:
+        got = "局评" if it.score is None else f"{it.score:g}"
+        click.echo(f"  {it.no:>2}. {it.name}（{it.max:g}分）：{got}  {it.basis}")
+        for p in it.paths[:3]:
+            click.echo(f"        {p}")
+    click.secho(
+        f"自查得分 {sheet.self_total:g} / {sheet.self_max:g}；预计总分 {sheet.projected:g}（局评项目按满分预计），预计等次：{sheet.tier}",
+        bold=True,
+    )
+    if out is not None:
+        click.echo(f"已写出：{out}")
+
+
 # -- features (search, drafts, paper register and checks, handover) are added above this line -----
 
 
@@ -1129,7 +1242,32 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     click.echo(f"送审稿（无发文字号、标“送审稿”）：{drafted.draft_path}")
     ctx.invoke(draft_list)
     ctx.invoke(draft_approve, draft_id=drafted.id, by="县卫生健康局医政科", ref="医政科审批单 1")
-    # demo: handover
+    step("zhikong handover create / verify / import：护理质控中心改挂靠金乡县中医院（H39）")
+    from archive.handover import create_bundle, import_bundle, verify_bundle
+
+    bundle = root.with_name(f"{root.name}-护理质控中心移交包")
+    new_root = root.with_name(f"{root.name}-新挂靠单位")
+    with opened(env) as (settings, cat, _r):
+        created = create_bundle(settings, cat, center="护理质控中心", to_host="金乡县中医院", out=bundle)
+        old_records = {(r.path, r.sha256) for r in cat.records(center="护理质控中心")}
+    click.echo(f"已封存并生成移交包：{created.bundle}（{created.files} 个文件，{created.bytes:,} 字节）")
+    click.echo(f"含个人信息的文件 {len(created.pii)} 个（只列位置和数量）")
+    checked = verify_bundle(bundle)
+    if checked.problems:
+        raise VerificationError("移交包核验未通过：", checked.problems)
+    click.echo("核验通过：真实性、完整性、可用性、安全性")
+    imported = import_bundle(new_root, bundle)
+    with opened(Env(new_root)) as (_s, new_cat, _r):
+        new_records = {(r.path, r.sha256) for r in new_cat.records(center="护理质控中心")}
+    click.echo(
+        f"已导入新挂靠单位的档案库 {new_root}：目录记录 {imported.records} 条；"
+        f"原库 {len(old_records)} 条，新库 {len(new_records)} 条，路径与 sha256 "
+        + ("完全一致" if new_records == old_records else "不一致！")
+    )
+    ctx.obj = Env(new_root)
+    ctx.invoke(reindex)
+    ctx.invoke(log_verify)
+    ctx.obj = env
     step("zhikong log verify：审计日志")
     ctx.invoke(log_verify)
     click.secho(f"\n示例档案库在：{root}", bold=True)

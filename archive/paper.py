@@ -1,0 +1,298 @@
+"""The paper register: boxes (档案盒), paper originals marked as filed, paper-only items and their scans.
+
+A record's paper is *planned* for a box when `paper catalog` prints the box's 归档文件目录 (paper_box set),
+and *filed* when `paper mark` records that the paper is in the box (paper_marked_at set). Only a filed
+original satisfies the dual-retention rule (J16). A box holds one center, one year and one retention
+period; its number is unique within the center and year.
+
+A paper-only item (`paper add`) is a catalogue row with kind='paper' and a readable synthetic path
+`纸质件/<中心>/<年度>/<id> <题名>`; its scan, once linked, points back at it through `scan_of` and shares
+its 件号. Every change here is written to the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from archive import audit
+from archive.catalogue import Catalogue, Record, RecordState, now_iso
+from archive.convention import CATEGORIES, activity_type_of
+from archive.errors import ConflictError, InputFileError, NotFound
+from archive.manage import resolve_record
+from archive.numbering import CODE_RE, RETENTION_ORDER, assign_numbers, numberable, retention_of
+from archive.settings import Settings
+
+PAPER_ROOT = "纸质件"
+_ACTIVITY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s*(.+)$")
+
+
+@dataclass(frozen=True)
+class Box:
+    center: str
+    code: str
+    year: int
+    retention: str
+    box: int
+    fonds: str
+    records: tuple[Record, ...]
+
+    @property
+    def first_last(self) -> tuple[int | None, int | None]:
+        numbers = [r.item_no for r in self.records if r.item_no is not None]
+        return (min(numbers), max(numbers)) if numbers else (None, None)
+
+    @property
+    def filed(self) -> int:
+        return sum(1 for r in self.records if r.paper_marked_at)
+
+
+def resolve(settings: Settings, cat: Catalogue, given: str, cwd: Path) -> Record:
+    """A record named by its 档号 or by its path (relative, absolute, or a paper item's synthetic path)."""
+    if CODE_RE.match(given.strip()):
+        row = cat.conn.execute("SELECT id FROM records WHERE archival_code = ?", (given.strip(),)).fetchone()
+        if row is None:
+            raise NotFound(f"没有档号为 {given} 的档案。", hint="用 zhikong paper catalog 查看盒内目录。")
+        return cat.get(int(row[0]))
+    return resolve_record(settings, cat, given, cwd)
+
+
+def _box_retention(cat: Catalogue, center: str, year: int, box: int) -> str | None:
+    row = cat.conn.execute(
+        "SELECT retention FROM boxes WHERE center = ? AND year = ? AND box = ?", (center, year, box)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def _ensure_box(cat: Catalogue, center: str, year: int, retention: str, box: int) -> None:
+    existing = _box_retention(cat, center, year, box)
+    if existing is None:
+        cat.conn.execute(
+            "INSERT INTO boxes (center, year, retention, box) VALUES (?, ?, ?, ?)",
+            (center, year, retention, box),
+        )
+    elif existing != retention:
+        raise ConflictError(
+            f"{center} {year} 年第 {box} 盒装的是保管期限 {existing} 的文件，不能放入 {retention} 的文件。",
+            hint="一盒只装同一中心、同一年度、同一保管期限的文件：请换一个盒号。",
+        )
+
+
+def box_records(cat: Catalogue, center: str, year: int, box: int) -> list[Record]:
+    rows = cat.conn.execute(
+        "SELECT id FROM records WHERE center = ? AND year = ? AND paper_box = ? AND state = 'active' "
+        "ORDER BY item_no, id",
+        (center, year, box),
+    ).fetchall()
+    return [cat.get(int(r[0])) for r in rows]
+
+
+def plan_box(
+    settings: Settings,
+    cat: Catalogue,
+    *,
+    center: str,
+    year: int,
+    box: int,
+    retention: str | None = None,
+    limit: int | None = None,
+) -> Box:
+    """The box's content: what is already in it, or else (a new box) the records still waiting for one.
+
+    A new box takes the unboxed records of one retention period (the given one, else the longest kept
+    first), numbers them and plans them into the box; `paper mark --catalog` then files them.
+    """
+    code = settings.center(center).code
+    current = box_records(cat, center, year, box)
+    if current:
+        ret = current[0].retention or ""
+        return Box(center, code, year, ret, box, settings.fonds, tuple(current))
+    with cat.transaction():
+        waiting = [
+            r
+            for r in cat.records(center=center, year=year, state="active")
+            if numberable(r) and r.paper_box is None
+        ]
+        by_ret: dict[str, list[Record]] = {}
+        for r in waiting:
+            by_ret.setdefault(r.retention or retention_of(settings, r.category), []).append(r)
+        chosen = retention or next((ret for ret in RETENTION_ORDER if by_ret.get(ret)), None)
+        if chosen is None or not by_ret.get(chosen):
+            raise NotFound(
+                f"{center} {year} 年没有待装盒的文件"
+                + (f"（保管期限 {retention}）" if retention else "")
+                + "。",
+                hint="用 zhikong ls 查看该年度的文件，或换一个盒号查看已装盒的目录。",
+            )
+        assign_numbers(settings, cat, by_ret[chosen])
+        picked = sorted((cat.get(r.id) for r in by_ret[chosen]), key=lambda r: (r.item_no or 0, r.id))[
+            : limit or None
+        ]
+        _ensure_box(cat, center, year, chosen, box)
+        for r in picked:
+            cat.conn.execute("UPDATE records SET paper_box = ? WHERE id = ?", (box, r.id))
+        audit.append(
+            cat,
+            "paper.catalog",
+            center=center,
+            year=year,
+            box=box,
+            retention=chosen,
+            items=[r.archival_code for r in picked],
+        )
+    return Box(center, code, year, chosen, box, settings.fonds, tuple(box_records(cat, center, year, box)))
+
+
+def mark(settings: Settings, cat: Catalogue, records: list[Record], *, box: int) -> list[Record]:
+    """Record that these records' paper originals are filed in `box` (numbering them if needed)."""
+    targets: list[Record] = []
+    for rec in records:
+        if rec.scan_of is not None:
+            rec = cat.get(rec.scan_of)  # a scan's paper is its paper item's
+        if rec.state != RecordState.ACTIVE:
+            raise ConflictError(f"{rec.path} 已被删除，不能登记纸质件。", hint="先用 zhikong restore 恢复。")
+        if rec.paper_marked_at and rec.paper_box not in (None, box):
+            raise ConflictError(
+                f"{rec.archival_code or rec.path} 已登记在第 {rec.paper_box} 盒，没有改动。",
+                hint="一件只能在一个盒里。",
+            )
+        targets.append(rec)
+    places = {(r.center, r.year) for r in targets}
+    if len(places) > 1:
+        raise ConflictError("一盒只装同一中心、同一年度的文件：所给文件分属不同中心或年度。")
+    with cat.transaction():
+        assign_numbers(settings, cat, targets)
+        ts = now_iso()
+        for rec in targets:
+            rec = cat.get(rec.id)
+            assert rec.center is not None and rec.year is not None and rec.retention is not None
+            _ensure_box(cat, rec.center, rec.year, rec.retention, box)
+            cat.conn.execute(
+                "UPDATE records SET paper_box = ?, paper_marked_at = ? WHERE id = ?", (box, ts, rec.id)
+            )
+            audit.append(
+                cat, "paper.mark", center=rec.center, path=rec.path, box=box, archival_code=rec.archival_code
+            )
+    return [cat.get(r.id) for r in targets]
+
+
+def add_paper(
+    settings: Settings,
+    cat: Catalogue,
+    *,
+    center: str,
+    title: str,
+    category: str,
+    activity: str | None = None,
+    year: int | None = None,
+    doc_date: date | None = None,
+    doc_number: str | None = None,
+    responsible: str | None = None,
+    pages: int | None = None,
+    box: int | None = None,
+) -> Record:
+    """Register a paper-only item; it is numbered at once and waits for its scan (`record.electronic`)."""
+    settings.center(center)
+    if category not in CATEGORIES:
+        raise InputFileError(f"未知的类别：{category}", hint="可选类别：" + "、".join(CATEGORIES))
+    if not title.strip() or "/" in title or "\\" in title:
+        raise InputFileError(f"题名不能为空，也不能含有 / 或 \\：{title!r}")
+    when: date | None = None
+    name: str | None = None
+    if activity:
+        m = _ACTIVITY.match(activity.strip())
+        if not m:
+            raise InputFileError(
+                f"活动应写成“YYYY-MM-DD 名称”：{activity}", hint='例如 --activity "2026-03-15 第一次工作会议"'
+            )
+        try:
+            when = date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError as exc:
+            raise InputFileError(f"活动日期无效：{activity}") from exc
+        name = m[4].strip()
+    the_year = year or (when.year if when else None) or (doc_date.year if doc_date else None)
+    if the_year is None:
+        raise InputFileError("请用 --year 或 --activity 指明年度。")
+    ts = now_iso()
+    with cat.transaction():
+        cur = cat.conn.execute(
+            """INSERT INTO records (path, state, kind, version, center, center_by, year, year_by, activity,
+                   activity_date, activity_type, activity_by, category, category_by, title, added_at,
+                   updated_at, doc_number, responsible, pages, doc_date)
+               VALUES ('', 'active', 'paper', 1, ?, 'manual', ?, 'manual', ?, ?, ?, ?, ?, 'manual', ?, ?, ?, ?, ?,
+                   ?, ?)""",
+            (
+                center,
+                the_year,
+                name,
+                when.isoformat() if when else None,
+                activity_type_of(name).value if name else None,
+                "manual" if name else None,
+                category,
+                title.strip(),
+                ts,
+                ts,
+                doc_number,
+                responsible,
+                pages,
+                doc_date.isoformat() if doc_date else None,
+            ),
+        )
+        record_id = int(cur.lastrowid or 0)
+        path = f"{PAPER_ROOT}/{center}/{the_year}/{record_id} {title.strip()}"
+        cat.conn.execute("UPDATE records SET path = ? WHERE id = ?", (path, record_id))
+        rec = cat.get(record_id)
+        assign_numbers(settings, cat, [rec])
+        rec = cat.get(record_id)
+        audit.append(
+            cat,
+            "paper.add",
+            center=center,
+            path=path,
+            title=title,
+            category=category,
+            activity=activity,
+            archival_code=rec.archival_code,
+        )
+        if box is not None:
+            mark(settings, cat, [rec], box=box)
+    return cat.get(record_id)
+
+
+def link(cat: Catalogue, paper: Record, scan: Record) -> Record:
+    """Record that `scan` is the electronic copy of the paper-only item `paper`; returns the scan."""
+    if paper.kind != "paper":
+        raise ConflictError(f"{paper.path} 不是纸质件登记（paper add 登记的条目），不能关联扫描件。")
+    if scan.kind != "electronic" or scan.state != RecordState.ACTIVE:
+        raise ConflictError(f"{scan.path} 不是现存的电子文件。")
+    if scan.item_no is not None:
+        raise ConflictError(
+            f"{scan.path} 已有自己的档号 {scan.archival_code}，不能再作为另一件的扫描件。",
+            hint="扫描件应在打印盒内目录之前关联。",
+        )
+    other = cat.conn.execute(
+        "SELECT path FROM records WHERE scan_of = ? AND state = 'active' AND id != ?", (paper.id, scan.id)
+    ).fetchone()
+    if other is not None:
+        raise ConflictError(f"{paper.path} 已关联扫描件 {other[0]}。")
+    with cat.transaction():
+        cat.conn.execute(
+            "UPDATE records SET scan_of = ?, updated_at = ? WHERE id = ?", (paper.id, now_iso(), scan.id)
+        )
+        audit.append(
+            cat,
+            "paper.link",
+            center=paper.center,
+            path=scan.path,
+            paper=paper.path,
+            archival_code=paper.archival_code,
+        )
+    return cat.get(scan.id)
+
+
+def scanned_ids(cat: Catalogue) -> set[int]:
+    """Paper-only items that have an active scan linked to them."""
+    rows = cat.conn.execute("SELECT scan_of FROM records WHERE scan_of IS NOT NULL AND state = 'active'")
+    return {int(r[0]) for r in rows}
