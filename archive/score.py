@@ -129,7 +129,9 @@ def _system(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
     standards = list(b.year.looked_at.get("standards.exists", ()))
     rule_words = item.params.get("rule_words", ["制度"])
     rules_docs = [
-        r.path for r in recs if any(w in PurePosixPath(r.path).stem + (r.title or "") for w in rule_words)
+        r.path
+        for r in find_evidence(b.cat, b.year.center, b.year.year, rule_words)
+        if r.category in ("标准文件", "工作计划") or any(w in PurePosixPath(r.path).stem for w in rule_words)
     ]
     ledger = [r.path for r in recs if r.paper_marked_at][:1] or [
         r.path

@@ -1,0 +1,118 @@
+"""`zhikong check` on archives with known gaps: it finds exactly those, and nothing in a complete archive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from docx import Document
+from openpyxl import load_workbook
+
+from tests.archives import HL, YEAR_END, Y, complete_archive, docx, gapped_archive, new_archive, write_year
+from tests.conftest import as_json
+
+
+def keys(findings: list[dict]) -> set[tuple[str, str, int, int]]:
+    return {(f["rule"], f["center"], f["year"], f["item"]) for f in findings}
+
+
+def test_complete_archive_has_no_findings(tmp_path: Path, runner: CliRunner) -> None:
+    run = complete_archive(tmp_path, runner)
+    result = run("check", "--json", "--as-of", YEAR_END, "--year", str(Y))
+    assert as_json(result) == []
+    assert "未发现问题" in run("check", "--as-of", YEAR_END, "--year", str(Y)).output
+
+
+def test_planted_gaps_are_found_exactly(tmp_path: Path, runner: CliRunner) -> None:
+    run = gapped_archive(tmp_path, runner)
+    result = run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1)
+    findings = as_json(result)
+    assert keys(findings) == {
+        ("activity.materials", HL, Y, 4),  # the second meeting's sign-in sheet
+        ("case_review.quarterly", HL, Y, 7),  # Q3
+        ("summary.half_year", HL, Y, 5),  # late
+        ("inspection.closed_loop", HL, Y, 12),  # feedback but no rectification
+        ("record.paper", HL, Y, 4),  # the file that came after boxing
+        ("record.electronic", HL, Y, 4),  # the paper item never scanned
+        ("roster.composition", HL, Y, 1),  # four deputies
+    }
+    assert len(findings) == 7
+    by_rule = {f["rule"]: f for f in findings}
+    assert "签到表" in by_rule["activity.materials"]["message"]
+    assert "第二次工作会议" in by_rule["activity.materials"]["message"]
+    assert by_rule["case_review.quarterly"]["details"]["missing"] == [3]
+    assert "第三季度" in by_rule["case_review.quarterly"]["message"]
+    assert (
+        "迟报" in by_rule["summary.half_year"]["message"]
+        and "8月20日" in by_rule["summary.half_year"]["message"]
+    )
+    assert by_rule["summary.half_year"]["paths"] == [f"{HL}/{Y}/工作总结/{Y}年上半年护理质控工作总结.docx"]
+    loop = by_rule["inspection.closed_loop"]
+    assert "整改报告" in loop["message"] and "回头看" in loop["message"]
+    assert f"{HL}/{Y}/{Y}-05-10 护理质量督查/反馈意见.docx" in loop["paths"]
+    assert by_rule["record.paper"]["paths"] == [f"{HL}/{Y}/{Y}-06-20 护理技能竞赛/竞赛获奖名单.docx"]
+    assert by_rule["record.electronic"]["paths"][0].startswith(f"纸质件/{HL}/{Y}/")
+    assert "副主任 4 名" in by_rule["roster.composition"]["message"]
+    for f in findings:
+        assert f["article"] and f["message"] and f["paths"], f
+    text = run("check", "--as-of", YEAR_END, "--year", str(Y), expect=1).output
+    assert f"{HL}：7 项" in text and "J14(3)" in text and "第7项" in text
+
+
+def test_deadlines_not_reached_are_not_findings(tmp_path: Path, runner: CliRunner) -> None:
+    run = new_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    write_year(root)
+    (root / HL / str(Y) / "工作总结" / f"{Y}年上半年护理质控工作总结.docx").unlink()
+    run("scan")
+
+    def rules_on(day: str) -> set[str]:
+        return {
+            f["rule"] for f in as_json(run("check", "--json", "--as-of", day, "--year", str(Y), expect=None))
+        }
+
+    assert "summary.half_year" not in rules_on(f"{Y}-07-31")
+    assert "summary.half_year" in rules_on(f"{Y}-08-01")
+    # the third quarter is not over on 30 September; Q4's review (5 December) is not yet held on 1 October
+    assert "case_review.quarterly" not in rules_on(f"{Y}-09-30")
+    # the annual summary is due by 31 December: it exists, and the year's files are not yet boxed
+    assert rules_on(f"{Y}-03-01") == {"record.paper"}
+
+
+def test_linking_the_scan_clears_record_electronic(tmp_path: Path, runner: CliRunner) -> None:
+    run = complete_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    added = run("paper", "add", "--center", HL, "--title", "第一次工作会议照片", "--category", "其他",
+                "--activity", f"{Y}-03-15 第一次工作会议", "--box", "3")  # fmt: skip
+    item = next(r for r in as_json(run("ls", "--json")) if r["kind"] == "paper")
+    assert item["path"] in added.output and item["archival_code"] in added.output
+    found = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))
+    assert keys(found) == {("record.electronic", HL, Y, 4)}
+    # a scan on disk never makes the paper item look deleted, and linking it closes the gap
+    scan = root / HL / str(Y) / f"{Y}-03-15 第一次工作会议" / "照片扫描件.docx"
+    docx(scan, "照片", "会议现场照片。")
+    run("scan")
+    run("paper", "link", item["archival_code"], str(scan))
+    assert as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y))) == []
+    actions = [e.split()[2] for e in run("log", "--limit", "500").output.splitlines() if "paper." in e]
+    assert {"paper.add", "paper.mark", "paper.link", "paper.catalog"} <= set(actions)
+
+
+def test_check_filters_and_reports(tmp_path: Path, runner: CliRunner) -> None:
+    run = gapped_archive(tmp_path, runner)
+    out_docx, out_xlsx = tmp_path / "检查报告.docx", tmp_path / "检查报告.xlsx"
+    run("check", "--as-of", YEAR_END, "--year", str(Y), "--out", str(out_docx), expect=1)
+    run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), "--out", str(out_xlsx), expect=1)
+    doc = Document(str(out_docx))
+    body = "\n".join(p.text for p in doc.paragraphs)
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert "金乡县质控中心档案检查报告" in body and f"{HL}：7 项" in body
+    assert "case_review.quarterly" in cells and "第三季度没有重点病例抽查与质量评价" in cells
+    sheet = load_workbook(out_xlsx).active
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=4)]
+    assert len(rows) == 7 and {r[2] for r in rows} >= {"roster.composition", "record.paper"}
+    # a year with nothing in it before the first quarter ends: only the roster
+    early = as_json(run("check", "--json", "--as-of", f"{Y + 1}-02-01", "--year", str(Y + 1), expect=1))
+    assert keys(early) == {("roster.composition", HL, Y + 1, 1)}
+    bad = run("check", "--center", "不存在中心", expect=3)
+    assert "未知的质控中心" in bad.output
