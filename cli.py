@@ -25,9 +25,11 @@ import click
 
 from archive import audit
 from archive.catalogue import Catalogue, Record, RecordState
+from archive.checks import CheckReport
 from archive.errors import ExitCode, VerificationError, ZhikongError
 from archive.ingest import Reconciler, ScanReport, TextResult
 from archive.manage import resolve_record, restore, set_classification, status
+from archive.score import ScoreSheet
 from archive.settings import Center, Roster, Settings, add_center, find_root, init_archive, load_settings
 from archive.watcher import Watcher, WatchOptions
 from indexer.extract import extract_text
@@ -1067,6 +1069,36 @@ def handover_status(env: Env, center_name: str | None) -> None:
         raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
+def _print_findings(report: CheckReport) -> None:
+    click.echo(f"检查日期 {report.as_of.isoformat()}，规则集 {report.rules}")
+    for group, findings in report.by_center().items():
+        click.secho(f"{group}：{len(findings)} 项", bold=True)
+        for f in findings:
+            click.secho(f"  [{f.year or '—'}] {f.rule}（{f.article}，第{f.item}项）{f.message}", fg="yellow")
+            for p in f.paths[:5]:
+                click.echo(f"      {p}")
+            if len(f.paths) > 5:
+                click.echo(f"      ……共 {len(f.paths)} 个文件")
+    if not report.findings:
+        click.secho("未发现问题。", fg="green")
+
+
+def _print_sheet(sheet: ScoreSheet) -> None:
+    click.secho(
+        f"{sheet.center} {sheet.year} 年度 自查（{sheet.as_of.isoformat()}，规则集 {sheet.rules}）", bold=True
+    )
+    for it in sheet.items:
+        got = "局评" if it.score is None else f"{it.score:g}"
+        click.echo(f"  {it.no:>2}. {it.name}（{it.max:g}分）：{got}  {it.basis}")
+        for p in it.paths[:3]:
+            click.echo(f"        {p}")
+    click.secho(
+        f"自查得分 {sheet.self_total:g} / {sheet.self_max:g}；预计总分 {sheet.projected:g}（局评项目按满分预计），"
+        f"预计等次：{sheet.tier}",
+        bold=True,
+    )
+
+
 @cli.command()
 @click.option("--center", "center_name", help="只检查某个中心")
 @click.option("--year", type=int, help="只检查某个年度")
@@ -1090,23 +1122,11 @@ def check(
     if as_json:
         emit_json([f.to_json() for f in report.findings])
     else:
-        click.echo(f"检查日期 {report.as_of.isoformat()}，规则集 {report.rules}")
-        for group, findings in report.by_center().items():
-            click.secho(f"{group}：{len(findings)} 项", bold=True)
-            for f in findings:
-                click.secho(
-                    f"  [{f.year or '—'}] {f.rule}（{f.article}，第{f.item}项）{f.message}", fg="yellow"
-                )
-                for p in f.paths[:5]:
-                    click.echo(f"      {p}")
-                if len(f.paths) > 5:
-                    click.echo(f"      ……共 {len(f.paths)} 个文件")
-        if not report.findings:
-            click.secho("未发现问题。", fg="green")
+        _print_findings(report)
         if out is not None:
             click.echo(f"已写出：{out}")
     if report.findings:
-        raise SystemExit(int(ExitCode.FINDINGS))
+        raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
 @cli.command()
@@ -1152,8 +1172,9 @@ def score(
             return
         click.echo(f"{the_year} 年度全县排名（规则集 {ranking.rules}，局评项目按满分预计）")
         for r in ranking.rows:
+            points = "—" if r.ranking_points is None else f"{r.ranking_points:g}"
             click.echo(
-                f"  {r.rank:>2}. {r.center}  预计 {r.total:g} 分（第19项 {r.ranking_points if r.ranking_points is not None else '—'}）"
+                f"  {r.rank:>2}. {r.center}  预计 {r.total:g} 分（第19项 {points}）"
                 f"  按分数线：{r.tier_by_score}  按比例：{r.tier}"
             )
         if out is not None:
@@ -1164,20 +1185,36 @@ def score(
     if as_json:
         emit_json(sheet.to_json())
         return
-    click.secho(
-        f"{sheet.center} {sheet.year} 年度 自查（{sheet.as_of.isoformat()}，规则集 {sheet.rules}）", bold=True
-    )
-    for it in sheet.items:
-        got = "局评" if it.score is None else f"{it.score:g}"
-        click.echo(f"  {it.no:>2}. {it.name}（{it.max:g}分）：{got}  {it.basis}")
-        for p in it.paths[:3]:
-            click.echo(f"        {p}")
-    click.secho(
-        f"自查得分 {sheet.self_total:g} / {sheet.self_max:g}；预计总分 {sheet.projected:g}（局评项目按满分预计），预计等次：{sheet.tier}",
-        bold=True,
-    )
+    _print_sheet(sheet)
     if out is not None:
         click.echo(f"已写出：{out}")
+
+
+def demo_check_and_score(env: Env, year: int, outputs: Path) -> None:
+    """The demo's step: box 护理 paper, then what `check` finds and what `score` gives, as of today."""
+    from archive.checks import run_checks
+    from archive.paper import mark, plan_box, scanned_ids
+    from archive.rules import load_rules
+    from archive.score import score_center
+    from generator.register import box_documents
+    from generator.reports import check_report, score_form
+
+    with opened(env) as (settings, cat, _r):
+        box = plan_box(settings, cat, center="护理质控中心", year=year, box=1)
+        box_documents(
+            box, outputs / "护理第1盒归档文件目录.docx", scanned=scanned_ids(cat), today=date.today()
+        )
+        mark(settings, cat, list(box.records), box=1)
+        click.echo(
+            f"护理质控中心第 1 盒（{box.retention}）：{len(box.records)} 件已登记入盒，目录见 {outputs}"
+        )
+        rules = load_rules(settings.rules, settings.root)
+        report = run_checks(settings, cat, rules, as_of=date.today(), year=year)
+        sheet = score_center(settings, cat, rules, center="护理质控中心", year=year, as_of=date.today())
+    check_report(report, outputs / "检查报告.docx", county=settings.county)
+    score_form(sheet, outputs / "护理质控中心考核评分表.docx", county=settings.county)
+    _print_findings(report)
+    _print_sheet(sheet)
 
 
 # -- features (search, drafts, paper register and checks, handover) are added above this line -----
@@ -1222,7 +1259,10 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     ctx.invoke(search, query=("院感", "督查", "反馈"), limit=3)
     step("zhikong search 质量控制 跌倒：缩写与全称互通")
     ctx.invoke(search, query=("质量控制", "跌倒"), limit=3)
-    # demo: check and score
+    step("zhikong paper / check / score：纸质件入盒，检查会扣分的问题，自查得分")
+    outputs = root.with_name(root.name + "-输出")
+    outputs.mkdir(exist_ok=True)
+    demo_check_and_score(env, year, outputs)
     step("zhikong draft notice / list / approve：起草通知送审稿，医政科批准后编发文字号并归档")
     from generator.drafts import create_notice_draft
 
