@@ -33,7 +33,8 @@ import shutil
 import tempfile
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -390,11 +391,34 @@ def create_bundle(
     parties = handoverdocs.Parties(center, c.host, to_host, settings.bureau, _cn_date(when))
     compiled: list[handoverdocs.Compiled] = []
 
+    record_files = [r for r in rows if _is_file_record(r)]
+
     def fill(folder: Path) -> None:
-        record_files = [r for r in rows if _is_file_record(r)]
-        for r in record_files:
-            _copy_preserved(store, settings.root, r, folder / r["path"])
-        machine = folder / MACHINE
+        boxes = _rows(cat, "SELECT * FROM boxes WHERE center = ? ORDER BY year, retention, box", (center,))
+        # Copies are I/O (sendfile releases the GIL) and the papers are Python work: run side by side.
+        # The catalogue stays on this thread (SQLite connections are not shared across threads).
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            papers = pool.submit(
+                _papers,
+                folder / META,
+                parties,
+                rows,
+                boxes,
+                the_seal,
+                record_files,
+                pii,
+                _source(store, settings.root),
+            )
+            copies = [
+                pool.submit(_copy_preserved, store, settings.root, r, folder / r["path"])
+                for r in record_files
+            ]
+            _write_machine(folder / MACHINE, boxes)
+            for done in copies:
+                done.result()
+            compiled.append(papers.result())
+
+    def _write_machine(machine: Path, boxes: list[dict[str, Any]]) -> None:
         for sha in sorted({v["sha256"] for v in versions} - current):
             target = machine / "objects" / sha
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -437,7 +461,6 @@ def create_bundle(
         with open(machine / "texts.jsonl", "w", encoding="utf-8") as fh:
             for t in texts:
                 fh.write(json.dumps(t, ensure_ascii=False) + "\n")
-        boxes = _rows(cat, "SELECT * FROM boxes WHERE center = ? ORDER BY year, retention, box", (center,))
         _write_json(machine / "boxes.json", boxes)
         _write_json(
             machine / "drafts.json",
@@ -451,7 +474,6 @@ def create_bundle(
         with open(machine / "audit.jsonl", "w", encoding="utf-8") as fh:
             for e in _redacted_chain(cat, center):
                 fh.write(json.dumps(e, ensure_ascii=False) + "\n")
-        _papers(folder / META, parties, rows, boxes, the_seal, record_files, pii, compiled)
 
     info = {
         "Source-Organization": c.host,
@@ -531,8 +553,8 @@ def _papers(
     the_seal: Seal,
     record_files: list[dict[str, Any]],
     pii: list[PiiFinding],
-    compiled: list[handoverdocs.Compiled],
-) -> None:
+    source: Callable[[dict[str, Any]], Path],
+) -> handoverdocs.Compiled:
     folder.mkdir(parents=True, exist_ok=True)
     active = [r for r in rows if r["state"] == "active"]
     items = [
@@ -586,17 +608,13 @@ def _papers(
         (r for r in record_files if r["path"].lower().endswith(".pdf")),
         key=lambda r: (r["year"] or 0, r["category"], r["path"]),
     )
-    compiled.append(
-        handoverdocs.compile_pdfs(
-            folder / f"{parties.center}PDF汇编.pdf",
-            [
-                handoverdocs.PdfEntry(
-                    r["year"], r["category"], r["title"] or Path(r["path"]).stem, folder.parent / r["path"]
-                )
-                for r in pdfs
-            ],
-            title=f"{parties.center}PDF文件汇编",
-        )
+    compiled = handoverdocs.compile_pdfs(
+        folder / f"{parties.center}PDF汇编.pdf",
+        [
+            handoverdocs.PdfEntry(r["year"], r["category"], r["title"] or Path(r["path"]).stem, source(r))
+            for r in pdfs
+        ],
+        title=f"{parties.center}PDF文件汇编",
     )
     with open(folder / "目录.csv", "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
@@ -620,6 +638,17 @@ def _papers(
         "未发现身份证号或手机号。"
     ]
     (folder / "个人信息检查.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return compiled
+
+
+def _source(store: ObjectStore, root: Path) -> Callable[[dict[str, Any]], Path]:
+    """Where to read a record's bytes: its preserved copy, else the file in the folder."""
+
+    def find(r: dict[str, Any]) -> Path:
+        preserved = store.path_of(r["sha256"])
+        return preserved if preserved.is_file() else root / r["path"]
+
+    return find
 
 
 def _read_manifest(path: Path) -> dict[str, str]:

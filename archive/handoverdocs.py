@@ -6,7 +6,9 @@ on the Normal style and on every run we write.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from pypdf.errors import PdfReadError
 from pypdf.generic import IndirectObject
 
 BODY_FONT = "仿宋_GB2312"
+# Characters XML 1.0 forbids: a title read from a damaged file must not corrupt the .docx.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 TITLE_FONT = "方正小标宋简体"
 
 
@@ -71,6 +75,10 @@ class Compiled:
     skipped: list[tuple[str, str]]  # (title, why)
 
 
+def xml_safe(text: str) -> str:
+    return _XML_INVALID.sub("", text)
+
+
 def _fonts(element: object, east_asia: str) -> None:
     rpr = element._element.get_or_add_rPr()  # type: ignore[attr-defined]
     fonts = rpr.find(qn("w:rFonts"))
@@ -105,16 +113,24 @@ def _para(doc: object, text: str) -> None:
 
 
 def _table(doc: object, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    table = doc.add_table(rows=1, cols=len(header))  # type: ignore[attr-defined]
+    table = doc.add_table(rows=2, cols=len(header))  # type: ignore[attr-defined]
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         _fonts(cell.paragraphs[0].add_run(text), BODY_FONT)
+    # python-docx's add_row() re-reads the whole grid on every call (quadratic over a 5,000-item list):
+    # one styled row is made through the API, then copied element by element with only its text set.
+    prototype = table.rows[1]._tr
+    for cell in table.rows[1].cells:
+        run = cell.paragraphs[0].add_run("-")  # a w:t to fill in
+        run.font.size = Pt(9)
+        _fonts(run, BODY_FONT)
+    body = prototype.getparent()
+    body.remove(prototype)
     for row in rows:
-        cells = table.add_row().cells
-        for cell, text in zip(cells, row, strict=True):
-            run = cell.paragraphs[0].add_run(text)
-            run.font.size = Pt(9)
-            _fonts(run, BODY_FONT)
+        tr = deepcopy(prototype)
+        for t, text in zip(tr.iter(qn("w:t")), row, strict=True):
+            t.text = xml_safe(text)
+        body.append(tr)
 
 
 def _signatures(doc: object, roles: Sequence[str]) -> None:
