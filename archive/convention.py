@@ -13,6 +13,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import PurePosixPath
 
+from archive.errors import InputFileError
 from archive.settings import DRAFTS_FOLDER, INBOX
 
 IGNORED_NAMES = (
@@ -123,6 +124,25 @@ class Classification:
     @property
     def unclassified(self) -> bool:
         return self.center is None or self.year is None or self.category == UNCLASSIFIED
+
+
+def parse_activity(text: str) -> tuple[str, date]:
+    """An activity given by hand, "YYYY-MM-DD 名称", as (name, date); Chinese error if malformed."""
+    m = _ACTIVITY_DIR.match(text.strip())
+    if not m:
+        raise InputFileError(
+            f"活动应写成“YYYY-MM-DD 名称”：{text}", hint='例如 --activity "2026-03-15 第一次工作会议"'
+        )
+    try:
+        return m[4].strip(), date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError as exc:
+        raise InputFileError(f"活动日期无效：{text}") from exc
+
+
+def check_category(category: str) -> str:
+    if category not in CATEGORIES:
+        raise InputFileError(f"未知的类别：{category}", hint="可选类别：" + "、".join(CATEGORIES))
+    return category
 
 
 def activity_type_of(name: str) -> ActivityType:

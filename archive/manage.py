@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path, PurePosixPath
 
 from archive import audit
 from archive.catalogue import Catalogue, Record, RecordState
-from archive.convention import CATEGORIES, UNCLASSIFIED, Source, activity_type_of
+from archive.convention import UNCLASSIFIED, Source, activity_type_of, check_category, parse_activity
 from archive.errors import ConflictError, InputFileError, NotFound
 from archive.ingest import Reconciler
 from archive.preserve import ObjectStore
 from archive.settings import Settings
-
-_ACTIVITY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s*(.+)$")
 
 
 def resolve_record(settings: Settings, cat: Catalogue, given: str, cwd: Path) -> Record:
@@ -50,20 +46,10 @@ def set_classification(
     """Override a record's classification by hand; recorded as `manual` and in the audit log."""
     c = record.classification
     if category is not None:
-        if category not in CATEGORIES:
-            raise InputFileError(f"未知的类别：{category}", hint="可选类别：" + "、".join(CATEGORIES))
+        check_category(category)
         c = replace(c, category=category, category_by=Source.MANUAL)
     if activity is not None:
-        m = _ACTIVITY.match(activity.strip())
-        if not m:
-            raise InputFileError(
-                f"活动应写成“YYYY-MM-DD 名称”：{activity}", hint='例如 --activity "2026-03-15 第一次工作会议"'
-            )
-        try:
-            when = date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError as exc:
-            raise InputFileError(f"活动日期无效：{activity}") from exc
-        name = m[4].strip()
+        name, when = parse_activity(activity)
         c = replace(
             c,
             activity=name,

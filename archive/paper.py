@@ -12,21 +12,19 @@ its 件号. Every change here is written to the audit log in the same transactio
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from archive import audit
 from archive.catalogue import Catalogue, Record, RecordState, now_iso
-from archive.convention import CATEGORIES, activity_type_of
+from archive.convention import activity_type_of, check_category, parse_activity
 from archive.errors import ConflictError, InputFileError, NotFound
 from archive.manage import resolve_record
 from archive.numbering import CODE_RE, RETENTION_ORDER, assign_numbers, numberable, retention_of
 from archive.settings import Settings
 
 PAPER_ROOT = "纸质件"
-_ACTIVITY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s*(.+)$")
 
 
 @dataclass(frozen=True)
@@ -195,23 +193,13 @@ def add_paper(
 ) -> Record:
     """Register a paper-only item; it is numbered at once and waits for its scan (`record.electronic`)."""
     settings.center(center)
-    if category not in CATEGORIES:
-        raise InputFileError(f"未知的类别：{category}", hint="可选类别：" + "、".join(CATEGORIES))
+    check_category(category)
     if not title.strip() or "/" in title or "\\" in title:
         raise InputFileError(f"题名不能为空，也不能含有 / 或 \\：{title!r}")
     when: date | None = None
     name: str | None = None
     if activity:
-        m = _ACTIVITY.match(activity.strip())
-        if not m:
-            raise InputFileError(
-                f"活动应写成“YYYY-MM-DD 名称”：{activity}", hint='例如 --activity "2026-03-15 第一次工作会议"'
-            )
-        try:
-            when = date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError as exc:
-            raise InputFileError(f"活动日期无效：{activity}") from exc
-        name = m[4].strip()
+        name, when = parse_activity(activity)
     the_year = year or (when.year if when else None) or (doc_date.year if doc_date else None)
     if the_year is None:
         raise InputFileError("请用 --year 或 --activity 指明年度。")
