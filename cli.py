@@ -1230,38 +1230,42 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     """用示例档案演示主要流程：建库、登记、归档、检索、检查、起草通知、移交。"""
     from archive.demo import DEMO_CENTERS, build_sample_archive
 
-    root = directory or Path(tempfile.mkdtemp(prefix="zhikong-demo-"))
-    if (root / "zhikong.toml").exists():
-        raise click.UsageError(f"{root} 已经是档案库；请指定一个新的空目录。")
+    base = directory or Path(tempfile.mkdtemp(prefix="zhikong-demo-"))
+    root, outputs = base / "档案库", base / "输出"
+    bundle, new_root = base / "护理质控中心移交包", base / "新挂靠单位档案库"
+    taken = [p for p in (root, outputs, bundle, new_root) if p.exists()]
+    if taken:
+        raise click.UsageError(f"{taken[0]} 已存在；请指定一个新的空目录。")
     year = date.today().year
+    steps = iter(range(1, 100))
 
     def step(title: str) -> None:
-        click.secho(f"\n== {title} ==", fg="cyan", bold=True)
+        click.secho(f"\n== {next(steps)}. {title} ==", fg="cyan", bold=True)
 
-    step("1. 新建档案库并登记两个质控中心")
+    click.echo(f"示例目录：{base}（档案库、输出、移交包、新挂靠单位档案库都在这里）")
+    step("新建档案库并登记两个质控中心")
     settings = init_archive(
         root, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
     )
     for c in DEMO_CENTERS:
         settings = add_center(settings, c, year=year)
         click.echo(f"已登记：{c.name}（{c.code}），挂靠 {c.host}")
-    step("2. 秘书把一年的文件放进中心文件夹")
+    step("秘书把一年的文件放进中心文件夹")
     made = build_sample_archive(root, year)
     click.echo(f"放入 {len(made)} 个文件（.docx .pdf .pptx .xlsx）到 {root}")
-    step("3. zhikong scan：登记、保存副本、归类")
+    step("zhikong scan：登记、保存副本、归类")
     env = Env(root)
     ctx.obj = env
     with opened(env) as (_s, _cat, reconciler):
         _print_report(reconciler.reconcile(), verbose=False)
-    step("4. zhikong status：各中心文件概况与需处理事项")
+    step("zhikong status：各中心文件概况与需处理事项")
     ctx.invoke(status_)
     step("zhikong search 院感 督查 反馈：全文检索（个人信息打码）")
     ctx.invoke(search, query=("院感", "督查", "反馈"), limit=3)
     step("zhikong search 质量控制 跌倒：缩写与全称互通")
     ctx.invoke(search, query=("质量控制", "跌倒"), limit=3)
     step("zhikong paper / check / score：纸质件入盒，检查会扣分的问题，自查得分")
-    outputs = root.with_name(root.name + "-输出")
-    outputs.mkdir(exist_ok=True)
+    outputs.mkdir(parents=True)
     demo_check_and_score(env, year, outputs)
     step("zhikong draft notice / list / approve：起草通知送审稿，医政科批准后编发文字号并归档")
     from generator.drafts import create_notice_draft
@@ -1285,8 +1289,6 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     step("zhikong handover create / verify / import：护理质控中心改挂靠金乡县中医院（H39）")
     from archive.handover import create_bundle, import_bundle, verify_bundle
 
-    bundle = root.with_name(f"{root.name}-护理质控中心移交包")
-    new_root = root.with_name(f"{root.name}-新挂靠单位")
     with opened(env) as (settings, cat, _r):
         created = create_bundle(settings, cat, center="护理质控中心", to_host="金乡县中医院", out=bundle)
         old_records = {(r.path, r.sha256) for r in cat.records(center="护理质控中心")}
@@ -1306,6 +1308,7 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     )
     ctx.obj = Env(new_root)
     ctx.invoke(reindex)
+    ctx.invoke(search, query=("跌倒", "评估"), limit=1)
     ctx.invoke(log_verify)
     ctx.obj = env
     step("zhikong log verify：审计日志")
