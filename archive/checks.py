@@ -469,6 +469,36 @@ def _record_findings(
     return out
 
 
+def _after_seal(rules: RuleSet, cat: Catalogue, center: str | None) -> list[Finding]:
+    """H39: once a center is sealed for handover, any later change in its folder is a finding."""
+    from archive.handover import after_seal_findings  # bagit and friends: only loaded here
+
+    r = rules.check("record.after_seal")
+    return [
+        Finding(
+            "record.after_seal",
+            f.center,
+            None,
+            r.article,
+            r.item,
+            f"封存后文件夹有变动（{ACTION_NAMES.get(f.action, f.action)}，{f.at[:19]}），请核实并报告",
+            (f.path,) if f.path else (),
+            {"seal_id": f.seal_id},
+        )
+        for f in after_seal_findings(cat, center)
+    ]
+
+
+ACTION_NAMES = {
+    "add": "新增",
+    "change": "修改",
+    "delete": "删除",
+    "move": "移动",
+    "reappear": "恢复",
+    "restore": "恢复",
+}
+
+
 # -- the whole check -------------------------------------------------------------------------------
 
 
@@ -511,5 +541,6 @@ def run_checks(
         return rec.year is None or rec.year <= as_of.year
 
     findings.extend(_record_findings(rules, records, wanted))
+    findings.extend(_after_seal(rules, cat, center))
     findings.sort(key=lambda f: (f.center or "\uffff", f.year or 0, order.get(f.rule, 99), f.message))
     return CheckReport(as_of, rules.name, tuple(findings), tuple(results))

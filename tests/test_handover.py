@@ -3,6 +3,7 @@ malicious bundles, and the after-seal rule."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -329,6 +330,11 @@ def test_changes_after_the_seal_are_reported(source: Path, bundle: Path, runner:
             findings = handover.after_seal_findings(cat, CENTER)
             assert [(f.action, f.path) for f in findings] == [("add", f"{CENTER}/收件箱/封存后放入.docx")]
             assert handover.after_seal_findings(cat, "院感质控中心") == []
+        checked = json.loads(_zk(runner, source, "check", "--json", expect=1).stdout)
+        sealed = [f for f in checked if f["rule"] == "record.after_seal"]
+        assert [(f["center"], f["paths"], f["article"]) for f in sealed] == [
+            (CENTER, [f"{CENTER}/收件箱/封存后放入.docx"], "H39")
+        ]
     finally:
         late.unlink()
         _zk(runner, source, "scan")
