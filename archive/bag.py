@@ -205,6 +205,10 @@ def _inspect_manifest(manifest: Path) -> list[Problem]:
     return problems
 
 
+ZIP_BOMB_RATIO = 100
+ZIP_BOMB_MIN_BYTES = 50 * 1024 * 1024
+
+
 def inspect_zip(zf: zipfile.ZipFile) -> list[Problem]:
     """安全性 checks of a zipped bag's member names and types, before anything is extracted."""
     problems: list[Problem] = []
@@ -220,6 +224,18 @@ def inspect_zip(zf: zipfile.ZipFile) -> list[Problem]:
             problems.append(Problem("security.link", "压缩包内有符号链接，拒绝处理", path=name))
         if info.flag_bits & 0x1:
             problems.append(Problem("security.encrypted", "压缩包成员被加密，无法校验", path=name))
+        # A zip bomb: a tiny member that claims to expand enormously. Our own bundles are stored
+        # uncompressed, so any high ratio on a large member is refused before extraction.
+        if info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > ZIP_BOMB_RATIO * max(
+            info.compress_size, 1
+        ):
+            problems.append(
+                Problem(
+                    "security.zipbomb",
+                    f"压缩比异常（{info.file_size:,} 字节压缩为 {info.compress_size:,} 字节），疑似压缩炸弹",
+                    path=name,
+                )
+            )
         key = fold(name.rstrip("/"))
         if key in seen:
             problems.append(
@@ -250,6 +266,9 @@ def opened(bundle: Path) -> Iterator[tuple[Path | None, list[Problem]]]:
         raise InputFileError(f"{bundle} 既不是文件夹也不是 .zip 移交包。")
     with zipfile.ZipFile(bundle) as zf, tempfile.TemporaryDirectory(prefix="zhikong-bundle-") as tmp:
         problems = inspect_zip(zf)
+        declared = sum(i.file_size for i in zf.infolist())
+        if declared > shutil.disk_usage(tmp).free:
+            problems.append(Problem("security.space", f"解压需要 {declared:,} 字节，临时目录空间不足"))
         if problems:
             yield None, problems
             return
@@ -261,6 +280,8 @@ def opened(bundle: Path) -> Iterator[tuple[Path | None, list[Problem]]]:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as src, open(target, "xb") as out:
+                # zipfile checks each member's CRC and size on read: a member that lies about its
+                # size raises BadZipFile instead of filling the disk.
                 shutil.copyfileobj(src, out, 1 << 20)
         tops = [p for p in dest.iterdir()]
         bag_dir = tops[0] if len(tops) == 1 and tops[0].is_dir() else dest

@@ -338,3 +338,23 @@ def test_changes_after_the_seal_are_reported(source: Path, bundle: Path, runner:
     finally:
         late.unlink()
         _zk(runner, source, "scan")
+
+
+def test_zip_bomb_bundle_is_refused_before_extraction(
+    bundle: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    def add(zf: zipfile.ZipFile) -> None:
+        # 200 MB of zeros deflate to about 200 KB: a ratio no real bundle (stored, uncompressed) has.
+        info = zipfile.ZipInfo("包/data/护理质控中心/炸弹.bin")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as member:
+            block = bytes(1 << 20)
+            for _ in range(200):
+                member.write(block)
+
+    bad = _zip_with(tmp_path, bundle, add)
+    assert bad.stat().st_size < 5 * 1024 * 1024
+    new_root = tmp_path / "新库"
+    result = _zk(runner, new_root, "handover", "import", str(bad), expect=7)
+    assert "压缩炸弹" in result.output
+    assert not new_root.exists()
