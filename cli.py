@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -32,9 +32,11 @@ from archive.manage import resolve_record, restore, set_classification, status
 from archive.score import ScoreSheet
 from archive.settings import Center, Roster, Settings, add_center, find_root, init_archive, load_settings
 from archive.watcher import Watcher, WatchOptions
-from indexer.extract import extract_text
 from indexer.index import IndexDoc, SearchFilters, SearchIndex
 from indexer.pii import has_pii
+
+if TYPE_CHECKING:
+    from indexer.extract import Extraction
 
 
 class ZhikongGroup(click.Group):
@@ -60,6 +62,14 @@ class Env:
 
     def settings(self) -> Settings:
         return load_settings(self.root())
+
+
+def extract_text(path: Path) -> Extraction:
+    """The indexer's extraction, imported on first use: its format libraries (openpyxl, python-pptx,
+    pypdf …) cost half a second to import, which commands that never read a file should not pay."""
+    from indexer.extract import extract_text as extract
+
+    return extract(path)
 
 
 def extract_for_catalogue(path: Path) -> TextResult:
