@@ -120,6 +120,7 @@ def test_moves_and_deletes_under_watch(root: Path, run: Run, watching: subproces
         r["sha256"]: r["id"] for r in as_json(run("ls", "--json", "--state", "active")) if "督查" in r["path"]
     }
     assert after == ids
+    wait_for(lambda: active_count(root) == 21, what="the new file beside the move")
     (root / "护理质控中心/收件箱/临时.txt").unlink()
     wait_for(lambda: len(as_json(run("ls", "--json", "--state", "deleted"))) == 1, what="the deletion")
 
