@@ -8,7 +8,8 @@ block finishes cleanly.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+import heapq
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,9 @@ from whoosh.writing import CLEAR
 
 from archive.errors import ExitCode, ZhikongError
 
-from .analysis import Synonyms, analyzer, normalize
-from .query import CONTENT, META, QueryPlan, plan_query, to_whoosh
+from .analysis import Synonyms, analyzer
+from .query import CONTENT, META, QueryPlan, plan_probes, plan_query
+from .ranking import Candidate, PostingSource, rank
 from .snippet import make_snippet
 
 # Text kept for snippets and coordination. Long enough for any realistic record; a 1,000,000-character
@@ -35,6 +37,10 @@ _Scored = tuple[dict[str, Any], float]
 
 class QueryError(ZhikongError):
     exit_code = ExitCode.USAGE
+
+
+class IndexOutdated(ZhikongError):
+    exit_code = ExitCode.CONFLICT
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,10 @@ def _schema() -> Schema:
     text = analyzer()
     return Schema(
         record_id=ID(stored=True, unique=True),
-        content=TEXT(analyzer=text, phrase=True),
-        meta=TEXT(analyzer=text, phrase=True),
+        # No positions: phrases are checked as exact text on the candidates (indexer.ranking), and
+        # positions made every posting block several times larger to read.
+        content=TEXT(analyzer=text, phrase=False),
+        meta=TEXT(analyzer=text, phrase=False),
         center=ID(stored=True),
         year=ID(stored=True),
         category=ID(stored=True),
@@ -170,26 +178,41 @@ def _to_hit(fields: dict[str, Any], score: float, snippet: str) -> Hit:
     )
 
 
+def _layout(schema: Schema) -> tuple[tuple[str, str, str], ...]:
+    """What search relies on in a schema: its fields, their types and what their postings hold."""
+    return tuple((name, type(f).__name__, type(f.format).__name__) for name, f in schema.items())
+
+
 class SearchIndex:
-    def __init__(self, ix: Any, synonyms: Synonyms) -> None:
+    def __init__(self, ix: Any, synonyms: Synonyms, index_dir: Path) -> None:
         self._ix = ix
         self._synonyms = synonyms
+        self._dir = index_dir
         self._searcher: Any = None
+        self._source: PostingSource | None = None
+        self._searcher_outdated = False
 
     @classmethod
     def open(cls, index_dir: Path, *, synonyms: Path | None = None) -> SearchIndex:
-        """Open (or create) the index in `index_dir`; `synonyms` replaces the shipped synonym list."""
+        """Open (or create) the index in `index_dir`; `synonyms` replaces the shipped synonym list.
+
+        An index written by an earlier version with another layout still opens and takes writes, but
+        `search` asks for `zhikong reindex`, and `rebuild` recreates it in the current layout.
+        """
         index_dir.mkdir(parents=True, exist_ok=True)
         if windex.exists_in(str(index_dir)):
             ix = windex.open_dir(str(index_dir))
         else:
             ix = windex.create_in(str(index_dir), _schema())
-        return cls(ix, Synonyms.load(synonyms))
+        return cls(ix, Synonyms.load(synonyms), index_dir)
+
+    @property
+    def outdated(self) -> bool:
+        """True when the index on disk has an earlier version's layout and must be rebuilt to search."""
+        return _layout(self._ix.schema) != _layout(_schema())
 
     def close(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-            self._searcher = None
+        self._drop_searcher()
         self._ix.close()
 
     @contextmanager
@@ -204,7 +227,12 @@ class SearchIndex:
         writer.commit()
 
     def rebuild(self, docs: Iterable[IndexDoc]) -> int:
-        """Replace the whole index with `docs`; the old index stays readable until the new one commits."""
+        """Replace the whole index with `docs`; the old index stays readable until the new one commits
+        (except one in an earlier layout, which is unusable anyway and is recreated first)."""
+        if self.outdated:
+            self._drop_searcher()
+            self._ix.close()
+            self._ix = windex.create_in(str(self._dir), _schema())
         writer = self._ix.writer(timeout=_LOCK_TIMEOUT_S, limitmb=256)
         count = 0
         try:
@@ -220,14 +248,22 @@ class SearchIndex:
     def doc_count(self) -> int:
         return int(self._ix.doc_count())
 
-    def _current_searcher(self) -> Any:
-        # Reopened only when another writer committed; Searcher.refresh() misses deletion-only commits.
-        if self._searcher is not None and not self._searcher.up_to_date():
+    def _drop_searcher(self) -> None:
+        if self._searcher is not None:
             self._searcher.close()
-            self._searcher = None
-        if self._searcher is None:
+        self._searcher = None
+        self._source = None
+
+    def _current(self) -> tuple[Any, PostingSource]:
+        # Reopened only when another writer committed; Searcher.refresh() misses deletion-only commits.
+        # Kept open between searches, with what has been decoded from it (PostingSource).
+        if self._searcher is not None and not self._searcher.up_to_date():
+            self._drop_searcher()
+        if self._searcher is None or self._source is None:
             self._searcher = self._ix.searcher()
-        return self._searcher
+            self._source = PostingSource(self._searcher)
+            self._searcher_outdated = _layout(self._searcher.schema) != _layout(_schema())
+        return self._searcher, self._source
 
     def search(self, query: str, filters: SearchFilters = SearchFilters(), limit: int = 20) -> list[Hit]:
         """Records matching `query`, those matching more of its words first, then by relevance."""
@@ -237,34 +273,68 @@ class SearchIndex:
                 f"检索词“{query.strip()}”中没有可检索的文字或数字",
                 hint="请输入要查找的词语，例如：院感 督查 反馈",
             )
-        searcher = self._current_searcher()
-        mask = None if filters.include_deleted else wq.Term("state", DELETED)
-        pool = max(limit * 3, 60)
-        results = searcher.search(
-            to_whoosh(plan), limit=pool, filter=_filter_query(filters), mask=mask, terms=False
+        searcher, source = self._current()
+        if self._searcher_outdated:
+            raise IndexOutdated(
+                "检索索引是旧版本程序建立的，格式已经改变，需要重建后才能检索",
+                hint="请运行 zhikong reindex（用目录中保存的文字重建，不会重新读取文件）",
+            )
+        query_filter = _filter_query(filters)
+        allowed = None if query_filter is None else frozenset(searcher.docs_for_query(query_filter))
+        excluded = (
+            frozenset()
+            if filters.include_deleted
+            else frozenset(searcher.docs_for_query(wq.Term("state", DELETED)))
         )
-        ranked = self._rank(plan, [(hit.fields(), hit.score) for hit in results])
+        pool = rank(source, plan_probes(plan), max(limit * 3, 60), allowed, excluded)
+        ranked = _verify(plan, pool, searcher.stored_fields, limit)
         needles = plan.needles()
         return [
             _to_hit(fields, score, make_snippet(fields.get("body", ""), needles))
             for fields, score in ranked[:limit]
         ]
 
-    @staticmethod
-    def _rank(
-        plan: QueryPlan, hits: list[tuple[dict[str, Any], float]]
-    ) -> list[tuple[dict[str, Any], float]]:
-        scored = []
-        for fields, bm25 in hits:
-            haystack = normalize(
-                "\n".join([fields.get("title", ""), fields.get("activity", ""), fields.get("path", ""),
-                           fields.get("center", ""), fields.get("category", ""), fields.get("body", "")])
-            )  # fmt: skip
-            matched = plan.matched(haystack)
-            if matched == 0 and len(fields.get("body", "")) < _STORED_TEXT:
-                continue  # its bigrams are all there, but not one query word as written
-            scored.append((fields, matched + bm25 / (1.0 + bm25)))
-        return sorted(scored, key=lambda pair: pair[1], reverse=True)
+
+def _squash(bm25: float) -> float:
+    return bm25 / (1.0 + bm25)
 
 
-__all__ = ["CONTENT", "META", "Hit", "IndexDoc", "QueryError", "SearchFilters", "SearchIndex", "WriteBatch"]
+def _verify(
+    plan: QueryPlan, pool: list[Candidate], stored_fields: Callable[[int], dict[str, Any]], limit: int
+) -> list[_Scored]:
+    """The pool re-ranked by the query words each record holds as written (not just their bigrams).
+
+    A record holds at most the words whose bigrams it has (`Candidate.matched`), and the pool comes in
+    descending order of that bound: reading stored text (up to 200,000 characters a record) stops as
+    soon as no record further down could overtake the `limit` best already checked.
+    """
+    scored: list[_Scored] = []
+    best: list[float] = []  # min-heap of the `limit` best scores so far
+    for candidate in pool:
+        if len(best) >= limit and best[0] >= candidate.matched + _squash(candidate.relevance):
+            break
+        fields = stored_fields(candidate.docnum)
+        haystack = "\n".join([fields.get("title", ""), fields.get("activity", ""), fields.get("path", ""),
+                              fields.get("center", ""), fields.get("category", ""), fields.get("body", "")])  # fmt: skip
+        matched = plan.matched(haystack)
+        if matched == 0 and len(fields.get("body", "")) < _STORED_TEXT:
+            continue  # its bigrams are all there, but not one query word as written
+        score = matched + _squash(candidate.relevance)
+        scored.append((fields, score))
+        heapq.heappush(best, score)
+        if len(best) > limit:
+            heapq.heappop(best)
+    return sorted(scored, key=lambda pair: pair[1], reverse=True)
+
+
+__all__ = [
+    "CONTENT",
+    "META",
+    "Hit",
+    "IndexDoc",
+    "IndexOutdated",
+    "QueryError",
+    "SearchFilters",
+    "SearchIndex",
+    "WriteBatch",
+]

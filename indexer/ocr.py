@@ -18,9 +18,7 @@ def available() -> bool:
     return importlib.util.find_spec("rapidocr_onnxruntime") is not None
 
 
-MISSING_REASON = (
-    "图片或扫描件需要文字识别（OCR），未安装 OCR 组件；安装 pip install zhikong[ocr] 后运行 zhikong reindex --reread"
-)
+MISSING_REASON = "图片或扫描件需要文字识别（OCR），未安装 OCR 组件；安装 pip install zhikong[ocr] 后运行 zhikong reindex --reread"
 
 
 @cache

@@ -3,17 +3,15 @@
 The user's input is always plain words: Whoosh's own syntax (" * : ( ) AND …) is never interpreted, so
 no input can crash the parser. Quoted text ("…" or “…”) is kept as one exact phrase. Everything else is
 split at punctuation and spaces into chunks, and each chunk into words by the segmenter. Each word is a
-*clause*: it matches when the word or one of its synonyms occurs anywhere in the record (as a substring,
-through the bigram phrase). Clauses are OR-ed — a record missing one word is still found — and the
-caller ranks records matching more clauses first (coordination), then by BM25.
+*clause*: it matches when the word or one of its synonyms occurs anywhere in the record as a substring
+(the index is asked for its bigrams; the exact text is checked on the best candidates). A record missing one word is still found: the ranking (indexer.ranking)
+puts records matching more clauses first (coordination), then orders them by BM25.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from whoosh import query as wq
 
 from .analysis import STOPWORDS, Synonyms, is_cjk, normalize, segment, tokens
 
@@ -32,8 +30,8 @@ class Clause:
 
     variants: tuple[str, ...]
 
-    def matches(self, normalized_text: str) -> bool:
-        return any(v in normalized_text for v in self.variants)
+    def matches(self, text: str) -> bool:
+        return any(v in text for v in self.variants)
 
 
 @dataclass(frozen=True)
@@ -46,9 +44,14 @@ class QueryPlan:
         found = {v for c in (*self.clauses, *self.bonuses) for v in c.variants}
         return sorted(found, key=len, reverse=True)
 
-    def matched(self, normalized_text: str) -> int:
-        """Clauses found, plus one for each whole chunk found with its words together."""
-        return sum(c.matches(normalized_text) for c in (*self.clauses, *self.bonuses))
+    def matched(self, text: str) -> int:
+        """Clauses found in `text`, plus one for each whole chunk found with its words together."""
+        units = (*self.clauses, *self.bonuses)
+        # Folding (normalize) changes only ASCII and full-width letters and digits: when every variant is
+        # CJK the text is searched as stored, which spares folding 200,000-character records.
+        if not all(is_cjk(v) for c in units for v in c.variants):
+            text = normalize(text)
+        return sum(c.matches(text) for c in units)
 
 
 def _words(chunk: str, synonyms: Synonyms) -> list[str]:
@@ -96,34 +99,40 @@ def plan_query(text: str, synonyms: Synonyms) -> QueryPlan:
     return QueryPlan(unique, tuple(b for b in dict.fromkeys(bonuses) if b not in unique))
 
 
-def _string_query(field: str, text: str) -> wq.Query:
+@dataclass(frozen=True)
+class Probe:
+    """One way a clause can be present in one field: every term of `terms` is in the record (the bigrams of
+    a word, not necessarily adjacent — the exact substring is checked on the best candidates). With
+    `prefix`, the one term is a lone character, indexed only inside bigrams: any term starting with it."""
+
+    field: str
+    terms: tuple[str, ...]
+    prefix: bool
+    boost: float
+
+
+def _terms(text: str) -> tuple[tuple[str, ...], bool]:
     terms = [t for t, _, _ in tokens(text)]
     if len(terms) > 1:
         # A lone CJK character next to digits (2025年) is a unigram here but part of a bigram in most
         # records (2025年度): match on the rest rather than miss them.
         terms = [t for t in terms if not (len(t) == 1 and is_cjk(t))] or terms
-    if len(terms) == 1:
-        term = terms[0]
-        if len(term) == 1 and is_cjk(term):
-            # A single character is indexed only inside bigrams: any bigram starting with it will do.
-            return wq.Or([wq.Term(field, term), wq.Prefix(field, term)])
-        return wq.Term(field, term)
-    # All bigrams rather than a Phrase: Whoosh's span matching costs 100 ms+ per query at 5,000 documents,
-    # and the caller checks the exact substring on every candidate anyway (QueryPlan.matched).
-    return wq.And([wq.Term(field, t) for t in dict.fromkeys(terms)])
+    lone = len(terms) == 1 and len(terms[0]) == 1 and is_cjk(terms[0])
+    return tuple(dict.fromkeys(terms)), lone
 
 
-def _clause_query(clause: Clause, boost: float = 1.0) -> wq.Query:
-    parts: list[wq.Query] = []
+def probes(clause: Clause, boost: float = 1.0) -> list[Probe]:
+    """How the index is asked for `clause`: each variant in the body and, weighing more, in the metadata."""
+    found: list[Probe] = []
     for variant in clause.variants:
-        parts.append(_string_query(CONTENT, variant))
-        meta = _string_query(META, variant)
-        meta.boost = _META_BOOST
-        parts.append(meta)
-    return wq.Or(parts, boost=boost)
+        terms, lone = _terms(variant)
+        if terms:
+            found.append(Probe(CONTENT, terms, lone, boost))
+            found.append(Probe(META, terms, lone, boost * _META_BOOST))
+    return found
 
 
-def to_whoosh(plan: QueryPlan) -> wq.Query:
-    subqueries = [_clause_query(c) for c in plan.clauses]
-    subqueries += [_clause_query(b, _WHOLE_CHUNK_BOOST) for b in plan.bonuses]
-    return wq.Or(subqueries)
+def plan_probes(plan: QueryPlan) -> list[list[Probe]]:
+    """Per counted unit of the plan (its clauses, then its whole-chunk bonuses), the probes that find it."""
+    units = [probes(c) for c in plan.clauses]
+    return units + [probes(b, _WHOLE_CHUNK_BOOST) for b in plan.bonuses]

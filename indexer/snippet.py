@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from .analysis import normalize
+from bisect import bisect_left, bisect_right
+
+from .analysis import is_cjk, normalize
 from .pii import mask_pii
 
 OPEN, CLOSE = "【", "】"
 _MAX_OCCURRENCES = 60  # enough to find a good passage; keeps window choice cheap
+# Personal data is masked in the chosen passage plus this much on each side: anything the masking rules
+# match (at most 18 characters, judged with one character of context) that touches the passage lies
+# wholly inside, so the passage is masked exactly as the whole text would be. Masking only the passage
+# keeps snippets cheap for records of 200,000 characters.
+_PII_MARGIN = 20
 
 
 def _spans(norm: str, needles: list[str]) -> list[tuple[int, int, str]]:
@@ -21,10 +28,12 @@ def _spans(norm: str, needles: list[str]) -> list[tuple[int, int, str]]:
 
 def _best_window(spans: list[tuple[int, int, str]], width: int, size: int) -> int:
     """Start of the window of `width` characters holding the most distinct needles."""
+    starts = [s for s, _e, _n in spans]
     best_start, best_score = 0, -1
-    for start, _end, _needle in spans:
+    for start in starts:
         lo = max(0, start - width // 4)
-        inside = {n for s, e, n in spans if s >= lo and e <= lo + width}
+        hi = lo + width
+        inside = {n for s, e, n in spans[bisect_left(starts, lo) : bisect_right(starts, hi)] if e <= hi}
         if len(inside) > best_score:
             best_start, best_score = lo, len(inside)
     return min(best_start, max(0, size - width))
@@ -42,16 +51,27 @@ def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
 
 def make_snippet(text: str, needles: list[str], width: int = 100) -> str:
     """A one-line passage of about `width` characters from `text` around the query's matches."""
-    masked = mask_pii(text)  # same length as text, so positions found below hold in both
-    spans = _spans(normalize(masked), [n for n in needles if n])
-    lo = _best_window(spans, width, len(masked)) if spans else 0
-    hi = min(len(masked), lo + width)
+    needles = [n for n in needles if n]
+    # Folding (normalize) changes only ASCII and full-width letters and digits: CJK needles match as is.
+    folded = normalize(text) if not all(is_cjk(n) for n in needles) else text
+    spans = _spans(folded, needles)
+    lo = _best_window(spans, width, len(text)) if spans else 0
+    hi = min(len(text), lo + width)
+    margin_lo = max(0, lo - _PII_MARGIN)
+    masked = mask_pii(text[margin_lo : hi + _PII_MARGIN])  # same length as its input
+    passage = masked[lo - margin_lo : hi - margin_lo]
+    # A match inside masked personal data is not highlighted: it would tell what the masked digits are.
+    shown = [
+        sp
+        for sp in spans
+        if sp[0] >= lo and sp[1] <= hi and passage[sp[0] - lo : sp[1] - lo] == text[sp[0] : sp[1]]
+    ]
     out: list[str] = ["…"] if lo > 0 else []
-    cursor = lo
-    for s, e in _merge([sp for sp in spans if sp[0] >= lo and sp[1] <= hi]):
-        out += [masked[cursor:s], OPEN, masked[s:e], CLOSE]
-        cursor = e
-    out.append(masked[cursor:hi])
-    if hi < len(masked):
+    cursor = 0
+    for s, e in _merge(shown):
+        out += [passage[cursor : s - lo], OPEN, passage[s - lo : e - lo], CLOSE]
+        cursor = e - lo
+    out.append(passage[cursor:])
+    if hi < len(text):
         out.append("…")
     return " ".join("".join(out).split())

@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from whoosh import index as windex
+from whoosh.fields import ID, STORED, TEXT, Schema
 
 from archive.errors import ExitCode
-from indexer.index import IndexDoc, QueryError, SearchFilters, SearchIndex
+from indexer.analysis import analyzer
+from indexer.index import IndexDoc, IndexOutdated, QueryError, SearchFilters, SearchIndex
 from indexer.pii import find_pii, has_pii, mask_pii
 
 
@@ -214,6 +217,46 @@ def test_custom_synonym_file(tmp_path: Path) -> None:
     assert _ids(ix, "回头看") == [1]
     assert _ids(ix, "质量控制") == []  # the shipped list is replaced: 质控 ↔ 质量控制 no longer applies
     ix.close()
+
+
+def test_relevance_orders_records_matching_the_same_words(index: SearchIndex) -> None:
+    # More records match every word than the result pool holds, so most are ruled out by their BM25
+    # before it is summed in full: the strongest must still come first, and the filter must still hold.
+    filler = "各单位要高度重视，明确专人负责，确保各项工作落到实处。" * 3
+    # Every record has both words in its text; every 12th also has 督查 in its title, which weighs more.
+    docs = [
+        _doc(i, f"院感督查{filler}", year=2025 + i % 2, title=f"督查记录{i}" if i % 12 == 0 else f"记录{i}")
+        for i in range(1, 121)
+    ]
+    docs[71] = _doc(72, f"院感督查{'院感督查' * 6}{filler}", year=2025, title="督查记录72")
+    _add(index, *docs)
+    assert _ids(index, "院感 督查")[:10] == [72, *(i for i in range(12, 121, 12) if i != 72)]
+    assert len(index.search("院感 督查", limit=100)) == 100
+    in_2025 = index.search("院感 督查", SearchFilters(year=2025), limit=100)
+    assert {h.record_id for h in in_2025} == set(range(2, 121, 2))
+
+
+def test_index_from_an_earlier_layout_asks_for_reindex(tmp_path: Path) -> None:
+    # The layout before 2026-11 (positions stored for phrase queries), as an older zhikong wrote it.
+    text = TEXT(analyzer=analyzer(), phrase=True)
+    old = Schema(record_id=ID(stored=True, unique=True), content=text, meta=text, center=ID(stored=True),
+                 year=ID(stored=True), category=ID(stored=True), activity_type=ID(stored=True),
+                 date=ID(stored=True), state=ID(stored=True), path=STORED, activity=STORED, title=STORED,
+                 pii=STORED, body=STORED)  # fmt: skip
+    (tmp_path / "ix").mkdir()
+    windex.create_in(str(tmp_path / "ix"), old).close()
+    ix = SearchIndex.open(tmp_path / "ix")
+    _add(ix, _doc(1, "院感督查记录"))  # the watcher keeps writing until the user rebuilds
+    with pytest.raises(IndexOutdated) as err:
+        ix.search("院感督查")
+    assert err.value.exit_code == ExitCode.CONFLICT
+    assert "zhikong reindex" in str(err.value)
+    assert ix.rebuild([_doc(1, "院感督查记录"), _doc(2, "护理会议")]) == 2
+    assert _ids(ix, "院感督查") == [1]
+    ix.close()
+    reopened = SearchIndex.open(tmp_path / "ix")
+    assert _ids(reopened, "院感督查") == [1]
+    reopened.close()
 
 
 # --- personal data ------------------------------------------------------------------------------------
