@@ -170,6 +170,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chain, seq)
     );
     """,
+    # 6: records whose index update failed (index busy or broken), retried by the next reconcile
+    """
+    CREATE TABLE index_pending (record_id INTEGER PRIMARY KEY REFERENCES records(id));
+    """,
 )
 
 

@@ -120,6 +120,7 @@ class Reconciler:
         self.store = ObjectStore(settings.system_dir)
         self.extract = extract
         self.sink = sink
+        self._index_error: str | None = None
 
     # -- the whole pass -----------------------------------------------------------------------------
 
@@ -131,6 +132,8 @@ class Reconciler:
         drags in a file that is still being copied into it.
         """
         report = ScanReport()
+        self._index_error = None
+        self._flush_pending(report)
         settled_before = time.time_ns() - int(settle_seconds * 1e9)
         known = self.cat.active_stats()
         scope = None if paths is None else [self._rel(Path(p)) for p in paths]
@@ -169,6 +172,8 @@ class Reconciler:
         if missing:
             self._apply_deleted(missing, report)
         self._clear_problems(on_disk.keys(), report)
+        if self._index_error:
+            report.errors.append(FileError(".zhikong/index", self._index_error))
         report.unclassified = self._count_unclassified()
         return report
 
@@ -372,8 +377,7 @@ class Reconciler:
                 audit.append(self.cat, "delete", center=rec.center, path=rel, sha256=sha)
                 report.deleted.append(rel)
                 gone.append(record_id)
-        if self.sink and gone:
-            self.sink.upsert([(self.cat.get(i), self.cat.text(i) or "") for i in gone])
+        self._to_index(gone)
 
     def _store_text(self, record_id: int, p: _Prepared) -> None:
         if p.text is None:
@@ -423,8 +427,29 @@ class Reconciler:
         return [self.cat.get(i).path for i in done]
 
     def _to_index(self, record_ids: list[int]) -> None:
-        if self.sink and record_ids:
+        """Send records to the index. The catalogue has already committed them; if the index cannot
+        take them now (locked by another process, disk full) they are remembered in `index_pending`
+        and retried by the next reconcile, so the index never silently drifts from the catalogue."""
+        if not self.sink or not record_ids:
+            return
+        try:
             self.sink.upsert([(self.cat.get(i), self.cat.text(i) or "") for i in record_ids])
+        except Exception as exc:
+            with self.cat.transaction():
+                self.cat.conn.executemany(
+                    "INSERT OR IGNORE INTO index_pending (record_id) VALUES (?)", [(i,) for i in record_ids]
+                )
+            self._index_error = f"检索索引暂时无法更新（{exc}），{len(record_ids)} 条记录将在下次核对时补上"
+
+    def _flush_pending(self, report: ScanReport) -> None:
+        if not self.sink:
+            return
+        pending = [r[0] for r in self.cat.conn.execute("SELECT record_id FROM index_pending").fetchall()]
+        if not pending:
+            return
+        with self.cat.transaction():
+            self.cat.conn.execute("DELETE FROM index_pending")
+        self._to_index(pending)
 
     # -- problems that have no record (unreadable names, permissions) --------------------------------
 

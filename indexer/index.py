@@ -35,6 +35,20 @@ DELETED = "deleted"
 _Scored = tuple[dict[str, Any], float]
 
 
+class IndexBusy(ZhikongError):
+    exit_code = ExitCode.CONFLICT
+
+
+def _writer(ix: Any, limitmb: int) -> Any:
+    try:
+        return ix.writer(timeout=_LOCK_TIMEOUT_S, limitmb=limitmb)
+    except windex.LockError as exc:
+        raise IndexBusy(
+            f"检索索引正被另一个 zhikong 进程写入，等待 {_LOCK_TIMEOUT_S:.0f} 秒仍未释放。",
+            hint="稍后重试；若没有其他 zhikong 在运行，删除 .zhikong/index/ 下的 *_WRITELOCK 文件后运行 zhikong reindex。",
+        ) from exc
+
+
 class QueryError(ZhikongError):
     exit_code = ExitCode.USAGE
 
@@ -218,7 +232,7 @@ class SearchIndex:
     @contextmanager
     def writer(self) -> Iterator[WriteBatch]:
         """A write transaction: committed when the block ends normally, cancelled if it raises."""
-        writer = self._ix.writer(timeout=_LOCK_TIMEOUT_S, limitmb=128)
+        writer = _writer(self._ix, 128)
         try:
             yield WriteBatch(writer)
         except BaseException:
@@ -233,7 +247,7 @@ class SearchIndex:
             self._drop_searcher()
             self._ix.close()
             self._ix = windex.create_in(str(self._dir), _schema())
-        writer = self._ix.writer(timeout=_LOCK_TIMEOUT_S, limitmb=256)
+        writer = _writer(self._ix, 256)
         count = 0
         try:
             for doc in docs:

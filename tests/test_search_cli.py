@@ -161,3 +161,25 @@ def test_reread_picks_up_files_that_could_not_be_read_before(
     assert "重新读取了 1 个文件" in run("reindex", "--reread").output
     assert as_json(run("ls", "--json"))[0]["extract_status"] == "ok"
     assert as_json(run("search", "清洗质量", "--json"))[0]["path"].endswith("督查记录.docx")
+
+
+def test_an_index_failure_is_retried_by_the_next_scan(
+    root: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli import IndexSink
+    from indexer.index import IndexBusy
+
+    make_docx(root / INSPECTION / "督查记录.docx", "院感防控督查记录", ["抽查手术安全核查表填写情况。"])
+    real = IndexSink.upsert
+
+    def busy(self: IndexSink, records: list) -> None:
+        raise IndexBusy("检索索引正被另一个 zhikong 进程写入")
+
+    monkeypatch.setattr(IndexSink, "upsert", busy)
+    data = as_json(run("scan", "--json"))
+    assert data["added"] == 1 and data["errors"] == 1
+    assert "下次核对时补上" in data["error_details"][0]["message"]
+    monkeypatch.setattr(IndexSink, "upsert", real)
+    assert as_json(run("search", "手术安全核查", "--json")) == []
+    assert as_json(run("scan", "--json"))["errors"] == 0
+    assert as_json(run("search", "手术安全核查", "--json"))[0]["path"].endswith("督查记录.docx")
