@@ -1,0 +1,71 @@
+"""Photos of paper and scanned PDFs, read by the optional OCR extra (`pip install "zhikong[ocr]"`).
+
+The images are drawn on the spot with Pillow in a CJK font, so what OCR must find is known exactly.
+Skipped, with the reason, when the OCR engine or a CJK font is not installed (.ci/run installs both).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from indexer.extract import ExtractStatus, extract_text
+from tests.conftest import Run, as_json
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("rapidocr_onnxruntime") is None,
+    reason='OCR extra not installed: pip install -e ".[ocr]"',
+)
+
+
+def cjk_font() -> str:
+    try:
+        out = subprocess.run(
+            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False
+        ).stdout
+    except FileNotFoundError:
+        out = ""
+    fonts = sorted(
+        line.split(":")[0] for line in out.splitlines() if "Regular" in line or "zenhei" in line.lower()
+    )
+    if not fonts:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    return fonts[0]
+
+
+def photo_of_paper(path: Path, lines: list[str]) -> Path:
+    font = ImageFont.truetype(cjk_font(), 40)
+    img = Image.new("RGB", (1000, 80 + 70 * len(lines)), "white")
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((40, 40 + 70 * i), line, fill="black", font=font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)  # the suffix decides: .jpg is a phone photo, .pdf a scan with no text layer
+    return path
+
+
+def test_photo_and_scanned_pdf_are_read(tmp_path: Path) -> None:
+    photo = photo_of_paper(tmp_path / "签到表.jpg", ["院感防控督查签到表", "金乡县人民医院 张建国"])
+    scan = photo_of_paper(tmp_path / "整改报告.pdf", ["羊山镇卫生院整改报告", "手卫生依从性已达标"])
+    read = extract_text(photo)
+    assert read.status == ExtractStatus.OK
+    assert "院感防控督查签到表" in read.text and "张建国" in read.text
+    scanned = extract_text(scan)
+    assert scanned.status == ExtractStatus.OK and "手卫生依从性" in scanned.text
+
+
+def test_scanned_sign_in_sheet_is_searchable(root: Path, run: Run) -> None:
+    photo_of_paper(
+        root / "院感质控中心/2026/2026-04-20 院感防控督查/IMG_20260420.jpg",
+        ["院感防控督查签到表", "鸡黍镇卫生院 王芳"],
+    )
+    run("scan")
+    rec = as_json(run("ls", "--json"))[0]
+    assert rec["extract_status"] == "ok"
+    assert rec["category"] == "签到表" and rec["classified_by"]["category"] == "content"
+    hits = as_json(run("search", "鸡黍镇", "签到", "--json"))
+    assert hits and hits[0]["path"].endswith("IMG_20260420.jpg")
