@@ -1,0 +1,558 @@
+"""Handover (H39): seal a center and write its bundle.
+
+`create_bundle` runs in stages: check the request → read the scope (and what is not ready) → seal → read
+everything the bundle carries from the catalogue → fill the bag (record copies, handover papers,
+machine-readable data) → check the bag against the catalogue → record the bundle on the seal. `bag.build`
+owns the temporary folder: nothing appears at `out` unless every stage before the last succeeded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from archive import audit, bag, handoverdocs
+from archive.catalogue import Catalogue, now_iso
+from archive.errors import ConflictError, Problem, SettingsError, VerificationError
+from archive.handover_model import (
+    FORMAT,
+    MACHINE,
+    META,
+    CreateResult,
+    PiiFinding,
+    Readiness,
+    Seal,
+    center_prefix,
+    fetch_rows,
+    is_file_record,
+)
+from archive.handover_seal import seal
+from archive.preserve import ObjectStore
+from archive.settings import Center, Settings
+from indexer.pii import PiiKind, find_pii
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A checked request: a known center, a new host that differs from the current one, a date."""
+
+    center: Center
+    to_host: str
+    when: date
+
+
+@dataclass(frozen=True)
+class _Content:
+    """Everything the bundle carries from the catalogue.
+
+    Read on the calling thread before the bag is filled: the bag is filled by a thread pool, and SQLite
+    connections are not shared across threads.
+    """
+
+    rows: list[dict[str, Any]]  # every record in the center's folder, deleted and paper-only included
+    readiness: Readiness
+    record_files: list[dict[str, Any]]  # the rows whose file goes into the bag
+    versions: list[dict[str, Any]]
+    texts: list[dict[str, Any]]
+    boxes: list[dict[str, Any]]
+    drafts: list[dict[str, Any]]
+    doc_numbers: list[dict[str, Any]]
+    audit: list[dict[str, Any]]  # the whole chain, other centers' entries redacted
+    audit_head: str | None
+    pii: list[PiiFinding]
+
+    @property
+    def expected(self) -> dict[str, str]:
+        """Payload path → the sha256 the catalogue recorded for it."""
+        return {f"data/{r['path']}": r["sha256"] for r in self.record_files}
+
+    @property
+    def objects(self) -> set[str]:
+        """Earlier versions and deleted records: carried as objects/<sha256>, not in the folder tree."""
+        return {v["sha256"] for v in self.versions} - {r["sha256"] for r in self.record_files}
+
+
+# -- the public entry points -----------------------------------------------------------------------
+
+
+def readiness(cat: Catalogue, center: str) -> Readiness:
+    """What is not ready for a handover of `center` (listed by `handover create` before it seals)."""
+    return _scope(cat, center)[1]
+
+
+def create_bundle(
+    settings: Settings,
+    cat: Catalogue,
+    *,
+    center: str,
+    to_host: str,
+    out: Path,
+    as_of: date | None = None,
+    processes: int = 2,
+) -> CreateResult:
+    """Seal `center` and write its handover bundle at `out` (a folder, or a .zip)."""
+    request = _request(settings, center, to_host, as_of)
+    rows, ready = _scope(cat, center)
+    the_seal = seal(cat, request.center, request.to_host)
+    content = _read_content(cat, center, rows, ready)
+    store = ObjectStore(settings.system_dir)
+    compiled: list[handoverdocs.Compiled] = []
+
+    def fill(folder: Path) -> None:
+        compiled.append(_fill(folder, settings, store, request, the_seal, content))
+
+    built = bag.build(
+        out,
+        fill,
+        _bag_info(settings, request, the_seal),
+        processes=processes,
+        after_bag=_catalogue_check(content.expected),
+    )
+    _record_bundle(cat, request, the_seal, built)
+    pdf = compiled[0] if compiled else handoverdocs.Compiled(0, 0, [])
+    return CreateResult(
+        bundle=built.path,
+        center=center,
+        from_host=request.center.host,
+        to_host=request.to_host,
+        seal=Seal(the_seal.id, center, the_seal.sealed_at, request.to_host, str(built.path), None),
+        records=len(rows),
+        files=built.files,
+        bytes=built.bytes,
+        record_files=len(content.expected),
+        fingerprint=built.fingerprint,
+        pdf_pages=pdf.pages,
+        pdf_skipped=pdf.skipped,
+        pii=content.pii,
+        readiness=ready,
+    )
+
+
+# -- stage: check the request ----------------------------------------------------------------------
+
+
+def _request(settings: Settings, center: str, to_host: str, as_of: date | None) -> _Request:
+    c = settings.center(center)
+    to_host = to_host.strip()
+    if not to_host:
+        raise SettingsError("请用 --to 写明新的挂靠单位。")
+    if to_host == c.host:
+        raise ConflictError(f"{center} 现在就挂靠在 {to_host}，无需移交。")
+    return _Request(c, to_host, as_of or date.today())
+
+
+# -- stage: scope and readiness --------------------------------------------------------------------
+
+
+def _scope(cat: Catalogue, center: str) -> tuple[list[dict[str, Any]], Readiness]:
+    prefix = center_prefix(center)
+    rows: list[dict[str, Any]] = []
+    readiness = Readiness()
+    for r in fetch_rows(cat, "SELECT * FROM records ORDER BY id"):
+        inside = r["path"].startswith(prefix)
+        if not inside:
+            if r["center"] == center and r["state"] == "active":
+                readiness.outside.append(r["path"])
+            continue
+        if r["raw_path"] is not None:
+            readiness.untransferable.append(r["path"])
+            continue
+        rows.append(r)
+        if r["state"] != "active":
+            continue
+        if r["extract_status"] in ("unreadable", "unsupported"):
+            readiness.unreadable.append(f"{r['path']}（{r['extract_reason'] or r['extract_status']}）")
+        if r["paper_box"] is None:
+            readiness.unboxed.append(r["path"])
+    for p in fetch_rows(cat, "SELECT path, message FROM problems ORDER BY path"):
+        if p["path"].startswith(prefix):
+            readiness.unreadable.append(f"{p['path']}（{p['message']}）")
+    for d in fetch_rows(
+        cat, "SELECT title, state FROM drafts WHERE center = ? AND decided_at IS NULL", (center,)
+    ):
+        readiness.open_drafts.append(f"{d['title']}（{d['state']}）")
+    return rows, readiness
+
+
+# -- stage: read what the bundle carries -----------------------------------------------------------
+
+
+def _read_content(cat: Catalogue, center: str, rows: list[dict[str, Any]], ready: Readiness) -> _Content:
+    ids = [r["id"] for r in rows]
+    marks = ",".join("?" * len(ids))
+    return _Content(
+        rows=rows,
+        readiness=ready,
+        record_files=[r for r in rows if is_file_record(r)],
+        versions=fetch_rows(
+            cat, f"SELECT * FROM versions WHERE record_id IN ({marks}) ORDER BY record_id, version", ids
+        ),
+        texts=fetch_rows(cat, f"SELECT * FROM texts WHERE record_id IN ({marks}) ORDER BY record_id", ids),
+        boxes=fetch_rows(
+            cat, "SELECT * FROM boxes WHERE center = ? ORDER BY year, retention, box", (center,)
+        ),
+        drafts=fetch_rows(cat, "SELECT * FROM drafts WHERE center = ? ORDER BY id", (center,)),
+        doc_numbers=fetch_rows(cat, "SELECT * FROM doc_numbers ORDER BY prefix, year"),
+        audit=_redacted_chain(cat, center),
+        audit_head=cat.get_meta("audit_head"),
+        pii=_pii(cat, rows),
+    )
+
+
+def _redacted_chain(cat: Catalogue, center: str) -> list[dict[str, Any]]:
+    prefix = center_prefix(center)
+    out: list[dict[str, Any]] = []
+    for r in fetch_rows(cat, "SELECT * FROM audit ORDER BY seq"):
+        mine = r["center"] == center or (r["path"] or "").startswith(prefix)
+        if mine or (r["center"] is None and not r["path"]):
+            out.append(r)
+        else:
+            out.append({"seq": r["seq"], "prev": r["prev"], "hash": r["hash"], "redacted": True})
+    return out
+
+
+def _pii(cat: Catalogue, rows: list[dict[str, Any]]) -> list[PiiFinding]:
+    found = []
+    for r in rows:
+        if r["state"] != "active":
+            continue
+        text = cat.text(r["id"])
+        if not text:
+            continue
+        kinds = Counter(m.kind for m in find_pii(text))
+        if kinds:
+            found.append(PiiFinding(r["path"], kinds[PiiKind.ID_CARD], kinds[PiiKind.MOBILE]))
+    return found
+
+
+# -- stage: fill the bag ---------------------------------------------------------------------------
+
+
+def _fill(
+    folder: Path,
+    settings: Settings,
+    store: ObjectStore,
+    request: _Request,
+    the_seal: Seal,
+    content: _Content,
+) -> handoverdocs.Compiled:
+    """Write the payload into `folder`: the records' files, the handover papers, the machine-readable data."""
+    c = request.center
+    parties = handoverdocs.Parties(c.name, c.host, request.to_host, settings.bureau, _cn_date(request.when))
+    # Copies are I/O (sendfile releases the GIL) and the papers are Python work: run side by side.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        papers = pool.submit(
+            _papers,
+            folder / META,
+            parties,
+            content.rows,
+            content.boxes,
+            the_seal,
+            content.record_files,
+            content.pii,
+            _source(store, settings.root),
+        )
+        copies = [
+            pool.submit(_copy_preserved, store, settings.root, r, folder / r["path"])
+            for r in content.record_files
+        ]
+        _write_machine(folder / MACHINE, settings, store, request, the_seal, content)
+        for done in copies:
+            done.result()
+        return papers.result()
+
+
+def _copy_preserved(store: ObjectStore, root: Path, r: dict[str, Any], dest: Path) -> None:
+    """The record's preserved copy (content-addressed, so exactly the catalogued bytes) into the bag."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    source = store.path_of(r["sha256"])
+    shutil.copyfile(source if source.is_file() else root / r["path"], dest)
+    if r["mtime_ns"]:
+        os.utime(dest, ns=(int(r["mtime_ns"]), int(r["mtime_ns"])))
+
+
+def _source(store: ObjectStore, root: Path) -> Callable[[dict[str, Any]], Path]:
+    """Where to read a record's bytes: its preserved copy, else the file in the folder."""
+
+    def find(r: dict[str, Any]) -> Path:
+        preserved = store.path_of(r["sha256"])
+        return preserved if preserved.is_file() else root / r["path"]
+
+    return find
+
+
+def _write_machine(
+    machine: Path,
+    settings: Settings,
+    store: ObjectStore,
+    request: _Request,
+    the_seal: Seal,
+    content: _Content,
+) -> None:
+    """data/移交资料/zhikong/: the catalogue rows, the audit chain and the objects an import needs."""
+    for sha in sorted(content.objects):
+        target = machine / "objects" / sha
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(store.path_of(sha), target)
+    c = request.center
+    _write_json(
+        machine / "handover.json",
+        {
+            "format": FORMAT,
+            "center": c.name,
+            "code": c.code,
+            "from_host": c.host,
+            "to_host": request.to_host,
+            "bureau": settings.bureau,
+            "seal_id": the_seal.id,
+            "sealed_at": the_seal.sealed_at,
+            "as_of": request.when.isoformat(),
+            "created_at": now_iso(),
+            "records": len(content.rows),
+            "record_files": len(content.record_files),
+            "record_bytes": sum(int(r["size"] or 0) for r in content.record_files),
+            "audit_head": content.audit_head,
+            "readiness": vars(content.readiness),
+        },
+    )
+    _write_json(
+        machine / "settings.json",
+        {
+            "county": settings.county,
+            "bureau": settings.bureau,
+            "doc_prefix": settings.doc_prefix,
+            "fonds": settings.fonds,
+            "rules": settings.rules,
+            "retention": dict(settings.retention),
+            "center": {"name": c.name, "code": c.code, "host": c.host, "roster": vars(c.roster)},
+        },
+    )
+    _write_json(machine / "records.json", [_jsonable(r) for r in content.rows])
+    _write_json(machine / "versions.json", content.versions)
+    _write_jsonl(machine / "texts.jsonl", content.texts)
+    _write_json(machine / "boxes.json", content.boxes)
+    _write_json(machine / "drafts.json", content.drafts)
+    _write_json(machine / "doc_numbers.json", content.doc_numbers)
+    _write_json(machine / "rectification.json", _open_rectifications(content.rows))
+    _write_json(machine / "pii.json", [vars(p) for p in content.pii])
+    _write_jsonl(machine / "audit.jsonl", content.audit)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.hex() if isinstance(v, bytes) else v) for k, v in row.items()}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+
+def _write_jsonl(path: Path, items: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for item in items:
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+
+
+def _open_rectifications(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Inspections whose closed loop (督查记录 → 反馈意见 → 整改报告 → 回头看) is not closed yet."""
+    activities: dict[tuple[Any, Any], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["state"] == "active" and r["activity_type"] == "inspection":
+            activities[(r["activity_date"], r["activity"])].append(r)
+    follow_ups = {
+        r["activity"]
+        for r in rows
+        if r["state"] == "active" and r["activity_type"] == "follow_up" and r["activity"]
+    }
+    items = []
+    for (when, name), recs in sorted(activities.items(), key=lambda kv: str(kv[0])):
+        categories = {r["category"] for r in recs}
+        names = " ".join(Path(r["path"]).name for r in recs)
+        missing = [c for c in ("反馈意见", "整改报告") if c not in categories]
+        revisited = "回头看" in names or "复查" in names or any(name and name in f for f in follow_ups)
+        if not revisited:
+            missing.append("回头看")
+        if missing:
+            items.append(
+                {"activity": name, "date": when, "missing": missing, "files": [r["path"] for r in recs]}
+            )
+    return items
+
+
+def _cn_date(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def _papers(
+    folder: Path,
+    parties: handoverdocs.Parties,
+    rows: list[dict[str, Any]],
+    boxes: list[dict[str, Any]],
+    the_seal: Seal,
+    record_files: list[dict[str, Any]],
+    pii: list[PiiFinding],
+    source: Callable[[dict[str, Any]], Path],
+) -> handoverdocs.Compiled:
+    folder.mkdir(parents=True, exist_ok=True)
+    active = [r for r in rows if r["state"] == "active"]
+    items = [
+        handoverdocs.ItemRow(
+            archival_code=r.get("archival_code") or "",
+            title=r["title"] or Path(r["path"]).stem,
+            date=r.get("doc_date") or r["activity_date"] or "",
+            category=r["category"],
+            carrier="电子" + ("+纸质" if r.get("paper_box") is not None else "")
+            if r.get("kind", "electronic") == "electronic"
+            else "纸质",
+            box="" if r.get("paper_box") is None else str(r["paper_box"]),
+            path=r["path"] if r.get("kind", "electronic") == "electronic" else "",
+        )
+        for r in active
+    ]
+    handoverdocs.inventory(folder / "移交清单.docx", parties, items)
+    box_rows = []
+    for b in boxes:
+        inside = sorted(
+            (
+                r
+                for r in active
+                if r.get("paper_box") == b["box"]
+                and r["year"] == b["year"]
+                and r.get("retention") == b["retention"]
+            ),
+            key=lambda r: r.get("item_no") or 0,
+        )
+        codes = [r.get("archival_code") or "" for r in inside]
+        box_rows.append(
+            handoverdocs.BoxRow(
+                b["year"],
+                b["retention"],
+                b["box"],
+                len(inside),
+                codes[0] if codes else "",
+                codes[-1] if codes else "",
+            )
+        )
+    handoverdocs.seal_record(folder / "封存记录.docx", parties, the_seal.sealed_at, box_rows)
+    handoverdocs.certificate(
+        folder / "交接书.docx",
+        parties,
+        files=len(record_files),
+        size=sum(int(r["size"] or 0) for r in record_files),
+        records=len(rows),
+        boxes=len(boxes),
+    )
+    pdfs = sorted(
+        (r for r in record_files if r["path"].lower().endswith(".pdf")),
+        key=lambda r: (r["year"] or 0, r["category"], r["path"]),
+    )
+    compiled = handoverdocs.compile_pdfs(
+        folder / f"{parties.center}PDF汇编.pdf",
+        [
+            handoverdocs.PdfEntry(r["year"], r["category"], r["title"] or Path(r["path"]).stem, source(r))
+            for r in pdfs
+        ],
+        title=f"{parties.center}PDF文件汇编",
+    )
+    with open(folder / "目录.csv", "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["档号", "题名", "日期", "类别", "载体", "盒号", "路径", "sha256", "状态"])
+        for r in rows:
+            writer.writerow(
+                [
+                    r.get("archival_code") or "",
+                    r["title"] or Path(r["path"]).stem,
+                    r.get("doc_date") or r["activity_date"] or "",
+                    r["category"],
+                    r.get("kind", "electronic"),
+                    "" if r.get("paper_box") is None else r["paper_box"],
+                    r["path"],
+                    r["sha256"] or "",
+                    r["state"],
+                ]
+            )
+    lines = [f"{parties.center}移交包个人信息检查（只列文件与数量，不含个人信息本身）", ""]
+    lines += [f"{p.path}\t身份证号 {p.id_cards} 处\t手机号 {p.mobiles} 处" for p in pii] or [
+        "未发现身份证号或手机号。"
+    ]
+    (folder / "个人信息检查.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return compiled
+
+
+# -- stage: bag-info.txt ---------------------------------------------------------------------------
+
+
+def _bag_info(settings: Settings, request: _Request, the_seal: Seal) -> dict[str, str]:
+    c, when = request.center, request.when.isoformat()
+    return {
+        "Source-Organization": c.host,
+        "Contact-Name": c.roster.secretary or c.roster.director,
+        "External-Description": f"{c.name}档案移交：挂靠单位由{c.host}变更为{request.to_host}（H39）",
+        "External-Identifier": f"{settings.fonds}-{c.code}-{when}",
+        "Bagging-Date": when,
+        "Receiving-Organization": request.to_host,
+        "QC-Center": c.name,
+        "QC-Center-Code": c.code,
+        "Sealed-At": the_seal.sealed_at,
+        "Bureau": settings.bureau,
+        "Zhikong-Format": FORMAT,
+    }
+
+
+# -- stage: check the bag against the catalogue ----------------------------------------------------
+
+
+def _catalogue_check(expected: dict[str, str]) -> Callable[[Path], None]:
+    """`bag.build`'s after_bag hook: refuse a bag whose manifest differs from the catalogue's checksums."""
+
+    def check_against_catalogue(bag_dir: Path) -> None:
+        # The bytes in the bag are the preserved copies; prove they are what the catalogue recorded.
+        listed = _read_manifest(bag_dir / "manifest-sha256.txt")
+        wrong = [
+            Problem("authenticity.catalogue", "保存的副本与目录中的校验和不符", path=p)
+            for p, sha in expected.items()
+            if listed.get(p) != sha
+        ]
+        if wrong:
+            raise VerificationError(
+                "保存的副本与目录不符，移交包未生成：", wrong, hint="运行 zhikong scan 后重试。"
+            )
+
+    return check_against_catalogue
+
+
+def _read_manifest(path: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.strip().split(None, 1)
+        if len(parts) == 2:
+            out[parts[1].lstrip("*")] = parts[0].lower()
+    return out
+
+
+# -- stage: record the bundle on the seal ----------------------------------------------------------
+
+
+def _record_bundle(cat: Catalogue, request: _Request, the_seal: Seal, built: bag.BuiltBag) -> None:
+    with cat.transaction():
+        cat.conn.execute("UPDATE seals SET bundle = ? WHERE id = ?", (str(built.path), the_seal.id))
+        audit.append(
+            cat,
+            "handover.create",
+            center=request.center.name,
+            seal_id=the_seal.id,
+            bundle=str(built.path),
+            fingerprint=built.fingerprint,
+            files=built.files,
+            bytes=built.bytes,
+            to_host=request.to_host,
+        )

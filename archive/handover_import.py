@@ -1,0 +1,372 @@
+"""Handover (H39): make a verified bundle's center part of the receiving archive.
+
+`import_bundle` runs: open the bundle → verify it (every check, see `archive.handover_verify`) → find or
+create the receiving archive and check it can take the center → stage the files and move them into the
+center's folder → insert the catalogue rows and the imported audit chain in one transaction → register the
+center under its new host. Nothing is written before the checks pass, and a failed insert removes the
+folder it had just moved in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from archive import audit, bag
+from archive.catalogue import Catalogue, now_iso
+from archive.errors import ArchiveNotFound, ConflictError, Problem, VerificationError
+from archive.handover_model import (
+    MACHINE,
+    BundleMeta,
+    HostChange,
+    ImportResult,
+    center_prefix,
+    fetch_rows,
+    is_file_record,
+    load_meta,
+)
+from archive.handover_verify import verify_chain, verify_dir
+from archive.preserve import ObjectStore
+from archive.settings import (
+    SETTINGS_FILE,
+    Center,
+    Roster,
+    Settings,
+    add_center,
+    init_archive,
+    load_settings,
+    set_center_host,
+)
+
+
+def import_bundle(root: Path, bundle: Path, *, processes: int = 2) -> ImportResult:
+    """Verify `bundle`, then make its center part of the archive at `root` (created if it is not one).
+
+    Nothing is written before the bundle has passed every check and the new archive has been found able
+    to take the center (no clash of names, codes, 档号 or files).
+    """
+    root = root.expanduser().resolve()
+    with bag.opened(bundle) as (bag_dir, unsafe):
+        if bag_dir is None:
+            raise VerificationError(
+                "移交包不安全，已拒绝，没有写入任何内容：", unsafe, hint="请向移交单位索取原始移交包。"
+            )
+        report = verify_dir(bag_dir, processes)
+        if report.problems:
+            raise VerificationError(
+                "移交包校验未通过，没有导入：", report.problems, hint="请向移交单位核实后重新移交。"
+            )
+        meta = load_meta(bag_dir, [])
+        assert meta is not None  # verified above
+        return _import(root, bag_dir, meta)
+
+
+def _import(root: Path, bag_dir: Path, meta: BundleMeta) -> ImportResult:
+    h = meta.handover
+    center = str(h["center"])
+    sc = meta.settings["center"]
+    to_host = str(h["to_host"])
+    settings, created = _receiving_archive(root, meta)
+    ids, entries = _move_in(settings, root / center, bag_dir, meta, to_host)
+    _register_center(settings, center, sc, to_host)
+    files = [r for r in meta.records if is_file_record(r)]
+    return ImportResult(
+        root=root,
+        center=center,
+        from_host=str(h["from_host"]),
+        to_host=to_host,
+        records=len(meta.records),
+        record_files=len(files),
+        bytes=sum(int(r["size"] or 0) for r in files),
+        audit_entries=entries,
+        created_archive=created,
+        record_ids=ids,
+    )
+
+
+# -- stage: the receiving archive ------------------------------------------------------------------
+
+
+def _receiving_archive(root: Path, meta: BundleMeta) -> tuple[Settings, bool]:
+    """The archive at `root`, checked able to take the center, or a new one in an empty folder; created?"""
+    s = meta.settings
+    if (root / SETTINGS_FILE).is_file():
+        settings = load_settings(root)
+        with Catalogue.open(settings.system_dir) as cat:
+            _preconditions(settings, cat, meta)
+        return settings, False
+    if root.exists() and any(root.iterdir()):
+        raise ArchiveNotFound(
+            f"{root} 不是档案库，也不是空目录，没有导入。",
+            hint="用 --root 指定新挂靠单位的档案库，或一个新的空目录。",
+        )
+    settings = init_archive(
+        root, county=s["county"], bureau=s["bureau"], doc_prefix=s["doc_prefix"], fonds=s["fonds"]
+    )
+    with Catalogue.open(settings.system_dir) as cat:
+        audit.append(
+            cat, "init", county=s["county"], bureau=s["bureau"], fonds=s["fonds"], by="handover.import"
+        )
+    return settings, True
+
+
+def _preconditions(settings: Settings, cat: Catalogue, meta: BundleMeta) -> None:
+    center = str(meta.handover["center"])
+    code = str(meta.settings["center"]["code"])
+    problems: list[Problem] = []
+    for c in settings.centers:
+        if c.name == center and c.code != code:
+            problems.append(
+                Problem("conflict.code", f"本库已登记 {center}，但代码是 {c.code}，移交包是 {code}")
+            )
+        if c.name != center and c.code == code:
+            problems.append(Problem("conflict.code", f"中心代码 {code} 已被本库的 {c.name} 使用"))
+    prefix = center_prefix(center)
+    active = cat.conn.execute(
+        "SELECT COUNT(*) FROM records WHERE state = 'active' AND substr(path, 1, ?) = ?",
+        (len(prefix), prefix),
+    ).fetchone()[0]
+    if active:
+        problems.append(Problem("conflict.records", f"本库的 {center} 已有 {active} 条档案记录"))
+    folder = settings.root / center
+    if folder.exists() and any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+        problems.append(Problem("conflict.folder", f"本库的文件夹 {center} 里已有文件", path=str(folder)))
+    codes = [r["archival_code"] for r in meta.records if r.get("archival_code")]
+    if codes:
+        marks = ",".join("?" * len(codes))
+        taken = [
+            r[0]
+            for r in cat.conn.execute(
+                f"SELECT archival_code FROM records WHERE archival_code IN ({marks})", codes
+            )
+        ]
+        problems += [Problem("conflict.archival_code", "档号在本库中已被使用", path=c) for c in taken]
+    if problems:
+        raise ConflictError(
+            "新挂靠单位的档案库不能直接接收这个中心，没有导入：\n  - "
+            + "\n  - ".join(p.message for p in problems),
+            hint="请先与医政科确认中心名称和代码，或导入到一个新的空目录。",
+        )
+
+
+# -- stage: files and catalogue rows ---------------------------------------------------------------
+
+
+def _move_in(
+    settings: Settings, target: Path, bag_dir: Path, meta: BundleMeta, to_host: str
+) -> tuple[list[int], int]:
+    """The center's folder into `target` and its rows into the catalogue: both, or neither."""
+    center = str(meta.handover["center"])
+    staging = Path(tempfile.mkdtemp(dir=_tmp_dir(settings), prefix="import-"))
+    try:
+        _stage_files(bag_dir, staging, meta, ObjectStore(settings.system_dir))
+        if target.exists():
+            shutil.rmtree(target)  # only empty folders: `_preconditions` refused a folder holding files
+        os.replace(staging / center, target)
+        try:
+            with Catalogue.open(settings.system_dir) as cat:
+                return _insert(cat, meta, to_host)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _tmp_dir(settings: Settings) -> Path:
+    path = settings.system_dir / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _stage_files(bag_dir: Path, staging: Path, meta: BundleMeta, store: ObjectStore) -> None:
+    """The center's folder copied into `staging` with its mtimes; its files and objects preserved."""
+    center = str(meta.handover["center"])
+    source = bag_dir / "data" / center
+    if source.is_dir():
+        shutil.copytree(source, staging / center, copy_function=shutil.copyfile)
+    else:
+        (staging / center).mkdir()
+    mtimes = {r["path"]: int(r["mtime_ns"]) for r in meta.records if is_file_record(r) and r["mtime_ns"]}
+    for rel, mtime in mtimes.items():
+        os.utime(staging / rel, ns=(mtime, mtime))
+        store.add_file(staging / rel)
+    objects = bag_dir / "data" / MACHINE / "objects"
+    if objects.is_dir():
+        for obj in objects.iterdir():
+            store.add_file(obj)
+
+
+def _columns(cat: Catalogue, table: str) -> set[str]:
+    return {r[1] for r in cat.conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _insert_row(cat: Catalogue, table: str, row: dict[str, Any], columns: set[str]) -> int:
+    keys = [k for k in row if k in columns]
+    cur = cat.conn.execute(
+        f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
+        [row[k] for k in keys],
+    )
+    return int(cur.lastrowid or 0)
+
+
+def _insert(cat: Catalogue, meta: BundleMeta, to_host: str) -> tuple[list[int], int]:
+    """Every catalogue row of the bundle, with new ids; the imported chain; the host change. One transaction."""
+    h = meta.handover
+    center = str(h["center"])
+    chain = f"{h['from_host']}:{h['seal_id']}:{h['sealed_at']}"
+    with cat.transaction():
+        record_cols = _columns(cat, "records")
+        new_id: dict[int, int] = {}
+        for r in meta.records:
+            row = {k: v for k, v in r.items() if k != "id"}
+            row["raw_path"] = None
+            row["scan_of"] = None
+            new_id[int(r["id"])] = _insert_row(cat, "records", row, record_cols)
+        for r in meta.records:
+            if r.get("scan_of") is not None and int(r["scan_of"]) in new_id:
+                cat.conn.execute(
+                    "UPDATE records SET scan_of = ? WHERE id = ?",
+                    (new_id[int(r["scan_of"])], new_id[int(r["id"])]),
+                )
+        version_cols = _columns(cat, "versions")
+        for v in meta.versions:
+            _insert_row(cat, "versions", {**v, "record_id": new_id[int(v["record_id"])]}, version_cols)
+        for t in meta.texts:
+            cat.conn.execute(
+                "INSERT OR REPLACE INTO texts (record_id, sha256, text) VALUES (?, ?, ?)",
+                (new_id[int(t["record_id"])], t["sha256"], t["text"]),
+            )
+        box_cols = _columns(cat, "boxes")
+        for b in meta.boxes:
+            cat.conn.execute(
+                "DELETE FROM boxes WHERE center = ? AND year = ? AND retention = ? AND box = ?",
+                (b["center"], b["year"], b["retention"], b["box"]),
+            )
+            _insert_row(cat, "boxes", b, box_cols)
+        draft_cols = _columns(cat, "drafts")
+        for d in meta.drafts:
+            rid = d.get("record_id")
+            row = {k: v for k, v in d.items() if k != "id"}
+            row["record_id"] = new_id.get(int(rid)) if rid is not None else None
+            if (
+                row.get("doc_number")
+                and cat.conn.execute(
+                    "SELECT 1 FROM drafts WHERE doc_number = ?", (row["doc_number"],)
+                ).fetchone()
+            ):
+                continue  # the same approved document already known here (same county, same numbering)
+            _insert_row(cat, "drafts", row, draft_cols)
+        for n in meta.doc_numbers:
+            cat.conn.execute(
+                """INSERT INTO doc_numbers (prefix, year, last) VALUES (?, ?, ?)
+                   ON CONFLICT(prefix, year) DO UPDATE SET last = max(last, excluded.last)""",
+                (n["prefix"], n["year"], n["last"]),
+            )
+        for e in meta.audit:
+            cat.conn.execute(
+                """INSERT INTO imported_audit (chain, seq, ts, action, center, path, detail, prev, hash, redacted)
+                   VALUES (?,?,?,?,?,?,?,?,?,?)""",
+                (
+                    chain,
+                    e["seq"],
+                    e.get("ts"),
+                    e.get("action"),
+                    e.get("center"),
+                    e.get("path"),
+                    e.get("detail"),
+                    e["prev"],
+                    e["hash"],
+                    int(bool(e.get("redacted"))),
+                ),
+            )
+        at = now_iso()
+        fingerprint = _records_digest(meta.records)
+        cat.conn.execute(
+            "INSERT INTO host_changes (center, from_host, to_host, at, bundle_sha256, note) VALUES (?,?,?,?,?,?)",
+            (center, h["from_host"], to_host, at, fingerprint, f"移交包导入，封存于 {h['sealed_at']}"),
+        )
+        audit.append(
+            cat,
+            "handover.import",
+            center=center,
+            chain=chain,
+            imported_head=h.get("audit_head"),
+            imported_entries=len(meta.audit),
+            from_host=h["from_host"],
+            to_host=to_host,
+            records=len(meta.records),
+            catalogue_sha256=fingerprint,
+        )
+    return [new_id[int(r["id"])] for r in meta.records], len(meta.audit)
+
+
+def _records_digest(records: list[dict[str, Any]]) -> str:
+    """One sha256 over the imported catalogue rows (path, sha256, state): what host_changes records."""
+    digest = hashlib.sha256()
+    for r in sorted(records, key=lambda r: (r["path"], r["id"])):
+        digest.update(f"{r['path']}\t{r['sha256']}\t{r['state']}\n".encode())
+    return digest.hexdigest()
+
+
+# -- stage: the center under its new host ----------------------------------------------------------
+
+
+def _register_center(settings: Settings, center: str, sc: dict[str, Any], to_host: str) -> None:
+    if center in settings.center_names():
+        set_center_host(settings, center, to_host)
+        return
+    roster = sc.get("roster", {})
+    add_center(
+        settings,
+        Center(
+            center,
+            sc["code"],
+            to_host,
+            Roster(
+                director=roster.get("director", ""),
+                deputies=tuple(roster.get("deputies", ())),
+                secretary=roster.get("secretary", ""),
+                members=tuple(roster.get("members", ())),
+                term_start=roster.get("term_start", ""),
+                consecutive_terms=int(roster.get("consecutive_terms", 1)),
+            ),
+        ),
+        year=date.today().year,
+    )
+
+
+# -- after the import: the carried-over chains and the host changes --------------------------------
+
+
+def verify_imported(cat: Catalogue) -> list[Problem]:
+    """Each imported chain verifies by itself and still ends at the head anchored in the live chain."""
+    problems: list[Problem] = []
+    anchors = {
+        e.detail.get("chain"): e.detail.get("imported_head")
+        for e in audit.entries(cat)
+        if e.action == "handover.import"
+    }
+    chains = [r[0] for r in cat.conn.execute("SELECT DISTINCT chain FROM imported_audit")]
+    for chain in chains:
+        rows = fetch_rows(cat, "SELECT * FROM imported_audit WHERE chain = ? ORDER BY seq", (chain,))
+        for r in rows:
+            r["redacted"] = bool(r["redacted"])
+        if chain not in anchors:
+            problems.append(Problem("audit.imported", f"导入的审计日志（{chain}）在本库日志中没有登记"))
+            continue
+        for p in verify_chain(rows, anchors[chain]):
+            problems.append(Problem("audit.imported", f"导入的审计日志（{chain}）：{p.message}"))
+    return problems
+
+
+def host_changes(cat: Catalogue) -> list[HostChange]:
+    return [
+        HostChange(r["center"], r["from_host"], r["to_host"], r["at"], r["note"])
+        for r in cat.conn.execute("SELECT * FROM host_changes ORDER BY id")
+    ]

@@ -1,0 +1,53 @@
+"""Handover (H39): sealing a center before its bundle is made, and the rule `record.after_seal`."""
+
+from __future__ import annotations
+
+from archive import audit
+from archive.catalogue import Catalogue, now_iso
+from archive.handover_model import CHANGE_ACTIONS, AfterSealFinding, Seal, center_prefix
+from archive.settings import Center
+
+
+def seals(cat: Catalogue, center: str | None = None) -> list[Seal]:
+    sql = "SELECT * FROM seals" + (" WHERE center = ?" if center else "") + " ORDER BY id"
+    return [Seal(**dict(r)) for r in cat.conn.execute(sql, (center,) if center else ()).fetchall()]
+
+
+def seal(cat: Catalogue, center: Center, to_host: str) -> Seal:
+    """Seal `center` now, or return its seal still in force (a re-run after an interrupted create)."""
+    with cat.transaction():
+        for s in reversed(seals(cat, center.name)):
+            if s.released_at is None:
+                return s
+        sealed_at = now_iso()
+        cur = cat.conn.execute(
+            "INSERT INTO seals (center, sealed_at, to_host) VALUES (?, ?, ?)",
+            (center.name, sealed_at, to_host),
+        )
+        seal_id = int(cur.lastrowid or 0)
+        audit.append(
+            cat, "handover.seal", center=center.name, seal_id=seal_id, from_host=center.host, to_host=to_host
+        )
+    return Seal(seal_id, center.name, sealed_at, to_host, None, None)
+
+
+def after_seal_findings(cat: Catalogue, center: str | None = None) -> list[AfterSealFinding]:
+    """Every change recorded in a sealed center's folder after its seal: what the checks report."""
+    active = [s for s in seals(cat, center) if s.released_at is None]
+    if not active:
+        return []
+    entries = audit.entries(cat)
+    sealed_seq: dict[int, int] = {
+        int(e.detail.get("seal_id", 0)): e.seq for e in entries if e.action == "handover.seal"
+    }
+    findings: list[AfterSealFinding] = []
+    for s in active:
+        start = sealed_seq.get(s.id, 0)
+        prefix = center_prefix(s.center)
+        for e in entries:
+            if e.seq <= start or e.action not in CHANGE_ACTIONS:
+                continue
+            paths = [e.path or "", str(e.detail.get("previous") or "")]
+            if e.center == s.center or any(p.startswith(prefix) for p in paths):
+                findings.append(AfterSealFinding(s.center, e.path, e.action, e.ts, s.id))
+    return findings
