@@ -32,7 +32,6 @@ Where each stage lives — this module is the public façade and only re-exports
 
 from __future__ import annotations
 
-from archive import bag
 from archive.handover_create import create_bundle, readiness
 from archive.handover_import import host_changes, import_bundle, verify_imported
 from archive.handover_model import (
@@ -69,7 +68,6 @@ __all__ = [
     "Seal",
     "VerifyReport",
     "after_seal_findings",
-    "bag",  # tests reach `handover.bag` (the BagIt layer) through this module
     "create_bundle",
     "host_changes",
     "import_bundle",
