@@ -34,6 +34,7 @@ from archive.settings import Center, Roster, Settings, add_center, find_root, in
 from archive.watcher import Watcher, WatchOptions
 from indexer.index import IndexDoc, SearchFilters, SearchIndex
 from indexer.pii import has_pii
+from indexer.query import relative_year
 
 if TYPE_CHECKING:
     from indexer.extract import Extraction
@@ -500,6 +501,10 @@ def search(
     as_json: bool,
 ) -> None:
     """全文检索，例如：zhikong search 院感 督查 反馈。个人信息在摘要中打码。"""
+    text = " ".join(query)
+    if year is None:
+        # "去年院感督查的反馈意见": a relative year is a filter, not a word the files contain.
+        text, year = relative_year(text, date.today())
     filters = SearchFilters(
         center=center_name,
         year=year,
@@ -512,7 +517,7 @@ def search(
     settings = env.settings()
     index = open_index(settings)
     try:
-        hits = index.search(" ".join(query), filters, limit=limit)
+        hits = index.search(text, filters, limit=limit)
     finally:
         index.close()
     if as_json:

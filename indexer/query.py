@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from .analysis import STOPWORDS, Synonyms, is_cjk, normalize, segment, tokens
 
@@ -136,3 +137,15 @@ def plan_probes(plan: QueryPlan) -> list[list[Probe]]:
     """Per counted unit of the plan (its clauses, then its whole-chunk bonuses), the probes that find it."""
     units = [probes(c) for c in plan.clauses]
     return units + [probes(b, _WHOLE_CHUNK_BOOST) for b in plan.bonuses]
+
+
+# Relative years as people say them ("去年院感督查的反馈意见"): a filter, not words to match.
+_RELATIVE_YEARS = {"今年": 0, "本年度": 0, "本年": 0, "去年": -1, "上年度": -1, "上一年": -1, "前年": -2}
+
+
+def relative_year(text: str, today: date) -> tuple[str, int | None]:
+    """The query without its relative-year word, and the year that word names (None if there is none)."""
+    for word, offset in sorted(_RELATIVE_YEARS.items(), key=lambda kv: -len(kv[0])):
+        if word in text:
+            return text.replace(word, " ", 1).strip(), today.year + offset
+    return text, None

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,18 @@ def test_an_index_failure_is_retried_by_the_next_scan(
     assert as_json(run("search", "手术安全核查", "--json")) == []
     assert as_json(run("scan", "--json"))["errors"] == 0
     assert as_json(run("search", "手术安全核查", "--json"))[0]["path"].endswith("督查记录.docx")
+
+
+def test_relative_years_in_a_query_become_a_year_filter(root: Path, run: Run) -> None:
+    this_year = date.today().year
+    for year in (this_year - 1, this_year):
+        make_docx(
+            root / f"院感质控中心/{year}/{year}-05-10 院感防控督查/反馈意见.docx",
+            f"{year}年院感督查反馈意见",
+            ["请各单位限期整改手卫生问题。"],
+        )
+    run("scan")
+    last_year = as_json(run("search", "去年院感督查的反馈意见", "--json"))
+    assert last_year and {h["year"] for h in last_year} == {this_year - 1}
+    assert {h["year"] for h in as_json(run("search", "今年", "院感", "反馈", "--json"))} == {this_year}
+    assert {h["year"] for h in as_json(run("search", "院感", "反馈", "--json"))} == {this_year - 1, this_year}
