@@ -312,3 +312,15 @@ def test_password_protected_office_file(tmp_path: Path) -> None:
     result = extract_text(path)
     assert result.status is ExtractStatus.UNREADABLE
     assert result.reason is not None and "加密" in result.reason
+
+
+def test_pdf_with_only_a_permissions_password_is_read(tmp_path: Path) -> None:
+    # Official PDFs are often locked against editing (owner password, AES) but open without a password.
+    plain = make_pdf(tmp_path / "plain.pdf", [["关于印发护理质量控制标准的通知"]])
+    writer = PdfWriter(clone_from=str(plain))
+    writer.encrypt(user_password="", owner_password="owner", algorithm="AES-256")
+    path = tmp_path / "限制编辑.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    result = extract_text(path)
+    assert result.status is ExtractStatus.OK and "护理质量控制标准" in result.text
