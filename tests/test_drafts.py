@@ -22,6 +22,7 @@ from archive.ingest import Reconciler
 from archive.settings import load_settings
 from generator import libreoffice
 from generator.drafts import approve, create_notice_draft
+from generator.render import TEMPLATE_NAMES
 from tests.conftest import Run, as_json
 
 REPO = Path(__file__).resolve().parent.parent
@@ -382,18 +383,10 @@ def _day() -> datetime.date:
 
 def test_render_every_shipped_template_with_its_example(run: Run, tmp_path: Path) -> None:
     examples = REPO / "templates" / "examples"
-    names = [
-        "notice",
-        "request",
-        "letter",
-        "minutes",
-        "annual_plan",
-        "summary",
-        "inspection_feedback",
-        "rectification_notice",
-        "sign_in",
-    ]
-    for name in names:
+    assert (
+        len(TEMPLATE_NAMES) == 9
+    )  # the list: notice, 请示, 函, 纪要, 计划, 总结, 反馈意见书, 整改通知书, 签到表
+    for name in TEMPLATE_NAMES:
         data = (
             examples / f"{name}.toml" if (examples / f"{name}.toml").exists() else examples / f"{name}.json"
         )

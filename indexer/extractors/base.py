@@ -8,7 +8,9 @@ back as a status with a Chinese reason a secretary can act on.
 from __future__ import annotations
 
 import time
+import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -133,6 +135,29 @@ def zip_problem(zf: zipfile.ZipFile) -> str | None:
             return f"文件内部 {info.filename} 压缩比异常（疑似“压缩炸弹”），已拒绝读取"
     if total > MAX_UNCOMPRESSED:
         return f"文件解压后总大小 {total // (1024 * 1024)} MB 超过上限，疑似“压缩炸弹”，已拒绝读取"
+    return None
+
+
+def read_zip(
+    path: Path, limits: Limits, label: str, read: Callable[[zipfile.ZipFile, Limits], Extraction]
+) -> Extraction:
+    """Open a zip-based document safely and hand it to `read`; corrupt content becomes UNREADABLE."""
+    opened = open_zip(path)
+    if isinstance(opened, str):
+        return unreadable(opened)
+    with opened as zf:
+        try:
+            return read(zf, limits)
+        except (ET.ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            return unreadable(f"{label} 文件内容已损坏，无法读取（{type(exc).__name__}）")
+
+
+def zip_refusal(path: Path) -> str | None:
+    """Why a zip-based document must not be handed to a library (corrupt, zip bomb), or None."""
+    opened = open_zip(path)
+    if isinstance(opened, str):
+        return opened
+    opened.close()
     return None
 
 

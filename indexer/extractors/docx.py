@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from .base import Extraction, Limits, TextSink, open_zip, unreadable
+from .base import Extraction, Limits, TextSink, read_zip
 from .zipxml import iter_local, local, parse_member
 
 _HEADING_STYLE = re.compile(r"^(heading|title|标题)", re.IGNORECASE)
@@ -60,14 +60,7 @@ class DocxExtractor:
     kinds: tuple[str, ...] = ("docx",)
 
     def extract(self, path: Path, limits: Limits) -> Extraction:
-        opened = open_zip(path)
-        if isinstance(opened, str):
-            return unreadable(opened)
-        with opened as zf:
-            try:
-                return self._read(zf, limits)
-            except (ET.ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-                return unreadable(f"Word 文件内容已损坏，无法读取（{type(exc).__name__}）")
+        return read_zip(path, limits, "Word", self._read)
 
     def _read(self, zf: zipfile.ZipFile, limits: Limits) -> Extraction:
         sink = TextSink(limits)

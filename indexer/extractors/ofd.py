@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from .base import Extraction, Limits, TextSink, open_zip, unreadable
+from .base import Extraction, Limits, TextSink, read_zip
 from .zipxml import iter_local, parse_member
 
 
@@ -61,14 +61,7 @@ class OfdExtractor:
     kinds: tuple[str, ...] = ("ofd",)
 
     def extract(self, path: Path, limits: Limits) -> Extraction:
-        opened = open_zip(path)
-        if isinstance(opened, str):
-            return unreadable(opened)
-        with opened as zf:
-            try:
-                return self._read(zf, limits)
-            except (ET.ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-                return unreadable(f"OFD 文件内容已损坏，无法读取（{type(exc).__name__}）")
+        return read_zip(path, limits, "OFD", self._read)
 
     def _read(self, zf: zipfile.ZipFile, limits: Limits) -> Extraction:
         parts, title = _page_parts(zf)

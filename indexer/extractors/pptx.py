@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 from pptx import Presentation
 from pptx.exc import PackageNotFoundError
 
-from .base import Extraction, Limits, TextSink, open_zip, unreadable
+from .base import Extraction, Limits, TextSink, unreadable, zip_refusal
 
 
 def _shape_texts(shapes: Iterable[Any]) -> Iterator[str]:
@@ -37,10 +37,9 @@ class PptxExtractor:
     kinds: tuple[str, ...] = ("pptx",)
 
     def extract(self, path: Path, limits: Limits) -> Extraction:
-        opened = open_zip(path)
-        if isinstance(opened, str):
-            return unreadable(opened)
-        opened.close()
+        refused = zip_refusal(path)
+        if refused:
+            return unreadable(refused)
         try:
             prs = Presentation(str(path))
             return self._read(prs, limits)

@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from .base import Extraction, Limits, TextSink, open_zip, unreadable
+from .base import Extraction, Limits, TextSink, unreadable, zip_refusal
 
 
 def _cell(value: Any) -> str:
@@ -26,10 +26,9 @@ class XlsxExtractor:
     kinds: tuple[str, ...] = ("xlsx",)
 
     def extract(self, path: Path, limits: Limits) -> Extraction:
-        opened = open_zip(path)
-        if isinstance(opened, str):
-            return unreadable(opened)
-        opened.close()
+        refused = zip_refusal(path)
+        if refused:
+            return unreadable(refused)
         try:
             # A file object, not the path: openpyxl refuses paths whose extension is not .xlsx, and a
             # renamed workbook ("得分.docx") must still be read by its content.
