@@ -429,12 +429,27 @@ def restore_(env: Env, path: str, version: int | None) -> None:
 @cli.group(invoke_without_command=True)
 @click.option("--center", "center_name", help="只看某个中心")
 @click.option("--limit", default=50, show_default=True, help="最多显示条数（最新的）")
+@click.option("--imported", is_flag=True, help="显示移交时从原挂靠单位带来的审计日志")
 @click.pass_context
-def log(ctx: click.Context, center_name: str | None, limit: int) -> None:
+def log(ctx: click.Context, center_name: str | None, limit: int, imported: bool) -> None:
     """审计日志：每次登记、修改、删除、审批都有记录，且前后哈希相连。"""
     if ctx.invoked_subcommand:
         return
     with opened(ctx.obj) as (_s, cat, _r):
+        if imported:
+            rows = cat.conn.execute(
+                "SELECT chain, seq, ts, action, center, path, redacted FROM imported_audit ORDER BY chain, seq"
+            ).fetchall()
+            for r in rows:
+                if center_name and r["center"] != center_name:
+                    continue
+                shown = (
+                    "（其他中心的条目，仅保留哈希）"
+                    if r["redacted"]
+                    else f"{r['action']:<10} {r['center'] or ''}  {r['path'] or ''}"
+                )
+                click.echo(f"{r['chain'][:8]} {r['seq']:>6}  {r['ts'] or ''}  {shown}")
+            return
         for e in audit.entries(cat, center=center_name, limit=limit):
             extra = "，".join(
                 f"{k}={v}" for k, v in e.detail.items() if k not in ("sha256", "previous_sha256")
@@ -1082,6 +1097,20 @@ def handover_status(env: Env, center_name: str | None) -> None:
         click.secho(f"  ！{f.rule} {f.center}：{f.message}", fg="yellow")
     if findings:
         raise click.exceptions.Exit(int(ExitCode.FINDINGS))
+
+
+@handover.command("release")
+@click.option("--center", "center_name", required=True, help="质控中心")
+@click.option("--reason", required=True, help="解除原因，例如“移交取消，经医政科同意”")
+@click.pass_obj
+def handover_release(env: Env, center_name: str, reason: str) -> None:
+    """解除封存（移交取消时使用）；原因写入审计日志。"""
+    from archive.handover import release
+
+    with opened(env) as (settings, cat, _r):
+        settings.center(center_name)
+        released = release(cat, center_name, reason)
+    click.echo(f"已解除封存：{released.center}（封存于 {released.sealed_at}，解除于 {released.released_at}）")
 
 
 def _print_findings(report: CheckReport) -> None:

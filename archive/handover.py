@@ -24,7 +24,7 @@ an edit to the imported copy breaks either its links or the anchor in the live c
 Where each stage lives — this module is the public façade and only re-exports them:
 
     archive.handover_model    the bundle format (FORMAT, META, MACHINE), value objects, shared row helpers
-    archive.handover_seal     seal, seals, after_seal_findings (rule record.after_seal)
+    archive.handover_seal     seal, seals, release, after_seal_findings (rule record.after_seal)
     archive.handover_create   readiness, create_bundle
     archive.handover_verify   verify_bundle, verify_chain (the 四性 checks)
     archive.handover_import   import_bundle, verify_imported, host_changes
@@ -49,7 +49,7 @@ from archive.handover_model import (
     Seal,
     VerifyReport,
 )
-from archive.handover_seal import after_seal_findings, seal, seals
+from archive.handover_seal import after_seal_findings, release, seal, seals
 from archive.handover_verify import FORMATS, verify_bundle, verify_chain
 
 __all__ = [
@@ -72,6 +72,7 @@ __all__ = [
     "host_changes",
     "import_bundle",
     "readiness",
+    "release",
     "seal",
     "seals",
     "verify_bundle",

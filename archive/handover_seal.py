@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from archive import audit
 from archive.catalogue import Catalogue, now_iso
+from archive.errors import ConflictError, InputFileError
 from archive.handover_model import CHANGE_ACTIONS, AfterSealFinding, Seal, center_prefix
 from archive.settings import Center
 
@@ -51,3 +52,18 @@ def after_seal_findings(cat: Catalogue, center: str | None = None) -> list[After
             if e.center == s.center or any(p.startswith(prefix) for p in paths):
                 findings.append(AfterSealFinding(s.center, e.path, e.action, e.ts, s.id))
     return findings
+
+
+def release(cat: Catalogue, center: str, reason: str) -> Seal:
+    """Lift the seal in force on `center` (a handover called off); the release is audited with its reason."""
+    if not reason.strip():
+        raise InputFileError("解除封存必须写明原因（--reason）。")
+    with cat.transaction():
+        live = [s for s in seals(cat, center) if s.released_at is None]
+        if not live:
+            raise ConflictError(f"{center} 没有处于封存中的记录。", hint="用 zhikong handover status 查看。")
+        s = live[-1]
+        released_at = now_iso()
+        cat.conn.execute("UPDATE seals SET released_at = ? WHERE id = ?", (released_at, s.id))
+        audit.append(cat, "handover.release", center=center, seal_id=s.id, reason=reason)
+    return Seal(s.id, s.center, s.sealed_at, s.to_host, s.bundle, released_at)

@@ -22,7 +22,7 @@ from archive.catalogue import Catalogue
 from archive.demo import DEMO_CENTERS, build_sample_archive
 from archive.samplefiles import make_docx
 from archive.settings import add_center, init_archive
-from tests.conftest import as_json, invoke
+from tests.conftest import Run, as_json, invoke
 
 CENTER = "护理质控中心"
 NEW_HOST = "金乡县中医院"
@@ -359,3 +359,31 @@ def test_zip_bomb_bundle_is_refused_before_extraction(
     result = _zk(runner, new_root, "handover", "import", str(bad), expect=7)
     assert "压缩炸弹" in result.output
     assert not new_root.exists()
+
+
+def test_a_called_off_handover_releases_the_seal(root: Path, run: Run, tmp_path: Path) -> None:
+    make_docx(root / CENTER / "2026" / "2026-03-15 第一次工作会议" / "会议通知.docx", "通知", ["正文"])
+    run("scan")
+    run("handover", "create", "--center", CENTER, "--to", NEW_HOST, "--out", str(tmp_path / "包"))
+    make_docx(root / CENTER / "收件箱" / "封存后.docx", "封存后", ["x"])
+    run("scan")
+    assert any(f["rule"] == "record.after_seal" for f in json.loads(run("check", "--json", expect=1).stdout))
+    assert run("handover", "release", "--center", CENTER, "--reason", " ", expect=4).exit_code == 4
+    out = run("handover", "release", "--center", CENTER, "--reason", "移交取消，经医政科同意").output
+    assert "已解除封存" in out
+    assert not any(
+        f["rule"] == "record.after_seal" for f in json.loads(run("check", "--json", expect=None).stdout)
+    )
+    assert "已解除于" in run("handover", "status").output
+    assert run("handover", "release", "--center", CENTER, "--reason", "再次", expect=9).exit_code == 9
+    assert "handover.release" in run("log").output
+    run("log", "verify")
+
+
+def test_imported_audit_entries_are_listed(bundle: Path, tmp_path: Path, runner: CliRunner) -> None:
+    new_root = tmp_path / "新库"
+    _zk(runner, new_root, "handover", "import", str(bundle))
+    listed = _zk(runner, new_root, "log", "--imported").output
+    assert f"{CENTER}/" in listed and "add" in listed
+    assert "仅保留哈希" in listed  # the other center's entries travel as hashes only
+    assert "院感质控中心/" not in listed
