@@ -294,6 +294,17 @@ def _check_activity(activity: str, center: str, settings: Settings) -> list[Prob
 # -- deciding -------------------------------------------------------------------------------------
 
 
+def _stray_with_number(cat: Catalogue, folder: Path, doc_number: str) -> str | None:
+    """A file bearing `doc_number` that no approval recorded (left by an interrupted approval)."""
+    on_disk = sorted(folder.glob(f"{doc_number}*")) if folder.is_dir() else []
+    if on_disk:
+        return on_disk[0].name
+    row = cat.conn.execute(
+        "SELECT path FROM records WHERE state = 'active' AND instr(path, ?) > 0 LIMIT 1", (doc_number,)
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
 def approve(
     settings: Settings,
     cat: Catalogue,
@@ -336,6 +347,14 @@ def approve(
             doc_number = format_doc_number(prefix, when.year, number)
             spec = replace(content.spec, year=when.year, date=when, number=number, draft=False)
             final = _final_path(settings, draft, doc_number, when.year)
+            stray = _stray_with_number(cat, final.parent, doc_number)
+            if stray:
+                # Only a hard kill between the rename and COMMIT below leaves such a file: its number
+                # was rolled back. Reusing the number silently would put two documents under it.
+                raise ConflictError(
+                    f"已有文件使用发文字号 {doc_number}，但没有批准记录：{stray}",
+                    hint="这通常是上次批准时程序被强行中断留下的；请核实后移走或删除该文件，再批准。",
+                )
             if final.exists():
                 raise ConflictError(
                     f"归档位置已有同名文件：{final.relative_to(settings.root)}",

@@ -293,12 +293,31 @@ def test_a_failed_approval_consumes_no_number(run: Run, root: Path, tmp_path: Pa
     target = root / "护理质控中心" / "2026" / "发文" / f"金卫健字〔2026〕1号 {TITLE}.docx"
     target.parent.mkdir(parents=True)
     target.write_bytes(b"not ours")
-    assert "同名文件" in run("draft", "approve", "1", "--by", "医政科", expect=9).output
+    assert "没有批准记录" in run("draft", "approve", "1", "--by", "医政科", expect=9).output
     assert target.read_bytes() == b"not ours"
     assert [p.name for p in target.parent.iterdir()] == [target.name]  # no staged leftovers
     assert drafts_json(run)[0]["state"] == "submitted"
     assert "draft.approve" not in run("log").output
     target.unlink()
+    run("draft", "approve", "1", "--by", "医政科")
+    assert drafts_json(run)[0]["doc_number"] == "金卫健字〔2026〕1号"
+
+
+def test_a_final_left_by_an_interrupted_approval_blocks_its_number(
+    run: Run, root: Path, tmp_path: Path
+) -> None:
+    # A hard kill between renaming the final into place and COMMIT rolls the number back but leaves the
+    # file: the next approval must not silently issue a second document under the same number.
+    draft(run, body_file(tmp_path), "--date", "2026-03-05")
+    stray = root / "护理质控中心" / "2026" / "发文" / "金卫健字〔2026〕1号 关于另一件事的通知.docx"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"left by a killed approval")
+    run("scan")
+    out = run("draft", "approve", "1", "--by", "医政科", expect=9).output
+    assert "金卫健字〔2026〕1号" in out and "没有批准记录" in out and stray.name in out
+    assert drafts_json(run)[0]["state"] == "submitted"
+    stray.unlink()
+    run("scan")
     run("draft", "approve", "1", "--by", "医政科")
     assert drafts_json(run)[0]["doc_number"] == "金卫健字〔2026〕1号"
 
