@@ -37,6 +37,7 @@ from indexer.pii import has_pii
 from indexer.query import relative_year
 
 if TYPE_CHECKING:
+    from archive.evidence import EvidenceFinder
     from indexer.extract import Extraction
 
 
@@ -1204,10 +1205,18 @@ def score(
     with opened(env) as (settings, cat, _r):
         rules = load_rules(settings.rules, settings.root)
         if all_centers:
-            ranking = rank_all(settings, cat, rules, year=the_year, as_of=when)
+            ranking = rank_all(settings, cat, rules, year=the_year, as_of=when, find=index_evidence(settings))
         else:
             assert center_name is not None
-            sheet = score_center(settings, cat, rules, center=center_name, year=the_year, as_of=when)
+            sheet = score_center(
+                settings,
+                cat,
+                rules,
+                center=center_name,
+                year=the_year,
+                as_of=when,
+                find=index_evidence(settings),
+            )
     if all_centers:
         if out is not None:
             ranking_book(ranking, out)
@@ -1234,6 +1243,38 @@ def score(
         click.echo(f"已写出：{out}")
 
 
+def index_evidence(settings: Settings) -> EvidenceFinder:
+    """Scoring evidence found through the search index, so the synonym list applies (院感 finds 医院感染).
+
+    A hit counts only when the word (or a synonym) is in the file's own name, title or text: the
+    index also matches center and folder names, and "护理" in "护理质控中心" is no evidence. The
+    catalogue's stored text is the fallback when the index cannot answer (missing or outdated).
+    """
+    from archive.evidence import text_evidence
+    from indexer.analysis import Synonyms
+
+    synonyms = Synonyms.load(settings.synonyms_path)
+
+    def find(cat: Catalogue, center: str, year: int, words: list[str]) -> list[Record]:
+        index = open_index(settings)
+        try:
+            hits = index.search(" ".join(words), SearchFilters(center=center, year=year), limit=500)
+        except ZhikongError:
+            return text_evidence(cat, center, year, words)
+        finally:
+            index.close()
+        variants = {v for w in words for v in synonyms.variants(w)} | set(words)
+        found = []
+        for h in hits:
+            rec = cat.get(h.record_id)
+            own = "\n".join((Path(rec.path).stem, rec.title or "", cat.text(rec.id) or ""))
+            if any(v in own for v in variants):
+                found.append(rec)
+        return sorted(found, key=lambda r: r.path)
+
+    return find
+
+
 def demo_check_and_score(env: Env, year: int, outputs: Path) -> None:
     """The demo's step: box 护理 paper, then what `check` finds and what `score` gives, as of today."""
     from archive.checks import run_checks
@@ -1254,7 +1295,15 @@ def demo_check_and_score(env: Env, year: int, outputs: Path) -> None:
         )
         rules = load_rules(settings.rules, settings.root)
         report = run_checks(settings, cat, rules, as_of=date.today(), year=year)
-        sheet = score_center(settings, cat, rules, center="护理质控中心", year=year, as_of=date.today())
+        sheet = score_center(
+            settings,
+            cat,
+            rules,
+            center="护理质控中心",
+            year=year,
+            as_of=date.today(),
+            find=index_evidence(settings),
+        )
     check_report(report, outputs / "检查报告.docx", county=settings.county)
     score_form(sheet, outputs / "护理质控中心考核评分表.docx", county=settings.county)
     _print_findings(report)

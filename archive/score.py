@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 from archive.catalogue import Catalogue, Record
 from archive.checks import CheckReport, Finding, YearResult, run_checks
-from archive.evidence import find_evidence
+from archive.evidence import EvidenceFinder, text_evidence
 from archive.rules import Item, RuleSet
 from archive.settings import SETTINGS_FILE, Settings
 
@@ -92,6 +92,10 @@ class _Basis:
     cat: Catalogue
     as_of: date
     records: list[Record] = field(default_factory=list)
+    find: EvidenceFinder = text_evidence
+
+    def evidence(self, words: list[str]) -> list[Record]:
+        return self.find(self.cat, self.year.center, self.year.year, words)
 
     def of(self, rule: str) -> list[Finding]:
         return [f for f in self.findings if f.rule == rule]
@@ -130,12 +134,11 @@ def _system(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
     rule_words = item.params.get("rule_words", ["制度"])
     rules_docs = [
         r.path
-        for r in find_evidence(b.cat, b.year.center, b.year.year, rule_words)
+        for r in b.evidence(rule_words)
         if r.category in ("标准文件", "工作计划") or any(w in PurePosixPath(r.path).stem for w in rule_words)
     ]
     ledger = [r.path for r in recs if r.paper_marked_at][:1] or [
-        r.path
-        for r in find_evidence(b.cat, b.year.center, b.year.year, item.params.get("ledger_words", ["台账"]))
+        r.path for r in b.evidence(item.params.get("ledger_words", ["台账"]))
     ]
     parts = {"年度计划": plans, "工作制度": rules_docs, "质控标准": standards, "台账管理": ledger}
     missing = [k for k, v in parts.items() if not v]
@@ -230,7 +233,7 @@ def _closed_loop(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
 
 def _evidence(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
     words = [str(w) for w in item.params["keywords"]]
-    hits = find_evidence(b.cat, b.year.center, b.year.year, words)
+    hits = b.evidence(words)
     paths = tuple(r.path for r in hits)[:MAX_CITED]
     if not hits:
         return 0.0, "档案中未找到相关记录（检索：" + "、".join(words) + "）", ()
@@ -251,9 +254,11 @@ METHODS: dict[str, Callable[[Item, _Basis], tuple[float, str, tuple[str, ...]]]]
 }
 
 
-def _sheet(rules: RuleSet, report: CheckReport, year: YearResult, cat: Catalogue) -> ScoreSheet:
+def _sheet(
+    rules: RuleSet, report: CheckReport, year: YearResult, cat: Catalogue, find: EvidenceFinder
+) -> ScoreSheet:
     findings = [f for f in report.findings if f.center == year.center and f.year == year.year]
-    basis = _Basis(rules, year, findings, cat, report.as_of)
+    basis = _Basis(rules, year, findings, cat, report.as_of, find=find)
     items: list[ItemScore] = []
     for item in rules.items:
         paths: tuple[str, ...] = ()
@@ -285,10 +290,17 @@ def _with_tier(rules: RuleSet, sheet: ScoreSheet) -> ScoreSheet:
 
 
 def score_center(
-    settings: Settings, cat: Catalogue, rules: RuleSet, *, center: str, year: int, as_of: date
+    settings: Settings,
+    cat: Catalogue,
+    rules: RuleSet,
+    *,
+    center: str,
+    year: int,
+    as_of: date,
+    find: EvidenceFinder = text_evidence,
 ) -> ScoreSheet:
     report = run_checks(settings, cat, rules, as_of=as_of, center=center, year=year)
-    return _sheet(rules, report, report.years[0], cat)
+    return _sheet(rules, report, report.years[0], cat, find)
 
 
 @dataclass(frozen=True)
@@ -327,14 +339,22 @@ def _banded(position: int, bounds: list[int]) -> int:
     return next((i for i, b in enumerate(bounds) if position < b), len(bounds) - 1)
 
 
-def rank_all(settings: Settings, cat: Catalogue, rules: RuleSet, *, year: int, as_of: date) -> Ranking:
+def rank_all(
+    settings: Settings,
+    cat: Catalogue,
+    rules: RuleSet,
+    *,
+    year: int,
+    as_of: date,
+    find: EvidenceFinder = text_evidence,
+) -> Ranking:
     """Every center's sheet, ranked; the ranking item scored by rank; tiers by the forced distribution.
 
     Centers are ranked by their projected total without the ranking item (it depends on the rank).
     Ties share the better band and tier, so a distribution is "about" its shares, as J23 says.
     """
     report = run_checks(settings, cat, rules, as_of=as_of, year=year)
-    sheets = [_sheet(rules, report, y, cat) for y in report.years]
+    sheets = [_sheet(rules, report, y, cat, find) for y in report.years]
     rank_item = rules.ranking_item
     rank_max = rules.item(rank_item).max if rank_item else 0.0
     ordered = sorted(sheets, key=lambda s: (-(s.projected - rank_max), s.center))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ from docx import Document
 from openpyxl import load_workbook
 
 from archive.rules import load_rules
+from archive.samplefiles import make_docx
 from tests.archives import HL, YEAR_END, Y, complete_archive, gapped_archive, new_archive
-from tests.conftest import as_json
+from tests.conftest import Run, as_json
 
 BUREAU_ITEMS = {10, 13, 17, 18, 19, 20, 21}
 
@@ -161,3 +163,17 @@ def test_all_ranks_and_forces_the_distribution(four_centers, tmp_path: Path) -> 
     text = run("score", "--all", "--year", str(Y), "--as-of", f"{Y}-03-01").output
     assert "按比例：优秀" in text
     assert "二者选一" in run("score", expect=2).output
+
+
+def test_evidence_is_found_through_the_search_index_with_synonyms(root: Path, run: Run) -> None:
+    # "病案" in the file, "病历" in the rule set's keywords: only the index's synonym list connects them.
+    # The center's own name ("院感质控中心") must not count as evidence for the keyword 院感.
+    year = date.today().year
+    folder = root / "院感质控中心" / str(year) / f"{year}-03-10 首页质量抽查"
+    make_docx(folder / "抽查记录.docx", "病案首页填写质量抽查记录", ["主要诊断选择错误3份。"])
+    make_docx(folder / "签到表.docx", "签到表", ["张伟 王芳"])
+    run("scan")
+    sheet = as_json(run("score", "--center", "院感质控中心", "--year", str(year), "--json"))
+    item = next(i for i in sheet["items"] if i["no"] == 14)
+    assert item["score"] == item["max"]
+    assert item["paths"] == [f"院感质控中心/{year}/{year}-03-10 首页质量抽查/抽查记录.docx"]
