@@ -468,11 +468,19 @@ def log_verify(env: Env) -> None:
         # Chains carried over by a handover import are verified too, and against their anchor in this one.
         problems = audit.verify(cat) + verify_imported(cat)
         count = len(audit.entries(cat))
+        chains, carried = cat.conn.execute(
+            "SELECT COUNT(DISTINCT chain), COUNT(*) FROM imported_audit"
+        ).fetchone()
     if problems:
         raise VerificationError(
             "审计日志校验未通过：", problems, hint="日志被改动过；请保留现场并报告医政科。"
         )
     click.echo(f"审计日志完整：共 {count} 条，哈希链校验通过。")
+    if chains:
+        click.echo(
+            f"移交带来的审计日志：{chains} 条链共 {carried} 条，各自校验通过并接续在本库日志上"
+            "（zhikong log --imported 查看）。"
+        )
 
 
 # -- search ----------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def test_round_trip_keeps_records_checksums_history_audit_and_search(
         if state == "active":
             assert hashlib.sha256((new_root / path).read_bytes()).hexdigest() == sha
     log = _zk(runner, new_root, "log", "verify")
-    assert "哈希链校验通过" in log.output
+    assert "哈希链校验通过" in log.output and "移交带来的审计日志：1 条链" in log.output
     assert "金乡县中医院" in (new_root / "zhikong.toml").read_text(encoding="utf-8")
     with Catalogue.open(new_root / ".zhikong") as cat:
         changes = handover.host_changes(cat)
