@@ -1,7 +1,7 @@
 """zhikong 命令行 — the only place that ties the archive, the indexer and the generator together for a user.
 
 Each command parses its options, calls one library function and prints the result. Errors from the
-library (`archive.errors.ZhikongError`) are printed in Chinese and mapped to the documented exit codes.
+library (`zhikong.errors.ZhikongError`) are printed in Chinese and mapped to the documented exit codes.
 """
 
 from __future__ import annotations
@@ -23,22 +23,30 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archive import audit
-from archive.catalogue import Catalogue, Record, RecordState
-from archive.checks import CheckReport
-from archive.errors import ExitCode, VerificationError, ZhikongError
-from archive.ingest import Reconciler, ScanReport, TextResult
-from archive.manage import resolve_record, restore, set_classification, status
-from archive.score import ScoreSheet
-from archive.settings import Center, Roster, Settings, add_center, find_root, init_archive, load_settings
-from archive.watcher import Watcher, WatchOptions
-from indexer.index import IndexDoc, SearchFilters, SearchIndex
-from indexer.pii import has_pii
-from indexer.query import relative_year
+from zhikong.archive import audit
+from zhikong.archive.catalogue import Catalogue, Record, RecordState
+from zhikong.archive.checks import CheckReport
+from zhikong.archive.ingest import Reconciler, ScanReport, TextResult
+from zhikong.archive.manage import resolve_record, restore, set_classification, status
+from zhikong.archive.score import ScoreSheet
+from zhikong.archive.settings import (
+    Center,
+    Roster,
+    Settings,
+    add_center,
+    find_root,
+    init_archive,
+    load_settings,
+)
+from zhikong.archive.watcher import Watcher, WatchOptions
+from zhikong.errors import ExitCode, VerificationError, ZhikongError
+from zhikong.indexer.index import IndexDoc, SearchFilters, SearchIndex
+from zhikong.indexer.pii import has_pii
+from zhikong.indexer.query import relative_year
 
 if TYPE_CHECKING:
-    from archive.evidence import EvidenceFinder
-    from indexer.extract import Extraction
+    from zhikong.archive.evidence import EvidenceFinder
+    from zhikong.indexer.extract import Extraction
 
 
 class ZhikongGroup(click.Group):
@@ -69,7 +77,7 @@ class Env:
 def extract_text(path: Path) -> Extraction:
     """The indexer's extraction, imported on first use: its format libraries (openpyxl, python-pptx,
     pypdf …) cost half a second to import, which commands that never read a file should not pay."""
-    from indexer.extract import extract_text as extract
+    from zhikong.indexer.extract import extract_text as extract
 
     return extract(path)
 
@@ -462,7 +470,7 @@ def log(ctx: click.Context, center_name: str | None, limit: int, imported: bool)
 @click.pass_obj
 def log_verify(env: Env) -> None:
     """校验审计日志的哈希链：被改动或删除的条目会被指出。"""
-    from archive.handover import verify_imported
+    from zhikong.archive.handover import verify_imported
 
     with opened(env) as (_s, cat, _r):
         # Chains carried over by a handover import are verified too, and against their anchor in this one.
@@ -638,8 +646,8 @@ def paper_catalog(
     out: Path,
 ) -> None:
     """打印一盒的归档文件目录、备考表和盒脊；新盒自动装入尚未装盒的文件并编档号。"""
-    from archive.paper import plan_box, scanned_ids
-    from generator.register import box_documents
+    from zhikong.archive.paper import plan_box, scanned_ids
+    from zhikong.generator.register import box_documents
 
     with opened(env) as (settings, cat, _r):
         planned = plan_box(
@@ -675,7 +683,7 @@ def paper_mark(
     env: Env, records: tuple[str, ...], box: int, whole_box: bool, center_name: str | None, year: int | None
 ) -> None:
     """登记纸质原件已装入某盒：按路径或档号指定文件，或用 --catalog 登记整盒。"""
-    from archive.paper import box_records, mark, resolve
+    from zhikong.archive.paper import box_records, mark, resolve
 
     if whole_box == bool(records):
         raise click.UsageError("请给出文件（路径或档号），或使用 --catalog（二者选一）。")
@@ -721,7 +729,7 @@ def paper_add(
     box: int | None,
 ) -> None:
     """登记只有纸质原件的文件（等待扫描）；扫描件放入文件夹后用 paper link 关联。"""
-    from archive.paper import add_paper
+    from zhikong.archive.paper import add_paper
 
     with opened(env) as (settings, cat, _r):
         rec = add_paper(
@@ -750,7 +758,7 @@ def paper_add(
 @click.pass_obj
 def paper_link(env: Env, paper_record: str, scan_path: str) -> None:
     """把扫描件关联到纸质件登记（纸质件的路径或档号），补齐“纸电双留存”。"""
-    from archive.paper import link, resolve
+    from zhikong.archive.paper import link, resolve
 
     with opened(env) as (settings, cat, _r):
         item = resolve(settings, cat, paper_record, Path.cwd())
@@ -796,7 +804,7 @@ def _document_options(command: Any) -> Any:
 
 
 def _make_draft(env: Env, kind: str, body: Path, signer: str = "", **fields: Any) -> None:
-    from generator.drafts import create_notice_draft, read_body
+    from zhikong.generator.drafts import create_notice_draft, read_body
 
     text = read_body(body)
     with opened(env) as (settings, cat, _r):
@@ -850,7 +858,7 @@ def draft_request(env: Env, body: Path, signer: str, **fields: Any) -> None:
 @click.pass_obj
 def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
     """列出草稿及状态：草稿、送审、已批准、已退回、已印发。"""
-    from generator.drafts import list_drafts
+    from zhikong.generator.drafts import list_drafts
 
     with opened(env) as (settings, cat, _r):
         if center_name:
@@ -878,7 +886,7 @@ def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
 @click.pass_obj
 def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
     """登记医政科的批准：分配下一个发文字号，生成正式文件（无送审稿标记）并归档为“通知”。"""
-    from generator.drafts import approve
+    from zhikong.generator.drafts import approve
 
     with opened(env) as (settings, cat, reconciler):
         d = approve(settings, cat, reconciler, draft_id, by=by, ref=ref, today=date.today())
@@ -893,7 +901,7 @@ def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
 @click.pass_obj
 def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
     """登记退回：草稿不编号，记录原因。"""
-    from generator.drafts import reject
+    from zhikong.generator.drafts import reject
 
     with opened(env) as (_s, cat, _r):
         d = reject(cat, draft_id, by=by, reason=reason)
@@ -906,7 +914,7 @@ def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
 @click.pass_obj
 def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
     """登记已印发：批准的公文已印制分发。"""
-    from generator.drafts import mark_issued
+    from zhikong.generator.drafts import mark_issued
 
     with opened(env) as (_s, cat, _r):
         d = mark_issued(cat, draft_id, on=day or date.today())
@@ -920,7 +928,7 @@ def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
 def render_(template: str, data: Path, out: Path) -> None:
     """按模板生成文档。TEMPLATE：自带模板名（notice request letter minutes annual_plan summary
     inspection_feedback rectification_notice sign_in）或自己的 .docx；DATA：.json 或 .toml。"""
-    from generator.documents import render_document
+    from zhikong.generator.documents import render_document
 
     kind = render_document(template, data, out)
     click.echo(f"已生成：{out}（{kind}）")
@@ -960,7 +968,7 @@ def handover_create(
     env: Env, center_name: str, to_host: str, as_of: str | None, out: Path, processes: int
 ) -> None:
     """先核对文件夹，再封存该中心，生成 BagIt 移交包（含移交清单、交接书、封存记录、PDF 汇编）。"""
-    from archive.handover import create_bundle
+    from zhikong.archive.handover import create_bundle
 
     with opened(env) as (settings, cat, reconciler):
         _print_report(reconciler.reconcile(), verbose=False)
@@ -1006,7 +1014,7 @@ def handover_create(
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def handover_verify(bundle: Path, processes: int, as_json: bool) -> None:
     """核验移交包：逐个重算校验和，并按 DA/T 70-2018 检查真实性、完整性、可用性、安全性。"""
-    from archive.handover import verify_bundle
+    from zhikong.archive.handover import verify_bundle
 
     report = verify_bundle(bundle, processes=processes)
     if as_json:
@@ -1054,7 +1062,7 @@ def handover_verify(bundle: Path, processes: int, as_json: bool) -> None:
 @click.pass_context
 def handover_import(ctx: click.Context, bundle: Path, processes: int) -> None:
     """先核验，再把移交包里的中心并入新挂靠单位的档案库（--root；不是档案库的空目录会新建）。"""
-    from archive.handover import import_bundle
+    from zhikong.archive.handover import import_bundle
 
     env: Env = ctx.obj
     root = env.root_option.expanduser().resolve() if env.root_option else env.root()
@@ -1086,7 +1094,7 @@ def handover_import(ctx: click.Context, bundle: Path, processes: int) -> None:
 @click.pass_obj
 def handover_status(env: Env, center_name: str | None) -> None:
     """封存与挂靠单位变更记录，以及封存后中心文件夹里的变动（record.after_seal）。"""
-    from archive.handover import after_seal_findings, host_changes, seals
+    from zhikong.archive.handover import after_seal_findings, host_changes, seals
 
     with opened(env) as (_s, cat, reconciler):
         reconciler.reconcile()
@@ -1114,7 +1122,7 @@ def handover_status(env: Env, center_name: str | None) -> None:
 @click.pass_obj
 def handover_release(env: Env, center_name: str, reason: str) -> None:
     """解除封存（移交取消时使用）；原因写入审计日志。"""
-    from archive.handover import release
+    from zhikong.archive.handover import release
 
     with opened(env) as (settings, cat, _r):
         settings.center(center_name)
@@ -1163,9 +1171,9 @@ def check(
     env: Env, center_name: str | None, year: int | None, as_of: str | None, as_json: bool, out: Path | None
 ) -> None:
     """合规检查：按管理办法逐条检查各中心各年度的档案，列出会扣分的问题。有问题时退出码为 1。"""
-    from archive.checks import run_checks
-    from archive.rules import load_rules
-    from generator.reports import check_report
+    from zhikong.archive.checks import run_checks
+    from zhikong.archive.rules import load_rules
+    from zhikong.generator.reports import check_report
 
     with opened(env) as (settings, cat, _r):
         rules = load_rules(settings.rules, settings.root)
@@ -1202,9 +1210,9 @@ def score(
     out: Path | None,
 ) -> None:
     """自查得分：按考核评分表逐项打分，每项注明依据的文件；局评项目留给卫健局。"""
-    from archive.rules import load_rules
-    from archive.score import rank_all, score_center
-    from generator.reports import ranking_book, score_form
+    from zhikong.archive.rules import load_rules
+    from zhikong.archive.score import rank_all, score_center
+    from zhikong.generator.reports import ranking_book, score_form
 
     if all_centers == bool(center_name):
         raise click.UsageError("请用 --center 指定中心，或用 --all 计算全县排名（二者选一）。")
@@ -1258,8 +1266,8 @@ def index_evidence(settings: Settings) -> EvidenceFinder:
     index also matches center and folder names, and "护理" in "护理质控中心" is no evidence. The
     catalogue's stored text is the fallback when the index cannot answer (missing or outdated).
     """
-    from archive.evidence import text_evidence
-    from indexer.analysis import Synonyms
+    from zhikong.archive.evidence import text_evidence
+    from zhikong.indexer.analysis import Synonyms
 
     synonyms = Synonyms.load(settings.synonyms_path)
 
@@ -1285,12 +1293,12 @@ def index_evidence(settings: Settings) -> EvidenceFinder:
 
 def demo_check_and_score(env: Env, year: int, outputs: Path) -> None:
     """The demo's step: box 护理 paper, then what `check` finds and what `score` gives, as of today."""
-    from archive.checks import run_checks
-    from archive.paper import mark, plan_box, scanned_ids
-    from archive.rules import load_rules
-    from archive.score import score_center
-    from generator.register import box_documents
-    from generator.reports import check_report, score_form
+    from zhikong.archive.checks import run_checks
+    from zhikong.archive.paper import mark, plan_box, scanned_ids
+    from zhikong.archive.rules import load_rules
+    from zhikong.archive.score import score_center
+    from zhikong.generator.register import box_documents
+    from zhikong.generator.reports import check_report, score_form
 
     with opened(env) as (settings, cat, _r):
         box = plan_box(settings, cat, center="护理质控中心", year=year, box=1)
@@ -1329,7 +1337,7 @@ def demo_check_and_score(env: Env, year: int, outputs: Path) -> None:
 @click.pass_context
 def demo(ctx: click.Context, directory: Path | None) -> None:
     """用示例档案演示主要流程：建库、登记、归档、检索、检查、起草通知、移交。"""
-    from archive.demo import DEMO_CENTERS, build_sample_archive
+    from zhikong.archive.demo import DEMO_CENTERS, build_sample_archive
 
     base = directory or Path(tempfile.mkdtemp(prefix="zhikong-demo-"))
     root, outputs = base / "档案库", base / "输出"
@@ -1369,7 +1377,7 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     outputs.mkdir(parents=True)
     demo_check_and_score(env, year, outputs)
     step("zhikong draft notice / list / approve：起草通知送审稿，医政科批准后编发文字号并归档")
-    from generator.drafts import create_notice_draft
+    from zhikong.generator.drafts import create_notice_draft
 
     with opened(env) as (settings, cat, _r):
         drafted = create_notice_draft(
@@ -1388,7 +1396,7 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     ctx.invoke(draft_list)
     ctx.invoke(draft_approve, draft_id=drafted.id, by="县卫生健康局医政科", ref="医政科审批单 1")
     step("zhikong handover create / verify / import：护理质控中心改挂靠金乡县中医院（H39）")
-    from archive.handover import create_bundle, import_bundle, verify_bundle
+    from zhikong.archive.handover import create_bundle, import_bundle, verify_bundle
 
     with opened(env) as (settings, cat, _r):
         created = create_bundle(settings, cat, center="护理质控中心", to_host="金乡县中医院", out=bundle)

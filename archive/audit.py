@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from archive.catalogue import Catalogue, now_iso
-from archive.errors import Problem
+from zhikong.archive.catalogue import Catalogue, now_iso
+from zhikong.errors import Problem
 
 GENESIS = "0" * 64
 

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 
 import bagit
 
-from archive.errors import ConflictError, InputFileError, Problem
+from zhikong.errors import ConflictError, InputFileError, Problem
 
 # bagit logs every mismatch as a warning; with no handler Python would print them on stderr, and the
 # library never prints. Its findings reach the user through the problems we collect instead.

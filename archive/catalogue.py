@@ -17,8 +17,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from archive.convention import ActivityType, Classification, Source
-from archive.errors import NotFound, SettingsError
+from zhikong.archive.convention import ActivityType, Classification, Source
+from zhikong.errors import NotFound, SettingsError
 
 DB_NAME = "catalogue.sqlite"
 

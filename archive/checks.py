@@ -17,11 +17,11 @@ from datetime import date, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from archive.catalogue import Catalogue, Record, RecordState
-from archive.convention import ActivityType
-from archive.numbering import numberable
-from archive.rules import CheckRule, RuleSet
-from archive.settings import SETTINGS_FILE, Center, Settings
+from zhikong.archive.catalogue import Catalogue, Record, RecordState
+from zhikong.archive.convention import ActivityType
+from zhikong.archive.numbering import numberable
+from zhikong.archive.rules import CheckRule, RuleSet
+from zhikong.archive.settings import SETTINGS_FILE, Center, Settings
 
 QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
 UNREADABLE = ("unreadable", "unsupported")
@@ -471,7 +471,7 @@ def _record_findings(
 
 def _after_seal(rules: RuleSet, cat: Catalogue, center: str | None) -> list[Finding]:
     """H39: once a center is sealed for handover, any later change in its folder is a finding."""
-    from archive.handover import after_seal_findings  # bagit and friends: only loaded here
+    from zhikong.archive.handover import after_seal_findings  # bagit and friends: only loaded here
 
     r = rules.check("record.after_seal")
     return [

@@ -13,8 +13,8 @@ from datetime import date
 from enum import StrEnum
 from pathlib import PurePosixPath
 
-from archive.errors import InputFileError
-from archive.settings import DRAFTS_FOLDER, INBOX
+from zhikong.archive.settings import DRAFTS_FOLDER, INBOX
+from zhikong.errors import InputFileError
 
 IGNORED_NAMES = (
     "~$*",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
-from archive.settings import Center, Roster
+from zhikong.archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
+from zhikong.archive.settings import Center, Roster
 
 HOSPITALS = (
     "金乡县人民医院",

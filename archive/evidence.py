@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from archive.catalogue import Catalogue, Record
+from zhikong.archive.catalogue import Catalogue, Record
 
 # (catalogue, center, year, keywords) -> the active records that evidence any of the keywords
 EvidenceFinder = Callable[[Catalogue, str, int, list[str]], list[Record]]

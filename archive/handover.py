@@ -32,9 +32,9 @@ Where each stage lives — this module is the public façade and only re-exports
 
 from __future__ import annotations
 
-from archive.handover_create import create_bundle, readiness
-from archive.handover_import import host_changes, import_bundle, verify_imported
-from archive.handover_model import (
+from zhikong.archive.handover_create import create_bundle, readiness
+from zhikong.archive.handover_import import host_changes, import_bundle, verify_imported
+from zhikong.archive.handover_model import (
     CHANGE_ACTIONS,
     FORMAT,
     MACHINE,
@@ -49,8 +49,8 @@ from archive.handover_model import (
     Seal,
     VerifyReport,
 )
-from archive.handover_seal import after_seal_findings, release, seal, seals
-from archive.handover_verify import FORMATS, verify_bundle, verify_chain
+from zhikong.archive.handover_seal import after_seal_findings, release, seal, seals
+from zhikong.archive.handover_verify import FORMATS, verify_bundle, verify_chain
 
 __all__ = [
     "CHANGE_ACTIONS",

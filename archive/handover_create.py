@@ -20,10 +20,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from archive import audit, bag, handoverdocs
-from archive.catalogue import Catalogue, now_iso
-from archive.errors import ConflictError, Problem, SettingsError, VerificationError
-from archive.handover_model import (
+from zhikong.archive import audit, bag, handoverdocs
+from zhikong.archive.catalogue import Catalogue, now_iso
+from zhikong.archive.handover_model import (
     FORMAT,
     MACHINE,
     META,
@@ -35,10 +34,11 @@ from archive.handover_model import (
     fetch_rows,
     is_file_record,
 )
-from archive.handover_seal import seal
-from archive.preserve import ObjectStore
-from archive.settings import Center, Settings
-from indexer.pii import PiiKind, find_pii
+from zhikong.archive.handover_seal import seal
+from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.settings import Center, Settings
+from zhikong.errors import ConflictError, Problem, SettingsError, VerificationError
+from zhikong.indexer.pii import PiiKind, find_pii
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from archive import audit, bag
-from archive.catalogue import Catalogue, now_iso
-from archive.errors import ArchiveNotFound, ConflictError, Problem, VerificationError
-from archive.handover_model import (
+from zhikong.archive import audit, bag
+from zhikong.archive.catalogue import Catalogue, now_iso
+from zhikong.archive.handover_model import (
     MACHINE,
     BundleMeta,
     HostChange,
@@ -30,9 +29,9 @@ from archive.handover_model import (
     is_file_record,
     load_meta,
 )
-from archive.handover_verify import verify_chain, verify_dir
-from archive.preserve import ObjectStore
-from archive.settings import (
+from zhikong.archive.handover_verify import verify_chain, verify_dir
+from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.settings import (
     SETTINGS_FILE,
     Center,
     Roster,
@@ -42,6 +41,7 @@ from archive.settings import (
     load_settings,
     set_center_host,
 )
+from zhikong.errors import ArchiveNotFound, ConflictError, Problem, VerificationError
 
 
 def import_bundle(root: Path, bundle: Path, *, processes: int = 2) -> ImportResult:

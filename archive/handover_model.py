@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive.catalogue import Catalogue
-from archive.errors import Problem
+from zhikong.archive.catalogue import Catalogue
+from zhikong.errors import Problem
 
 FORMAT = "zhikong-handover/1"
 META = "移交资料"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from archive import audit
-from archive.catalogue import Catalogue, now_iso
-from archive.errors import ConflictError, InputFileError
-from archive.handover_model import CHANGE_ACTIONS, AfterSealFinding, Seal, center_prefix
-from archive.settings import Center
+from zhikong.archive import audit
+from zhikong.archive.catalogue import Catalogue, now_iso
+from zhikong.archive.handover_model import CHANGE_ACTIONS, AfterSealFinding, Seal, center_prefix
+from zhikong.archive.settings import Center
+from zhikong.errors import ConflictError, InputFileError
 
 
 def seals(cat: Catalogue, center: str | None = None) -> list[Seal]:

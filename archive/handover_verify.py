@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive import audit, bag
-from archive.errors import Problem
-from archive.handover_model import MACHINE, VerifyReport, center_prefix, is_file_record, load_meta
+from zhikong.archive import audit, bag
+from zhikong.archive.handover_model import MACHINE, VerifyReport, center_prefix, is_file_record, load_meta
+from zhikong.errors import Problem
 
 # 可用性 (DA/T 70-2018): the formats a 质控中心 archive accepts, and how each one starts.
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Protocol, TypeVar
 
-from archive import audit
-from archive.catalogue import Catalogue, Record
-from archive.convention import Classification, Source, classify, is_ignored
-from archive.preserve import ObjectStore
-from archive.settings import SETTINGS_FILE, SYSTEM_DIR, Settings
+from zhikong.archive import audit
+from zhikong.archive.catalogue import Catalogue, Record
+from zhikong.archive.convention import Classification, Source, classify, is_ignored
+from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.settings import SETTINGS_FILE, SYSTEM_DIR, Settings
 
 BATCH = 200
 T = TypeVar("T")

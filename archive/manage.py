@@ -6,13 +6,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from archive import audit
-from archive.catalogue import Catalogue, Record, RecordState
-from archive.convention import UNCLASSIFIED, Source, activity_type_of, check_category, parse_activity
-from archive.errors import ConflictError, InputFileError, NotFound
-from archive.ingest import Reconciler
-from archive.preserve import ObjectStore
-from archive.settings import Settings
+from zhikong.archive import audit
+from zhikong.archive.catalogue import Catalogue, Record, RecordState
+from zhikong.archive.convention import UNCLASSIFIED, Source, activity_type_of, check_category, parse_activity
+from zhikong.archive.ingest import Reconciler
+from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.settings import Settings
+from zhikong.errors import ConflictError, InputFileError, NotFound
 
 
 def resolve_record(settings: Settings, cat: Catalogue, given: str, cwd: Path) -> Record:

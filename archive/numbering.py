@@ -14,9 +14,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from archive.catalogue import Catalogue, Record, RecordState
-from archive.errors import ConflictError
-from archive.settings import Settings
+from zhikong.archive.catalogue import Catalogue, Record, RecordState
+from zhikong.archive.settings import Settings
+from zhikong.errors import ConflictError
 
 CODE_RE = re.compile(
     r"^(?P<fonds>[^-]+)-WS·(?P<year>\d{4})-(?P<ret>Y|D30|D10)-(?P<code>[A-Z]+)-(?P<no>\d{4,})$"

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from archive import audit
-from archive.catalogue import Catalogue, Record, RecordState, now_iso
-from archive.convention import activity_type_of, check_category, parse_activity
-from archive.errors import ConflictError, InputFileError, NotFound
-from archive.manage import resolve_record
-from archive.numbering import CODE_RE, RETENTION_ORDER, assign_numbers, numberable, retention_of
-from archive.settings import Settings
+from zhikong.archive import audit
+from zhikong.archive.catalogue import Catalogue, Record, RecordState, now_iso
+from zhikong.archive.convention import activity_type_of, check_category, parse_activity
+from zhikong.archive.manage import resolve_record
+from zhikong.archive.numbering import CODE_RE, RETENTION_ORDER, assign_numbers, numberable, retention_of
+from zhikong.archive.settings import Settings
+from zhikong.errors import ConflictError, InputFileError, NotFound
 
 PAPER_ROOT = "纸质件"
 

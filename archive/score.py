@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePosixPath
 
-from archive.catalogue import Catalogue, Record
-from archive.checks import CheckReport, Finding, YearResult, run_checks
-from archive.evidence import EvidenceFinder, text_evidence
-from archive.rules import Item, RuleSet
-from archive.settings import SETTINGS_FILE, Settings
+from zhikong.archive.catalogue import Catalogue, Record
+from zhikong.archive.checks import CheckReport, Finding, YearResult, run_checks
+from zhikong.archive.evidence import EvidenceFinder, text_evidence
+from zhikong.archive.rules import Item, RuleSet
+from zhikong.archive.settings import SETTINGS_FILE, Settings
 
 MAX_CITED = 12
 

@@ -16,7 +16,7 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from archive.errors import ArchiveNotFound, ConflictError, SettingsError
+from zhikong.errors import ArchiveNotFound, ConflictError, SettingsError
 
 SETTINGS_FILE = "zhikong.toml"
 SYSTEM_DIR = ".zhikong"

@@ -23,8 +23,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from archive.ingest import ScanReport
-from archive.settings import SETTINGS_FILE, SYSTEM_DIR
+from zhikong.archive.ingest import ScanReport
+from zhikong.archive.settings import SETTINGS_FILE, SYSTEM_DIR
 
 log = logging.getLogger("zhikong.watch")
 

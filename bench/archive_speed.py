@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from archive.catalogue import Catalogue
-from archive.ingest import Reconciler
-from archive.settings import Center, add_center, init_archive
+from zhikong.archive.catalogue import Catalogue
+from zhikong.archive.ingest import Reconciler
+from zhikong.archive.settings import Center, add_center, init_archive
 
 ACTIVITIES = (
     "第一次工作会议",
@@ -78,7 +78,7 @@ def main() -> None:
         build(root, args.files)
         print(f"corpus: {args.files} files built in {time.perf_counter() - t0:.1f} s")
 
-        from archive.settings import load_settings
+        from zhikong.archive.settings import load_settings
 
         settings = load_settings(root)
         with Catalogue.open(settings.system_dir) as cat:
@@ -92,7 +92,7 @@ def main() -> None:
         for _ in range(args.runs):
             t0 = time.perf_counter()
             out = subprocess.run(
-                [sys.executable, "-m", "cli", "--root", str(root), "scan", "--json"],
+                [sys.executable, "-m", "zhikong.cli", "--root", str(root), "scan", "--json"],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -106,7 +106,7 @@ def main() -> None:
 
         stable = 1.0
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cli", "--root", str(root), "watch", "--stable", str(stable)],
+            [sys.executable, "-m", "zhikong.cli", "--root", str(root), "watch", "--stable", str(stable)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -22,12 +22,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from archive.catalogue import Catalogue
-from archive.checks import run_checks
-from archive.ingest import Reconciler
-from archive.paper import mark
-from archive.rules import load_rules
-from archive.settings import Center, Roster, add_center, init_archive, load_settings
+from zhikong.archive.catalogue import Catalogue
+from zhikong.archive.checks import run_checks
+from zhikong.archive.ingest import Reconciler
+from zhikong.archive.paper import mark
+from zhikong.archive.rules import load_rules
+from zhikong.archive.settings import Center, Roster, add_center, init_archive, load_settings
 
 YEARS = (2024, 2025, 2026)
 ACTIVITIES = (
@@ -121,7 +121,7 @@ def main() -> None:
                 [
                     sys.executable,
                     "-m",
-                    "cli",
+                    "zhikong.cli",
                     "--root",
                     str(root),
                     "check",

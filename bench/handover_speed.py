@@ -34,11 +34,11 @@ from pathlib import Path
 
 from pypdf import PdfWriter
 
-from archive.catalogue import Catalogue
-from archive.demo import NURSING
-from archive.ingest import Reconciler
-from archive.samplefiles import make_docx
-from archive.settings import add_center, init_archive
+from zhikong.archive.catalogue import Catalogue
+from zhikong.archive.demo import NURSING
+from zhikong.archive.ingest import Reconciler
+from zhikong.archive.samplefiles import make_docx
+from zhikong.archive.settings import add_center, init_archive
 
 ACTIVITIES = (
     "第一次工作会议",
@@ -123,7 +123,7 @@ def main() -> None:
     work = args.dir or Path(tempfile.mkdtemp(prefix="zhikong-handover-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     root = work / "archive"
-    zhikong = [sys.executable, "-c", "import cli; cli.main()"]
+    zhikong = [sys.executable, "-c", "from zhikong.cli import main; main()"]
     try:
         t0 = time.perf_counter()
         files, size = generate(root, args.files, args.mb)

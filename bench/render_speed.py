@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator.notice import NoticeSpec, render_notice
+from zhikong.generator.notice import NoticeSpec, render_notice
 
 BODY = "\n".join(
     ["为进一步加强护理质量管理，经研究，决定召开2026年第一次护理质控工作会议。现将有关事项通知如下："]

@@ -23,7 +23,7 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import QueryParser
 
 from bench.corpus import Doc, Query, documents, queries
-from indexer.index import IndexDoc, SearchIndex
+from zhikong.indexer.index import IndexDoc, SearchIndex
 
 K = 10
 Searcher = Callable[[str], list[int]]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.corpus import HOSPITALS, documents, queries
 from bench.search_eval import index_doc
-from indexer.index import IndexDoc, SearchIndex
+from zhikong.indexer.index import IndexDoc, SearchIndex
 
 
 def big_docs(n: int, chars: int) -> Iterator[IndexDoc]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from archive.errors import Problem
+from zhikong.errors import Problem
 
 OPEN, CLOSE = "〔", "〕"
 WRONG_BRACKETS = {"[": "]", "【": "】", "（": "）", "(": ")", "［": "］", "〖": "〗", "{": "}", "<": ">"}

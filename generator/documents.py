@@ -12,10 +12,10 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from archive.errors import InputFileError, Problem, TemplateError
-from generator.drafts import normalise_to
-from generator.notice import KINDS, NoticeSpec, render_notice
-from generator.render import load_data, render_template, shipped_templates, template_variables
+from zhikong.errors import InputFileError, Problem, TemplateError
+from zhikong.generator.drafts import normalise_to
+from zhikong.generator.notice import KINDS, NoticeSpec, render_notice
+from zhikong.generator.render import load_data, render_template, shipped_templates, template_variables
 
 LABELS = {
     "notice": "通知",

@@ -25,15 +25,15 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from archive import audit
-from archive.catalogue import Catalogue, now_iso
-from archive.convention import Source, classify
-from archive.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
-from archive.ingest import Reconciler
-from archive.manage import set_classification
-from archive.settings import DRAFTS_FOLDER, Settings
-from generator.docnumber import format_doc_number
-from generator.notice import KINDS, NoticeSpec, check_notice, render_notice
+from zhikong.archive import audit
+from zhikong.archive.catalogue import Catalogue, now_iso
+from zhikong.archive.convention import Source, classify
+from zhikong.archive.ingest import Reconciler
+from zhikong.archive.manage import set_classification
+from zhikong.archive.settings import DRAFTS_FOLDER, Settings
+from zhikong.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
+from zhikong.generator.docnumber import format_doc_number
+from zhikong.generator.notice import KINDS, NoticeSpec, check_notice, render_notice
 
 FINAL_FOLDER = "发文"  # <center>/<year>/发文/ holds approved documents not tied to one activity
 NOTICE_CATEGORY = "通知"

@@ -19,7 +19,7 @@ from docx.oxml.ns import qn
 from docx.shared import Emu
 from lxml import etree
 
-from generator.ooxml import (
+from zhikong.generator.ooxml import (
     child,
     mm,
     page_field_runs,

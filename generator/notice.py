@@ -16,11 +16,11 @@ from pathlib import Path
 from docx.oxml import OxmlElement
 from lxml import etree
 
-from archive.errors import Problem, TemplateError
-from generator import gbt9704 as gb
-from generator.docnumber import check_prefix, format_doc_number
-from generator.ooxml import ppr_indent, ppr_spacing, rpr_fonts, set_attrs, xml_safe
-from generator.render import open_template, render_into, save_atomic, shipped_templates
+from zhikong.errors import Problem, TemplateError
+from zhikong.generator import gbt9704 as gb
+from zhikong.generator.docnumber import check_prefix, format_doc_number
+from zhikong.generator.ooxml import ppr_indent, ppr_spacing, rpr_fonts, set_attrs, xml_safe
+from zhikong.generator.render import open_template, render_into, save_atomic, shipped_templates
 
 KINDS = {"notice": "通知", "request": "请示"}
 DRAFT_MARK = "送审稿"

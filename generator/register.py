@@ -20,10 +20,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from archive.catalogue import Record
-from archive.numbering import RETENTION_NAMES
-from archive.paper import Box
-from generator.ooxml import child, rpr_fonts, xml_safe
+from zhikong.archive.catalogue import Record
+from zhikong.archive.numbering import RETENTION_NAMES
+from zhikong.archive.paper import Box
+from zhikong.generator.ooxml import child, rpr_fonts, xml_safe
 
 BODY_FONT = "宋体"
 TITLE_FONT = "黑体"

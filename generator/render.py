@@ -20,8 +20,8 @@ import jinja2
 from docxtpl import DocxTemplate
 from lxml import etree
 
-from archive.errors import InputFileError, Problem, TemplateError
-from generator.ooxml import xml_safe
+from zhikong.errors import InputFileError, Problem, TemplateError
+from zhikong.generator.ooxml import xml_safe
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAMES = (

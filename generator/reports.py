@@ -8,10 +8,10 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from archive.checks import CheckReport
-from archive.errors import InputFileError
-from archive.score import Ranking, ScoreSheet
-from generator.register import TITLE_FONT, grid, new_document, paragraph, save_atomic
+from zhikong.archive.checks import CheckReport
+from zhikong.archive.score import Ranking, ScoreSheet
+from zhikong.errors import InputFileError
+from zhikong.generator.register import TITLE_FONT, grid, new_document, paragraph, save_atomic
 
 FINDING_COLUMNS = ("中心", "年度", "规则", "依据条款", "评分表项目", "问题", "涉及文件")
 

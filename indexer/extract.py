@@ -11,15 +11,15 @@ import time
 import zipfile
 from pathlib import Path
 
-from .extractors.base import Extraction, Extractor, ExtractStatus, Limits, unreadable
-from .extractors.docx import DocxExtractor
-from .extractors.image import ImageExtractor
-from .extractors.legacy import LEGACY_EXTRACTORS
-from .extractors.ofd import OfdExtractor
-from .extractors.pdf import PdfExtractor
-from .extractors.pptx import PptxExtractor
-from .extractors.text import TextExtractor
-from .extractors.xlsx import XlsxExtractor
+from zhikong.indexer.extractors.base import Extraction, Extractor, ExtractStatus, Limits, unreadable
+from zhikong.indexer.extractors.docx import DocxExtractor
+from zhikong.indexer.extractors.image import ImageExtractor
+from zhikong.indexer.extractors.legacy import LEGACY_EXTRACTORS
+from zhikong.indexer.extractors.ofd import OfdExtractor
+from zhikong.indexer.extractors.pdf import PdfExtractor
+from zhikong.indexer.extractors.pptx import PptxExtractor
+from zhikong.indexer.extractors.text import TextExtractor
+from zhikong.indexer.extractors.xlsx import XlsxExtractor
 
 __all__ = ["ExtractStatus", "Extraction", "extract_text", "sniff"]
 

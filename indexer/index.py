@@ -20,12 +20,11 @@ from whoosh import query as wq
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.writing import CLEAR
 
-from archive.errors import ExitCode, ZhikongError
-
-from .analysis import Synonyms, analyzer
-from .query import CONTENT, META, QueryPlan, plan_probes, plan_query
-from .ranking import Candidate, PostingSource, rank
-from .snippet import make_snippet
+from zhikong.errors import ExitCode, ZhikongError
+from zhikong.indexer.analysis import Synonyms, analyzer
+from zhikong.indexer.query import CONTENT, META, QueryPlan, plan_probes, plan_query
+from zhikong.indexer.ranking import Candidate, PostingSource, rank
+from zhikong.indexer.snippet import make_snippet
 
 # Text kept for snippets and coordination. Long enough for any realistic record; a 1,000,000-character
 # extraction is still fully indexed, only its snippet comes from the first part.

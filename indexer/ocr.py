@@ -11,7 +11,7 @@ import importlib.util
 from functools import cache
 from typing import Any
 
-from archive.errors import MissingDependency
+from zhikong.errors import MissingDependency
 
 
 def available() -> bool:

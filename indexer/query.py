@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .analysis import STOPWORDS, Synonyms, is_cjk, normalize, segment, tokens
+from zhikong.indexer.analysis import STOPWORDS, Synonyms, is_cjk, normalize, segment, tokens
 
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|「([^」]+)」|『([^』]+)』')
 _CHUNK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff0-9a-z]+")

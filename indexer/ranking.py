@@ -23,7 +23,7 @@ from typing import Any
 
 from whoosh.matching.wrappers import FilterMatcher
 
-from .query import CONTENT, META, Probe
+from zhikong.indexer.query import CONTENT, META, Probe
 
 K1, B = 1.2, 0.75
 # Decoded posting lists kept per searcher (8 bytes each): the common terms every query shares stay decoded.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
-from .analysis import is_cjk, normalize
-from .pii import mask_pii
+from zhikong.indexer.analysis import is_cjk, normalize
+from zhikong.indexer.pii import mask_pii
 
 OPEN, CLOSE = "【", "】"
 _MAX_OCCURRENCES = 60  # enough to find a good passage; keeps window choice cheap

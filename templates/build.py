@@ -17,10 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from generator import gbt9704 as gb
-from generator.ooxml import (
+from zhikong.generator import gbt9704 as gb
+from zhikong.generator.ooxml import (
     child,
     ppr_align,
     ppr_indent,

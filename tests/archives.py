@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+from conftest import invoke
 
-from archive.samplefiles import make_docx, make_xlsx
-from tests.conftest import invoke
+from zhikong.archive.samplefiles import make_docx, make_xlsx
 
 HL = "护理质控中心"
 Y = 2026

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli import cli
+from zhikong.cli import cli
 
 Run = Callable[..., Result]
 

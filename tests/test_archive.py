@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import Run, as_json, invoke
 
-from archive.preserve import ObjectStore
-from archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
-from tests.conftest import Run, as_json, invoke
+from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
 
 MEETING = "护理质控中心/2026/2026-03-15 第一次工作会议"
 
@@ -462,7 +462,7 @@ def test_log_lists_entries_for_one_center(root: Path, run: Run) -> None:
 
 
 def test_every_command_has_help_text(runner: CliRunner) -> None:
-    from cli import cli as group
+    from zhikong.cli import cli as group
 
     def walk(cmd: object, prefix: list[str]) -> None:
         import click

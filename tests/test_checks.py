@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from archives import HL, YEAR_END, Y, complete_archive, docx, gapped_archive, new_archive, write_year
 from click.testing import CliRunner
+from conftest import as_json
 from docx import Document
 from openpyxl import load_workbook
-
-from tests.archives import HL, YEAR_END, Y, complete_archive, docx, gapped_archive, new_archive, write_year
-from tests.conftest import as_json
 
 
 def keys(findings: list[dict]) -> set[tuple[str, str, int, int]]:

@@ -6,8 +6,7 @@ import re
 from pathlib import Path
 
 from click.testing import CliRunner
-
-from tests.conftest import as_json, invoke
+from conftest import as_json, invoke
 
 
 def test_demo_runs_every_stage_and_leaves_a_working_archive(tmp_path: Path, runner: CliRunner) -> None:

@@ -14,16 +14,16 @@ from typing import Any
 
 import pytest
 from click.testing import Result
+from conftest import Run, as_json
 from docx import Document
 from lxml import etree
 
-from archive.catalogue import Catalogue
-from archive.ingest import Reconciler
-from archive.settings import load_settings
-from generator import libreoffice
-from generator.drafts import approve, create_notice_draft
-from generator.render import TEMPLATE_NAMES
-from tests.conftest import Run, as_json
+from zhikong import libreoffice
+from zhikong.archive.catalogue import Catalogue
+from zhikong.archive.ingest import Reconciler
+from zhikong.archive.settings import load_settings
+from zhikong.generator.drafts import approve, create_notice_draft
+from zhikong.generator.render import TEMPLATE_NAMES
 
 REPO = Path(__file__).resolve().parent.parent
 TITLE = "关于召开2026年第一次护理质控工作会议的通知"
@@ -327,7 +327,7 @@ def _approve_in_process(root: Path, draft_id: int) -> subprocess.Popen[str]:
         [
             sys.executable,
             "-c",
-            "import cli; cli.main()",
+            "from zhikong.cli import main; main()",
             "--root",
             str(root),
             "draft",

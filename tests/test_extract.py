@@ -11,9 +11,9 @@ import pytest
 from docx import Document
 from pypdf import PdfWriter
 
-from archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
-from indexer import ocr
-from indexer.extract import ExtractStatus, extract_text, sniff
+from zhikong.archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
+from zhikong.indexer import ocr
+from zhikong.indexer.extract import ExtractStatus, extract_text, sniff
 
 needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) 未安装")
 

@@ -12,11 +12,11 @@ import pytest
 from docx import Document
 from lxml import etree
 
-from archive.errors import InputFileError, MissingDependency, TemplateError
-from generator import libreoffice
-from generator.docnumber import check_doc_number, check_prefix, format_doc_number
-from generator.notice import NoticeSpec, check_notice, format_date, heading_level, render_notice
-from generator.render import load_data, render_template, shipped_templates, template_variables
+from zhikong import libreoffice
+from zhikong.errors import InputFileError, MissingDependency, TemplateError
+from zhikong.generator.docnumber import check_doc_number, check_prefix, format_doc_number
+from zhikong.generator.notice import NoticeSpec, check_notice, format_date, heading_level, render_notice
+from zhikong.generator.render import load_data, render_template, shipped_templates, template_variables
 
 ROOT = Path(__file__).resolve().parent.parent
 

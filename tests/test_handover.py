@@ -16,13 +16,13 @@ from pathlib import Path
 import bagit
 import pytest
 from click.testing import CliRunner, Result
+from conftest import Run, as_json, invoke
 
-from archive import handover, handoverdocs
-from archive.catalogue import Catalogue
-from archive.demo import DEMO_CENTERS, build_sample_archive
-from archive.samplefiles import make_docx
-from archive.settings import add_center, init_archive
-from tests.conftest import Run, as_json, invoke
+from zhikong.archive import handover, handoverdocs
+from zhikong.archive.catalogue import Catalogue
+from zhikong.archive.demo import DEMO_CENTERS, build_sample_archive
+from zhikong.archive.samplefiles import make_docx
+from zhikong.archive.settings import add_center, init_archive
 
 CENTER = "护理质控中心"
 NEW_HOST = "金乡县中医院"

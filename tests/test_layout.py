@@ -21,9 +21,9 @@ from statistics import median
 import pytest
 from docx import Document
 
-from generator import libreoffice
-from generator.notice import NoticeSpec, render_notice
-from generator.render import load_data, render_template, shipped_templates
+from zhikong import libreoffice
+from zhikong.generator.notice import NoticeSpec, render_notice
+from zhikong.generator.render import load_data, render_template, shipped_templates
 
 pytestmark = [
     pytest.mark.libreoffice,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from archives import HL, Y, docx, new_archive, write_year
 from click.testing import CliRunner
+from conftest import as_json
 from docx import Document
-
-from tests.archives import HL, Y, docx, new_archive, write_year
-from tests.conftest import as_json
 
 CODE = re.compile(r"^Z109-WS·2026-(Y|D30|D10)-HL-\d{4}$")
 

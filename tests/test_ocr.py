@@ -11,10 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import Run, as_json
 from PIL import Image, ImageDraw, ImageFont
 
-from indexer.extract import ExtractStatus, extract_text
-from tests.conftest import Run, as_json
+from zhikong.indexer.extract import ExtractStatus, extract_text
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("rapidocr_onnxruntime") is None,

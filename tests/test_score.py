@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import tomlkit
+from archives import HL, YEAR_END, Y, complete_archive, gapped_archive, new_archive
 from click.testing import CliRunner
+from conftest import Run, as_json
 from docx import Document
 from openpyxl import load_workbook
 
-from archive.rules import load_rules
-from archive.samplefiles import make_docx
-from tests.archives import HL, YEAR_END, Y, complete_archive, gapped_archive, new_archive
-from tests.conftest import Run, as_json
+from zhikong.archive.rules import load_rules
+from zhikong.archive.samplefiles import make_docx
 
 BUREAU_ITEMS = {10, 13, 17, 18, 19, 20, 21}
 

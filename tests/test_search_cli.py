@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import Run, as_json, invoke, watch_started
 
-from archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
-from tests.conftest import Run, as_json, invoke, watch_started
+from zhikong.archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
 
 INSPECTION = "院感质控中心/2025/2025-05-10 院感防控督查"
 
@@ -113,14 +113,14 @@ def test_reindex_rebuilds_from_stored_text_without_reading_files(
     def no_reading(path: Path) -> object:
         raise AssertionError(f"reindex read {path}")
 
-    monkeypatch.setattr("cli.extract_text", no_reading)
+    monkeypatch.setattr("zhikong.cli.extract_text", no_reading)
     assert "索引已重建：5 条" in run("reindex").output
     assert as_json(run("search", "院感", "--json")) == before
 
 
 def test_a_file_dropped_under_watch_is_searchable_within_seconds(root: Path, runner: CliRunner) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "--root", str(root), "watch", "--stable", "0.5"],
+        [sys.executable, "-m", "zhikong.cli", "--root", str(root), "watch", "--stable", "0.5"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -147,18 +147,18 @@ def test_a_file_dropped_under_watch_is_searchable_within_seconds(root: Path, run
 def test_reread_picks_up_files_that_could_not_be_read_before(
     root: Path, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from indexer.extract import Extraction, ExtractStatus, extract_text
+    from zhikong.indexer.extract import Extraction, ExtractStatus, extract_text
 
     make_docx(root / INSPECTION / "督查记录.docx", "院感防控督查记录", ["消毒供应中心清洗质量不合格。"])
 
     def missing_component(path: Path) -> Extraction:
         return Extraction(ExtractStatus.UNSUPPORTED, reason="需要 LibreOffice（测试中模拟未安装）")
 
-    monkeypatch.setattr("cli.extract_text", missing_component)
+    monkeypatch.setattr("zhikong.cli.extract_text", missing_component)
     run("scan")
     assert as_json(run("ls", "--json"))[0]["extract_status"] == "unsupported"
     assert as_json(run("search", "清洗质量", "--json")) == []
-    monkeypatch.setattr("cli.extract_text", extract_text)
+    monkeypatch.setattr("zhikong.cli.extract_text", extract_text)
     assert "重新读取了 1 个文件" in run("reindex", "--reread").output
     assert as_json(run("ls", "--json"))[0]["extract_status"] == "ok"
     assert as_json(run("search", "清洗质量", "--json"))[0]["path"].endswith("督查记录.docx")
@@ -167,8 +167,8 @@ def test_reread_picks_up_files_that_could_not_be_read_before(
 def test_an_index_failure_is_retried_by_the_next_scan(
     root: Path, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cli import IndexSink
-    from indexer.index import IndexBusy
+    from zhikong.cli import IndexSink
+    from zhikong.indexer.index import IndexBusy
 
     make_docx(root / INSPECTION / "督查记录.docx", "院感防控督查记录", ["抽查手术安全核查表填写情况。"])
     real = IndexSink.upsert

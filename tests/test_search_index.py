@@ -10,10 +10,10 @@ import pytest
 from whoosh import index as windex
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from archive.errors import ExitCode
-from indexer.analysis import analyzer
-from indexer.index import IndexDoc, IndexOutdated, QueryError, SearchFilters, SearchIndex
-from indexer.pii import find_pii, has_pii, mask_pii
+from zhikong.errors import ExitCode
+from zhikong.indexer.analysis import analyzer
+from zhikong.indexer.index import IndexDoc, IndexOutdated, QueryError, SearchFilters, SearchIndex
+from zhikong.indexer.pii import find_pii, has_pii, mask_pii
 
 
 def _doc(record_id: int, text: str, **kw: object) -> IndexDoc:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import Run, as_json, invoke, watch_started
 
-from archive.samplefiles import make_docx
-from tests.conftest import Run, as_json, invoke, watch_started
+from zhikong.archive.samplefiles import make_docx
 
 MEETING = "护理质控中心/2026/2026-03-15 第一次工作会议"
 
@@ -43,7 +43,7 @@ def start_watch(root: Path, *extra: str) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "cli",
+            "zhikong.cli",
             "--root",
             str(root),
             "watch",

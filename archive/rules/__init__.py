@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from archive.errors import SettingsError
+from zhikong.errors import SettingsError
 
 DEFAULT_RULES = "jinxiang-2026"
 

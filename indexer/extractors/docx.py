@@ -7,8 +7,8 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from .base import Extraction, Limits, TextSink, read_zip
-from .zipxml import iter_local, local, parse_member
+from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, read_zip
+from zhikong.indexer.extractors.zipxml import iter_local, local, parse_member
 
 _HEADING_STYLE = re.compile(r"^(heading|title|标题)", re.IGNORECASE)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import ocr
-from .base import Extraction, ExtractStatus, Limits, TextSink, unreadable
+from zhikong.indexer import ocr
+from zhikong.indexer.extractors.base import Extraction, ExtractStatus, Limits, TextSink, unreadable
 
 
 class ImageExtractor:

@@ -6,13 +6,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from archive.errors import InputFileError, MissingDependency
-from generator import libreoffice
-
-from .base import Extraction, Extractor, ExtractStatus, Limits, unreadable
-from .docx import DocxExtractor
-from .pptx import PptxExtractor
-from .xlsx import XlsxExtractor
+from zhikong import libreoffice
+from zhikong.errors import InputFileError, MissingDependency
+from zhikong.indexer.extractors.base import Extraction, Extractor, ExtractStatus, Limits, unreadable
+from zhikong.indexer.extractors.docx import DocxExtractor
+from zhikong.indexer.extractors.pptx import PptxExtractor
+from zhikong.indexer.extractors.xlsx import XlsxExtractor
 
 MISSING_REASON = (
     "需要 LibreOffice 才能读取旧版 Office/WPS 文件，当前未安装；安装后运行 zhikong reindex --reread"

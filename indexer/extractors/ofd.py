@@ -8,8 +8,8 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from .base import Extraction, Limits, TextSink, read_zip
-from .zipxml import iter_local, parse_member
+from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, read_zip
+from zhikong.indexer.extractors.zipxml import iter_local, parse_member
 
 
 def _resolve(base_dir: str, loc: str) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
 
-from .. import ocr
-from .base import Extraction, ExtractStatus, Limits, TextSink, unreadable
+from zhikong.indexer import ocr
+from zhikong.indexer.extractors.base import Extraction, ExtractStatus, Limits, TextSink, unreadable
 
 # A page with fewer characters than this is treated as an image (a scan with a stray page number).
 _MIN_TEXT_PER_PAGE = 5

@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 from pptx import Presentation
 from pptx.exc import PackageNotFoundError
 
-from .base import Extraction, Limits, TextSink, unreadable, zip_refusal
+from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, unreadable, zip_refusal
 
 
 def _shape_texts(shapes: Iterable[Any]) -> Iterator[str]:

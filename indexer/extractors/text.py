@@ -7,7 +7,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from .base import Extraction, Limits, TextSink, unreadable
+from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, unreadable
 
 # Bytes read at most: 4 characters per byte is the worst case, so this always covers max_chars.
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))

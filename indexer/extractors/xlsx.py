@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from .base import Extraction, Limits, TextSink, unreadable, zip_refusal
+from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, unreadable, zip_refusal
 
 
 def _cell(value: Any) -> str:

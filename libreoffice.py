@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from archive.errors import InputFileError, MissingDependency
+from zhikong.errors import InputFileError, MissingDependency
 
 DEFAULT_TIMEOUT = 180.0
 _INSTALL_HINT = (
