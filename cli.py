@@ -804,7 +804,7 @@ def _document_options(command: Any) -> Any:
 
 
 def _make_draft(env: Env, kind: str, body: Path, signer: str = "", **fields: Any) -> None:
-    from zhikong.generator.drafts import create_notice_draft, read_body
+    from zhikong.archive.drafts import create_notice_draft, read_body
 
     text = read_body(body)
     with opened(env) as (settings, cat, _r):
@@ -858,7 +858,7 @@ def draft_request(env: Env, body: Path, signer: str, **fields: Any) -> None:
 @click.pass_obj
 def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
     """列出草稿及状态：草稿、送审、已批准、已退回、已印发。"""
-    from zhikong.generator.drafts import list_drafts
+    from zhikong.archive.drafts import list_drafts
 
     with opened(env) as (settings, cat, _r):
         if center_name:
@@ -886,7 +886,7 @@ def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
 @click.pass_obj
 def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
     """登记医政科的批准：分配下一个发文字号，生成正式文件（无送审稿标记）并归档为“通知”。"""
-    from zhikong.generator.drafts import approve
+    from zhikong.archive.drafts import approve
 
     with opened(env) as (settings, cat, reconciler):
         d = approve(settings, cat, reconciler, draft_id, by=by, ref=ref, today=date.today())
@@ -901,7 +901,7 @@ def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
 @click.pass_obj
 def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
     """登记退回：草稿不编号，记录原因。"""
-    from zhikong.generator.drafts import reject
+    from zhikong.archive.drafts import reject
 
     with opened(env) as (_s, cat, _r):
         d = reject(cat, draft_id, by=by, reason=reason)
@@ -914,7 +914,7 @@ def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
 @click.pass_obj
 def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
     """登记已印发：批准的公文已印制分发。"""
-    from zhikong.generator.drafts import mark_issued
+    from zhikong.archive.drafts import mark_issued
 
     with opened(env) as (_s, cat, _r):
         d = mark_issued(cat, draft_id, on=day or date.today())
@@ -1377,7 +1377,7 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     outputs.mkdir(parents=True)
     demo_check_and_score(env, year, outputs)
     step("zhikong draft notice / list / approve：起草通知送审稿，医政科批准后编发文字号并归档")
-    from zhikong.generator.drafts import create_notice_draft
+    from zhikong.archive.drafts import create_notice_draft
 
     with opened(env) as (settings, cat, _r):
         drafted = create_notice_draft(

@@ -533,6 +533,413 @@ class Catalogue:
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    # -- drafts, paper register, handover, evidence (tables reached only through these methods) --------
+    #
+    # The workflows that own these tables (archive.drafts, archive.paper, archive.numbering,
+    # archive.evidence, archive.handover_*) hold no SQL: they call these. Writes take part in the
+    # caller's `transaction()` like every other write method here.
+
+    # drafts and their 发文字号 sequences (archive.drafts)
+
+    def draft(self, draft_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+        return dict(row) if row else None
+
+    def drafts(self, *, center: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+        """Draft rows in id order, of one center and in one state if given."""
+        clauses, args = [], []
+        if center is not None:
+            clauses.append("center = ?")
+            args.append(center)
+        if state is not None:
+            clauses.append("state = ?")
+            args.append(state)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        return [dict(r) for r in self.conn.execute(f"SELECT * FROM drafts {where} ORDER BY id", args)]
+
+    def undecided_drafts(self, center: str) -> list[dict[str, Any]]:
+        """Title and state of the center's drafts that are neither approved nor returned."""
+        rows = self.conn.execute(
+            "SELECT title, state FROM drafts WHERE center = ? AND decided_at IS NULL", (center,)
+        )
+        return [dict(r) for r in rows]
+
+    def insert_draft(
+        self, *, center: str, kind: str, title: str, state: str, spec: str, created_at: str
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO drafts (center, kind, title, state, spec, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (center, kind, title, state, spec, created_at),
+        )
+        return int(cur.lastrowid or 0)
+
+    def set_draft_path(self, draft_id: int, path: str) -> None:
+        self.conn.execute("UPDATE drafts SET draft_path = ? WHERE id = ?", (path, draft_id))
+
+    def record_draft_approval(
+        self,
+        draft_id: int,
+        *,
+        state: str,
+        spec: str,
+        final_path: str,
+        doc_number: str,
+        year: int,
+        number: int,
+        decided_at: str,
+        decided_by: str,
+        ref: str | None,
+    ) -> None:
+        """Raises sqlite3.IntegrityError when `doc_number` is already another draft's (its unique index)."""
+        self.conn.execute(
+            """UPDATE drafts SET state = ?, spec = ?, final_path = ?, doc_number = ?, year = ?,
+               number = ?, decided_at = ?, decided_by = ?, ref = ? WHERE id = ?""",
+            (state, spec, final_path, doc_number, year, number, decided_at, decided_by, ref, draft_id),
+        )
+
+    def record_draft_rejection(
+        self, draft_id: int, *, state: str, decided_at: str, decided_by: str | None, reason: str
+    ) -> None:
+        self.conn.execute(
+            "UPDATE drafts SET state = ?, decided_at = ?, decided_by = ?, reason = ? WHERE id = ?",
+            (state, decided_at, decided_by, reason, draft_id),
+        )
+
+    def set_draft_state(self, draft_id: int, state: str) -> None:
+        self.conn.execute("UPDATE drafts SET state = ? WHERE id = ?", (state, draft_id))
+
+    def set_draft_record(self, draft_id: int, record_id: int) -> None:
+        self.conn.execute("UPDATE drafts SET record_id = ? WHERE id = ?", (record_id, draft_id))
+
+    def draft_with_doc_number(self, doc_number: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM drafts WHERE doc_number = ?", (doc_number,)).fetchone()
+            is not None
+        )
+
+    def next_doc_number(self, prefix: str, year: int) -> int:
+        """Bump and return the counter for (代字, year). Call inside the approval's transaction."""
+        row = self.conn.execute(
+            """INSERT INTO doc_numbers (prefix, year, last) VALUES (?, ?, 1)
+               ON CONFLICT(prefix, year) DO UPDATE SET last = last + 1
+               RETURNING last""",
+            (prefix, year),
+        ).fetchone()
+        return int(row[0])
+
+    def raise_doc_number(self, prefix: str, year: int, last: int) -> None:
+        """Make the counter for (代字, year) at least `last` (numbers issued elsewhere are not reissued)."""
+        self.conn.execute(
+            """INSERT INTO doc_numbers (prefix, year, last) VALUES (?, ?, ?)
+               ON CONFLICT(prefix, year) DO UPDATE SET last = max(last, excluded.last)""",
+            (prefix, year, last),
+        )
+
+    def doc_number_rows(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute("SELECT * FROM doc_numbers ORDER BY prefix, year")]
+
+    def active_path_containing(self, text: str) -> str | None:
+        """The path of some active record whose path contains `text`."""
+        row = self.conn.execute(
+            "SELECT path FROM records WHERE state = 'active' AND instr(path, ?) > 0 LIMIT 1", (text,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def set_document_details(
+        self, record_id: int, *, doc_number: str, responsible: str, doc_date: str
+    ) -> None:
+        """文号, 责任者 and 日期 of an issued document: what only its approval knows."""
+        self.conn.execute(
+            "UPDATE records SET doc_number = ?, responsible = ?, doc_date = ? WHERE id = ?",
+            (doc_number, responsible, doc_date, record_id),
+        )
+
+    # the paper register and archival numbering (archive.paper, archive.numbering)
+
+    def record_id_by_archival_code(self, archival_code: str) -> int | None:
+        row = self.conn.execute("SELECT id FROM records WHERE archival_code = ?", (archival_code,)).fetchone()
+        return int(row[0]) if row else None
+
+    def archival_codes_in_use(self, codes: list[str]) -> list[str]:
+        """Those of `codes` that some record here already bears."""
+        marks = ",".join("?" * len(codes))
+        rows = self.conn.execute(f"SELECT archival_code FROM records WHERE archival_code IN ({marks})", codes)
+        return [r[0] for r in rows]
+
+    def last_item_no(self, center: str, year: int, retention: str) -> int:
+        """The highest 件号 given in (center, year, retention), 0 if none."""
+        row = self.conn.execute(
+            "SELECT COALESCE(MAX(item_no), 0) FROM records WHERE center = ? AND year = ? AND retention = ?",
+            (center, year, retention),
+        ).fetchone()
+        return int(row[0])
+
+    def set_archival_number(
+        self, record_id: int, *, retention: str, item_no: int, archival_code: str
+    ) -> None:
+        """Number a record that has no 件号 yet; a record already numbered is left as it is."""
+        self.conn.execute(
+            "UPDATE records SET retention = ?, item_no = ?, archival_code = ? WHERE id = ? AND item_no IS NULL",
+            (retention, item_no, archival_code, record_id),
+        )
+
+    def box_retention(self, center: str, year: int, box: int) -> str | None:
+        row = self.conn.execute(
+            "SELECT retention FROM boxes WHERE center = ? AND year = ? AND box = ?", (center, year, box)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def add_box(self, center: str, year: int, retention: str, box: int) -> None:
+        self.conn.execute(
+            "INSERT INTO boxes (center, year, retention, box) VALUES (?, ?, ?, ?)",
+            (center, year, retention, box),
+        )
+
+    def box_rows(self, center: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT * FROM boxes WHERE center = ? ORDER BY year, retention, box", (center,)
+        )
+        return [dict(r) for r in rows]
+
+    def box_record_ids(self, center: str, year: int, box: int) -> list[int]:
+        """The active records planned into a box, in 件号 order."""
+        rows = self.conn.execute(
+            "SELECT id FROM records WHERE center = ? AND year = ? AND paper_box = ? AND state = 'active' "
+            "ORDER BY item_no, id",
+            (center, year, box),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def plan_into_box(self, record_id: int, box: int) -> None:
+        self.conn.execute("UPDATE records SET paper_box = ? WHERE id = ?", (box, record_id))
+
+    def mark_paper_filed(self, record_id: int, *, box: int, at: str) -> None:
+        self.conn.execute(
+            "UPDATE records SET paper_box = ?, paper_marked_at = ? WHERE id = ?", (box, at, record_id)
+        )
+
+    def add_paper_item(
+        self,
+        *,
+        center: str,
+        year: int,
+        activity: str | None,
+        activity_date: str | None,
+        activity_type: str | None,
+        category: str,
+        title: str,
+        at: str,
+        doc_number: str | None,
+        responsible: str | None,
+        pages: int | None,
+        doc_date: str | None,
+    ) -> int:
+        """A paper-only item (kind 'paper'), classified by hand; its path is set once its id is known."""
+        cur = self.conn.execute(
+            """INSERT INTO records (path, state, kind, version, center, center_by, year, year_by, activity,
+                   activity_date, activity_type, activity_by, category, category_by, title, added_at,
+                   updated_at, doc_number, responsible, pages, doc_date)
+               VALUES ('', 'active', 'paper', 1, ?, 'manual', ?, 'manual', ?, ?, ?, ?, ?, 'manual', ?, ?, ?, ?, ?,
+                   ?, ?)""",
+            (
+                center,
+                year,
+                activity,
+                activity_date,
+                activity_type,
+                "manual" if activity else None,
+                category,
+                title,
+                at,
+                at,
+                doc_number,
+                responsible,
+                pages,
+                doc_date,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def set_path(self, record_id: int, path: str) -> None:
+        self.conn.execute("UPDATE records SET path = ? WHERE id = ?", (path, record_id))
+
+    def scan_path_of(self, paper_id: int, *, other_than: int) -> str | None:
+        """The path of an active scan linked to the paper item, other than the record `other_than`."""
+        row = self.conn.execute(
+            "SELECT path FROM records WHERE scan_of = ? AND state = 'active' AND id != ?",
+            (paper_id, other_than),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def link_scan(self, scan_id: int, paper_id: int) -> None:
+        self.conn.execute(
+            "UPDATE records SET scan_of = ?, updated_at = ? WHERE id = ?", (paper_id, now_iso(), scan_id)
+        )
+
+    def set_scan_of(self, record_id: int, paper_id: int) -> None:
+        """Link a scan to its paper item as it stands (an import keeps the link's time as carried)."""
+        self.conn.execute("UPDATE records SET scan_of = ? WHERE id = ?", (paper_id, record_id))
+
+    def scanned_paper_ids(self) -> set[int]:
+        """Paper-only items that have an active scan linked to them."""
+        rows = self.conn.execute("SELECT scan_of FROM records WHERE scan_of IS NOT NULL AND state = 'active'")
+        return {int(r[0]) for r in rows}
+
+    # evidence for the scoring form (archive.evidence)
+
+    def records_mentioning(self, center: str, year: int, words: list[str]) -> list[Record]:
+        """Active records of a center-year whose file name, title or stored text contains any of `words`.
+
+        The file name, not the whole path: a word in a folder name is not in the file.
+        """
+        name = "replace(r.path, rtrim(r.path, replace(r.path, '/', '')), '')"  # the part after the last "/"
+        like = " OR ".join([f"{name} LIKE ? OR r.title LIKE ? OR t.text LIKE ?"] * len(words))
+        args: list[object] = [center, year]
+        for word in words:
+            args += [f"%{word}%"] * 3
+        rows = self.conn.execute(
+            f"""SELECT r.id FROM records r LEFT JOIN texts t ON t.record_id = r.id
+                WHERE r.state = 'active' AND r.center = ? AND r.year = ? AND ({like}) ORDER BY r.path""",
+            args,
+        ).fetchall()
+        return [self.get(int(row[0])) for row in rows]
+
+    # handover: seals, the rows a bundle carries, an import's inserts, host changes (archive.handover_*)
+
+    def seals(self, center: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM seals" + (" WHERE center = ?" if center else "") + " ORDER BY id"
+        return [dict(r) for r in self.conn.execute(sql, (center,) if center else ()).fetchall()]
+
+    def add_seal(self, center: str, sealed_at: str, to_host: str) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO seals (center, sealed_at, to_host) VALUES (?, ?, ?)", (center, sealed_at, to_host)
+        )
+        return int(cur.lastrowid or 0)
+
+    def set_seal_bundle(self, seal_id: int, bundle: str) -> None:
+        self.conn.execute("UPDATE seals SET bundle = ? WHERE id = ?", (bundle, seal_id))
+
+    def release_seal(self, seal_id: int, released_at: str) -> None:
+        self.conn.execute("UPDATE seals SET released_at = ? WHERE id = ?", (released_at, seal_id))
+
+    def record_rows(self) -> list[dict[str, Any]]:
+        """Every record row as stored (deleted and paper-only included), in id order."""
+        return [dict(r) for r in self.conn.execute("SELECT * FROM records ORDER BY id").fetchall()]
+
+    def problem_rows(self) -> list[dict[str, Any]]:
+        """Files that could not be catalogued: path and message, in path order."""
+        return [dict(r) for r in self.conn.execute("SELECT path, message FROM problems ORDER BY path")]
+
+    def version_rows(self, record_ids: list[int]) -> list[dict[str, Any]]:
+        marks = ",".join("?" * len(record_ids))
+        rows = self.conn.execute(
+            f"SELECT * FROM versions WHERE record_id IN ({marks}) ORDER BY record_id, version", record_ids
+        )
+        return [dict(r) for r in rows]
+
+    def text_rows(self, record_ids: list[int]) -> list[dict[str, Any]]:
+        marks = ",".join("?" * len(record_ids))
+        rows = self.conn.execute(
+            f"SELECT * FROM texts WHERE record_id IN ({marks}) ORDER BY record_id", record_ids
+        )
+        return [dict(r) for r in rows]
+
+    def audit_rows(self) -> list[dict[str, Any]]:
+        """The whole audit chain as stored, in sequence."""
+        return [dict(r) for r in self.conn.execute("SELECT * FROM audit ORDER BY seq")]
+
+    def active_records_under(self, prefix: str) -> int:
+        """How many active records have a path starting with `prefix`."""
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM records WHERE state = 'active' AND substr(path, 1, ?) = ?",
+            (len(prefix), prefix),
+        ).fetchone()
+        return int(row[0])
+
+    def insert_imported_records(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Record rows carried by a handover bundle, each with a new id (returned in order)."""
+        return self._insert_known_columns("records", rows)
+
+    def insert_imported_versions(self, rows: list[dict[str, Any]]) -> None:
+        self._insert_known_columns("versions", rows)
+
+    def insert_imported_draft(self, row: dict[str, Any]) -> int:
+        return self._insert_known_columns("drafts", [row])[0]
+
+    def replace_boxes(self, rows: list[dict[str, Any]]) -> None:
+        """Each box row replaces the box of the same center, year, retention and number."""
+        for b in rows:
+            self.conn.execute(
+                "DELETE FROM boxes WHERE center = ? AND year = ? AND retention = ? AND box = ?",
+                (b["center"], b["year"], b["retention"], b["box"]),
+            )
+            self._insert_known_columns("boxes", [b])
+
+    def store_text(self, record_id: int, sha256: str, text: str) -> None:
+        """A record's extracted text alone (as carried by a bundle), without re-deriving its title."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO texts (record_id, sha256, text) VALUES (?, ?, ?)",
+            (record_id, sha256, text),
+        )
+
+    def add_imported_audit(self, chain: str, entry: dict[str, Any]) -> None:
+        """One entry of an audit chain carried over by a handover, kept verbatim."""
+        self.conn.execute(
+            """INSERT INTO imported_audit (chain, seq, ts, action, center, path, detail, prev, hash, redacted)
+               VALUES (?,?,?,?,?,?,?,?,?,?)""",
+            (
+                chain,
+                entry["seq"],
+                entry.get("ts"),
+                entry.get("action"),
+                entry.get("center"),
+                entry.get("path"),
+                entry.get("detail"),
+                entry["prev"],
+                entry["hash"],
+                int(bool(entry.get("redacted"))),
+            ),
+        )
+
+    def imported_chains(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT chain FROM imported_audit")]
+
+    def imported_audit(self, chain: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM imported_audit WHERE chain = ? ORDER BY seq", (chain,))
+        return [dict(r) for r in rows]
+
+    def add_host_change(
+        self,
+        *,
+        center: str,
+        from_host: str | None,
+        to_host: str,
+        at: str,
+        bundle_sha256: str | None,
+        note: str,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO host_changes (center, from_host, to_host, at, bundle_sha256, note) VALUES (?,?,?,?,?,?)",
+            (center, from_host, to_host, at, bundle_sha256, note),
+        )
+
+    def host_change_rows(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute("SELECT * FROM host_changes ORDER BY id")]
+
+    def _insert_known_columns(self, table: str, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert rows into `table` (a name of ours, never user input), dropping keys it has no column for:
+        a bundle from an older or newer zhikong may carry fewer or more columns."""
+        columns = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+        ids = []
+        for row in rows:
+            keys = [k for k in row if k in columns]
+            cur = self.conn.execute(
+                f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
+                [row[k] for k in keys],
+            )
+            ids.append(int(cur.lastrowid or 0))
+        return ids
+
 
 def _record(row: sqlite3.Row) -> Record:
     def src(value: str | None) -> Source | None:

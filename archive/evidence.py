@@ -22,14 +22,4 @@ def text_evidence(cat: Catalogue, center: str, year: int, keywords: list[str]) -
     """
     if not keywords:
         return []
-    name = "replace(r.path, rtrim(r.path, replace(r.path, '/', '')), '')"  # the part after the last "/"
-    like = " OR ".join([f"{name} LIKE ? OR r.title LIKE ? OR t.text LIKE ?"] * len(keywords))
-    args: list[object] = [center, year]
-    for word in keywords:
-        args += [f"%{word}%"] * 3
-    rows = cat.conn.execute(
-        f"""SELECT r.id FROM records r LEFT JOIN texts t ON t.record_id = r.id
-            WHERE r.state = 'active' AND r.center = ? AND r.year = ? AND ({like}) ORDER BY r.path""",
-        args,
-    ).fetchall()
-    return [cat.get(int(row[0])) for row in rows]
+    return cat.records_mentioning(center, year, keywords)

@@ -31,7 +31,6 @@ from zhikong.archive.handover_model import (
     Readiness,
     Seal,
     center_prefix,
-    fetch_rows,
     is_file_record,
 )
 from zhikong.archive.handover_seal import seal
@@ -157,7 +156,7 @@ def _scope(cat: Catalogue, center: str) -> tuple[list[dict[str, Any]], Readiness
     prefix = center_prefix(center)
     rows: list[dict[str, Any]] = []
     readiness = Readiness()
-    for r in fetch_rows(cat, "SELECT * FROM records ORDER BY id"):
+    for r in cat.record_rows():
         inside = r["path"].startswith(prefix)
         if not inside:
             if r["center"] == center and r["state"] == "active":
@@ -173,12 +172,10 @@ def _scope(cat: Catalogue, center: str) -> tuple[list[dict[str, Any]], Readiness
             readiness.unreadable.append(f"{r['path']}（{r['extract_reason'] or r['extract_status']}）")
         if r["paper_box"] is None:
             readiness.unboxed.append(r["path"])
-    for p in fetch_rows(cat, "SELECT path, message FROM problems ORDER BY path"):
+    for p in cat.problem_rows():
         if p["path"].startswith(prefix):
             readiness.unreadable.append(f"{p['path']}（{p['message']}）")
-    for d in fetch_rows(
-        cat, "SELECT title, state FROM drafts WHERE center = ? AND decided_at IS NULL", (center,)
-    ):
+    for d in cat.undecided_drafts(center):
         readiness.open_drafts.append(f"{d['title']}（{d['state']}）")
     return rows, readiness
 
@@ -188,20 +185,15 @@ def _scope(cat: Catalogue, center: str) -> tuple[list[dict[str, Any]], Readiness
 
 def _read_content(cat: Catalogue, center: str, rows: list[dict[str, Any]], ready: Readiness) -> _Content:
     ids = [r["id"] for r in rows]
-    marks = ",".join("?" * len(ids))
     return _Content(
         rows=rows,
         readiness=ready,
         record_files=[r for r in rows if is_file_record(r)],
-        versions=fetch_rows(
-            cat, f"SELECT * FROM versions WHERE record_id IN ({marks}) ORDER BY record_id, version", ids
-        ),
-        texts=fetch_rows(cat, f"SELECT * FROM texts WHERE record_id IN ({marks}) ORDER BY record_id", ids),
-        boxes=fetch_rows(
-            cat, "SELECT * FROM boxes WHERE center = ? ORDER BY year, retention, box", (center,)
-        ),
-        drafts=fetch_rows(cat, "SELECT * FROM drafts WHERE center = ? ORDER BY id", (center,)),
-        doc_numbers=fetch_rows(cat, "SELECT * FROM doc_numbers ORDER BY prefix, year"),
+        versions=cat.version_rows(ids),
+        texts=cat.text_rows(ids),
+        boxes=cat.box_rows(center),
+        drafts=cat.drafts(center=center),
+        doc_numbers=cat.doc_number_rows(),
         audit=_redacted_chain(cat, center),
         audit_head=cat.get_meta("audit_head"),
         pii=_pii(cat, rows),
@@ -211,7 +203,7 @@ def _read_content(cat: Catalogue, center: str, rows: list[dict[str, Any]], ready
 def _redacted_chain(cat: Catalogue, center: str) -> list[dict[str, Any]]:
     prefix = center_prefix(center)
     out: list[dict[str, Any]] = []
-    for r in fetch_rows(cat, "SELECT * FROM audit ORDER BY seq"):
+    for r in cat.audit_rows():
         mine = r["center"] == center or (r["path"] or "").startswith(prefix)
         if mine or (r["center"] is None and not r["path"]):
             out.append(r)
@@ -544,7 +536,7 @@ def _read_manifest(path: Path) -> dict[str, str]:
 
 def _record_bundle(cat: Catalogue, request: _Request, the_seal: Seal, built: bag.BuiltBag) -> None:
     with cat.transaction():
-        cat.conn.execute("UPDATE seals SET bundle = ? WHERE id = ?", (str(built.path), the_seal.id))
+        cat.set_seal_bundle(the_seal.id, str(built.path))
         audit.append(
             cat,
             "handover.create",

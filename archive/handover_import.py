@@ -25,7 +25,6 @@ from zhikong.archive.handover_model import (
     HostChange,
     ImportResult,
     center_prefix,
-    fetch_rows,
     is_file_record,
     load_meta,
 )
@@ -127,10 +126,7 @@ def _preconditions(settings: Settings, cat: Catalogue, meta: BundleMeta) -> None
         if c.name != center and c.code == code:
             problems.append(Problem("conflict.code", f"中心代码 {code} 已被本库的 {c.name} 使用"))
     prefix = center_prefix(center)
-    active = cat.conn.execute(
-        "SELECT COUNT(*) FROM records WHERE state = 'active' AND substr(path, 1, ?) = ?",
-        (len(prefix), prefix),
-    ).fetchone()[0]
+    active = cat.active_records_under(prefix)
     if active:
         problems.append(Problem("conflict.records", f"本库的 {center} 已有 {active} 条档案记录"))
     folder = settings.root / center
@@ -138,13 +134,7 @@ def _preconditions(settings: Settings, cat: Catalogue, meta: BundleMeta) -> None
         problems.append(Problem("conflict.folder", f"本库的文件夹 {center} 里已有文件", path=str(folder)))
     codes = [r["archival_code"] for r in meta.records if r.get("archival_code")]
     if codes:
-        marks = ",".join("?" * len(codes))
-        taken = [
-            r[0]
-            for r in cat.conn.execute(
-                f"SELECT archival_code FROM records WHERE archival_code IN ({marks})", codes
-            )
-        ]
+        taken = cat.archival_codes_in_use(codes)
         problems += [Problem("conflict.archival_code", "档号在本库中已被使用", path=c) for c in taken]
     if problems:
         raise ConflictError(
@@ -202,94 +192,45 @@ def _stage_files(bag_dir: Path, staging: Path, meta: BundleMeta, store: ObjectSt
             store.add_file(obj)
 
 
-def _columns(cat: Catalogue, table: str) -> set[str]:
-    return {r[1] for r in cat.conn.execute(f"PRAGMA table_info({table})")}
-
-
-def _insert_row(cat: Catalogue, table: str, row: dict[str, Any], columns: set[str]) -> int:
-    keys = [k for k in row if k in columns]
-    cur = cat.conn.execute(
-        f"INSERT INTO {table} ({', '.join(keys)}) VALUES ({', '.join('?' * len(keys))})",
-        [row[k] for k in keys],
-    )
-    return int(cur.lastrowid or 0)
-
-
 def _insert(cat: Catalogue, meta: BundleMeta, to_host: str) -> tuple[list[int], int]:
     """Every catalogue row of the bundle, with new ids; the imported chain; the host change. One transaction."""
     h = meta.handover
     center = str(h["center"])
     chain = f"{h['from_host']}:{h['seal_id']}:{h['sealed_at']}"
     with cat.transaction():
-        record_cols = _columns(cat, "records")
-        new_id: dict[int, int] = {}
-        for r in meta.records:
-            row = {k: v for k, v in r.items() if k != "id"}
-            row["raw_path"] = None
-            row["scan_of"] = None
-            new_id[int(r["id"])] = _insert_row(cat, "records", row, record_cols)
+        carried = [
+            {**{k: v for k, v in r.items() if k != "id"}, "raw_path": None, "scan_of": None}
+            for r in meta.records
+        ]
+        ids = cat.insert_imported_records(carried)
+        new_id = {int(r["id"]): i for r, i in zip(meta.records, ids, strict=True)}
         for r in meta.records:
             if r.get("scan_of") is not None and int(r["scan_of"]) in new_id:
-                cat.conn.execute(
-                    "UPDATE records SET scan_of = ? WHERE id = ?",
-                    (new_id[int(r["scan_of"])], new_id[int(r["id"])]),
-                )
-        version_cols = _columns(cat, "versions")
-        for v in meta.versions:
-            _insert_row(cat, "versions", {**v, "record_id": new_id[int(v["record_id"])]}, version_cols)
+                cat.set_scan_of(new_id[int(r["id"])], new_id[int(r["scan_of"])])
+        cat.insert_imported_versions([{**v, "record_id": new_id[int(v["record_id"])]} for v in meta.versions])
         for t in meta.texts:
-            cat.conn.execute(
-                "INSERT OR REPLACE INTO texts (record_id, sha256, text) VALUES (?, ?, ?)",
-                (new_id[int(t["record_id"])], t["sha256"], t["text"]),
-            )
-        box_cols = _columns(cat, "boxes")
-        for b in meta.boxes:
-            cat.conn.execute(
-                "DELETE FROM boxes WHERE center = ? AND year = ? AND retention = ? AND box = ?",
-                (b["center"], b["year"], b["retention"], b["box"]),
-            )
-            _insert_row(cat, "boxes", b, box_cols)
-        draft_cols = _columns(cat, "drafts")
+            cat.store_text(new_id[int(t["record_id"])], t["sha256"], t["text"])
+        cat.replace_boxes(meta.boxes)
         for d in meta.drafts:
             rid = d.get("record_id")
             row = {k: v for k, v in d.items() if k != "id"}
             row["record_id"] = new_id.get(int(rid)) if rid is not None else None
-            if (
-                row.get("doc_number")
-                and cat.conn.execute(
-                    "SELECT 1 FROM drafts WHERE doc_number = ?", (row["doc_number"],)
-                ).fetchone()
-            ):
+            if row.get("doc_number") and cat.draft_with_doc_number(row["doc_number"]):
                 continue  # the same approved document already known here (same county, same numbering)
-            _insert_row(cat, "drafts", row, draft_cols)
+            cat.insert_imported_draft(row)
         for n in meta.doc_numbers:
-            cat.conn.execute(
-                """INSERT INTO doc_numbers (prefix, year, last) VALUES (?, ?, ?)
-                   ON CONFLICT(prefix, year) DO UPDATE SET last = max(last, excluded.last)""",
-                (n["prefix"], n["year"], n["last"]),
-            )
+            cat.raise_doc_number(n["prefix"], n["year"], n["last"])
         for e in meta.audit:
-            cat.conn.execute(
-                """INSERT INTO imported_audit (chain, seq, ts, action, center, path, detail, prev, hash, redacted)
-                   VALUES (?,?,?,?,?,?,?,?,?,?)""",
-                (
-                    chain,
-                    e["seq"],
-                    e.get("ts"),
-                    e.get("action"),
-                    e.get("center"),
-                    e.get("path"),
-                    e.get("detail"),
-                    e["prev"],
-                    e["hash"],
-                    int(bool(e.get("redacted"))),
-                ),
-            )
+            cat.add_imported_audit(chain, e)
         at = now_iso()
         fingerprint = _records_digest(meta.records)
-        cat.conn.execute(
-            "INSERT INTO host_changes (center, from_host, to_host, at, bundle_sha256, note) VALUES (?,?,?,?,?,?)",
-            (center, h["from_host"], to_host, at, fingerprint, f"移交包导入，封存于 {h['sealed_at']}"),
+        cat.add_host_change(
+            center=center,
+            from_host=h["from_host"],
+            to_host=to_host,
+            at=at,
+            bundle_sha256=fingerprint,
+            note=f"移交包导入，封存于 {h['sealed_at']}",
         )
         audit.append(
             cat,
@@ -352,9 +293,8 @@ def verify_imported(cat: Catalogue) -> list[Problem]:
         for e in audit.entries(cat)
         if e.action == "handover.import"
     }
-    chains = [r[0] for r in cat.conn.execute("SELECT DISTINCT chain FROM imported_audit")]
-    for chain in chains:
-        rows = fetch_rows(cat, "SELECT * FROM imported_audit WHERE chain = ? ORDER BY seq", (chain,))
+    for chain in cat.imported_chains():
+        rows = cat.imported_audit(chain)
         for r in rows:
             r["redacted"] = bool(r["redacted"])
         if chain not in anchors:
@@ -368,5 +308,5 @@ def verify_imported(cat: Catalogue) -> list[Problem]:
 def host_changes(cat: Catalogue) -> list[HostChange]:
     return [
         HostChange(r["center"], r["from_host"], r["to_host"], r["at"], r["note"])
-        for r in cat.conn.execute("SELECT * FROM host_changes ORDER BY id")
+        for r in cat.host_change_rows()
     ]

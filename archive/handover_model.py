@@ -7,12 +7,10 @@ stages (seal, create, verify, import) never import each other in a cycle.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zhikong.archive.catalogue import Catalogue
 from zhikong.errors import Problem
 
 FORMAT = "zhikong-handover/1"
@@ -198,10 +196,6 @@ def load_meta(bag_dir: Path, problems: list[Problem]) -> BundleMeta | None:
 
 def center_prefix(center: str) -> str:
     return center.rstrip("/") + "/"
-
-
-def fetch_rows(cat: Catalogue, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
-    return [dict(r) for r in cat.conn.execute(sql, tuple(args)).fetchall()]
 
 
 def is_file_record(r: dict[str, Any]) -> bool:

@@ -10,8 +10,7 @@ from zhikong.errors import ConflictError, InputFileError
 
 
 def seals(cat: Catalogue, center: str | None = None) -> list[Seal]:
-    sql = "SELECT * FROM seals" + (" WHERE center = ?" if center else "") + " ORDER BY id"
-    return [Seal(**dict(r)) for r in cat.conn.execute(sql, (center,) if center else ()).fetchall()]
+    return [Seal(**r) for r in cat.seals(center)]
 
 
 def seal(cat: Catalogue, center: Center, to_host: str) -> Seal:
@@ -21,11 +20,7 @@ def seal(cat: Catalogue, center: Center, to_host: str) -> Seal:
             if s.released_at is None:
                 return s
         sealed_at = now_iso()
-        cur = cat.conn.execute(
-            "INSERT INTO seals (center, sealed_at, to_host) VALUES (?, ?, ?)",
-            (center.name, sealed_at, to_host),
-        )
-        seal_id = int(cur.lastrowid or 0)
+        seal_id = cat.add_seal(center.name, sealed_at, to_host)
         audit.append(
             cat, "handover.seal", center=center.name, seal_id=seal_id, from_host=center.host, to_host=to_host
         )
@@ -64,6 +59,6 @@ def release(cat: Catalogue, center: str, reason: str) -> Seal:
             raise ConflictError(f"{center} 没有处于封存中的记录。", hint="用 zhikong handover status 查看。")
         s = live[-1]
         released_at = now_iso()
-        cat.conn.execute("UPDATE seals SET released_at = ? WHERE id = ?", (released_at, s.id))
+        cat.release_seal(s.id, released_at)
         audit.append(cat, "handover.release", center=center, seal_id=s.id, reason=reason)
     return Seal(s.id, s.center, s.sealed_at, s.to_host, s.bundle, released_at)

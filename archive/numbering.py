@@ -70,17 +70,10 @@ def assign_numbers(settings: Settings, cat: Catalogue, records: Iterable[Record]
                 )
             assert rec.center is not None and rec.year is not None
             retention = rec.retention or retention_of(settings, rec.category)
-            row = cat.conn.execute(
-                "SELECT COALESCE(MAX(item_no), 0) FROM records WHERE center = ? AND year = ? AND retention = ?",
-                (rec.center, rec.year, retention),
-            ).fetchone()
-            item_no = int(row[0]) + 1
+            item_no = cat.last_item_no(rec.center, rec.year, retention) + 1
             code = archival_code(
                 settings.fonds, rec.year, retention, settings.center(rec.center).code, item_no
             )
-            cat.conn.execute(
-                "UPDATE records SET retention = ?, item_no = ?, archival_code = ? WHERE id = ? AND item_no IS NULL",
-                (retention, item_no, code, rec.id),
-            )
+            cat.set_archival_number(rec.id, retention=retention, item_no=item_no, archival_code=code)
             given.append(Numbered(rec.id, retention, item_no, code))
     return given

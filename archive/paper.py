@@ -50,27 +50,17 @@ class Box:
 def resolve(settings: Settings, cat: Catalogue, given: str, cwd: Path) -> Record:
     """A record named by its 档号 or by its path (relative, absolute, or a paper item's synthetic path)."""
     if CODE_RE.match(given.strip()):
-        row = cat.conn.execute("SELECT id FROM records WHERE archival_code = ?", (given.strip(),)).fetchone()
-        if row is None:
+        record_id = cat.record_id_by_archival_code(given.strip())
+        if record_id is None:
             raise NotFound(f"没有档号为 {given} 的档案。", hint="用 zhikong paper catalog 查看盒内目录。")
-        return cat.get(int(row[0]))
+        return cat.get(record_id)
     return resolve_record(settings, cat, given, cwd)
 
 
-def _box_retention(cat: Catalogue, center: str, year: int, box: int) -> str | None:
-    row = cat.conn.execute(
-        "SELECT retention FROM boxes WHERE center = ? AND year = ? AND box = ?", (center, year, box)
-    ).fetchone()
-    return str(row[0]) if row else None
-
-
 def _ensure_box(cat: Catalogue, center: str, year: int, retention: str, box: int) -> None:
-    existing = _box_retention(cat, center, year, box)
+    existing = cat.box_retention(center, year, box)
     if existing is None:
-        cat.conn.execute(
-            "INSERT INTO boxes (center, year, retention, box) VALUES (?, ?, ?, ?)",
-            (center, year, retention, box),
-        )
+        cat.add_box(center, year, retention, box)
     elif existing != retention:
         raise ConflictError(
             f"{center} {year} 年第 {box} 盒装的是保管期限 {existing} 的文件，不能放入 {retention} 的文件。",
@@ -79,12 +69,7 @@ def _ensure_box(cat: Catalogue, center: str, year: int, retention: str, box: int
 
 
 def box_records(cat: Catalogue, center: str, year: int, box: int) -> list[Record]:
-    rows = cat.conn.execute(
-        "SELECT id FROM records WHERE center = ? AND year = ? AND paper_box = ? AND state = 'active' "
-        "ORDER BY item_no, id",
-        (center, year, box),
-    ).fetchall()
-    return [cat.get(int(r[0])) for r in rows]
+    return [cat.get(record_id) for record_id in cat.box_record_ids(center, year, box)]
 
 
 def plan_box(
@@ -130,7 +115,7 @@ def plan_box(
         ]
         _ensure_box(cat, center, year, chosen, box)
         for r in picked:
-            cat.conn.execute("UPDATE records SET paper_box = ? WHERE id = ?", (box, r.id))
+            cat.plan_into_box(r.id, box)
         audit.append(
             cat,
             "paper.catalog",
@@ -167,9 +152,7 @@ def mark(settings: Settings, cat: Catalogue, records: list[Record], *, box: int)
             rec = cat.get(rec.id)
             assert rec.center is not None and rec.year is not None and rec.retention is not None
             _ensure_box(cat, rec.center, rec.year, rec.retention, box)
-            cat.conn.execute(
-                "UPDATE records SET paper_box = ?, paper_marked_at = ? WHERE id = ?", (box, ts, rec.id)
-            )
+            cat.mark_paper_filed(rec.id, box=box, at=ts)
             audit.append(
                 cat, "paper.mark", center=rec.center, path=rec.path, box=box, archival_code=rec.archival_code
             )
@@ -205,32 +188,22 @@ def add_paper(
         raise InputFileError("请用 --year 或 --activity 指明年度。")
     ts = now_iso()
     with cat.transaction():
-        cur = cat.conn.execute(
-            """INSERT INTO records (path, state, kind, version, center, center_by, year, year_by, activity,
-                   activity_date, activity_type, activity_by, category, category_by, title, added_at,
-                   updated_at, doc_number, responsible, pages, doc_date)
-               VALUES ('', 'active', 'paper', 1, ?, 'manual', ?, 'manual', ?, ?, ?, ?, ?, 'manual', ?, ?, ?, ?, ?,
-                   ?, ?)""",
-            (
-                center,
-                the_year,
-                name,
-                when.isoformat() if when else None,
-                activity_type_of(name).value if name else None,
-                "manual" if name else None,
-                category,
-                title.strip(),
-                ts,
-                ts,
-                doc_number,
-                responsible,
-                pages,
-                doc_date.isoformat() if doc_date else None,
-            ),
+        record_id = cat.add_paper_item(
+            center=center,
+            year=the_year,
+            activity=name,
+            activity_date=when.isoformat() if when else None,
+            activity_type=activity_type_of(name).value if name else None,
+            category=category,
+            title=title.strip(),
+            at=ts,
+            doc_number=doc_number,
+            responsible=responsible,
+            pages=pages,
+            doc_date=doc_date.isoformat() if doc_date else None,
         )
-        record_id = int(cur.lastrowid or 0)
         path = f"{PAPER_ROOT}/{center}/{the_year}/{record_id} {title.strip()}"
-        cat.conn.execute("UPDATE records SET path = ? WHERE id = ?", (path, record_id))
+        cat.set_path(record_id, path)
         rec = cat.get(record_id)
         assign_numbers(settings, cat, [rec])
         rec = cat.get(record_id)
@@ -260,15 +233,11 @@ def link(cat: Catalogue, paper: Record, scan: Record) -> Record:
             f"{scan.path} 已有自己的档号 {scan.archival_code}，不能再作为另一件的扫描件。",
             hint="扫描件应在打印盒内目录之前关联。",
         )
-    other = cat.conn.execute(
-        "SELECT path FROM records WHERE scan_of = ? AND state = 'active' AND id != ?", (paper.id, scan.id)
-    ).fetchone()
+    other = cat.scan_path_of(paper.id, other_than=scan.id)
     if other is not None:
-        raise ConflictError(f"{paper.path} 已关联扫描件 {other[0]}。")
+        raise ConflictError(f"{paper.path} 已关联扫描件 {other}。")
     with cat.transaction():
-        cat.conn.execute(
-            "UPDATE records SET scan_of = ?, updated_at = ? WHERE id = ?", (paper.id, now_iso(), scan.id)
-        )
+        cat.link_scan(scan.id, paper.id)
         audit.append(
             cat,
             "paper.link",
@@ -282,5 +251,4 @@ def link(cat: Catalogue, paper: Record, scan: Record) -> Record:
 
 def scanned_ids(cat: Catalogue) -> set[int]:
     """Paper-only items that have an active scan linked to them."""
-    rows = cat.conn.execute("SELECT scan_of FROM records WHERE scan_of IS NOT NULL AND state = 'active'")
-    return {int(r[0]) for r in rows}
+    return cat.scanned_paper_ids()

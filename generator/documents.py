@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from zhikong.errors import InputFileError, Problem, TemplateError
-from zhikong.generator.drafts import normalise_to
-from zhikong.generator.notice import KINDS, NoticeSpec, render_notice
+from zhikong.generator.notice import KINDS, NoticeSpec, normalise_to, render_notice
 from zhikong.generator.render import load_data, render_template, shipped_templates, template_variables
 
 LABELS = {

@@ -59,6 +59,21 @@ def format_date(day: datetime.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def normalise_to(to: str) -> str:
+    """主送机关 as typed on the command line: the closing "：" may be left out.
+
+    A name that ends in a letter is completed with "："; one that ends in other punctuation (a
+    half-width ":", "。") is left for ``check_notice`` to report, since it is probably a typo.
+    """
+    text = to.strip()
+    if text and not _ENDS_WITH_PUNCTUATION.search(text):
+        return text + "："
+    return text
+
+
+_ENDS_WITH_PUNCTUATION = re.compile(r"[：:;；,，.。、!！?？]$")
+
+
 def check_notice(spec: NoticeSpec) -> list[Problem]:
     """Every problem with ``spec``, in reading order (empty when it can be rendered)."""
     problems: list[Problem] = []

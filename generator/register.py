@@ -20,7 +20,6 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-from zhikong.archive.catalogue import Record
 from zhikong.archive.numbering import RETENTION_NAMES
 from zhikong.archive.paper import Box
 from zhikong.generator.ooxml import child, rpr_fonts, xml_safe
@@ -97,35 +96,30 @@ def save_atomic(doc_or_book: Any, out: Path) -> Path:
     return out
 
 
-def _ymd(rec: Record) -> str:
-    when = rec.doc_date or (
-        rec.classification.activity_date.isoformat() if rec.classification.activity_date else ""
-    )
+def _ymd(doc_date: str | None, activity_date: date | None) -> str:
+    when = doc_date or (activity_date.isoformat() if activity_date else "")
     return when.replace("-", "")
 
 
-def _title(rec: Record) -> str:
-    return rec.title or Path(rec.path).stem
-
-
-def _remark(rec: Record, scanned: set[int]) -> str:
-    if rec.kind == "paper":
-        return "纸质件，已扫描" if rec.id in scanned else "纸质件，待扫描"
-    return "" if rec.paper_marked_at else "未入盒"
+def _remark(kind: str, scanned: bool, marked: bool) -> str:
+    if kind == "paper":
+        return "纸质件，已扫描" if scanned else "纸质件，待扫描"
+    return "" if marked else "未入盒"
 
 
 def catalogue_rows(box: Box, scanned: set[int]) -> list[list[object]]:
+    """The 归档文件目录's rows (DA/T 22-2015 columns) for the records in the box."""
     return [
         [
             i + 1,
             r.archival_code or "",
             r.doc_number or "",
             r.responsible or box.center,
-            _title(r),
-            _ymd(r),
+            r.title or Path(r.path).stem,
+            _ymd(r.doc_date, r.classification.activity_date),
             "",
             r.pages or "",
-            _remark(r, scanned),
+            _remark(r.kind, r.id in scanned, bool(r.paper_marked_at)),
         ]
         for i, r in enumerate(box.records)
     ]

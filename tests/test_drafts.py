@@ -20,9 +20,9 @@ from lxml import etree
 
 from zhikong import libreoffice
 from zhikong.archive.catalogue import Catalogue
+from zhikong.archive.drafts import approve, create_notice_draft
 from zhikong.archive.ingest import Reconciler
 from zhikong.archive.settings import load_settings
-from zhikong.generator.drafts import approve, create_notice_draft
 from zhikong.generator.render import TEMPLATE_NAMES
 
 REPO = Path(__file__).resolve().parent.parent

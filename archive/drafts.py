@@ -10,6 +10,10 @@ States: 送审 (submitted: the 送审稿 exists) → 已批准 (numbered and fil
 已批准 → 已印发 once the secretary records that the printed copies went out. 草稿 (a draft saved
 without being submitted) is part of the vocabulary the bureau uses; ``create_notice_draft`` writes
 the 送审稿 at once, so the drafts it makes start in 送审.
+
+The workflow lives next to the catalogue because it is the catalogue's: draft rows, the 发文字号
+sequences, the audit entries and the filed final. ``generator.notice`` only checks and renders the
+document it is given; the rows are reached through ``Catalogue`` methods, never by SQL here.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -33,7 +37,7 @@ from zhikong.archive.manage import set_classification
 from zhikong.archive.settings import DRAFTS_FOLDER, Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
 from zhikong.generator.docnumber import format_doc_number
-from zhikong.generator.notice import KINDS, NoticeSpec, check_notice, render_notice
+from zhikong.generator.notice import KINDS, NoticeSpec, check_notice, normalise_to, render_notice
 
 FINAL_FOLDER = "发文"  # <center>/<year>/发文/ holds approved documents not tied to one activity
 NOTICE_CATEGORY = "通知"
@@ -161,41 +165,18 @@ def read_body(path: Path) -> str:
     )
 
 
-def normalise_to(to: str) -> str:
-    """主送机关 as typed on the command line: the closing "：" may be left out.
-
-    A name that ends in a letter is completed with "："; one that ends in other punctuation (a
-    half-width ":", "。") is left for ``check_notice`` to report, since it is probably a typo.
-    """
-    text = to.strip()
-    if text and not _ENDS_WITH_PUNCTUATION.search(text):
-        return text + "："
-    return text
-
-
-_ENDS_WITH_PUNCTUATION = re.compile(r"[：:;；,，.。、!！?？]$")
-
-
 # -- reading --------------------------------------------------------------------------------------
 
 
 def get_draft(cat: Catalogue, draft_id: int) -> Draft:
-    row = cat.conn.execute("SELECT * FROM drafts WHERE id = ?", (draft_id,)).fetchone()
+    row = cat.draft(draft_id)
     if row is None:
         raise NotFound(f"没有编号为 {draft_id} 的公文草稿。", hint="用 zhikong draft list 查看草稿及编号。")
     return _draft(row)
 
 
 def list_drafts(cat: Catalogue, *, center: str | None = None, state: DraftState | None = None) -> list[Draft]:
-    clauses, args = [], []
-    if center is not None:
-        clauses.append("center = ?")
-        args.append(center)
-    if state is not None:
-        clauses.append("state = ?")
-        args.append(state.value)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = cat.conn.execute(f"SELECT * FROM drafts {where} ORDER BY id", args).fetchall()
+    rows = cat.drafts(center=center, state=state.value if state is not None else None)
     return [_draft(r) for r in rows]
 
 
@@ -259,16 +240,19 @@ def create_notice_draft(
     # back and the half-made file removed, so a draft exists exactly when its 送审稿 does.
     try:
         with cat.transaction():
-            cur = cat.conn.execute(
-                "INSERT INTO drafts (center, kind, title, state, spec, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (center, kind, spec.title, DraftState.SUBMITTED.value, content.to_json(), now_iso()),
+            draft_id = cat.insert_draft(
+                center=center,
+                kind=kind,
+                title=spec.title,
+                state=DraftState.SUBMITTED.value,
+                spec=content.to_json(),
+                created_at=now_iso(),
             )
-            draft_id = int(cur.lastrowid or 0)
             out = folder / f"{draft_id} {safe_file_name(spec.title)}（送审稿）.docx"
             written = out
             render_notice(spec, out)
             rel = out.relative_to(settings.root).as_posix()
-            cat.conn.execute("UPDATE drafts SET draft_path = ? WHERE id = ?", (rel, draft_id))
+            cat.set_draft_path(draft_id, rel)
             audit.append(
                 cat, "draft.create", center=center, path=rel, draft=draft_id, kind=kind, title=spec.title
             )
@@ -299,10 +283,7 @@ def _stray_with_number(cat: Catalogue, folder: Path, doc_number: str) -> str | N
     on_disk = sorted(folder.glob(f"{doc_number}*")) if folder.is_dir() else []
     if on_disk:
         return on_disk[0].name
-    row = cat.conn.execute(
-        "SELECT path FROM records WHERE state = 'active' AND instr(path, ?) > 0 LIMIT 1", (doc_number,)
-    ).fetchone()
-    return str(row[0]) if row else None
+    return cat.active_path_containing(doc_number)
 
 
 def approve(
@@ -343,7 +324,7 @@ def approve(
             content = draft.content
             when = today if content.dated_on_approval else content.spec.date
             prefix = settings.doc_prefix
-            number = _next_number(cat, prefix, when.year)
+            number = cat.next_doc_number(prefix, when.year)
             doc_number = format_doc_number(prefix, when.year, number)
             spec = replace(content.spec, year=when.year, date=when, number=number, draft=False)
             final = _final_path(settings, draft, doc_number, when.year)
@@ -366,21 +347,17 @@ def approve(
             rel = final.relative_to(settings.root).as_posix()
             decided_at = now_iso()
             try:
-                cat.conn.execute(
-                    """UPDATE drafts SET state = ?, spec = ?, final_path = ?, doc_number = ?, year = ?,
-                       number = ?, decided_at = ?, decided_by = ?, ref = ? WHERE id = ?""",
-                    (
-                        DraftState.APPROVED.value,
-                        replace(content, spec=spec).to_json(),
-                        rel,
-                        doc_number,
-                        when.year,
-                        number,
-                        decided_at,
-                        by.strip(),
-                        ref.strip() or None,
-                        draft_id,
-                    ),
+                cat.record_draft_approval(
+                    draft_id,
+                    state=DraftState.APPROVED.value,
+                    spec=replace(content, spec=spec).to_json(),
+                    final_path=rel,
+                    doc_number=doc_number,
+                    year=when.year,
+                    number=number,
+                    decided_at=decided_at,
+                    decided_by=by.strip(),
+                    ref=ref.strip() or None,
                 )
             except sqlite3.IntegrityError as exc:  # the unique index on doc_number: never issue twice
                 raise ConflictError(
@@ -400,7 +377,7 @@ def approve(
             os.replace(staged, final)
             placed = final
             record_id = _catalogue_final(cat, reconciler, settings, final, rel, doc_number, spec)
-            cat.conn.execute("UPDATE drafts SET record_id = ? WHERE id = ?", (record_id, draft_id))
+            cat.set_draft_record(draft_id, record_id)
     except BaseException:
         for leftover in (staged, placed):
             if leftover is not None:
@@ -417,9 +394,12 @@ def reject(cat: Catalogue, draft_id: int, *, by: str, reason: str) -> Draft:
         draft = get_draft(cat, draft_id)
         if draft.state != DraftState.SUBMITTED:
             raise ConflictError(f"草稿 {draft_id} 的状态是“{draft.state.label}”，不能退回。")
-        cat.conn.execute(
-            "UPDATE drafts SET state = ?, decided_at = ?, decided_by = ?, reason = ? WHERE id = ?",
-            (DraftState.REJECTED.value, now_iso(), by.strip() or None, reason.strip(), draft_id),
+        cat.record_draft_rejection(
+            draft_id,
+            state=DraftState.REJECTED.value,
+            decided_at=now_iso(),
+            decided_by=by.strip() or None,
+            reason=reason.strip(),
         )
         audit.append(
             cat,
@@ -442,7 +422,7 @@ def mark_issued(cat: Catalogue, draft_id: int, *, on: datetime.date) -> Draft:
                 f"草稿 {draft_id} 的状态是“{draft.state.label}”，不能登记印发。",
                 hint="批准并编发文字号之后才能印发。",
             )
-        cat.conn.execute("UPDATE drafts SET state = ? WHERE id = ?", (DraftState.ISSUED.value, draft_id))
+        cat.set_draft_state(draft_id, DraftState.ISSUED.value)
         audit.append(
             cat,
             "draft.issue",
@@ -453,17 +433,6 @@ def mark_issued(cat: Catalogue, draft_id: int, *, on: datetime.date) -> Draft:
             on=on.isoformat(),
         )
     return get_draft(cat, draft_id)
-
-
-def _next_number(cat: Catalogue, prefix: str, year: int) -> int:
-    """Bump and return the counter for (代字, year). Call inside the approval's transaction."""
-    row = cat.conn.execute(
-        """INSERT INTO doc_numbers (prefix, year, last) VALUES (?, ?, 1)
-           ON CONFLICT(prefix, year) DO UPDATE SET last = last + 1
-           RETURNING last""",
-        (prefix, year),
-    ).fetchone()
-    return int(row[0])
 
 
 def _final_path(settings: Settings, draft: Draft, doc_number: str, year: int) -> Path:
@@ -495,9 +464,8 @@ def _catalogue_final(
         record = set_classification(cat, record, category=NOTICE_CATEGORY, centers=settings.center_names())
         if reconciler.sink is not None:
             reconciler.sink.upsert([(record, cat.text(record.id) or "")])
-    cat.conn.execute(
-        "UPDATE records SET doc_number = ?, responsible = ?, doc_date = ? WHERE id = ?",
-        (doc_number, spec.signer, spec.date.isoformat(), record.id),
+    cat.set_document_details(
+        record.id, doc_number=doc_number, responsible=spec.signer, doc_date=spec.date.isoformat()
     )
     return record.id
 
@@ -511,7 +479,7 @@ def safe_file_name(title: str, limit: int = 80) -> str:
     return name[:limit] or "公文"
 
 
-def _draft(row: sqlite3.Row) -> Draft:
+def _draft(row: Mapping[str, Any]) -> Draft:
     return Draft(
         id=row["id"],
         center=row["center"],
