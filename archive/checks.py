@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -24,6 +25,8 @@ from zhikong.archive.rules import CheckRule, RuleSet
 from zhikong.archive.settings import SETTINGS_FILE, Center, Settings
 
 QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
+LOOP_STEPS = ("督查记录", "反馈意见", "整改报告")  # then a 回头看 (follow-up), found by `_follow_up_of`
+FOLLOW_UP = "回头看"
 UNREADABLE = ("unreadable", "unsupported")
 _DATE_IN_TEXT = re.compile(r"((?:19|20)\d{2})\s*[-年./]\s*(\d{1,2})\s*[-月./]\s*(\d{1,2})")
 _DATE_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
@@ -83,6 +86,67 @@ class YearFacts:
     activities: dict[tuple[date, str], Activity] = field(default_factory=dict)
 
 
+class LoopState(StrEnum):
+    CLOSED = "closed"  # every step filed, the follow-up included
+    IN_PROGRESS = "in_progress"  # steps missing, but the rectification period has not ended yet
+    OPEN = "open"  # steps missing after the rectification period: the finding `inspection.closed_loop`
+
+    @property
+    def label(self) -> str:
+        return {"closed": "已闭环", "in_progress": "整改期内", "open": "未闭环"}[self.value]
+
+
+@dataclass(frozen=True)
+class InspectionLoop:
+    """One inspection's closed loop (J6(3), J19): 督查记录 → 反馈意见 → 整改报告 → a later 回头看.
+
+    What the check reports, what the score deducts for and what a handover bundle lists as open
+    rectification items are all read from this one evaluation, so they cannot disagree.
+    """
+
+    center: str
+    year: int
+    activity: str  # the activity's label, "YYYY-MM-DD 名称"
+    name: str
+    when: date
+    due: date  # the end of the rectification period (督查 + grace_days); a gap counts only after it
+    folder: str
+    paths: tuple[str, ...]  # the inspection's own records
+    follow_up: tuple[str, ...]  # the 回头看 records that close it
+    missing: tuple[str, ...]  # the steps not filed, in the loop's order
+    state: LoopState
+
+    @property
+    def no_loop(self) -> bool:
+        """No rectification at all (feedback or report missing), not just no follow-up: scored harder."""
+        return any(m in self.missing for m in ("反馈意见", "整改报告"))
+
+    @property
+    def message(self) -> str:
+        if self.state == LoopState.CLOSED:
+            return f"{self.activity}：闭环完整"
+        gap = f"缺少{'、'.join(self.missing)}"
+        if self.state == LoopState.IN_PROGRESS:
+            return f"{self.activity}：整改期内（{self.due.isoformat()} 前闭环），尚{gap}"
+        return f"{self.activity}：闭环不完整，{gap}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "center": self.center,
+            "year": self.year,
+            "activity": self.activity,
+            "date": self.when.isoformat(),
+            "due": self.due.isoformat(),
+            "state": self.state.value,
+            "state_label": self.state.label,
+            "missing": list(self.missing),
+            "message": self.message,
+            "folder": self.folder,
+            "files": list(self.paths),
+            "follow_up": list(self.follow_up),
+        }
+
+
 @dataclass(frozen=True)
 class YearResult:
     """One center-year: its findings, and per rule the files the rule looked at (the score cites them)."""
@@ -92,6 +156,7 @@ class YearResult:
     findings: tuple[Finding, ...]
     looked_at: dict[str, tuple[str, ...]]
     facts: YearFacts
+    loops: tuple[InspectionLoop, ...] = ()  # the year's inspections, closed or not
 
 
 @dataclass(frozen=True)
@@ -169,6 +234,7 @@ class _Ctx:
     all_years: dict[tuple[str, int], YearFacts]
     findings: list[Finding] = field(default_factory=list)
     looked_at: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    loops: list[InspectionLoop] = field(default_factory=list)
 
     def add(self, rule: str, message: str, paths: Iterable[str] = (), **details: Any) -> None:
         r: CheckRule = self.rules.check(rule)
@@ -308,16 +374,20 @@ def _materials(ctx: _Ctx) -> None:
     ctx.saw("activity.materials", looked)
 
 
-def _follow_up_of(ctx: _Ctx, insp: Activity, words: list[str]) -> list[Record]:
+def _follow_up_of(
+    all_years: dict[tuple[str, int], YearFacts], center: str, insp: Activity, words: list[str], as_of: date
+) -> list[Record]:
+    """The 回头看 of an inspection: a record in its own folder named so, else a later follow-up
+    activity of the same center whose name (without the follow-up word) names the inspection."""
     inside = [r for r in insp.records if any(w in label_of(r) for w in words)]
     if inside:
         return inside
     later: list[Record] = []
-    for (center, _year), fy in ctx.all_years.items():
-        if center != ctx.fy.center.name:
+    for (name, _year), fy in all_years.items():
+        if name != center:
             continue
         for act in fy.activities.values():
-            if act.type != ActivityType.FOLLOW_UP or act.when < insp.when or act.when > ctx.as_of:
+            if act.type != ActivityType.FOLLOW_UP or act.when < insp.when or act.when > as_of:
                 continue
             core = act.name
             for w in words:
@@ -327,29 +397,71 @@ def _follow_up_of(ctx: _Ctx, insp: Activity, words: list[str]) -> list[Record]:
     return later
 
 
-def _closed_loop(ctx: _Ctx) -> None:
-    rule = "inspection.closed_loop"
-    p = ctx.params(rule)
+def inspection_loops(
+    all_years: dict[tuple[str, int], YearFacts],
+    rules: RuleSet,
+    *,
+    center: str,
+    year: int | None = None,
+    as_of: date,
+) -> list[InspectionLoop]:
+    """Rule `inspection.closed_loop` for one center: every inspection held by `as_of` (in `year`, else in
+    any year), oldest first, with the steps it is missing and whether its rectification period is over.
+
+    `all_years` is `load_facts`'s grouping; a follow-up may be filed in a later year than its inspection.
+    """
+    p = rules.check("inspection.closed_loop").params
     grace = timedelta(days=int(p.get("grace_days", 0)))
     words = list(p["follow_up_words"])
-    inspections = ctx.activities(ActivityType.INSPECTION)
-    ctx.saw(rule, [a.folder for a in inspections])
-    for insp in inspections:
-        if insp.when + grace >= ctx.as_of:
+    loops: list[InspectionLoop] = []
+    for (name, y), fy in sorted(all_years.items()):
+        if name != center or (year is not None and y != year):
             continue
-        have = insp.categories()
-        missing = [c for c in ("督查记录", "反馈意见", "整改报告") if c not in have]
-        follow = _follow_up_of(ctx, insp, words)
-        if not follow:
-            missing.append("回头看")
-        if missing:
+        for insp in sorted(fy.activities.values(), key=lambda a: a.when):
+            if insp.type != ActivityType.INSPECTION or insp.when > as_of:
+                continue
+            have = insp.categories()
+            missing = [c for c in LOOP_STEPS if c not in have]
+            follow = _follow_up_of(all_years, center, insp, words, as_of)
+            if not follow:
+                missing.append(FOLLOW_UP)
+            due = insp.when + grace
+            state = (
+                LoopState.CLOSED if not missing else LoopState.IN_PROGRESS if due >= as_of else LoopState.OPEN
+            )
+            loops.append(
+                InspectionLoop(
+                    center=center,
+                    year=y,
+                    activity=insp.label,
+                    name=insp.name,
+                    when=insp.when,
+                    due=due,
+                    folder=insp.folder,
+                    paths=tuple(r.path for r in insp.records),
+                    follow_up=tuple(r.path for r in follow),
+                    missing=tuple(missing),
+                    state=state,
+                )
+            )
+    return loops
+
+
+def _closed_loop(ctx: _Ctx) -> None:
+    rule = "inspection.closed_loop"
+    ctx.loops = inspection_loops(
+        ctx.all_years, ctx.rules, center=ctx.fy.center.name, year=ctx.fy.year, as_of=ctx.as_of
+    )
+    ctx.saw(rule, [loop.folder for loop in ctx.loops])
+    for loop in ctx.loops:
+        if loop.state == LoopState.OPEN:
             ctx.add(
                 rule,
-                f"{insp.label}：闭环不完整，缺少{'、'.join(missing)}",
-                [insp.folder, *(r.path for r in insp.records)],
-                activity=insp.label,
-                missing=missing,
-                no_loop=any(m in missing for m in ("反馈意见", "整改报告")),
+                loop.message,
+                [loop.folder, *loop.paths],
+                activity=loop.activity,
+                missing=list(loop.missing),
+                no_loop=loop.no_loop,
             )
 
 
@@ -527,7 +639,7 @@ def run_checks(
             ctx = _Ctx(rules, fy, as_of, cat.text, groups)
             for rule_fn in YEAR_RULES:
                 rule_fn(ctx)
-            results.append(YearResult(c.name, y, tuple(ctx.findings), ctx.looked_at, fy))
+            results.append(YearResult(c.name, y, tuple(ctx.findings), ctx.looked_at, fy, tuple(ctx.loops)))
             findings.extend(ctx.findings)
         roster = _roster(rules, c, year or as_of.year, as_of)
         if roster:

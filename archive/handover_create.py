@@ -12,7 +12,7 @@ import csv
 import json
 import os
 import shutil
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from typing import Any
 
 from zhikong.archive import audit, bag, handoverdocs
 from zhikong.archive.catalogue import Catalogue, now_iso
+from zhikong.archive.checks import InspectionLoop, LoopState, inspection_loops, load_facts
 from zhikong.archive.handover_model import (
     FORMAT,
     MACHINE,
@@ -35,6 +36,7 @@ from zhikong.archive.handover_model import (
 )
 from zhikong.archive.handover_seal import seal
 from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.rules import load_rules
 from zhikong.archive.settings import Center, Settings
 from zhikong.errors import ConflictError, Problem, SettingsError, VerificationError
 from zhikong.indexer.pii import PiiKind, find_pii
@@ -68,6 +70,7 @@ class _Content:
     audit: list[dict[str, Any]]  # the whole chain, other centers' entries redacted
     audit_head: str | None
     pii: list[PiiFinding]
+    rectification: tuple[InspectionLoop, ...]  # inspections whose closed loop is not closed yet
 
     @property
     def expected(self) -> dict[str, str]:
@@ -102,7 +105,7 @@ def create_bundle(
     request = _request(settings, center, to_host, as_of)
     rows, ready = _scope(cat, center)
     the_seal = seal(cat, request.center, request.to_host)
-    content = _read_content(cat, center, rows, ready)
+    content = _read_content(settings, cat, request, rows, ready)
     store = ObjectStore(settings.system_dir)
     compiled: list[handoverdocs.Compiled] = []
 
@@ -133,6 +136,7 @@ def create_bundle(
         pdf_skipped=pdf.skipped,
         pii=content.pii,
         readiness=ready,
+        rectification=content.rectification,
     )
 
 
@@ -183,7 +187,10 @@ def _scope(cat: Catalogue, center: str) -> tuple[list[dict[str, Any]], Readiness
 # -- stage: read what the bundle carries -----------------------------------------------------------
 
 
-def _read_content(cat: Catalogue, center: str, rows: list[dict[str, Any]], ready: Readiness) -> _Content:
+def _read_content(
+    settings: Settings, cat: Catalogue, request: _Request, rows: list[dict[str, Any]], ready: Readiness
+) -> _Content:
+    center = request.center.name
     ids = [r["id"] for r in rows]
     return _Content(
         rows=rows,
@@ -197,6 +204,7 @@ def _read_content(cat: Catalogue, center: str, rows: list[dict[str, Any]], ready
         audit=_redacted_chain(cat, center),
         audit_head=cat.get_meta("audit_head"),
         pii=_pii(cat, rows),
+        rectification=_open_rectifications(settings, cat, center, request.when),
     )
 
 
@@ -334,7 +342,7 @@ def _write_machine(
     _write_json(machine / "boxes.json", content.boxes)
     _write_json(machine / "drafts.json", content.drafts)
     _write_json(machine / "doc_numbers.json", content.doc_numbers)
-    _write_json(machine / "rectification.json", _open_rectifications(content.rows))
+    _write_json(machine / "rectification.json", [loop.to_json() for loop in content.rectification])
     _write_json(machine / "pii.json", [vars(p) for p in content.pii])
     _write_jsonl(machine / "audit.jsonl", content.audit)
 
@@ -354,30 +362,19 @@ def _write_jsonl(path: Path, items: list[dict[str, Any]]) -> None:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
 
 
-def _open_rectifications(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Inspections whose closed loop (督查记录 → 反馈意见 → 整改报告 → 回头看) is not closed yet."""
-    activities: dict[tuple[Any, Any], list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        if r["state"] == "active" and r["activity_type"] == "inspection":
-            activities[(r["activity_date"], r["activity"])].append(r)
-    follow_ups = {
-        r["activity"]
-        for r in rows
-        if r["state"] == "active" and r["activity_type"] == "follow_up" and r["activity"]
-    }
-    items = []
-    for (when, name), recs in sorted(activities.items(), key=lambda kv: str(kv[0])):
-        categories = {r["category"] for r in recs}
-        names = " ".join(Path(r["path"]).name for r in recs)
-        missing = [c for c in ("反馈意见", "整改报告") if c not in categories]
-        revisited = "回头看" in names or "复查" in names or any(name and name in f for f in follow_ups)
-        if not revisited:
-            missing.append("回头看")
-        if missing:
-            items.append(
-                {"activity": name, "date": when, "missing": missing, "files": [r["path"] for r in recs]}
-            )
-    return items
+def _open_rectifications(
+    settings: Settings, cat: Catalogue, center: str, as_of: date
+) -> tuple[InspectionLoop, ...]:
+    """Inspections whose closed loop is not closed as of the handover date, in the checks' own words.
+
+    ``state`` "open" marks the ones past their rectification period — exactly what ``zhikong check``
+    reports as ``inspection.closed_loop`` — and "in_progress" the ones still within it: not yet a gap,
+    but work the new host takes over.
+    """
+    rules = load_rules(settings.rules, settings.root)
+    facts, _records = load_facts(settings, cat)
+    loops = inspection_loops(facts, rules, center=center, as_of=as_of)
+    return tuple(loop for loop in loops if loop.state != LoopState.CLOSED)
 
 
 def _cn_date(d: date) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zhikong.archive.checks import InspectionLoop
 from zhikong.errors import Problem
 
 FORMAT = "zhikong-handover/1"
@@ -96,6 +97,7 @@ class CreateResult:
     pdf_skipped: list[tuple[str, str]]
     pii: list[PiiFinding]
     readiness: Readiness
+    rectification: tuple[InspectionLoop, ...] = ()  # open and in-progress loops, as in rectification.json
 
 
 @dataclass(frozen=True)

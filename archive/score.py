@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import PurePosixPath
 
 from zhikong.archive.catalogue import Catalogue, Record
-from zhikong.archive.checks import CheckReport, Finding, YearResult, run_checks
+from zhikong.archive.checks import CheckReport, Finding, LoopState, YearResult, run_checks
 from zhikong.archive.evidence import EvidenceFinder, text_evidence
 from zhikong.archive.rules import Item, RuleSet
 from zhikong.archive.settings import SETTINGS_FILE, Settings
@@ -218,17 +218,20 @@ def _any_activity(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
 
 
 def _closed_loop(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    rule = str(item.params["rule"])
-    paths = b.seen(rule)
-    if not paths:
+    """From the checks' own evaluation of each inspection's loop (`checks.inspection_loops`): only a loop
+    still open after its rectification period costs points."""
+    loops = b.year.loops
+    if not loops:
         return 0.0, "没有督查活动，无闭环", ()
-    found = b.of(rule)
+    open_loops = [loop for loop in loops if loop.state == LoopState.OPEN]
     cut = sum(
-        float(item.params["no_loop"]) if f.details.get("no_loop") else float(item.params["no_follow_up"])
-        for f in found
+        float(item.params["no_loop"]) if loop.no_loop else float(item.params["no_follow_up"])
+        for loop in open_loops
     )
-    why = f"督查 {len(paths)} 次" + ("；" + "；".join(f.message for f in found) if found else "，闭环完整")
-    return _clamp(item, item.max - cut), why, paths
+    why = f"督查 {len(loops)} 次" + (
+        "；" + "；".join(loop.message for loop in open_loops) if open_loops else "，闭环完整"
+    )
+    return _clamp(item, item.max - cut), why, b.seen(str(item.params["rule"]))
 
 
 def _evidence(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:

@@ -387,3 +387,45 @@ def test_imported_audit_entries_are_listed(bundle: Path, tmp_path: Path, runner:
     assert f"{CENTER}/" in listed and "add" in listed
     assert "仅保留哈希" in listed  # the other center's entries travel as hashes only
     assert "院感质控中心/" not in listed
+
+
+# -- open rectification items ----------------------------------------------------------------------
+
+
+def test_open_rectification_items_are_the_checks_closed_loop_findings(
+    root: Path, run: Run, tmp_path: Path
+) -> None:
+    """One evaluation of the closed loop (J6(3), J19): the bundle lists as open exactly the inspections
+    `zhikong check` reports under inspection.closed_loop, in the same words; an inspection still within
+    its rectification period is listed as in progress, and a closed one not at all."""
+    base = root / CENTER / "2026"
+    closed = base / "2026-05-10 护理质量督查"
+    for name in ("督查记录", "反馈意见", "整改报告", "回头看记录"):
+        make_docx(closed / f"{name}.docx", f"护理质量{name}", ["正文"])
+    still_open = base / "2026-09-01 院感防控督查"
+    make_docx(still_open / "督查记录.docx", "院感防控督查记录", ["督查两家卫生院。"])
+    make_docx(still_open / "反馈意见.docx", "院感防控督查反馈意见", ["问题清单、责任清单、整改清单。"])
+    recent = base / "2026-12-20 护理安全督查"
+    make_docx(recent / "督查记录.docx", "护理安全督查记录", ["督查一家卫生院。"])
+    run("scan")
+    as_of = "2027-01-15"  # 1 September is past its 60-day rectification period, 20 December is not
+
+    findings = [
+        f
+        for f in as_json(run("check", "--json", "--as-of", as_of, expect=1))
+        if f["rule"] == "inspection.closed_loop" and f["center"] == CENTER
+    ]
+    out = tmp_path / "包"
+    run("handover", "create", "--center", CENTER, "--to", NEW_HOST, "--as-of", as_of, "--out", str(out))
+    items = json.loads((out / "data" / handover.MACHINE / "rectification.json").read_text(encoding="utf-8"))
+
+    open_items = [i for i in items if i["state"] == "open"]
+    assert [(i["activity"], i["message"], i["missing"], i["files"]) for i in open_items] == [
+        (f["details"]["activity"], f["message"], f["details"]["missing"], f["paths"][1:]) for f in findings
+    ]
+    assert [i["activity"] for i in open_items] == ["2026-09-01 院感防控督查"]
+    assert open_items[0]["missing"] == ["整改报告", "回头看"]
+    assert [(i["activity"], i["state"]) for i in items] == [
+        ("2026-09-01 院感防控督查", "open"),
+        ("2026-12-20 护理安全督查", "in_progress"),
+    ]
