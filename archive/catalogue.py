@@ -844,8 +844,8 @@ class Catalogue:
         )
         return [dict(r) for r in rows]
 
-    def audit_rows(self) -> list[dict[str, Any]]:
-        """The whole audit chain as stored, in sequence."""
+    def audit_chain_rows(self) -> list[dict[str, Any]]:
+        """The whole audit chain as stored (every column), in sequence: what a handover bundle carries."""
         return [dict(r) for r in self.conn.execute("SELECT * FROM audit ORDER BY seq")]
 
     def active_records_under(self, prefix: str) -> int:
@@ -883,23 +883,22 @@ class Catalogue:
         )
 
     def add_imported_audit(self, chain: str, entry: dict[str, Any]) -> None:
-        """One entry of an audit chain carried over by a handover, kept verbatim."""
-        self.conn.execute(
-            """INSERT INTO imported_audit (chain, seq, ts, action, center, path, detail, prev, hash, redacted)
-               VALUES (?,?,?,?,?,?,?,?,?,?)""",
-            (
-                chain,
-                entry["seq"],
-                entry.get("ts"),
-                entry.get("action"),
-                entry.get("center"),
-                entry.get("path"),
-                entry.get("detail"),
-                entry["prev"],
-                entry["hash"],
-                int(bool(entry.get("redacted"))),
-            ),
-        )
+        """One entry of an audit chain carried over by a handover, kept verbatim: every field its hash
+        covers that this schema has a column for (a redacted entry carries only seq, prev and hash)."""
+        row = {
+            "chain": chain,
+            "seq": entry["seq"],
+            "ts": entry.get("ts"),
+            "action": entry.get("action"),
+            "center": entry.get("center"),
+            "path": entry.get("path"),
+            "detail": entry.get("detail"),
+            "prev": entry["prev"],
+            "hash": entry["hash"],
+            "redacted": int(bool(entry.get("redacted"))),
+            "actor": entry.get("actor"),
+        }
+        self._insert_known_columns("imported_audit", [row])
 
     def imported_chains(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT chain FROM imported_audit")]

@@ -211,7 +211,7 @@ def _read_content(
 def _redacted_chain(cat: Catalogue, center: str) -> list[dict[str, Any]]:
     prefix = center_prefix(center)
     out: list[dict[str, Any]] = []
-    for r in cat.audit_rows():
+    for r in cat.audit_chain_rows():
         mine = r["center"] == center or (r["path"] or "").startswith(prefix)
         if mine or (r["center"] is None and not r["path"]):
             out.append(r)
