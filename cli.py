@@ -1,7 +1,9 @@
-"""zhikong 命令行 — the only place that ties the archive, the indexer and the generator together for a user.
+"""zhikong 命令行 — a front end of the application layer (`zhikong.app`).
 
-Each command parses its options, calls one library function and prints the result. Errors from the
-library (`zhikong.errors.ZhikongError`) are printed in Chinese and mapped to the documented exit codes.
+Each command parses its options, calls one method of `Archive` and prints the result; no rule and no
+SQL lives here. Errors from the library (`zhikong.errors.ZhikongError`) are printed in Chinese and mapped
+to the documented exit codes; any other exception is a bug: its traceback goes to a log file, and the
+user gets a Chinese message naming that file and the exit code INTERNAL.
 """
 
 from __future__ import annotations
@@ -12,41 +14,26 @@ import logging.handlers
 import os
 import re
 import signal
+import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import traceback
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from zhikong.archive import audit
-from zhikong.archive.catalogue import Catalogue, Record, RecordState
-from zhikong.archive.checks import CheckReport
-from zhikong.archive.ingest import Reconciler, ScanReport, TextResult
-from zhikong.archive.manage import resolve_record, restore, set_classification, status
-from zhikong.archive.score import ScoreSheet
-from zhikong.archive.settings import (
-    Center,
-    Roster,
-    Settings,
-    add_center,
-    find_root,
-    init_archive,
-    load_settings,
-)
-from zhikong.archive.watcher import Watcher, WatchOptions
-from zhikong.errors import ExitCode, VerificationError, ZhikongError
-from zhikong.indexer.index import IndexDoc, SearchFilters, SearchIndex
-from zhikong.indexer.pii import has_pii
-from zhikong.indexer.query import relative_year
+from zhikong.app import Archive, default_actor, render, verify_bundle
+from zhikong.archive.catalogue import RecordState, storage_error
+from zhikong.archive.ingest import ScanReport
+from zhikong.archive.settings import Center, Roster, find_root
+from zhikong.errors import ExitCode, InternalError, VerificationError, ZhikongError
 
-if TYPE_CHECKING:
-    from zhikong.archive.evidence import EvidenceFinder
-    from zhikong.indexer.extract import Extraction
+if TYPE_CHECKING:  # names for the type checker only: their modules are imported on first use
+    from zhikong.archive.checks import CheckReport
+    from zhikong.archive.score import ScoreSheet
 
 
 class ZhikongGroup(click.Group):
@@ -56,108 +43,58 @@ class ZhikongGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ZhikongError as exc:
-            click.secho(f"错误：{exc}", fg="red", err=True)
-            ctx.exit(int(exc.exit_code))
+            _fail(ctx, exc)
+        except sqlite3.Error as exc:  # the catalogue failed under us: busy, disk full, read-only, damaged
+            _fail(ctx, storage_error(exc, None))
         except KeyboardInterrupt:
             click.echo("已中断。", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as exc:
+            _fail(ctx, _internal(ctx, exc))
+
+
+def _fail(ctx: click.Context, exc: ZhikongError) -> None:
+    click.secho(f"错误：{exc}", fg="red", err=True)
+    ctx.exit(int(exc.exit_code))
+
+
+def _internal(ctx: click.Context, exc: BaseException) -> InternalError:
+    """Write the traceback where an administrator will find it; tell the user where, in Chinese."""
+    env = ctx.obj if isinstance(ctx.obj, Env) else Env(None, None)
+    try:
+        logs = find_root(env.root_option, os.environ, Path.cwd()) / ".zhikong" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+    except (ZhikongError, OSError):
+        logs = Path(tempfile.gettempdir())
+    log = logs / "errors.log"
+    try:
+        with log.open("a", encoding="utf-8") as f:
+            f.write(f"\n== {datetime.now().isoformat(timespec='seconds')} zhikong {' '.join(ctx.args)}\n")
+            f.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        log = Path("（无法写入日志）")
+    return InternalError(
+        f"程序内部错误（{type(exc).__name__}），操作没有完成；已做的修改不受影响。",
+        hint=f"详细信息已记入 {log}；请把该文件发给管理员或开发者。",
+    )
 
 
 @dataclass
 class Env:
     root_option: Path | None
+    actor_option: str | None
 
     def root(self) -> Path:
         return find_root(self.root_option, os.environ, Path.cwd())
 
-    def settings(self) -> Settings:
-        return load_settings(self.root())
-
-
-def extract_text(path: Path) -> Extraction:
-    """The indexer's extraction, imported on first use: its format libraries (openpyxl, python-pptx,
-    pypdf …) cost half a second to import, which commands that never read a file should not pay."""
-    from zhikong.indexer.extract import extract_text as extract
-
-    return extract(path)
-
-
-def extract_for_catalogue(path: Path) -> TextResult:
-    """The extract stage: the indexer's extraction, reduced to what the catalogue keeps."""
-    result = extract_text(path)
-    return TextResult(
-        status=result.status.value,
-        text=result.text,
-        reason=result.reason,
-        title=result.title,
-        pii=has_pii(result.text),
-    )
-
-
-def index_doc(record: Record, text: str) -> IndexDoc:
-    c = record.classification
-    return IndexDoc(
-        record_id=record.id,
-        path=record.path,
-        center=c.center or "",
-        year=c.year,
-        category=c.category,
-        activity=c.activity or "",
-        activity_type=c.activity_type.value if c.activity_type else "",
-        date=c.activity_date or (date.fromisoformat(record.doc_date) if record.doc_date else None),
-        title=record.title or Path(record.path).stem,
-        text=text,
-        state=record.state.value,
-        pii=record.pii,
-    )
-
-
-class IndexSink:
-    """The index stage: catalogued records and their text go into the search index.
-
-    The index is opened on first use, so commands that never write (ls, log) never pay for it.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._index: SearchIndex | None = None
+    def archive(self) -> Archive:
+        return Archive.find(self.root_option, os.environ, Path.cwd())
 
     @property
-    def index(self) -> SearchIndex:
-        if self._index is None:
-            self._index = open_index(self.settings)
-        return self._index
-
-    def upsert(self, records: list[tuple[Record, str]]) -> None:
-        with self.index.writer() as batch:
-            for record, text in records:
-                batch.upsert(index_doc(record, text))
-
-    def delete(self, record_ids: list[int]) -> None:
-        with self.index.writer() as batch:
-            for record_id in record_ids:
-                batch.delete(record_id)
-
-    def close(self) -> None:
-        if self._index is not None:
-            self._index.close()
-
-
-def open_index(settings: Settings) -> SearchIndex:
-    return SearchIndex.open(settings.system_dir / "index", synonyms=settings.synonyms_path)
-
-
-@contextmanager
-def opened(env: Env) -> Iterator[tuple[Settings, Catalogue, Reconciler]]:
-    """Settings, catalogue and a reconciler wired to text extraction and the search index."""
-    settings = env.settings()
-    cat = Catalogue.open(settings.system_dir)
-    sink = IndexSink(settings)
-    try:
-        yield settings, cat, Reconciler(settings, cat, extract=extract_for_catalogue, sink=sink)
-    finally:
-        sink.close()
-        cat.close()
+    def actor(self) -> str:
+        return default_actor(self.actor_option)
 
 
 def emit_json(data: Any) -> None:
@@ -170,11 +107,12 @@ def emit_json(data: Any) -> None:
     type=click.Path(path_type=Path, file_okay=False),
     help="档案库目录（默认：环境变量 ZHIKONG_ROOT，或向上查找 zhikong.toml）",
 )
+@click.option("--as", "actor", metavar="姓名", help="以谁的名义操作，记入审计日志（默认：当前系统用户）")
 @click.version_option(package_name="zhikong", message="zhikong %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, root: Path | None) -> None:
+def cli(ctx: click.Context, root: Path | None, actor: str | None) -> None:
     """质控中心档案与公文系统：归档、检索、检查、红头文件送审稿、挂靠单位变更移交。"""
-    ctx.obj = Env(root)
+    ctx.obj = Env(root, actor)
 
 
 # -- archive set-up --------------------------------------------------------------------------------
@@ -186,12 +124,11 @@ def cli(ctx: click.Context, root: Path | None) -> None:
 @click.option("--bureau", required=True, help="卫生健康局名称，例如 金乡县卫生健康局")
 @click.option("--doc-prefix", required=True, help="发文代字，例如 金卫健字")
 @click.option("--fonds", required=True, help="全宗号，例如 Z109")
-def init(root: Path, county: str, bureau: str, doc_prefix: str, fonds: str) -> None:
+@click.pass_obj
+def init(env: Env, root: Path, county: str, bureau: str, doc_prefix: str, fonds: str) -> None:
     """新建档案库：写入带说明的 zhikong.toml 和系统目录 .zhikong/。"""
-    settings = init_archive(root, county=county, bureau=bureau, doc_prefix=doc_prefix, fonds=fonds)
-    with Catalogue.open(settings.system_dir) as cat:
-        audit.append(cat, "init", county=county, bureau=bureau, fonds=fonds)
-    click.echo(f"已新建档案库：{settings.root}")
+    arc = Archive.init(env.actor, root, county=county, bureau=bureau, doc_prefix=doc_prefix, fonds=fonds)
+    click.echo(f"已新建档案库：{arc.root}")
     click.echo("下一步：zhikong center add 中心名称 --code 代码 --host 挂靠单位")
 
 
@@ -225,11 +162,10 @@ def center_add(
     roster = Roster(
         director=director, deputies=deputy, secretary=secretary, members=member, term_start=term_start
     )
-    settings = add_center(env.settings(), Center(name, code, host, roster), year=date.today().year)
-    with Catalogue.open(settings.system_dir) as cat:
-        audit.append(cat, "center.add", center=name, code=code, host=host)
+    arc = env.archive()
+    arc.add_center(env.actor, Center(name, code, host, roster), today=date.today())
     click.echo(f"已登记：{name}（{code}），挂靠单位 {host}")
-    click.echo(f"文件夹：{settings.root / name}")
+    click.echo(f"文件夹：{arc.root / name}")
 
 
 @center.command("list")
@@ -237,18 +173,13 @@ def center_add(
 @click.pass_obj
 def center_list(env: Env, as_json: bool) -> None:
     """列出已登记的质控中心。"""
-    settings = env.settings()
+    result = env.archive().centers(env.actor)
     if as_json:
-        emit_json(
-            [
-                {"name": c.name, "code": c.code, "host": c.host, "roster": vars(c.roster)}
-                for c in settings.centers
-            ]
-        )
+        emit_json(result.to_json())
         return
-    if not settings.centers:
+    if not result.centers:
         click.echo("尚未登记质控中心。用 zhikong center add 登记。")
-    for c in settings.centers:
+    for c in result.centers:
         r = c.roster
         click.echo(f"{c.name}（{c.code}） 挂靠：{c.host}")
         click.echo(
@@ -282,19 +213,15 @@ def _print_report(report: ScanReport, verbose: bool = True) -> None:
 @click.pass_obj
 def scan(env: Env, as_json: bool) -> None:
     """核对一次：把文件夹里的变化登记进目录（新增、修改、移动、删除）。"""
-    with opened(env) as (_settings, _cat, reconciler):
-        report = reconciler.reconcile()
+    report = env.archive().scan(env.actor)
     if as_json:
-        data: dict[str, Any] = dict(report.counts())
-        data["error_details"] = [{"path": e.path, "message": e.message} for e in report.errors]
-        data["deleted_paths"] = report.deleted
-        emit_json(data)
+        emit_json(report.to_json())
     else:
         _print_report(report)
 
 
-def _setup_watch_log(settings: Settings) -> None:
-    logs = settings.system_dir / "logs"
+def _setup_watch_log(system_dir: Path) -> None:
+    logs = system_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
         logs / "watch.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
@@ -312,33 +239,35 @@ def _setup_watch_log(settings: Settings) -> None:
 @click.pass_obj
 def watch(env: Env, poll: bool, rescan: float, stable: float) -> None:
     """持续监视档案库：新文件稳定后自动登记。Ctrl-C 停止。"""
+    from zhikong.archive.watcher import WatchOptions
+
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: object) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, _stop)
-    with opened(env) as (settings, _cat, reconciler):
-        _setup_watch_log(settings)
+
+    def started(settings: Any) -> None:
+        _setup_watch_log(settings.system_dir)
         click.echo(
             f"正在监视 {settings.root}（{'轮询' if poll else '文件事件'}），日志：.zhikong/logs/watch.log。按 Ctrl-C 停止。"
         )
 
-        def on_report(report: ScanReport) -> None:
-            if report.touched or report.errors:
-                _print_report(report)
+    def on_report(report: ScanReport) -> None:
+        if report.touched or report.errors:
+            _print_report(report)
 
-        watcher = Watcher(
-            settings.root,
-            reconciler.reconcile,
-            options=WatchOptions(poll=poll, stable_seconds=stable, rescan_seconds=rescan),
+    try:
+        env.archive().watch(
+            env.actor,
+            WatchOptions(poll=poll, stable_seconds=stable, rescan_seconds=rescan),
             stop=stop,
             on_report=on_report,
+            on_start=started,
         )
-        try:
-            watcher.run()
-        except KeyboardInterrupt:
-            stop.set()
+    except KeyboardInterrupt:
+        stop.set()
     click.echo("已停止监视。")
 
 
@@ -358,20 +287,18 @@ def watch(env: Env, poll: bool, rescan: float, stable: float) -> None:
 def classify(
     env: Env, path: str, category: str | None, activity: str | None, center_name: str | None, year: int | None
 ) -> None:
-    """手工指定一个文件的类别、活动、中心或年度（记为 manual）。"""
+    """手工指定一个文件的类别、活动、中心或年度（记为 manual），检索索引随即更新。"""
     if not any((category, activity, center_name, year)):
         raise click.UsageError("至少指定 --category、--activity、--center、--year 之一。")
-    with opened(env) as (settings, cat, _r):
-        rec = resolve_record(settings, cat, path, Path.cwd())
-        rec = set_classification(
-            cat,
-            rec,
-            category=category,
-            activity=activity,
-            center=center_name,
-            year=year,
-            centers=settings.center_names(),
-        )
+    rec = env.archive().classify(
+        env.actor,
+        path,
+        cwd=Path.cwd(),
+        category=category,
+        activity=activity,
+        center=center_name,
+        year=year,
+    )
     c = rec.classification
     click.echo(f"{rec.path}：{c.center or '—'} {c.year or '—'} {c.activity or '—'} {c.category}（manual）")
 
@@ -392,47 +319,50 @@ def ls_(
     as_json: bool,
 ) -> None:
     """列出档案记录。"""
-    with opened(env) as (_s, cat, _r):
-        records = cat.records(center=center_name, year=year, category=category, state=state)
+    result = env.archive().records(env.actor, center=center_name, year=year, category=category, state=state)
     if as_json:
-        emit_json([r.to_json() for r in records])
+        emit_json(result.to_json())
         return
-    for r in records:
+    for r in result.records:
         c = r.classification
         flags = ("【已删除】" if r.state == RecordState.DELETED else "") + ("【含个人信息】" if r.pii else "")
         click.echo(f"{c.center or '未归类'}  {c.year or '—'}  {c.category:<4}  {r.path}{flags}")
-    click.echo(f"共 {len(records)} 条")
+    click.echo(f"共 {len(result.records)} 条")
 
 
 @cli.command("status")
 @click.pass_obj
 def status_(env: Env) -> None:
     """按中心和年度汇总各类文件数，并列出需要处理的记录。"""
-    with opened(env) as (_s, cat, _r):
-        groups, problems = status(cat)
-    if not groups and not problems:
+    result = env.archive().status(env.actor)
+    if not result.groups and not result.problems:
         click.echo("目录为空。把文件放进中心文件夹后运行 zhikong scan。")
-    for g in groups:
+    for g in result.groups:
         counts = "，".join(f"{k} {v}" for k, v in sorted(g.by_category.items()))
         click.secho(f"{g.center} {g.year or '年度不明'}：{counts or '无'}", bold=True)
         for path, why in g.attention:
             click.secho(f"  ！{path}：{why}", fg="yellow")
-    for path, message in problems:
+    for path, message in result.problems:
         click.secho(f"  ！{path}：{message}", fg="red")
 
 
 @cli.command("restore")
 @click.argument("path")
 @click.option(
-    "--version", "version", type=int, help="恢复到第几版（默认：删除前的最后一版，或被覆盖前的一版）"
+    "--version",
+    "version",
+    type=int,
+    help="恢复到第几版（默认：文件缺失或与最新登记版本不同时，恢复最新登记的版本）",
 )
 @click.pass_obj
 def restore_(env: Env, path: str, version: int | None) -> None:
-    """从保存的副本恢复被删除或被覆盖的文件。"""
-    with opened(env) as (settings, cat, reconciler):
-        rec = resolve_record(settings, cat, path, Path.cwd())
-        restored = restore(settings, cat, rec, version, reconciler)
-    click.echo(f"已恢复：{restored.path}（当前第 {restored.version} 版）")
+    """从保存的副本恢复被删除、被覆盖或损坏的文件；被替换的内容也先另存。"""
+    result = env.archive().restore(env.actor, path, cwd=Path.cwd(), version=version)
+    click.echo(
+        f"已恢复：{result.record.path}（第 {result.version} 版内容，当前第 {result.record.version} 版）"
+    )
+    if result.saved_sha256:
+        click.echo(f"恢复前的文件内容已另存为副本（sha256 {result.saved_sha256[:12]}…，见 zhikong log）。")
 
 
 @cli.group(invoke_without_command=True)
@@ -441,52 +371,36 @@ def restore_(env: Env, path: str, version: int | None) -> None:
 @click.option("--imported", is_flag=True, help="显示移交时从原挂靠单位带来的审计日志")
 @click.pass_context
 def log(ctx: click.Context, center_name: str | None, limit: int, imported: bool) -> None:
-    """审计日志：每次登记、修改、删除、审批都有记录，且前后哈希相连。"""
+    """审计日志：每次登记、修改、删除、审批都有记录（谁做的），且前后哈希相连。"""
     if ctx.invoked_subcommand:
         return
-    with opened(ctx.obj) as (_s, cat, _r):
-        if imported:
-            rows = cat.conn.execute(
-                "SELECT chain, seq, ts, action, center, path, redacted FROM imported_audit ORDER BY chain, seq"
-            ).fetchall()
-            for r in rows:
-                if center_name and r["center"] != center_name:
-                    continue
-                shown = (
-                    "（其他中心的条目，仅保留哈希）"
-                    if r["redacted"]
-                    else f"{r['action']:<10} {r['center'] or ''}  {r['path'] or ''}"
-                )
-                click.echo(f"{r['chain'][:8]} {r['seq']:>6}  {r['ts'] or ''}  {shown}")
-            return
-        for e in audit.entries(cat, center=center_name, limit=limit):
-            extra = "，".join(
-                f"{k}={v}" for k, v in e.detail.items() if k not in ("sha256", "previous_sha256")
+    env: Env = ctx.obj
+    arc = env.archive()
+    if imported:
+        for r in arc.imported_log(env.actor, center=center_name):
+            shown = (
+                "（其他中心的条目，仅保留哈希）"
+                if r.redacted
+                else f"{r.action or '':<10} {r.center or ''}  {r.path or ''}"
+                + (f"  {r.actor}" if r.actor else "")
             )
-            click.echo(f"{e.seq:>6}  {e.ts}  {e.action:<10} {e.center or ''}  {e.path or ''}  {extra}")
+            click.echo(f"{r.chain[:8]} {r.seq:>6}  {r.ts or ''}  {shown}")
+        return
+    for e in arc.log(env.actor, center=center_name, limit=limit).entries:
+        extra = "，".join(f"{k}={v}" for k, v in e.detail.items() if k not in ("sha256", "previous_sha256"))
+        who = f"  操作人：{e.actor}" if e.actor else ""
+        click.echo(f"{e.seq:>6}  {e.ts}  {e.action:<10} {e.center or ''}  {e.path or ''}  {extra}{who}")
 
 
 @log.command("verify")
 @click.pass_obj
 def log_verify(env: Env) -> None:
     """校验审计日志的哈希链：被改动或删除的条目会被指出。"""
-    from zhikong.archive.handover import verify_imported
-
-    with opened(env) as (_s, cat, _r):
-        # Chains carried over by a handover import are verified too, and against their anchor in this one.
-        problems = audit.verify(cat) + verify_imported(cat)
-        count = len(audit.entries(cat))
-        chains, carried = cat.conn.execute(
-            "SELECT COUNT(DISTINCT chain), COUNT(*) FROM imported_audit"
-        ).fetchone()
-    if problems:
-        raise VerificationError(
-            "审计日志校验未通过：", problems, hint="日志被改动过；请保留现场并报告医政科。"
-        )
-    click.echo(f"审计日志完整：共 {count} 条，哈希链校验通过。")
-    if chains:
+    result = env.archive().verify_log(env.actor)
+    click.echo(f"审计日志完整：共 {result.entries} 条，哈希链校验通过。")
+    if result.imported_chains:
         click.echo(
-            f"移交带来的审计日志：{chains} 条链共 {carried} 条，各自校验通过并接续在本库日志上"
+            f"移交带来的审计日志：{result.imported_chains} 条链共 {result.imported_entries} 条，各自校验通过并接续在本库日志上"
             "（zhikong log --imported 查看）。"
         )
 
@@ -533,11 +447,11 @@ def search(
     as_json: bool,
 ) -> None:
     """全文检索，例如：zhikong search 院感 督查 反馈。个人信息在摘要中打码。"""
-    text = " ".join(query)
-    if year is None:
-        # "去年院感督查的反馈意见": a relative year is a filter, not a word the files contain.
-        text, year = relative_year(text, date.today())
-    filters = SearchFilters(
+    arc = env.archive()
+    result = arc.search(
+        env.actor,
+        " ".join(query),
+        today=date.today(),
         center=center_name,
         year=year,
         category=category,
@@ -545,41 +459,18 @@ def search(
         date_from=_date_option(date_from, "--from"),
         date_to=_date_option(date_to, "--to"),
         include_deleted=deleted,
+        limit=limit,
     )
-    settings = env.settings()
-    index = open_index(settings)
-    try:
-        hits = index.search(text, filters, limit=limit)
-    finally:
-        index.close()
     if as_json:
-        emit_json(
-            [
-                {
-                    "path": h.path,
-                    "center": h.center,
-                    "year": h.year,
-                    "category": h.category,
-                    "title": h.title,
-                    "date": h.date.isoformat() if h.date else None,
-                    "activity_type": h.activity_type,
-                    "score": round(h.score, 4),
-                    "snippet": h.snippet,
-                    "state": h.state,
-                    "pii": h.pii,
-                    "record_id": h.record_id,
-                }
-                for h in hits
-            ]
-        )
+        emit_json(result.to_json())
         return
-    if not hits:
+    if not result.hits:
         click.echo("没有找到。可以换个说法、减少限定条件，或用 zhikong status 看看文件是否已登记。")
-    for i, h in enumerate(hits, 1):
+    for i, h in enumerate(result.hits, 1):
         flags = ("【已删除】" if h.state == "deleted" else "") + ("【含个人信息】" if h.pii else "")
         click.secho(f"{i}. {h.title}{flags}", bold=True)
         click.echo(f"   {h.center or '未归类'} · {h.year or '—'} · {h.category} · {h.date or '—'}")
-        click.echo(f"   {settings.root / h.path}")
+        click.echo(f"   {arc.root / h.path}")
         if h.snippet:
             click.echo("   " + _highlight(h.snippet))
 
@@ -590,23 +481,17 @@ def _highlight(snippet: str) -> str:
 
 @cli.command()
 @click.option(
-    "--reread", is_flag=True, help="先重新读取此前无法读取文字的文件（装好 LibreOffice 或 OCR 之后用）"
+    "--reread",
+    is_flag=True,
+    help="先重新读取此前无法读取或尚未读取文字的文件（装好 LibreOffice 或 OCR 之后用）",
 )
 @click.pass_obj
 def reindex(env: Env, reread: bool) -> None:
     """从目录中保存的文字重建检索索引（不重新读取文件）。"""
-    with opened(env) as (settings, cat, reconciler):
-        if reread:
-            again = reconciler.reread()
-            click.echo(f"重新读取了 {len(again)} 个文件的文字。")
-        texts = dict(cat.conn.execute("SELECT record_id, text FROM texts").fetchall())
-        docs = [index_doc(r, texts.get(r.id, "")) for r in cat.records() if r.kind == "electronic"]
-        index = open_index(settings)
-        try:
-            count = index.rebuild(docs)
-        finally:
-            index.close()
-    click.echo(f"索引已重建：{count} 条记录。")
+    result = env.archive().reindex(env.actor, reread=reread)
+    if reread:
+        click.echo(f"重新读取了 {len(result.reread)} 个文件的文字。")
+    click.echo(f"索引已重建：{result.indexed} 条记录。")
 
 
 # -- paper register, checks and self-assessment ----------------------------------------------------
@@ -646,14 +531,21 @@ def paper_catalog(
     out: Path,
 ) -> None:
     """打印一盒的归档文件目录、备考表和盒脊；新盒自动装入尚未装盒的文件并编档号。"""
-    from zhikong.archive.paper import plan_box, scanned_ids
-    from zhikong.generator.register import box_documents
-
-    with opened(env) as (settings, cat, _r):
-        planned = plan_box(
-            settings, cat, center=center_name, year=year, box=box, retention=retention, limit=limit
+    planned = (
+        env.archive()
+        .paper_catalog(
+            env.actor,
+            center=center_name,
+            year=year,
+            box=box,
+            today=date.today(),
+            out=out,
+            retention=retention,
+            limit=limit,
+            compiled_by=compiled_by,
         )
-        box_documents(planned, out, scanned=scanned_ids(cat), compiled_by=compiled_by, today=date.today())
+        .box
+    )
     first, last = planned.first_last
     click.echo(
         f"第 {box} 盒（{center_name} {year} 年，保管期限 {planned.retention}）：{len(planned.records)} 件，"
@@ -683,21 +575,21 @@ def paper_mark(
     env: Env, records: tuple[str, ...], box: int, whole_box: bool, center_name: str | None, year: int | None
 ) -> None:
     """登记纸质原件已装入某盒：按路径或档号指定文件，或用 --catalog 登记整盒。"""
-    from zhikong.archive.paper import box_records, mark, resolve
-
     if whole_box == bool(records):
         raise click.UsageError("请给出文件（路径或档号），或使用 --catalog（二者选一）。")
     if whole_box and (center_name is None or year is None):
         raise click.UsageError("--catalog 需要同时给出 --center 和 --year。")
-    with opened(env) as (settings, cat, _r):
-        if whole_box:
-            assert center_name is not None and year is not None
-            chosen = box_records(cat, center_name, year, box)
-            if not chosen:
-                raise click.UsageError(f"第 {box} 盒还没有目录：先运行 zhikong paper catalog。")
-        else:
-            chosen = [resolve(settings, cat, r, Path.cwd()) for r in records]
-        marked = mark(settings, cat, chosen, box=box)
+    marked = (
+        env.archive()
+        .paper_mark(
+            env.actor,
+            box=box,
+            cwd=Path.cwd(),
+            refs=records,
+            whole_box=(center_name, year) if whole_box and center_name and year else None,
+        )
+        .records
+    )
     for r in marked:
         click.echo(f"已入盒：{r.archival_code}  {r.path}")
     click.echo(f"共 {len(marked)} 件登记在第 {box} 盒。")
@@ -729,23 +621,19 @@ def paper_add(
     box: int | None,
 ) -> None:
     """登记只有纸质原件的文件（等待扫描）；扫描件放入文件夹后用 paper link 关联。"""
-    from zhikong.archive.paper import add_paper
-
-    with opened(env) as (settings, cat, _r):
-        rec = add_paper(
-            settings,
-            cat,
-            center=center_name,
-            title=title,
-            category=category,
-            activity=activity,
-            year=year,
-            doc_date=_as_of(doc_date) if doc_date else None,
-            doc_number=doc_number,
-            responsible=responsible,
-            pages=pages,
-            box=box,
-        )
+    rec = env.archive().paper_add(
+        env.actor,
+        center=center_name,
+        title=title,
+        category=category,
+        activity=activity,
+        year=year,
+        doc_date=_as_of(doc_date) if doc_date else None,
+        doc_number=doc_number,
+        responsible=responsible,
+        pages=pages,
+        box=box,
+    )
     click.echo(
         f"已登记纸质件：{rec.archival_code}  {rec.path}" + (f"（第 {rec.paper_box} 盒）" if box else "")
     )
@@ -758,11 +646,7 @@ def paper_add(
 @click.pass_obj
 def paper_link(env: Env, paper_record: str, scan_path: str) -> None:
     """把扫描件关联到纸质件登记（纸质件的路径或档号），补齐“纸电双留存”。"""
-    from zhikong.archive.paper import link, resolve
-
-    with opened(env) as (settings, cat, _r):
-        item = resolve(settings, cat, paper_record, Path.cwd())
-        scan_rec = link(cat, item, resolve(settings, cat, scan_path, Path.cwd()))
+    item, scan_rec = env.archive().paper_link(env.actor, paper_record, scan_path, cwd=Path.cwd())
     click.echo(f"已关联：{item.archival_code} {item.path} ← {scan_rec.path}")
 
 
@@ -804,29 +688,26 @@ def _document_options(command: Any) -> Any:
 
 
 def _make_draft(env: Env, kind: str, body: Path, signer: str = "", **fields: Any) -> None:
-    from zhikong.archive.drafts import create_notice_draft, read_body
+    from zhikong.archive.drafts import read_body
 
-    text = read_body(body)
-    with opened(env) as (settings, cat, _r):
-        d = create_notice_draft(
-            settings,
-            cat,
-            center=fields["center_name"],
-            title=fields["title"],
-            to=fields["to"],
-            body=text,
-            today=date.today(),
-            day=fields["day"],
-            attachments=fields["attach"],
-            cc=fields["cc"],
-            issuer=fields["issuer"],
-            kind=kind,
-            signed_by=signer,
-            activity=fields["activity"],
-        )
-        where = settings.root / (d.draft_path or "")
+    arc = env.archive()
+    d = arc.draft(
+        env.actor,
+        kind=kind,
+        center=fields["center_name"],
+        title=fields["title"],
+        to=fields["to"],
+        body=read_body(body),
+        today=date.today(),
+        day=fields["day"],
+        attachments=fields["attach"],
+        cc=fields["cc"],
+        issuer=fields["issuer"],
+        signed_by=signer,
+        activity=fields["activity"],
+    )
     click.echo(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
-    click.echo(f"文件：{where}")
+    click.echo(f"文件：{arc.root / (d.draft_path or '')}")
     click.echo(f"报医政科审核；批准后运行：zhikong draft approve {d.id} --by 县卫生健康局医政科 --ref 批件号")
 
 
@@ -858,12 +739,7 @@ def draft_request(env: Env, body: Path, signer: str, **fields: Any) -> None:
 @click.pass_obj
 def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
     """列出草稿及状态：草稿、送审、已批准、已退回、已印发。"""
-    from zhikong.archive.drafts import list_drafts
-
-    with opened(env) as (settings, cat, _r):
-        if center_name:
-            settings.center(center_name)
-        drafts = list_drafts(cat, center=center_name)
+    drafts = env.archive().drafts(env.actor, center=center_name)
     if as_json:
         emit_json([d.to_json() for d in drafts])
         return
@@ -886,10 +762,7 @@ def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
 @click.pass_obj
 def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
     """登记医政科的批准：分配下一个发文字号，生成正式文件（无送审稿标记）并归档为“通知”。"""
-    from zhikong.archive.drafts import approve
-
-    with opened(env) as (settings, cat, reconciler):
-        d = approve(settings, cat, reconciler, draft_id, by=by, ref=ref, today=date.today())
+    d = env.archive().approve(env.actor, draft_id, by=by, ref=ref, today=date.today())
     click.echo(f"已批准：草稿 {d.id}《{d.title}》，发文字号 {d.doc_number}")
     click.echo(f"已归档：{d.final_path}（目录记录 {d.record_id}，类别 通知）")
 
@@ -901,10 +774,7 @@ def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
 @click.pass_obj
 def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
     """登记退回：草稿不编号，记录原因。"""
-    from zhikong.archive.drafts import reject
-
-    with opened(env) as (_s, cat, _r):
-        d = reject(cat, draft_id, by=by, reason=reason)
+    d = env.archive().reject(env.actor, draft_id, reason=reason, by=by)
     click.echo(f"已退回：草稿 {d.id}《{d.title}》，原因：{d.reason}")
 
 
@@ -914,10 +784,7 @@ def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
 @click.pass_obj
 def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
     """登记已印发：批准的公文已印制分发。"""
-    from zhikong.archive.drafts import mark_issued
-
-    with opened(env) as (_s, cat, _r):
-        d = mark_issued(cat, draft_id, on=day or date.today())
+    d = env.archive().issue(env.actor, draft_id, on=day or date.today())
     click.echo(f"已印发：{d.doc_number}《{d.title}》")
 
 
@@ -928,9 +795,7 @@ def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
 def render_(template: str, data: Path, out: Path) -> None:
     """按模板生成文档。TEMPLATE：自带模板名（notice request letter minutes annual_plan summary
     inspection_feedback rectification_notice sign_in）或自己的 .docx；DATA：.json 或 .toml。"""
-    from zhikong.generator.documents import render_document
-
-    kind = render_document(template, data, out)
+    kind = render(template, data, out)
     click.echo(f"已生成：{out}（{kind}）")
 
 
@@ -968,19 +833,11 @@ def handover_create(
     env: Env, center_name: str, to_host: str, as_of: str | None, out: Path, processes: int
 ) -> None:
     """先核对文件夹，再封存该中心，生成 BagIt 移交包（含移交清单、交接书、封存记录、PDF 汇编）。"""
-    from zhikong.archive.handover import create_bundle
-
-    with opened(env) as (settings, cat, reconciler):
-        _print_report(reconciler.reconcile(), verbose=False)
-        result = create_bundle(
-            settings,
-            cat,
-            center=center_name,
-            to_host=to_host,
-            out=out,
-            as_of=_as_of(as_of),
-            processes=processes,
-        )
+    done = env.archive().handover_create(
+        env.actor, center=center_name, to_host=to_host, out=out, as_of=_as_of(as_of), processes=processes
+    )
+    _print_report(done.scan, verbose=False)
+    result = done.bundle
     ready = result.readiness
     if not ready.empty:
         click.secho("以下事项尚未就绪（已如实写入移交包，请在交接书中注明）：", fg="yellow", bold=True)
@@ -1014,8 +871,6 @@ def handover_create(
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 def handover_verify(bundle: Path, processes: int, as_json: bool) -> None:
     """核验移交包：逐个重算校验和，并按 DA/T 70-2018 检查真实性、完整性、可用性、安全性。"""
-    from zhikong.archive.handover import verify_bundle
-
     report = verify_bundle(bundle, processes=processes)
     if as_json:
         emit_json(
@@ -1059,21 +914,15 @@ def handover_verify(bundle: Path, processes: int, as_json: bool) -> None:
 @handover.command("import")
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--processes", default=2, show_default=True, help="计算校验和的进程数")
-@click.pass_context
-def handover_import(ctx: click.Context, bundle: Path, processes: int) -> None:
+@click.pass_obj
+def handover_import(env: Env, bundle: Path, processes: int) -> None:
     """先核验，再把移交包里的中心并入新挂靠单位的档案库（--root；不是档案库的空目录会新建）。"""
-    from zhikong.archive.handover import import_bundle
-
-    env: Env = ctx.obj
     root = env.root_option.expanduser().resolve() if env.root_option else env.root()
-    result = import_bundle(root, bundle, processes=processes)
+    done = Archive.handover_import(env.actor, root, bundle, processes=processes)
+    result, report = done.imported, done.scan
     if result.created_archive:
         click.echo(f"已按移交包的设置新建档案库：{result.root}")
-    ctx.obj = Env(result.root)
-    ctx.invoke(reindex)
-    with opened(ctx.obj) as (_s, cat, reconciler):
-        report = reconciler.reconcile([result.root / result.center])
-        present = len(cat.records(center=None, state="active"))
+    click.echo(f"索引已重建：{done.indexed} 条记录。")
     click.secho(
         f"已导入：{result.center}，{result.from_host} → {result.to_host}；目录记录 {result.records} 条，"
         f"电子文件 {result.record_files} 个（{result.bytes:,} 字节），审计日志 {result.audit_entries} 条",
@@ -1084,7 +933,7 @@ def handover_import(ctx: click.Context, bundle: Path, processes: int) -> None:
         _print_report(report)
     else:
         click.echo(
-            f"导入后核对：文件夹与目录一致（{report.unchanged} 个文件未变）；本库现有记录 {present} 条。"
+            f"导入后核对：文件夹与目录一致（{report.unchanged} 个文件未变）；本库现有记录 {done.records_present} 条。"
         )
     click.echo("挂靠单位变更已登记（zhikong.toml 和 host_changes），检索索引已重建。")
 
@@ -1094,25 +943,19 @@ def handover_import(ctx: click.Context, bundle: Path, processes: int) -> None:
 @click.pass_obj
 def handover_status(env: Env, center_name: str | None) -> None:
     """封存与挂靠单位变更记录，以及封存后中心文件夹里的变动（record.after_seal）。"""
-    from zhikong.archive.handover import after_seal_findings, host_changes, seals
-
-    with opened(env) as (_s, cat, reconciler):
-        reconciler.reconcile()
-        sealed = seals(cat, center_name)
-        changes = [h for h in host_changes(cat) if center_name in (None, h.center)]
-        findings = after_seal_findings(cat, center_name)
-    if not sealed and not changes:
+    result = env.archive().handover_status(env.actor, center=center_name)
+    if not result.seals and not result.host_changes:
         click.echo("没有封存或移交记录。")
-    for s in sealed:
+    for s in result.seals:
         state = f"已解除于 {s.released_at}" if s.released_at else "封存中"
         click.echo(
             f"封存：{s.center} 自 {s.sealed_at}（移交给 {s.to_host}，{state}）移交包 {s.bundle or '未生成'}"
         )
-    for h in changes:
+    for h in result.host_changes:
         click.echo(f"挂靠单位变更：{h.center} {h.from_host or '—'} → {h.to_host}（{h.at}）{h.note or ''}")
-    for f in findings:
+    for f in result.findings:
         click.secho(f"  ！{f.rule} {f.center}：{f.message}", fg="yellow")
-    if findings:
+    if result.findings:
         raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
@@ -1122,11 +965,7 @@ def handover_status(env: Env, center_name: str | None) -> None:
 @click.pass_obj
 def handover_release(env: Env, center_name: str, reason: str) -> None:
     """解除封存（移交取消时使用）；原因写入审计日志。"""
-    from zhikong.archive.handover import release
-
-    with opened(env) as (settings, cat, _r):
-        settings.center(center_name)
-        released = release(cat, center_name, reason)
+    released = env.archive().handover_release(env.actor, center=center_name, reason=reason)
     click.echo(f"已解除封存：{released.center}（封存于 {released.sealed_at}，解除于 {released.released_at}）")
 
 
@@ -1171,22 +1010,14 @@ def check(
     env: Env, center_name: str | None, year: int | None, as_of: str | None, as_json: bool, out: Path | None
 ) -> None:
     """合规检查：按管理办法逐条检查各中心各年度的档案，列出会扣分的问题。有问题时退出码为 1。"""
-    from zhikong.archive.checks import run_checks
-    from zhikong.archive.rules import load_rules
-    from zhikong.generator.reports import check_report
-
-    with opened(env) as (settings, cat, _r):
-        rules = load_rules(settings.rules, settings.root)
-        report = run_checks(settings, cat, rules, as_of=_as_of(as_of), center=center_name, year=year)
-    if out is not None:
-        check_report(report, out, county=settings.county)
+    result = env.archive().check(env.actor, as_of=_as_of(as_of), center=center_name, year=year, out=out)
     if as_json:
-        emit_json([f.to_json() for f in report.findings])
+        emit_json(result.to_json())
     else:
-        _print_findings(report)
+        _print_findings(result.report)
         if out is not None:
             click.echo(f"已写出：{out}")
-    if report.findings:
+    if result.report.findings:
         raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
@@ -1210,32 +1041,13 @@ def score(
     out: Path | None,
 ) -> None:
     """自查得分：按考核评分表逐项打分，每项注明依据的文件；局评项目留给卫健局。"""
-    from zhikong.archive.rules import load_rules
-    from zhikong.archive.score import rank_all, score_center
-    from zhikong.generator.reports import ranking_book, score_form
-
     if all_centers == bool(center_name):
         raise click.UsageError("请用 --center 指定中心，或用 --all 计算全县排名（二者选一）。")
     when = _as_of(as_of)
     the_year = year or when.year
-    with opened(env) as (settings, cat, _r):
-        rules = load_rules(settings.rules, settings.root)
-        if all_centers:
-            ranking = rank_all(settings, cat, rules, year=the_year, as_of=when, find=index_evidence(settings))
-        else:
-            assert center_name is not None
-            sheet = score_center(
-                settings,
-                cat,
-                rules,
-                center=center_name,
-                year=the_year,
-                as_of=when,
-                find=index_evidence(settings),
-            )
+    arc = env.archive()
     if all_centers:
-        if out is not None:
-            ranking_book(ranking, out)
+        ranking = arc.rank(env.actor, year=the_year, as_of=when, out=out).ranking
         if as_json:
             emit_json([vars(r) for r in ranking.rows])
             return
@@ -1249,84 +1061,14 @@ def score(
         if out is not None:
             click.echo(f"已写出：{out}")
         return
-    if out is not None:
-        score_form(sheet, out, county=settings.county)
+    assert center_name is not None
+    sheet = arc.score(env.actor, center=center_name, year=the_year, as_of=when, out=out).sheet
     if as_json:
         emit_json(sheet.to_json())
         return
     _print_sheet(sheet)
     if out is not None:
         click.echo(f"已写出：{out}")
-
-
-def index_evidence(settings: Settings) -> EvidenceFinder:
-    """Scoring evidence found through the search index, so the synonym list applies (院感 finds 医院感染).
-
-    A hit counts only when the word (or a synonym) is in the file's own name, title or text: the
-    index also matches center and folder names, and "护理" in "护理质控中心" is no evidence. The
-    catalogue's stored text is the fallback when the index cannot answer (missing or outdated).
-    """
-    from zhikong.archive.evidence import text_evidence
-    from zhikong.indexer.analysis import Synonyms
-
-    synonyms = Synonyms.load(settings.synonyms_path)
-
-    def find(cat: Catalogue, center: str, year: int, words: list[str]) -> list[Record]:
-        index = open_index(settings)
-        try:
-            hits = index.search(" ".join(words), SearchFilters(center=center, year=year), limit=500)
-        except ZhikongError:
-            return text_evidence(cat, center, year, words)
-        finally:
-            index.close()
-        variants = {v for w in words for v in synonyms.variants(w)} | set(words)
-        found = []
-        for h in hits:
-            rec = cat.get(h.record_id)
-            own = "\n".join((Path(rec.path).stem, rec.title or "", cat.text(rec.id) or ""))
-            if any(v in own for v in variants):
-                found.append(rec)
-        return sorted(found, key=lambda r: r.path)
-
-    return find
-
-
-def demo_check_and_score(env: Env, year: int, outputs: Path) -> None:
-    """The demo's step: box 护理 paper, then what `check` finds and what `score` gives, as of today."""
-    from zhikong.archive.checks import run_checks
-    from zhikong.archive.paper import mark, plan_box, scanned_ids
-    from zhikong.archive.rules import load_rules
-    from zhikong.archive.score import score_center
-    from zhikong.generator.register import box_documents
-    from zhikong.generator.reports import check_report, score_form
-
-    with opened(env) as (settings, cat, _r):
-        box = plan_box(settings, cat, center="护理质控中心", year=year, box=1)
-        box_documents(
-            box, outputs / "护理第1盒归档文件目录.docx", scanned=scanned_ids(cat), today=date.today()
-        )
-        mark(settings, cat, list(box.records), box=1)
-        click.echo(
-            f"护理质控中心第 1 盒（{box.retention}）：{len(box.records)} 件已登记入盒，目录见 {outputs}"
-        )
-        rules = load_rules(settings.rules, settings.root)
-        report = run_checks(settings, cat, rules, as_of=date.today(), year=year)
-        sheet = score_center(
-            settings,
-            cat,
-            rules,
-            center="护理质控中心",
-            year=year,
-            as_of=date.today(),
-            find=index_evidence(settings),
-        )
-    check_report(report, outputs / "检查报告.docx", county=settings.county)
-    score_form(sheet, outputs / "护理质控中心考核评分表.docx", county=settings.county)
-    _print_findings(report)
-    _print_sheet(sheet)
-
-
-# -- features (search, drafts, paper register and checks, handover) are added above this line -----
 
 
 # -- the demo --------------------------------------------------------------------------------------
@@ -1345,28 +1087,31 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     taken = [p for p in (root, outputs, bundle, new_root) if p.exists()]
     if taken:
         raise click.UsageError(f"{taken[0]} 已存在；请指定一个新的空目录。")
+    actor = ctx.obj.actor
     year = date.today().year
+    today = date.today()
     steps = iter(range(1, 100))
 
     def step(title: str) -> None:
         click.secho(f"\n== {next(steps)}. {title} ==", fg="cyan", bold=True)
 
+    def on(archive_root: Path) -> None:
+        ctx.obj = Env(archive_root, ctx.obj.actor_option)
+
     click.echo(f"示例目录：{base}（档案库、输出、移交包、新挂靠单位档案库都在这里）")
     step("新建档案库并登记两个质控中心")
-    settings = init_archive(
-        root, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
+    arc = Archive.init(
+        actor, root, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
     )
     for c in DEMO_CENTERS:
-        settings = add_center(settings, c, year=year)
+        arc.add_center(actor, c, today=today)
         click.echo(f"已登记：{c.name}（{c.code}），挂靠 {c.host}")
     step("秘书把一年的文件放进中心文件夹")
     made = build_sample_archive(root, year)
     click.echo(f"放入 {len(made)} 个文件（.docx .pdf .pptx .xlsx）到 {root}")
     step("zhikong scan：登记、保存副本、归类")
-    env = Env(root)
-    ctx.obj = env
-    with opened(env) as (_s, _cat, reconciler):
-        _print_report(reconciler.reconcile(), verbose=False)
+    on(root)
+    _print_report(arc.scan(actor), verbose=False)
     step("zhikong status：各中心文件概况与需处理事项")
     ctx.invoke(status_)
     step("zhikong search 院感 督查 反馈：全文检索（个人信息打码）")
@@ -1375,51 +1120,62 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     ctx.invoke(search, query=("质量控制", "跌倒"), limit=3)
     step("zhikong paper / check / score：纸质件入盒，检查会扣分的问题，自查得分")
     outputs.mkdir(parents=True)
-    demo_check_and_score(env, year, outputs)
+    box = arc.paper_catalog(
+        actor,
+        center="护理质控中心",
+        year=year,
+        box=1,
+        today=today,
+        out=outputs / "护理第1盒归档文件目录.docx",
+    ).box
+    arc.paper_mark(actor, box=1, cwd=root, refs=[r.path for r in box.records])
+    click.echo(f"护理质控中心第 1 盒（{box.retention}）：{len(box.records)} 件已登记入盒，目录见 {outputs}")
+    checked = arc.check(actor, as_of=today, year=year, out=outputs / "检查报告.docx")
+    sheet = arc.score(
+        actor, center="护理质控中心", year=year, as_of=today, out=outputs / "护理质控中心考核评分表.docx"
+    ).sheet
+    _print_findings(checked.report)
+    _print_sheet(sheet)
     step("zhikong draft notice / list / approve：起草通知送审稿，医政科批准后编发文字号并归档")
-    from zhikong.archive.drafts import create_notice_draft
-
-    with opened(env) as (settings, cat, _r):
-        drafted = create_notice_draft(
-            settings,
-            cat,
-            center="护理质控中心",
-            title=f"关于召开{year}年第二次护理质控工作会议的通知",
-            to="各镇街卫生院、县直各医疗机构",
-            body="经研究，决定召开护理质控工作会议。现将有关事项通知如下：\n"
-            "一、会议时间\n（一）时间。7月10日上午9:00。\n二、参会人员\n各医疗机构护理部主任。",
-            today=date.today(),
-            attachments=("会议议程",),
-            cc=("县护理质控中心",),
-        )
+    drafted = arc.draft(
+        actor,
+        kind="notice",
+        center="护理质控中心",
+        title=f"关于召开{year}年第二次护理质控工作会议的通知",
+        to="各镇街卫生院、县直各医疗机构",
+        body="经研究，决定召开护理质控工作会议。现将有关事项通知如下：\n"
+        "一、会议时间\n（一）时间。7月10日上午9:00。\n二、参会人员\n各医疗机构护理部主任。",
+        today=today,
+        attachments=("会议议程",),
+        cc=("县护理质控中心",),
+    )
     click.echo(f"送审稿（无发文字号、标“送审稿”）：{drafted.draft_path}")
     ctx.invoke(draft_list)
     ctx.invoke(draft_approve, draft_id=drafted.id, by="县卫生健康局医政科", ref="医政科审批单 1")
     step("zhikong handover create / verify / import：护理质控中心改挂靠金乡县中医院（H39）")
-    from zhikong.archive.handover import create_bundle, import_bundle, verify_bundle
-
-    with opened(env) as (settings, cat, _r):
-        created = create_bundle(settings, cat, center="护理质控中心", to_host="金乡县中医院", out=bundle)
-        old_records = {(r.path, r.sha256) for r in cat.records(center="护理质控中心")}
+    created = arc.handover_create(
+        actor, center="护理质控中心", to_host="金乡县中医院", out=bundle, as_of=today
+    ).bundle
+    old_records = {(r.path, r.sha256) for r in arc.records(actor, center="护理质控中心").records}
     click.echo(f"已封存并生成移交包：{created.bundle}（{created.files} 个文件，{created.bytes:,} 字节）")
     click.echo(f"含个人信息的文件 {len(created.pii)} 个（只列位置和数量）")
-    checked = verify_bundle(bundle)
-    if checked.problems:
-        raise VerificationError("移交包核验未通过：", checked.problems)
+    verified = verify_bundle(bundle)
+    if verified.problems:
+        raise VerificationError("移交包核验未通过：", verified.problems)
     click.echo("核验通过：真实性、完整性、可用性、安全性")
-    imported = import_bundle(new_root, bundle)
-    with opened(Env(new_root)) as (_s, new_cat, _r):
-        new_records = {(r.path, r.sha256) for r in new_cat.records(center="护理质控中心")}
+    imported = Archive.handover_import(actor, new_root, bundle)
+    new_arc = Archive.open(new_root)
+    new_records = {(r.path, r.sha256) for r in new_arc.records(actor, center="护理质控中心").records}
     click.echo(
-        f"已导入新挂靠单位的档案库 {new_root}：目录记录 {imported.records} 条；"
+        f"已导入新挂靠单位的档案库 {new_root}：目录记录 {imported.imported.records} 条；"
         f"原库 {len(old_records)} 条，新库 {len(new_records)} 条，路径与 sha256 "
         + ("完全一致" if new_records == old_records else "不一致！")
     )
-    ctx.obj = Env(new_root)
-    ctx.invoke(reindex)
+    click.echo(f"索引已重建：{imported.indexed} 条记录。")
+    on(new_root)
     ctx.invoke(search, query=("跌倒", "评估"), limit=1)
     ctx.invoke(log_verify)
-    ctx.obj = env
+    on(root)
     step("zhikong log verify：审计日志")
     ctx.invoke(log_verify)
     click.secho(f"\n示例档案库在：{root}", bold=True)

@@ -1,7 +1,8 @@
-"""One error hierarchy for the whole product, and the exit-code table that `cli.py` maps it to.
+"""One error hierarchy for the whole product, and the exit-code table that the front ends map it to.
 
 Every message is Chinese and says what happened and what to do next: the people who read it are
-center secretaries, not programmers. The library raises these; only `cli.py` prints them and exits.
+center secretaries, not programmers. The library raises these; only the front ends (`cli.py`, the web
+pages) print them. This module imports nothing of the product, so every package may import it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ class ExitCode(IntEnum):
     MISSING_DEPENDENCY = 6  # LibreOffice / OCR engine not installed
     VERIFY_FAILED = 7  # bundle or audit-log verification failed
     TEMPLATE = 8  # template or document validation failed
-    CONFLICT = 9  # state does not allow the action (already approved, sealed …)
+    CONFLICT = 9  # state does not allow the action (already approved, sealed …), or the archive is busy
+    STORAGE = 10  # the catalogue cannot be opened or written (damaged, newer version, read-only, disk full)
+    INTERNAL = 70  # an unexpected error (a bug): the traceback is in .zhikong/logs/errors.log
     INTERRUPTED = 130
 
 
@@ -64,6 +67,22 @@ class MissingDependency(ZhikongError):
 
 class ConflictError(ZhikongError):
     exit_code = ExitCode.CONFLICT
+
+
+class Busy(ConflictError):
+    """Another zhikong process holds the catalogue (or the index) longer than we are willing to wait."""
+
+
+class StorageError(ZhikongError):
+    """The catalogue cannot be opened or written; the message says how to recover."""
+
+    exit_code = ExitCode.STORAGE
+
+
+class InternalError(ZhikongError):
+    """An unexpected exception, reported in Chinese with the log file that holds its traceback."""
+
+    exit_code = ExitCode.INTERNAL
 
 
 @dataclass(frozen=True)

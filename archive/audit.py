@@ -4,6 +4,12 @@ Entries live in the catalogue's `audit` table, written in the same transaction a
 describe. Each entry's hash covers its own fields and the previous entry's hash, and the head (last
 sequence number and hash) is kept in `meta`, so an edited entry, a deleted entry in the middle and a
 cut-off tail are all detected and named by `verify`.
+
+Every entry names its actor — who did it: the operating-system user or `--as NAME` on the command line,
+the logged-in user on the web — taken from the catalogue connection the change was made through. Entries
+written before actors were recorded (schema version 6 and older) have none; their hash covers the seven
+old fields, so archives made then keep verifying, while a recorded actor is covered by the hash like
+every other field (blanking it breaks the chain).
 """
 
 from __future__ import annotations
@@ -30,75 +36,78 @@ class AuditEntry:
     detail: dict[str, Any]
     prev: str
     hash: str
+    actor: str | None = None
+
+
+# The stored fields of one entry, in hash order: seq, ts, action, center, path, detail (JSON), prev, hash,
+# actor (None for entries written before actors were recorded).
+AuditRow = tuple[int, str, str, str | None, str | None, str, str, str, str | None]
 
 
 def _digest(
-    seq: int, ts: str, action: str, center: str | None, path: str | None, detail: str, prev: str
+    seq: int,
+    ts: str,
+    action: str,
+    center: str | None,
+    path: str | None,
+    detail: str,
+    prev: str,
+    actor: str | None = None,
 ) -> str:
-    payload = json.dumps(
-        [seq, ts, action, center, path, detail, prev], ensure_ascii=False, separators=(",", ":")
-    )
+    fields: list[Any] = [seq, ts, action, center, path, detail, prev]
+    if actor is not None:
+        fields.append(actor)
+    payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def append(
     cat: Catalogue, action: str, *, center: str | None = None, path: str | None = None, **detail: Any
 ) -> AuditEntry:
-    """Add one entry; call inside the transaction of the change it records."""
+    """Add one entry, by the catalogue connection's actor; call inside the transaction of the change."""
+    actor = cat.actor
     with cat.transaction():
-        row = cat.conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (row[0] + 1, row[1]) if row else (1, GENESIS)
+        last = cat.audit_last()
+        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         ts = now_iso()
         body = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
-        digest = _digest(seq, ts, action, center, path, body, prev)
-        cat.conn.execute(
-            "INSERT INTO audit (seq, ts, action, center, path, detail, prev, hash) VALUES (?,?,?,?,?,?,?,?)",
-            (seq, ts, action, center, path, body, prev, digest),
-        )
+        digest = _digest(seq, ts, action, center, path, body, prev, actor)
+        cat.audit_insert((seq, ts, action, center, path, body, prev, digest, actor))
         cat.set_meta("audit_head", f"{seq}:{digest}")
-    return AuditEntry(seq, ts, action, center, path, detail, prev, digest)
+    return AuditEntry(seq, ts, action, center, path, detail, prev, digest, actor)
 
 
 def entries(cat: Catalogue, *, center: str | None = None, limit: int | None = None) -> list[AuditEntry]:
-    sql = "SELECT * FROM audit" + (" WHERE center = ?" if center else "") + " ORDER BY seq"
-    rows = cat.conn.execute(sql, (center,) if center else ()).fetchall()
+    rows = cat.audit_rows(center=center)
     if limit is not None:
         rows = rows[-limit:]
     return [_entry(r) for r in rows]
 
 
-def _entry(r: Any) -> AuditEntry:
+def _entry(r: AuditRow) -> AuditEntry:
+    seq, ts, action, center, path, body, prev, digest, actor = r
     try:
-        detail = json.loads(r["detail"])
+        detail = json.loads(body)
     except (TypeError, ValueError):
-        detail = {"_raw": r["detail"]}
-    return AuditEntry(r["seq"], r["ts"], r["action"], r["center"], r["path"], detail, r["prev"], r["hash"])
+        detail = {"_raw": body}
+    return AuditEntry(seq, ts, action, center, path, detail, prev, digest, actor)
 
 
 def verify(cat: Catalogue) -> list[Problem]:
     """Every problem in the chain, in order; an empty list means the log is intact."""
-    rows = cat.conn.execute("SELECT * FROM audit ORDER BY seq").fetchall()
-    return verify_rows(
-        (
-            (r["seq"], r["ts"], r["action"], r["center"], r["path"], r["detail"], r["prev"], r["hash"])
-            for r in rows
-        ),
-        head=cat.get_meta("audit_head"),
-    )
+    return verify_rows(cat.audit_rows(), head=cat.get_meta("audit_head"))
 
 
-def verify_rows(
-    rows: Iterable[tuple[int, str, str, str | None, str | None, str, str, str]], *, head: str | None
-) -> list[Problem]:
+def verify_rows(rows: Iterable[AuditRow], *, head: str | None) -> list[Problem]:
     problems: list[Problem] = []
     expected_seq, prev_hash = 1, GENESIS
     last: tuple[int, str] | None = None
-    for seq, ts, action, center, path, detail, prev, digest in rows:
+    for seq, ts, action, center, path, detail, prev, digest, actor in rows:
         if seq != expected_seq:
             problems.append(Problem("audit.gap", f"第 {expected_seq}–{seq - 1} 条记录缺失（被删除）"))
         elif prev != prev_hash:
             problems.append(Problem("audit.link", f"第 {seq} 条记录与前一条不衔接（前一条被改动或删除）"))
-        if _digest(seq, ts, action, center, path, detail, prev) != digest:
+        if _digest(seq, ts, action, center, path, detail, prev, actor) != digest:
             problems.append(Problem("audit.altered", f"第 {seq} 条记录（{action}，{ts}）的内容被改动"))
         expected_seq, prev_hash = seq + 1, digest
         last = (seq, digest)

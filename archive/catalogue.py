@@ -8,8 +8,9 @@ catalogue as it was before the batch.
 
 from __future__ import annotations
 
+import getpass
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from zhikong.archive.convention import ActivityType, Classification, Source
-from zhikong.errors import NotFound, SettingsError
+from zhikong.errors import Busy, NotFound, SettingsError, StorageError, ZhikongError
 
 DB_NAME = "catalogue.sqlite"
 
@@ -174,6 +175,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE index_pending (record_id INTEGER PRIMARY KEY REFERENCES records(id));
     """,
+    # 7: who did it — the actor of every audit entry (NULL for the entries written before this version)
+    """
+    ALTER TABLE audit ADD COLUMN actor TEXT;
+    ALTER TABLE imported_audit ADD COLUMN actor TEXT;
+    """,
 )
 
 
@@ -280,27 +286,85 @@ def _v(source: Source | None) -> str | None:
     return source.value if source else None
 
 
+BUSY_TIMEOUT_S = 30.0
+
+
+def os_user() -> str:
+    """The operating-system user running this process: the actor of a command-line change."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError, ImportError):  # no login name (a service account, a container)
+        return "未知用户"
+
+
+def storage_error(exc: BaseException, path: Path | None) -> ZhikongError:
+    """A Chinese error for an SQLite or file-system failure of the catalogue, saying how to recover."""
+    where = str(path) if path else ".zhikong/catalogue.sqlite"
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return Busy(
+            f"档案库正被另一个 zhikong 进程写入，等待 {BUSY_TIMEOUT_S:.0f} 秒仍未释放。",
+            hint="稍后重试；若确认没有其他 zhikong（包括 zhikong watch）在运行，重试即可。",
+        )
+    if "full" in text or getattr(exc, "errno", None) == 28:
+        return StorageError(
+            f"磁盘已满，档案目录没有写入：{where}",
+            hint="清理磁盘空间后重试；已登记的内容没有丢失（未完成的这一批已撤回）。",
+        )
+    if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
+        return StorageError(
+            f"档案目录不能写入（磁盘或文件夹只读，或没有写权限）：{where}",
+            hint="请检查档案库所在磁盘是否只读、当前用户是否有写权限，然后重试。",
+        )
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StorageError(
+            f"档案目录数据库已损坏，无法打开：{where}",
+            hint="先把整个 .zhikong 文件夹复制一份留存现场；再用最近的备份替换 catalogue.sqlite（连同同名的 -wal、-shm 文件）。"
+            "没有备份时，可用 sqlite3 抢救：sqlite3 catalogue.sqlite .recover > 抢救.sql，并报告管理员。",
+        )
+    return StorageError(
+        f"无法打开或写入档案目录：{where}（{exc}）",
+        hint="请检查磁盘和文件权限；问题持续时请报告管理员。",
+    )
+
+
 def now_iso() -> str:
     return datetime.now(UTC).astimezone().isoformat(timespec="seconds")
 
 
 class Catalogue:
-    """The records of one archive. Open with `Catalogue.open(system_dir)`; close when done."""
+    """The records of one archive. Open with `Catalogue.open(system_dir, actor=…)`; close when done.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    One connection per Catalogue, used by one thread: a multi-threaded server opens one per request.
+    `actor` is who makes the changes made through this connection; it goes into every audit entry.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, actor: str) -> None:
         self.conn = conn
+        self.actor = actor
         self._depth = 0
 
     @classmethod
-    def open(cls, system_dir: Path) -> Catalogue:
-        system_dir.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(system_dir / DB_NAME, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        cat = cls(conn)
-        cat._migrate()
+    def open(cls, system_dir: Path, *, actor: str | None = None) -> Catalogue:
+        path = system_dir / DB_NAME
+        conn: sqlite3.Connection | None = None
+        try:
+            system_dir.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            cat = cls(conn, actor or os_user())
+            cat._migrate()
+        except (sqlite3.Error, OSError) as exc:  # damaged, read-only, unreachable: say how to recover
+            if conn is not None:
+                conn.close()
+            raise storage_error(exc, path) from exc
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
         return cat
 
     def close(self) -> None:
@@ -322,10 +386,12 @@ class Catalogue:
         if current > len(MIGRATIONS):
             raise SettingsError(
                 f"档案库的数据格式（版本 {current}）比本程序新（支持到 {len(MIGRATIONS)}）。",
-                hint="请升级 zhikong 后再打开此档案库。",
+                hint="请升级 zhikong 后再打开此档案库（pip install -U zhikong）；不要用旧版本写入它。",
             )
         for number in range(current + 1, len(MIGRATIONS) + 1):
             with self.transaction():
+                if self.schema_version() >= number:  # another process migrated while we waited
+                    continue
                 for statement in MIGRATIONS[number - 1].split(";"):
                     if statement.strip():
                         self.conn.execute(statement)
@@ -333,7 +399,13 @@ class Catalogue:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE … COMMIT; nested uses join the outer transaction. Rolls back and re-raises."""
+        """BEGIN IMMEDIATE … COMMIT; nested uses join the outer transaction. Rolls back and re-raises.
+
+        BEGIN IMMEDIATE takes the write lock at once (waiting up to BUSY_TIMEOUT_S for another process
+        to finish), so two processes never both read-then-write the same rows. A lock still held after
+        that is a Chinese `Busy` error; SQLite errors (disk full, read-only, damaged) become
+        `StorageError`s that say how to recover.
+        """
         if self._depth:
             self._depth += 1
             try:
@@ -341,15 +413,26 @@ class Catalogue:
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise storage_error(exc, None) from exc
         self._depth = 1
         try:
             yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise storage_error(exc, None) from exc
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise storage_error(exc, None) from exc
         finally:
             self._depth = 0
 
@@ -525,6 +608,86 @@ class Catalogue:
     def counts(self) -> dict[str, int]:
         rows = self.conn.execute("SELECT state, COUNT(*) FROM records GROUP BY state").fetchall()
         return {r[0]: r[1] for r in rows}
+
+    def unclassified_count(self) -> int:
+        row = self.conn.execute(
+            """SELECT COUNT(*) FROM records WHERE state = 'active'
+               AND (center IS NULL OR year IS NULL OR category = '未归类')"""
+        ).fetchone()
+        return int(row[0])
+
+    def ids_to_reread(self, statuses: Iterable[str]) -> list[int]:
+        """Active electronic records whose text reading ended in one of `statuses` (or never ran)."""
+        wanted = list(statuses)
+        marks = ",".join("?" * len(wanted))
+        rows = self.conn.execute(
+            f"""SELECT id FROM records WHERE state = 'active' AND kind = 'electronic'
+                AND (extract_status IN ({marks}) OR extract_status IS NULL) ORDER BY id""",
+            wanted,
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def texts_by_id(self) -> dict[int, str]:
+        return {int(r[0]): r[1] for r in self.conn.execute("SELECT record_id, text FROM texts")}
+
+    # -- the index's retry list and problems without a record (call inside `transaction()`) ---------
+
+    def add_index_pending(self, record_ids: Iterable[int]) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO index_pending (record_id) VALUES (?)", [(i,) for i in record_ids]
+        )
+
+    def take_index_pending(self) -> list[int]:
+        """The records waiting for the index, removed from the list (call inside `transaction()`)."""
+        pending = [int(r[0]) for r in self.conn.execute("SELECT record_id FROM index_pending")]
+        if pending:
+            self.conn.execute("DELETE FROM index_pending")
+        return pending
+
+    def has_index_pending(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM index_pending LIMIT 1").fetchone() is not None
+
+    def set_problem(self, path: str, message: str) -> None:
+        self.conn.execute(
+            """INSERT INTO problems (path, message, first_seen, last_seen) VALUES (?, ?, datetime('now'), datetime('now'))
+               ON CONFLICT(path) DO UPDATE SET message = excluded.message, last_seen = excluded.last_seen""",
+            (path, message),
+        )
+
+    def problems(self) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.conn.execute("SELECT path, message FROM problems ORDER BY path")]
+
+    def clear_problems(self, paths: Iterable[str]) -> None:
+        self.conn.executemany("DELETE FROM problems WHERE path = ?", [(p,) for p in paths])
+
+    # -- the audit chain (written only by archive.audit) -----------------------------------------------
+
+    def audit_last(self) -> tuple[int, str] | None:
+        row = self.conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
+    def audit_insert(self, row: tuple[Any, ...]) -> None:
+        self.conn.execute(
+            "INSERT INTO audit (seq, ts, action, center, path, detail, prev, hash, actor) VALUES (?,?,?,?,?,?,?,?,?)",
+            row,
+        )
+
+    def audit_rows(
+        self, *, center: str | None = None
+    ) -> list[tuple[int, str, str, str | None, str | None, str, str, str, str | None]]:
+        sql = "SELECT seq, ts, action, center, path, detail, prev, hash, actor FROM audit"
+        sql += (" WHERE center = ?" if center else "") + " ORDER BY seq"
+        return [tuple(r) for r in self.conn.execute(sql, (center,) if center else ())]
+
+    def imported_audit_rows(self, chain: str | None = None) -> list[dict[str, Any]]:
+        """The audit chains a handover carried in, kept verbatim (redacted entries: seq, prev, hash)."""
+        sql = "SELECT * FROM imported_audit" + (" WHERE chain = ?" if chain else "") + " ORDER BY chain, seq"
+        return [dict(r) for r in self.conn.execute(sql, (chain,) if chain else ())]
+
+    def imported_audit_counts(self) -> tuple[int, int]:
+        """(number of chains, number of entries) carried in by handovers."""
+        row = self.conn.execute("SELECT COUNT(DISTINCT chain), COUNT(*) FROM imported_audit").fetchone()
+        return int(row[0]), int(row[1])
 
     def get_meta(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -43,8 +43,9 @@ from zhikong.archive.settings import (
 from zhikong.errors import ArchiveNotFound, ConflictError, Problem, VerificationError
 
 
-def import_bundle(root: Path, bundle: Path, *, processes: int = 2) -> ImportResult:
+def import_bundle(root: Path, bundle: Path, *, processes: int = 2, actor: str | None = None) -> ImportResult:
     """Verify `bundle`, then make its center part of the archive at `root` (created if it is not one).
+    `actor` (who imports; default the operating-system user) goes into the new archive's audit entries.
 
     Nothing is written before the bundle has passed every check and the new archive has been found able
     to take the center (no clash of names, codes, 档号 or files).
@@ -62,16 +63,16 @@ def import_bundle(root: Path, bundle: Path, *, processes: int = 2) -> ImportResu
             )
         meta = load_meta(bag_dir, [])
         assert meta is not None  # verified above
-        return _import(root, bag_dir, meta)
+        return _import(root, bag_dir, meta, actor)
 
 
-def _import(root: Path, bag_dir: Path, meta: BundleMeta) -> ImportResult:
+def _import(root: Path, bag_dir: Path, meta: BundleMeta, actor: str | None) -> ImportResult:
     h = meta.handover
     center = str(h["center"])
     sc = meta.settings["center"]
     to_host = str(h["to_host"])
-    settings, created = _receiving_archive(root, meta)
-    ids, entries = _move_in(settings, root / center, bag_dir, meta, to_host)
+    settings, created = _receiving_archive(root, meta, actor)
+    ids, entries = _move_in(settings, root / center, bag_dir, meta, to_host, actor)
     _register_center(settings, center, sc, to_host)
     files = [r for r in meta.records if is_file_record(r)]
     return ImportResult(
@@ -91,12 +92,12 @@ def _import(root: Path, bag_dir: Path, meta: BundleMeta) -> ImportResult:
 # -- stage: the receiving archive ------------------------------------------------------------------
 
 
-def _receiving_archive(root: Path, meta: BundleMeta) -> tuple[Settings, bool]:
+def _receiving_archive(root: Path, meta: BundleMeta, actor: str | None) -> tuple[Settings, bool]:
     """The archive at `root`, checked able to take the center, or a new one in an empty folder; created?"""
     s = meta.settings
     if (root / SETTINGS_FILE).is_file():
         settings = load_settings(root)
-        with Catalogue.open(settings.system_dir) as cat:
+        with Catalogue.open(settings.system_dir, actor=actor) as cat:
             _preconditions(settings, cat, meta)
         return settings, False
     if root.exists() and any(root.iterdir()):
@@ -107,7 +108,7 @@ def _receiving_archive(root: Path, meta: BundleMeta) -> tuple[Settings, bool]:
     settings = init_archive(
         root, county=s["county"], bureau=s["bureau"], doc_prefix=s["doc_prefix"], fonds=s["fonds"]
     )
-    with Catalogue.open(settings.system_dir) as cat:
+    with Catalogue.open(settings.system_dir, actor=actor) as cat:
         audit.append(
             cat, "init", county=s["county"], bureau=s["bureau"], fonds=s["fonds"], by="handover.import"
         )
@@ -148,7 +149,7 @@ def _preconditions(settings: Settings, cat: Catalogue, meta: BundleMeta) -> None
 
 
 def _move_in(
-    settings: Settings, target: Path, bag_dir: Path, meta: BundleMeta, to_host: str
+    settings: Settings, target: Path, bag_dir: Path, meta: BundleMeta, to_host: str, actor: str | None
 ) -> tuple[list[int], int]:
     """The center's folder into `target` and its rows into the catalogue: both, or neither."""
     center = str(meta.handover["center"])
@@ -159,7 +160,7 @@ def _move_in(
             shutil.rmtree(target)  # only empty folders: `_preconditions` refused a folder holding files
         os.replace(staging / center, target)
         try:
-            with Catalogue.open(settings.system_dir) as cat:
+            with Catalogue.open(settings.system_dir, actor=actor) as cat:
                 return _insert(cat, meta, to_host)
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)

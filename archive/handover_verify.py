@@ -257,6 +257,7 @@ def verify_chain(rows: list[dict[str, Any]], head: str | None) -> list[Problem]:
                     r["detail"],
                     r["prev"],
                     r["hash"],
+                    r.get("actor"),
                 )
                 for r in full
             ),

@@ -4,8 +4,8 @@ Stages, each a small function with typed input and output:
 
     walk → identify (stat) → preserve (copy + sha256 in one pass) → extract → classify → catalogue → index
 
-`extract` and `index` are supplied by the caller (`cli.py` wires in `indexer/`), so the archive never
-reaches downstream. The folder is the truth and events are only hints: `reconcile()` with no paths
+`extract` and `index` are supplied by the caller (the application layer, `zhikong.app`, wires in
+`indexer/`), so the archive never reaches downstream. The folder is the truth and events are only hints: `reconcile()` with no paths
 compares everything; with paths it compares only those files and folders (the watcher's fast path).
 """
 
@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from zhikong.archive import audit
-from zhikong.archive.catalogue import Catalogue, Record
+from zhikong.archive.catalogue import Catalogue, Record, RecordState
 from zhikong.archive.convention import Classification, Source, classify, is_ignored
 from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.settings import SETTINGS_FILE, SYSTEM_DIR, Settings
@@ -91,6 +91,12 @@ class ScanReport:
             "errors": len(self.errors),
             "skipped": len(self.skipped),
         }
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = dict(self.counts())
+        data["error_details"] = [{"path": e.path, "message": e.message} for e in self.errors]
+        data["deleted_paths"] = list(self.deleted)
+        return data
 
     @property
     def touched(self) -> int:
@@ -305,8 +311,15 @@ class Reconciler:
         with self.cat.transaction():
             for p in prepared:
                 f = p.facts
+                # Another process (a second scan, the watcher) may have catalogued this path since our
+                # snapshot: the write lock is held now, so what the catalogue says here is current.
+                current = self.cat.find_by_path(f.rel, include_deleted=False)
+                if current is not None:
+                    if self._update_existing(current, p, report):
+                        indexed.append(current.id)
+                    continue
                 old_rel = _pop_match(missing_by_sha, p.sha256)
-                if old_rel is not None:
+                if old_rel is not None and self._still_at(missing[old_rel][0], old_rel):
                     record_id = missing.pop(old_rel)[0]
                 else:
                     revived = self.cat.deleted_by_sha(p.sha256)
@@ -340,39 +353,53 @@ class Reconciler:
         self._to_index(indexed)
 
     def _apply_changed(self, chunk: list[tuple[int, FileFacts]], report: ScanReport) -> None:
-        prepared = [(rid, p) for rid, f in chunk if (p := self._prepare(f, report))]
+        prepared = [p for _rid, f in chunk if (p := self._prepare(f, report))]
         indexed: list[int] = []
         with self.cat.transaction():
-            for record_id, p in prepared:
-                f = p.facts
-                before = self.cat.get(record_id)
-                if before.sha256 == p.sha256:
-                    self.cat.touch(record_id, size=f.size, mtime_ns=f.mtime_ns)
-                    report.unchanged += 1
-                    continue
-                self.cat.touch(record_id, size=f.size, mtime_ns=f.mtime_ns)
-                number = self.cat.new_version(record_id, sha256=p.sha256, size=f.size, mtime_ns=f.mtime_ns)
-                c = self._classify(f.rel, p.text, before)
-                self.cat.set_classification(record_id, c)
-                audit.append(
-                    self.cat,
-                    "change",
-                    center=c.center,
-                    path=f.rel,
-                    version=number,
-                    sha256=p.sha256,
-                    previous_sha256=before.sha256,
-                )
-                self._store_text(record_id, p)
-                report.changed.append(f.rel)
-                indexed.append(record_id)
+            for p in prepared:
+                current = self.cat.find_by_path(p.facts.rel, include_deleted=False)
+                if current is None:  # moved or deleted by another process meanwhile: the next pass sees it
+                    report.deferred.append(p.facts.abs)
+                elif self._update_existing(current, p, report):
+                    indexed.append(current.id)
         self._to_index(indexed)
+
+    def _update_existing(self, before: Record, p: _Prepared, report: ScanReport) -> bool:
+        """A file at a catalogued path: same content is only a new timestamp, else a new version.
+        Returns whether the record changed (and so goes to the index)."""
+        f = p.facts
+        self.cat.touch(before.id, size=f.size, mtime_ns=f.mtime_ns)
+        if before.sha256 == p.sha256:
+            report.unchanged += 1
+            return False
+        number = self.cat.new_version(before.id, sha256=p.sha256, size=f.size, mtime_ns=f.mtime_ns)
+        c = self._classify(f.rel, p.text, before)
+        self.cat.set_classification(before.id, c)
+        audit.append(
+            self.cat,
+            "change",
+            center=c.center,
+            path=f.rel,
+            version=number,
+            sha256=p.sha256,
+            previous_sha256=before.sha256,
+        )
+        self._store_text(before.id, p)
+        report.changed.append(f.rel)
+        return True
+
+    def _still_at(self, record_id: int, rel: str) -> bool:
+        """The record is still active at `rel` (no other process moved or deleted it meanwhile)."""
+        rec = self.cat.get(record_id)
+        return rec.state == RecordState.ACTIVE and rec.path == rel
 
     def _apply_deleted(self, missing: dict[str, tuple[int, int, int, str]], report: ScanReport) -> None:
         gone: list[int] = []
         with self.cat.transaction():
             for rel, (record_id, _size, _mtime, sha) in sorted(missing.items()):
                 rec = self.cat.get(record_id)
+                if rec.state != RecordState.ACTIVE or rec.path != rel or self._exists(rel, rec.raw_path):
+                    continue  # another process moved, deleted or re-found it meanwhile
                 self.cat.mark_deleted(record_id)
                 audit.append(self.cat, "delete", center=rec.center, path=rel, sha256=sha)
                 report.deleted.append(rel)
@@ -397,23 +424,17 @@ class Reconciler:
         return TextResult(status="ok", text=text) if text else None
 
     def reread(self, statuses: tuple[str, ...] = ("unsupported", "needs_ocr", "unreadable")) -> list[str]:
-        """Extract again the text of records whose reading failed (e.g. after installing LibreOffice or OCR).
+        """Extract again the text of records whose reading failed (e.g. after installing LibreOffice or OCR),
+        and of records catalogued without extraction at all (no status yet).
 
         Only files still on disk with the catalogued content are read; the paths re-read are returned.
         """
         if self.extract is None:
             return []
-        marks = ",".join("?" * len(statuses))
-        rows = self.cat.conn.execute(
-            f"SELECT id FROM records WHERE state = 'active' AND kind = 'electronic' AND extract_status IN ({marks})",
-            statuses,
-        ).fetchall()
         done: list[int] = []
-        for (record_id,) in rows:
+        for record_id in self.cat.ids_to_reread(statuses):
             rec = self.cat.get(record_id)
-            path = self.settings.root / (
-                rec.raw_path.decode("utf-8", "surrogateescape") if rec.raw_path else rec.path
-            )
+            path = self._abs(rec.path, rec.raw_path)
             if not path.is_file() or rec.sha256 is None:
                 continue
             facts = FileFacts(path, rec.path, rec.raw_path, rec.size or 0, rec.mtime_ns or 0)
@@ -436,50 +457,47 @@ class Reconciler:
             self.sink.upsert([(self.cat.get(i), self.cat.text(i) or "") for i in record_ids])
         except Exception as exc:
             with self.cat.transaction():
-                self.cat.conn.executemany(
-                    "INSERT OR IGNORE INTO index_pending (record_id) VALUES (?)", [(i,) for i in record_ids]
-                )
+                self.cat.add_index_pending(record_ids)
             self._index_error = f"检索索引暂时无法更新（{exc}），{len(record_ids)} 条记录将在下次核对时补上"
 
     def _flush_pending(self, report: ScanReport) -> None:
-        if not self.sink:
-            return
-        pending = [r[0] for r in self.cat.conn.execute("SELECT record_id FROM index_pending").fetchall()]
-        if not pending:
+        if not self.sink or not self.cat.has_index_pending():
             return
         with self.cat.transaction():
-            self.cat.conn.execute("DELETE FROM index_pending")
+            pending = self.cat.take_index_pending()
         self._to_index(pending)
+
+    def index_records(self, record_ids: list[int]) -> None:
+        """Send changed metadata (a classification, a paper mark) to the index now; kept for retry if
+        the index cannot take it."""
+        self._to_index(record_ids)
 
     # -- problems that have no record (unreadable names, permissions) --------------------------------
 
     def _problem(self, rel: str, message: str) -> None:
         with self.cat.transaction():
-            self.cat.conn.execute(
-                """INSERT INTO problems (path, message, first_seen, last_seen) VALUES (?, ?, datetime('now'), datetime('now'))
-                   ON CONFLICT(path) DO UPDATE SET message = excluded.message, last_seen = excluded.last_seen""",
-                (rel, message),
-            )
+            self.cat.set_problem(rel, message)
 
     def _clear_problems(self, present: Iterable[str], report: ScanReport) -> None:
         failing = {e.path for e in report.errors}
-        rows = self.cat.conn.execute("SELECT path FROM problems").fetchall()
         present_set = set(present)
         stale = [
-            r[0]
-            for r in rows
-            if r[0] not in failing and (r[0] not in present_set or self.cat.find_by_path(r[0]))
+            path
+            for path, _message in self.cat.problems()
+            if path not in failing and (path not in present_set or self.cat.find_by_path(path))
         ]
         if stale:
             with self.cat.transaction():
-                self.cat.conn.executemany("DELETE FROM problems WHERE path = ?", [(p,) for p in stale])
+                self.cat.clear_problems(stale)
 
     def _count_unclassified(self) -> int:
-        row = self.cat.conn.execute(
-            """SELECT COUNT(*) FROM records WHERE state = 'active'
-               AND (center IS NULL OR year IS NULL OR category = '未归类')"""
-        ).fetchone()
-        return int(row[0])
+        return self.cat.unclassified_count()
+
+    def _abs(self, rel: str, raw: bytes | None) -> Path:
+        return self.settings.root / (raw.decode("utf-8", "surrogateescape") if raw else rel)
+
+    def _exists(self, rel: str, raw: bytes | None) -> bool:
+        return os.path.lexists(self._abs(rel, raw))
 
     def _rel(self, path: Path) -> str:
         try:

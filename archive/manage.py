@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -83,37 +84,40 @@ def set_classification(
 
 def restore(
     settings: Settings, cat: Catalogue, record: Record, version: int | None, reconciler: Reconciler
-) -> Record:
-    """Bring back a deleted or overwritten file from its preserved copy, as a new event in its history."""
+) -> tuple[Record, int, str | None]:
+    """Bring back a deleted or damaged file from its preserved copy, as a new event in its history.
+
+    Without `version` it acts only when the file is missing or differs from its latest catalogued
+    version, and brings back that version; a file that already is that version is left alone (a
+    ConflictError lists the versions to choose from). Content the restore overwrites is saved among the
+    preserved copies first, so a restore never loses anything. Returns the record, the version brought
+    back, and the sha256 of the content it replaced (None when there was none).
+    """
     versions = cat.versions(record.id)
     if not versions:
         raise NotFound(f"{record.path} 没有保存过的版本。")
+    target = settings.root / (
+        record.raw_path.decode("utf-8", "surrogateescape") if record.raw_path else record.path
+    )
+    store = ObjectStore(settings.system_dir)
+    listed = "；".join(f"第 {v.version} 版（{v.ingested_at}，{v.size:,} 字节）" for v in versions)
     if version is None:
-        if record.state == RecordState.DELETED:
-            chosen = versions[-1]
-        elif len(versions) >= 2:
-            chosen = versions[-2]
-        else:
+        chosen = versions[-1]
+        if record.state == RecordState.ACTIVE and target.is_file() and _sha256(target) == chosen.sha256:
             raise ConflictError(
-                f"{record.path} 只有一个版本且文件仍在，无需恢复。", hint="用 --version 指定版本。"
+                f"{record.path} 已经是最新登记的第 {chosen.version} 版，没有恢复。",
+                hint=f"要换成较早的版本，请用 --version 指定：{listed}",
             )
     else:
         matching = [v for v in versions if v.version == version]
         if not matching:
-            raise NotFound(
-                f"{record.path} 没有第 {version} 版。",
-                hint="已有版本：" + "、".join(str(v.version) for v in versions),
-            )
+            raise NotFound(f"{record.path} 没有第 {version} 版。", hint=f"已有版本：{listed}")
         chosen = matching[0]
-    store = ObjectStore(settings.system_dir)
     if not store.has(chosen.sha256):
         raise NotFound(
             f"第 {chosen.version} 版的保存副本不见了（{chosen.sha256[:12]}…）。",
             hint="运行 zhikong log verify 检查档案库。",
         )
-    target = settings.root / (
-        record.raw_path.decode("utf-8", "surrogateescape") if record.raw_path else record.path
-    )
     if record.state == RecordState.DELETED:
         occupant = cat.find_by_path(record.path, include_deleted=False)
         if occupant is not None:
@@ -121,6 +125,7 @@ def restore(
                 f"{record.path} 处已有另一个文件（记录 {occupant.id}），恢复会覆盖它。",
                 hint="先把现有文件改名或移走，再恢复。",
             )
+    saved = store.add_file(target).sha256 if target.is_file() else None
     store.restore_to(chosen.sha256, target)
     with cat.transaction():
         audit.append(
@@ -130,12 +135,21 @@ def restore(
             path=record.path,
             version=chosen.version,
             sha256=chosen.sha256,
+            replaced_sha256=saved,
         )
     reconciler.reconcile([target])
     restored = cat.find_by_path(record.path, include_deleted=False)
     if restored is None:
         raise NotFound(f"恢复后没能重新登记 {record.path}。")
-    return restored
+    return restored, chosen.version, saved if saved != chosen.sha256 else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -158,7 +172,7 @@ def status(cat: Catalogue) -> tuple[list[CenterYearStatus], list[tuple[str, str]
         why = attention_reason(rec)
         if why:
             g.attention.append((rec.path, why))
-    problems = [(r[0], r[1]) for r in cat.conn.execute("SELECT path, message FROM problems ORDER BY path")]
+    problems = cat.problems()
     ordered = sorted(groups.values(), key=lambda g: (g.center == UNCLASSIFIED, g.center, g.year or 0))
     return ordered, problems
 

@@ -239,9 +239,12 @@ class SearchIndex:
             raise
         writer.commit()
 
-    def rebuild(self, docs: Iterable[IndexDoc]) -> int:
+    def rebuild(self, docs: Iterable[IndexDoc] | Callable[[], Iterable[IndexDoc]]) -> int:
         """Replace the whole index with `docs`; the old index stays readable until the new one commits
-        (except one in an earlier layout, which is unusable anyway and is recreated first)."""
+        (except one in an earlier layout, which is unusable anyway and is recreated first).
+
+        Given a function, it is called once the write lock is held, so documents read from the catalogue
+        then cannot miss a record another process indexed in between."""
         if self.outdated:
             self._drop_searcher()
             self._ix.close()
@@ -249,7 +252,7 @@ class SearchIndex:
         writer = _writer(self._ix, 256)
         count = 0
         try:
-            for doc in docs:
+            for doc in docs() if callable(docs) else docs:
                 writer.add_document(**_fields(doc))
                 count += 1
         except BaseException:

@@ -113,7 +113,7 @@ def test_reindex_rebuilds_from_stored_text_without_reading_files(
     def no_reading(path: Path) -> object:
         raise AssertionError(f"reindex read {path}")
 
-    monkeypatch.setattr("zhikong.cli.extract_text", no_reading)
+    monkeypatch.setattr("zhikong.indexer.extract.extract_text", no_reading)
     assert "索引已重建：5 条" in run("reindex").output
     assert as_json(run("search", "院感", "--json")) == before
 
@@ -154,11 +154,11 @@ def test_reread_picks_up_files_that_could_not_be_read_before(
     def missing_component(path: Path) -> Extraction:
         return Extraction(ExtractStatus.UNSUPPORTED, reason="需要 LibreOffice（测试中模拟未安装）")
 
-    monkeypatch.setattr("zhikong.cli.extract_text", missing_component)
+    monkeypatch.setattr("zhikong.indexer.extract.extract_text", missing_component)
     run("scan")
     assert as_json(run("ls", "--json"))[0]["extract_status"] == "unsupported"
     assert as_json(run("search", "清洗质量", "--json")) == []
-    monkeypatch.setattr("zhikong.cli.extract_text", extract_text)
+    monkeypatch.setattr("zhikong.indexer.extract.extract_text", extract_text)
     assert "重新读取了 1 个文件" in run("reindex", "--reread").output
     assert as_json(run("ls", "--json"))[0]["extract_status"] == "ok"
     assert as_json(run("search", "清洗质量", "--json"))[0]["path"].endswith("督查记录.docx")
@@ -167,7 +167,7 @@ def test_reread_picks_up_files_that_could_not_be_read_before(
 def test_an_index_failure_is_retried_by_the_next_scan(
     root: Path, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from zhikong.cli import IndexSink
+    from zhikong.app import IndexSink
     from zhikong.indexer.index import IndexBusy
 
     make_docx(root / INSPECTION / "督查记录.docx", "院感防控督查记录", ["抽查手术安全核查表填写情况。"])

@@ -1,0 +1,876 @@
+"""The application layer: one object per archive, one method per thing a user does.
+
+    arc = Archive.open(root)                       # or Archive.init(root, …), Archive.find(…)
+    report = arc.scan("刘敏")                       # every method takes the actor: who does it
+    hits = arc.search("刘敏", "去年院感督查的反馈意见")
+    print(report.to_json())                         # every result is typed and has to_json()
+
+The command line (`zhikong.cli`) and the web pages are front ends of this layer and nothing else: they
+parse, call one method and show the result. The layer owns the wiring that makes the library useful —
+a reconciler always connected to text extraction and the search index, relative years in queries, the
+index kept in step with every metadata change, the score's evidence search — so a second front end gets
+the same behaviour by calling the same methods.
+
+Threads: an `Archive` holds only paths and settings. Every method opens its own catalogue connection
+and index handle and closes them before returning, so one `Archive` may serve many threads at once.
+Nothing here changes the working directory or any other process-wide state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
+from enum import Enum
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
+
+from zhikong.archive import audit
+from zhikong.archive.catalogue import Catalogue, Record, RecordState
+from zhikong.archive.ingest import Reconciler, ScanReport, TextResult
+from zhikong.archive.settings import (
+    Center,
+    Settings,
+    add_center,
+    find_root,
+    init_archive,
+    load_settings,
+)
+from zhikong.errors import InputFileError, NotFound, VerificationError, ZhikongError
+from zhikong.indexer.index import IndexDoc, SearchFilters, SearchIndex
+from zhikong.indexer.query import relative_year
+
+if TYPE_CHECKING:
+    from zhikong.archive.checks import CheckReport
+    from zhikong.archive.drafts import Draft
+    from zhikong.archive.handover_model import (
+        AfterSealFinding,
+        CreateResult,
+        HostChange,
+        ImportResult,
+        Seal,
+        VerifyReport,
+    )
+    from zhikong.archive.manage import CenterYearStatus
+    from zhikong.archive.paper import Box
+    from zhikong.archive.score import Ranking, ScoreSheet
+    from zhikong.archive.watcher import WatchOptions
+    from zhikong.indexer.extract import Extraction
+    from zhikong.indexer.index import Hit
+
+Actor = str
+
+
+# -- results -----------------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON data from a result: dataclasses, enums, dates and paths become dicts and strings."""
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json) and not isinstance(value, type):
+        return to_json()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class Result:
+    """Base of the layer's own result types: `to_json()` gives plain JSON data."""
+
+    def to_json(self) -> Any:
+        assert dataclasses.is_dataclass(self)
+        return {f.name: jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+@dataclasses.dataclass(frozen=True)
+class CenterList(Result):
+    centers: tuple[Center, ...]
+
+    def to_json(self) -> Any:
+        return [
+            {"name": c.name, "code": c.code, "host": c.host, "roster": vars(c.roster)} for c in self.centers
+        ]
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordList(Result):
+    records: tuple[Record, ...]
+
+    def to_json(self) -> Any:
+        return [r.to_json() for r in self.records]
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusResult(Result):
+    groups: tuple[CenterYearStatus, ...]
+    problems: tuple[tuple[str, str], ...]  # (path, message) of files that have no record
+
+
+@dataclasses.dataclass(frozen=True)
+class RestoreResult(Result):
+    record: Record
+    version: int  # the version brought back
+    saved_sha256: str | None  # the content the restore replaced, kept in the preserved copies
+
+
+@dataclasses.dataclass(frozen=True)
+class LogResult(Result):
+    entries: tuple[audit.AuditEntry, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportedLogEntry(Result):
+    chain: str
+    seq: int
+    ts: str | None
+    action: str | None
+    center: str | None
+    path: str | None
+    actor: str | None
+    redacted: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class LogVerifyResult(Result):
+    entries: int
+    imported_chains: int
+    imported_entries: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult(Result):
+    query: str  # what was searched once a relative year became the year filter
+    year: int | None
+    hits: tuple[Hit, ...]
+
+    def to_json(self) -> Any:
+        return [
+            {
+                "path": h.path,
+                "center": h.center,
+                "year": h.year,
+                "category": h.category,
+                "title": h.title,
+                "date": h.date.isoformat() if h.date else None,
+                "activity_type": h.activity_type,
+                "score": round(h.score, 4),
+                "snippet": h.snippet,
+                "state": h.state,
+                "pii": h.pii,
+                "record_id": h.record_id,
+            }
+            for h in self.hits
+        ]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReindexResult(Result):
+    reread: tuple[str, ...]
+    indexed: int
+
+
+@dataclasses.dataclass(frozen=True)
+class BoxResult(Result):
+    box: Box
+    out: Path | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreResult(Result):
+    sheet: ScoreSheet
+    out: Path | None
+
+
+@dataclasses.dataclass(frozen=True)
+class RankingResult(Result):
+    ranking: Ranking
+    out: Path | None
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult(Result):
+    report: CheckReport
+    out: Path | None
+
+    def to_json(self) -> Any:
+        return [f.to_json() for f in self.report.findings]
+
+
+@dataclasses.dataclass(frozen=True)
+class HandoverCreateResult(Result):
+    scan: ScanReport
+    bundle: CreateResult
+
+
+@dataclasses.dataclass(frozen=True)
+class HandoverImportResult(Result):
+    imported: ImportResult
+    indexed: int
+    scan: ScanReport  # the folder compared with the imported catalogue right after the import
+    records_present: int
+
+
+@dataclasses.dataclass(frozen=True)
+class HandoverStatusResult(Result):
+    seals: tuple[Seal, ...]
+    host_changes: tuple[HostChange, ...]
+    findings: tuple[AfterSealFinding, ...]
+
+
+# -- the wiring: extraction and the index behind the reconciler -------------------------------------
+
+
+def extract_for_catalogue(path: Path) -> TextResult:
+    """The extract stage: the indexer's extraction, reduced to what the catalogue keeps. The format
+    libraries (openpyxl, python-pptx, pypdf …) are imported on first use: half a second that commands
+    which never read a file should not pay."""
+    from zhikong.indexer.extract import extract_text
+    from zhikong.indexer.pii import has_pii
+
+    result: Extraction = extract_text(path)
+    return TextResult(
+        status=result.status.value,
+        text=result.text,
+        reason=result.reason,
+        title=result.title,
+        pii=has_pii(result.text),
+    )
+
+
+def index_doc(record: Record, text: str) -> IndexDoc:
+    c = record.classification
+    return IndexDoc(
+        record_id=record.id,
+        path=record.path,
+        center=c.center or "",
+        year=c.year,
+        category=c.category,
+        activity=c.activity or "",
+        activity_type=c.activity_type.value if c.activity_type else "",
+        date=c.activity_date or (date.fromisoformat(record.doc_date) if record.doc_date else None),
+        title=record.title or Path(record.path).stem,
+        text=text,
+        state=record.state.value,
+        pii=record.pii,
+    )
+
+
+class IndexSink:
+    """The index stage: catalogued records and their text go into the search index.
+
+    The index is opened on first use, so operations that never write to it never pay for it.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._index: SearchIndex | None = None
+
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            self._index = open_index(self.settings)
+        return self._index
+
+    def upsert(self, records: list[tuple[Record, str]]) -> None:
+        with self.index.writer() as batch:
+            for record, text in records:
+                batch.upsert(index_doc(record, text))
+
+    def delete(self, record_ids: list[int]) -> None:
+        with self.index.writer() as batch:
+            for record_id in record_ids:
+                batch.delete(record_id)
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+
+
+def open_index(settings: Settings) -> SearchIndex:
+    return SearchIndex.open(settings.system_dir / "index", synonyms=settings.synonyms_path)
+
+
+@dataclasses.dataclass
+class Session:
+    """What one operation works with: the settings, its own catalogue connection, and a reconciler
+    wired to extraction and the index. Made by `Archive.session()`; closed when the operation ends."""
+
+    settings: Settings
+    cat: Catalogue
+    reconciler: Reconciler
+
+
+# -- the archive ---------------------------------------------------------------------------------------
+
+
+class Archive:
+    """One archive (a folder with zhikong.toml). Cheap to make; safe to share between threads."""
+
+    def __init__(self, root: Path, extract: Callable[[Path], TextResult] = extract_for_catalogue) -> None:
+        self.root = root
+        self._extract = extract
+        self._settings_lock = threading.Lock()
+
+    # -- opening --------------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: Path) -> Archive:
+        """The archive at `root` (its zhikong.toml is read now, so a bad one is reported at once)."""
+        load_settings(root)
+        return cls(root)
+
+    @classmethod
+    def find(cls, explicit: Path | None, env: Mapping[str, str], cwd: Path) -> Archive:
+        """The archive named by --root, else ZHIKONG_ROOT, else the nearest folder upward with zhikong.toml."""
+        return cls.open(find_root(explicit, env, cwd))
+
+    @classmethod
+    def init(
+        cls, actor: Actor, root: Path, *, county: str, bureau: str, doc_prefix: str, fonds: str
+    ) -> Archive:
+        settings = init_archive(root, county=county, bureau=bureau, doc_prefix=doc_prefix, fonds=fonds)
+        with Catalogue.open(settings.system_dir, actor=actor) as cat:
+            audit.append(cat, "init", county=county, bureau=bureau, fonds=fonds)
+        return cls(settings.root)
+
+    def settings(self) -> Settings:
+        return load_settings(self.root)
+
+    @contextmanager
+    def session(self, actor: Actor) -> Iterator[Session]:
+        """Settings, a catalogue connection of this thread's own, and a reconciler wired to text
+        extraction and the search index — the only way the layer touches the archive."""
+        settings = self.settings()
+        cat = Catalogue.open(settings.system_dir, actor=actor)
+        sink = IndexSink(settings)
+        try:
+            yield Session(settings, cat, Reconciler(settings, cat, extract=self._extract, sink=sink))
+        finally:
+            sink.close()
+            cat.close()
+
+    # -- centers --------------------------------------------------------------------------------------
+
+    def add_center(self, actor: Actor, center: Center, *, today: date) -> Center:
+        with self._settings_lock:
+            settings = add_center(self.settings(), center, year=today.year)
+        with Catalogue.open(settings.system_dir, actor=actor) as cat:
+            audit.append(cat, "center.add", center=center.name, code=center.code, host=center.host)
+        return settings.center(center.name)
+
+    def centers(self, actor: Actor) -> CenterList:
+        return CenterList(tuple(self.settings().centers))
+
+    # -- the folder and its records -----------------------------------------------------------------
+
+    def scan(self, actor: Actor, paths: Sequence[Path] | None = None) -> ScanReport:
+        """Bring the catalogue in line with the folder (or only `paths`): new, changed, moved, deleted."""
+        with self.session(actor) as s:
+            return s.reconciler.reconcile(paths)
+
+    def watch(
+        self,
+        actor: Actor,
+        options: WatchOptions,
+        *,
+        stop: threading.Event,
+        on_report: Callable[[ScanReport], None] | None = None,
+        on_start: Callable[[Settings], None] | None = None,
+    ) -> None:
+        """Follow the folder until `stop` is set: every stable new file is catalogued, read and indexed."""
+        from zhikong.archive.watcher import Watcher
+
+        with self.session(actor) as s:
+            if on_start is not None:
+                on_start(s.settings)
+            Watcher(
+                s.settings.root,
+                s.reconciler.reconcile,
+                options=options,
+                stop=stop,
+                on_report=on_report or (lambda _report: None),
+            ).run()
+
+    def records(
+        self,
+        actor: Actor,
+        *,
+        center: str | None = None,
+        year: int | None = None,
+        category: str | None = None,
+        state: str | None = None,
+    ) -> RecordList:
+        with self.session(actor) as s:
+            return RecordList(tuple(s.cat.records(center=center, year=year, category=category, state=state)))
+
+    def status(self, actor: Actor) -> StatusResult:
+        from zhikong.archive.manage import status
+
+        with self.session(actor) as s:
+            groups, problems = status(s.cat)
+        return StatusResult(tuple(groups), tuple(problems))
+
+    def classify(
+        self,
+        actor: Actor,
+        path: str,
+        *,
+        cwd: Path,
+        category: str | None = None,
+        activity: str | None = None,
+        center: str | None = None,
+        year: int | None = None,
+    ) -> Record:
+        """Set a record's category, activity, center or year by hand (source `manual`), and update the
+        search index in the same operation."""
+        from zhikong.archive.manage import resolve_record, set_classification
+
+        if not any((category, activity, center, year)):
+            raise InputFileError("至少指定类别、活动、中心或年度之一。")
+        with self.session(actor) as s:
+            rec = resolve_record(s.settings, s.cat, path, cwd)
+            rec = set_classification(
+                s.cat,
+                rec,
+                category=category,
+                activity=activity,
+                center=center,
+                year=year,
+                centers=s.settings.center_names(),
+            )
+            s.reconciler.index_records([rec.id])
+            return rec
+
+    def restore(self, actor: Actor, path: str, *, cwd: Path, version: int | None = None) -> RestoreResult:
+        """Bring back a deleted or damaged file from its preserved copy (see `archive.manage.restore`)."""
+        from zhikong.archive.manage import resolve_record, restore
+
+        with self.session(actor) as s:
+            rec = resolve_record(s.settings, s.cat, path, cwd)
+            restored, chosen, saved = restore(s.settings, s.cat, rec, version, s.reconciler)
+        return RestoreResult(restored, chosen, saved)
+
+    # -- the audit log ----------------------------------------------------------------------------------
+
+    def log(self, actor: Actor, *, center: str | None = None, limit: int | None = None) -> LogResult:
+        with self.session(actor) as s:
+            return LogResult(tuple(audit.entries(s.cat, center=center, limit=limit)))
+
+    def imported_log(self, actor: Actor, *, center: str | None = None) -> tuple[ImportedLogEntry, ...]:
+        """The audit chains a handover carried in, as kept (other centers' entries only as hashes)."""
+        with self.session(actor) as s:
+            rows = s.cat.imported_audit_rows()
+        return tuple(
+            ImportedLogEntry(
+                r["chain"],
+                r["seq"],
+                r["ts"],
+                r["action"],
+                r["center"],
+                r["path"],
+                r["actor"],
+                bool(r["redacted"]),
+            )
+            for r in rows
+            if not center or r["center"] == center
+        )
+
+    def verify_log(self, actor: Actor) -> LogVerifyResult:
+        """Verify the hash chain, and every chain a handover carried in against its anchor here."""
+        from zhikong.archive.handover import verify_imported
+
+        with self.session(actor) as s:
+            problems = audit.verify(s.cat) + verify_imported(s.cat)
+            count = len(audit.entries(s.cat))
+            chains, carried = s.cat.imported_audit_counts()
+        if problems:
+            raise VerificationError(
+                "审计日志校验未通过：", problems, hint="日志被改动过；请保留现场并报告医政科。"
+            )
+        return LogVerifyResult(count, chains, carried)
+
+    # -- search -----------------------------------------------------------------------------------------
+
+    def search(
+        self,
+        actor: Actor,
+        query: str,
+        *,
+        today: date,
+        center: str | None = None,
+        year: int | None = None,
+        category: str | None = None,
+        activity_type: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        include_deleted: bool = False,
+        limit: int = 10,
+    ) -> SearchResult:
+        """Chinese full-text search. "去年院感督查的反馈意见": a relative year (今年/去年/前年) in the
+        query is a year filter, not a word the files contain."""
+        text = query
+        if year is None:
+            text, year = relative_year(text, today)
+        filters = SearchFilters(
+            center=center,
+            year=year,
+            category=category,
+            activity_type=activity_type,
+            date_from=date_from,
+            date_to=date_to,
+            include_deleted=include_deleted,
+        )
+        index = open_index(self.settings())
+        try:
+            hits = index.search(text, filters, limit=limit)
+        finally:
+            index.close()
+        return SearchResult(text, year, tuple(hits))
+
+    def reindex(self, actor: Actor, *, reread: bool = False) -> ReindexResult:
+        """Rebuild the search index from the text kept in the catalogue; with `reread`, first read again
+        the files whose text could not be read before, or was never read."""
+        with self.session(actor) as s:
+            again = s.reconciler.reread() if reread else []
+            index = open_index(s.settings)
+            try:
+                # The documents are read after the index's write lock is taken: a record catalogued
+                # meanwhile is either in this snapshot or indexed by its own writer after the rebuild.
+                count = index.rebuild(lambda: self._all_docs(s.cat))
+            finally:
+                index.close()
+        return ReindexResult(tuple(again), count)
+
+    @staticmethod
+    def _all_docs(cat: Catalogue) -> Iterator[IndexDoc]:
+        texts = cat.texts_by_id()
+        for r in cat.records():
+            if r.kind == "electronic":
+                yield index_doc(r, texts.get(r.id, ""))
+
+    # -- paper register, checks and the assessment ---------------------------------------------------
+
+    def paper_catalog(
+        self,
+        actor: Actor,
+        *,
+        center: str,
+        year: int,
+        box: int,
+        today: date,
+        out: Path | None = None,
+        retention: str | None = None,
+        limit: int | None = None,
+        compiled_by: str = "",
+    ) -> BoxResult:
+        """Plan a box (a new one takes the records still waiting, numbered) and print its 归档文件目录,
+        备考表 and 盒脊 to `out`."""
+        from zhikong.archive.paper import plan_box, scanned_ids
+        from zhikong.generator.register import box_documents
+
+        with self.session(actor) as s:
+            planned = plan_box(
+                s.settings, s.cat, center=center, year=year, box=box, retention=retention, limit=limit
+            )
+            if out is not None:
+                box_documents(planned, out, scanned=scanned_ids(s.cat), compiled_by=compiled_by, today=today)
+        return BoxResult(planned, out)
+
+    def paper_mark(
+        self,
+        actor: Actor,
+        *,
+        box: int,
+        cwd: Path,
+        refs: Sequence[str] = (),
+        whole_box: tuple[str, int] | None = None,
+    ) -> RecordList:
+        """Register paper originals as filed in `box`: records named by path or 档号, or (center, year)'s
+        whole catalogued box."""
+        from zhikong.archive.paper import box_records, mark, resolve
+
+        if (whole_box is None) == (not refs):
+            raise InputFileError("请给出文件（路径或档号），或登记整盒（二者选一）。")
+        with self.session(actor) as s:
+            if whole_box is not None:
+                chosen = box_records(s.cat, whole_box[0], whole_box[1], box)
+                if not chosen:
+                    raise NotFound(f"第 {box} 盒还没有目录：先运行 zhikong paper catalog。")
+            else:
+                chosen = [resolve(s.settings, s.cat, r, cwd) for r in refs]
+            return RecordList(tuple(mark(s.settings, s.cat, chosen, box=box)))
+
+    def paper_add(self, actor: Actor, **fields: Any) -> Record:
+        """Register a paper-only item (see `archive.paper.add_paper` for the fields)."""
+        from zhikong.archive.paper import add_paper
+
+        with self.session(actor) as s:
+            return add_paper(s.settings, s.cat, **fields)
+
+    def paper_link(self, actor: Actor, paper: str, scan: str, *, cwd: Path) -> tuple[Record, Record]:
+        """Link a scan to its paper-only item: (the paper item, the scan's record)."""
+        from zhikong.archive.paper import link, resolve
+
+        with self.session(actor) as s:
+            item = resolve(s.settings, s.cat, paper, cwd)
+            return item, link(s.cat, item, resolve(s.settings, s.cat, scan, cwd))
+
+    def check(
+        self,
+        actor: Actor,
+        *,
+        as_of: date,
+        center: str | None = None,
+        year: int | None = None,
+        out: Path | None = None,
+    ) -> CheckResult:
+        """Every rule for every center-year in scope, as of a date; with `out` also a .docx/.xlsx report."""
+        from zhikong.archive.checks import run_checks
+        from zhikong.archive.rules import load_rules
+
+        with self.session(actor) as s:
+            rules = load_rules(s.settings.rules, s.settings.root)
+            report = run_checks(s.settings, s.cat, rules, as_of=as_of, center=center, year=year)
+        if out is not None:
+            from zhikong.generator.reports import check_report
+
+            check_report(report, out, county=s.settings.county)
+        return CheckResult(report, out)
+
+    def score(
+        self, actor: Actor, *, center: str, year: int, as_of: date, out: Path | None = None
+    ) -> ScoreResult:
+        """The 21-item form for one center-year with the self-assessed score, each item citing its files."""
+        from zhikong.archive.rules import load_rules
+        from zhikong.archive.score import score_center
+
+        with self.session(actor) as s:
+            rules = load_rules(s.settings.rules, s.settings.root)
+            sheet = score_center(
+                s.settings,
+                s.cat,
+                rules,
+                center=center,
+                year=year,
+                as_of=as_of,
+                find=self._evidence(s.settings),
+            )
+        if out is not None:
+            from zhikong.generator.reports import score_form
+
+            score_form(sheet, out, county=s.settings.county)
+        return ScoreResult(sheet, out)
+
+    def rank(self, actor: Actor, *, year: int, as_of: date, out: Path | None = None) -> RankingResult:
+        """The county ranking: every center's projected score, item 19 and the forced distribution."""
+        from zhikong.archive.rules import load_rules
+        from zhikong.archive.score import rank_all
+
+        with self.session(actor) as s:
+            rules = load_rules(s.settings.rules, s.settings.root)
+            ranking = rank_all(
+                s.settings, s.cat, rules, year=year, as_of=as_of, find=self._evidence(s.settings)
+            )
+        if out is not None:
+            from zhikong.generator.reports import ranking_book
+
+            ranking_book(ranking, out)
+        return RankingResult(ranking, out)
+
+    @staticmethod
+    def _evidence(settings: Settings) -> Callable[[Catalogue, str, int, list[str]], list[Record]]:
+        """Scoring evidence found through the search index, so the synonym list applies (院感 finds 医院感染).
+
+        A hit counts only when the word (or a synonym) is in the file's own name, title or text: the
+        index also matches center and folder names, and "护理" in "护理质控中心" is no evidence. The
+        catalogue's stored text is the fallback when the index cannot answer (missing or outdated).
+        """
+        from zhikong.archive.evidence import text_evidence
+        from zhikong.indexer.analysis import Synonyms
+
+        synonyms = Synonyms.load(settings.synonyms_path)
+
+        def find(cat: Catalogue, center: str, year: int, words: list[str]) -> list[Record]:
+            try:
+                index = open_index(settings)
+            except ZhikongError:
+                return text_evidence(cat, center, year, words)
+            try:
+                hits = index.search(" ".join(words), SearchFilters(center=center, year=year), limit=500)
+            except ZhikongError:
+                return text_evidence(cat, center, year, words)
+            finally:
+                index.close()
+            variants = {v for w in words for v in synonyms.variants(w)} | set(words)
+            found = []
+            for h in hits:
+                rec = cat.get(h.record_id)
+                own = "\n".join((Path(rec.path).stem, rec.title or "", cat.text(rec.id) or ""))
+                if any(v in own for v in variants):
+                    found.append(rec)
+            return sorted(found, key=lambda r: r.path)
+
+        return find
+
+    # -- red-header drafts and their approval ---------------------------------------------------------
+
+    def draft(
+        self,
+        actor: Actor,
+        *,
+        kind: str,
+        center: str,
+        title: str,
+        to: str,
+        body: str,
+        today: date,
+        day: date | None = None,
+        attachments: Sequence[str] = (),
+        cc: Sequence[str] = (),
+        issuer: str = "",
+        signed_by: str = "",
+        activity: str | None = None,
+    ) -> Draft:
+        """Check a 通知 or 请示 and write its 送审稿 (marked, unnumbered), waiting for the bureau."""
+        from zhikong.archive.drafts import create_notice_draft
+
+        with self.session(actor) as s:
+            return create_notice_draft(
+                s.settings,
+                s.cat,
+                center=center,
+                title=title,
+                to=to,
+                body=body,
+                today=today,
+                day=day,
+                attachments=attachments,
+                cc=cc,
+                issuer=issuer,
+                kind=kind,
+                signed_by=signed_by,
+                activity=activity,
+            )
+
+    def drafts(self, actor: Actor, *, center: str | None = None) -> tuple[Draft, ...]:
+        from zhikong.archive.drafts import list_drafts
+
+        with self.session(actor) as s:
+            if center:
+                s.settings.center(center)
+            return tuple(list_drafts(s.cat, center=center))
+
+    def approve(self, actor: Actor, draft_id: int, *, by: str, ref: str = "", today: date) -> Draft:
+        """The bureau's approval: the next 发文字号, the final rendered, filed and catalogued, audited."""
+        from zhikong.archive.drafts import approve
+
+        with self.session(actor) as s:
+            return approve(s.settings, s.cat, s.reconciler, draft_id, by=by, ref=ref, today=today)
+
+    def reject(self, actor: Actor, draft_id: int, *, reason: str, by: str = "") -> Draft:
+        from zhikong.archive.drafts import reject
+
+        with self.session(actor) as s:
+            return reject(s.cat, draft_id, by=by, reason=reason)
+
+    def issue(self, actor: Actor, draft_id: int, *, on: date) -> Draft:
+        from zhikong.archive.drafts import mark_issued
+
+        with self.session(actor) as s:
+            return mark_issued(s.cat, draft_id, on=on)
+
+    # -- handover (H39) --------------------------------------------------------------------------------
+
+    def handover_create(
+        self,
+        actor: Actor,
+        *,
+        center: str,
+        to_host: str,
+        out: Path,
+        as_of: date,
+        processes: int = 2,
+    ) -> HandoverCreateResult:
+        """Compare the folder once more, seal the center and write its BagIt bundle with the papers."""
+        from zhikong.archive.handover import create_bundle
+
+        with self.session(actor) as s:
+            report = s.reconciler.reconcile()
+            created = create_bundle(
+                s.settings, s.cat, center=center, to_host=to_host, out=out, as_of=as_of, processes=processes
+            )
+        return HandoverCreateResult(report, created)
+
+    @classmethod
+    def handover_import(
+        cls, actor: Actor, root: Path, bundle: Path, *, processes: int = 2
+    ) -> HandoverImportResult:
+        """Verify, then take the bundle's center into the archive at `root` (made from the bundle's
+        settings when `root` is not an archive yet); the index is rebuilt and the folder compared."""
+        from zhikong.archive.handover import import_bundle
+
+        imported = import_bundle(root, bundle, processes=processes, actor=actor)
+        arc = cls(imported.root)
+        indexed = arc.reindex(actor).indexed
+        with arc.session(actor) as s:
+            report = s.reconciler.reconcile([imported.root / imported.center])
+            present = len(s.cat.records(center=None, state=RecordState.ACTIVE.value))
+        return HandoverImportResult(imported, indexed, report, present)
+
+    def handover_status(self, actor: Actor, *, center: str | None = None) -> HandoverStatusResult:
+        from zhikong.archive.handover import after_seal_findings, host_changes, seals
+
+        with self.session(actor) as s:
+            s.reconciler.reconcile()
+            return HandoverStatusResult(
+                tuple(seals(s.cat, center)),
+                tuple(h for h in host_changes(s.cat) if center in (None, h.center)),
+                tuple(after_seal_findings(s.cat, center)),
+            )
+
+    def handover_release(self, actor: Actor, *, center: str, reason: str) -> Seal:
+        """Lift a seal when a handover is called off; the reason goes into the audit log."""
+        from zhikong.archive.handover import release
+
+        with self.session(actor) as s:
+            s.settings.center(center)
+            return release(s.cat, center, reason)
+
+
+# -- operations that need no archive ------------------------------------------------------------------
+
+
+def verify_bundle(bundle: Path, *, processes: int = 2) -> VerifyReport:
+    """Check every checksum of a handover bundle and the 四性 of DA/T 70-2018; all problems at once."""
+    from zhikong.archive.handover import verify_bundle as verify
+
+    return verify(bundle, processes=processes)
+
+
+def render(template: str, data: Path, out: Path) -> str:
+    """Fill a shipped template (or the user's own .docx) from a .json/.toml file; returns its kind."""
+    from zhikong.generator.documents import render_document
+
+    return render_document(template, data, out)
+
+
+def default_actor(explicit: str | None = None) -> Actor:
+    """The actor of a command-line call: `--as NAME`, else the operating-system user."""
+    from zhikong.archive.catalogue import os_user
+
+    name = (explicit or "").strip()
+    return name or os_user()
