@@ -989,10 +989,6 @@ class Catalogue:
         """Every record row as stored (deleted and paper-only included), in id order."""
         return [dict(r) for r in self.conn.execute("SELECT * FROM records ORDER BY id").fetchall()]
 
-    def problem_rows(self) -> list[dict[str, Any]]:
-        """Files that could not be catalogued: path and message, in path order."""
-        return [dict(r) for r in self.conn.execute("SELECT path, message FROM problems ORDER BY path")]
-
     def version_rows(self, record_ids: list[int]) -> list[dict[str, Any]]:
         marks = ",".join("?" * len(record_ids))
         rows = self.conn.execute(
@@ -1065,10 +1061,6 @@ class Catalogue:
 
     def imported_chains(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT chain FROM imported_audit")]
-
-    def imported_audit(self, chain: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT * FROM imported_audit WHERE chain = ? ORDER BY seq", (chain,))
-        return [dict(r) for r in rows]
 
     def add_host_change(
         self,

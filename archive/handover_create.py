@@ -176,9 +176,9 @@ def _scope(cat: Catalogue, center: str) -> tuple[list[dict[str, Any]], Readiness
             readiness.unreadable.append(f"{r['path']}（{r['extract_reason'] or r['extract_status']}）")
         if r["paper_box"] is None:
             readiness.unboxed.append(r["path"])
-    for p in cat.problem_rows():
-        if p["path"].startswith(prefix):
-            readiness.unreadable.append(f"{p['path']}（{p['message']}）")
+    for path, message in cat.problems():
+        if path.startswith(prefix):
+            readiness.unreadable.append(f"{path}（{message}）")
     for d in cat.undecided_drafts(center):
         readiness.open_drafts.append(f"{d['title']}（{d['state']}）")
     return rows, readiness

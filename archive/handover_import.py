@@ -295,7 +295,7 @@ def verify_imported(cat: Catalogue) -> list[Problem]:
         if e.action == "handover.import"
     }
     for chain in cat.imported_chains():
-        rows = cat.imported_audit(chain)
+        rows = cat.imported_audit_rows(chain)
         for r in rows:
             r["redacted"] = bool(r["redacted"])
         if chain not in anchors:
