@@ -44,6 +44,8 @@ class ZhikongGroup(click.Group):
             return super().invoke(ctx)
         except ZhikongError as exc:
             _fail(ctx, exc)
+        except sqlite3.IntegrityError as exc:  # a broken invariant is a bug, not a storage problem
+            _fail(ctx, _internal(ctx, exc))
         except sqlite3.Error as exc:  # the catalogue failed under us: busy, disk full, read-only, damaged
             _fail(ctx, storage_error(exc, None))
         except KeyboardInterrupt:

@@ -16,6 +16,7 @@ adds what a handover needs around it:
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -74,8 +76,7 @@ def build(
         bag_dir = work / (out.stem if as_zip else out.name)
         bag_dir.mkdir()
         fill(bag_dir)
-        # make_bag chdirs into the folder while it works (and back in `finally`): bagit's own behaviour.
-        bag = bagit.make_bag(str(bag_dir), dict(info), processes=processes, checksums=list(CHECKSUMS))
+        bag = _make_bag_isolated(bag_dir, dict(info), processes)
         if after_bag is not None:
             after_bag(bag_dir)
         oxum = str(bag.info.get("Payload-Oxum", "0.0"))
@@ -91,6 +92,21 @@ def build(
         shutil.rmtree(work, ignore_errors=True)
         if part.exists():
             part.unlink()
+
+
+def _make_bag(bag_dir: str, info: dict[str, str], processes: int) -> None:
+    bagit.make_bag(bag_dir, info, processes=processes, checksums=list(CHECKSUMS))
+
+
+def _make_bag_isolated(bag_dir: Path, info: dict[str, str], processes: int) -> bagit.Bag:
+    """bagit.make_bag changes the process's working directory while it works (os.chdir, restored in its
+    `finally`): in a server, every other thread would resolve relative paths against the bag meanwhile.
+    So it runs in a process of its own ("spawn": the same on Windows and Linux); the bag is then read
+    back here, which reads only its small tag files."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        pool.submit(_make_bag, str(bag_dir), info, processes).result()
+    return bagit.Bag(str(bag_dir))
 
 
 def _write_zip(bag_dir: Path, target: Path) -> None:

@@ -14,7 +14,13 @@ from typing import Any
 
 from zhikong.errors import InputFileError, Problem, TemplateError
 from zhikong.generator.notice import KINDS, NoticeSpec, normalise_to, render_notice
-from zhikong.generator.render import load_data, render_template, shipped_templates, template_variables
+from zhikong.generator.render import (
+    TEMPLATES_DIR,
+    load_data,
+    render_template,
+    shipped_templates,
+    template_variables,
+)
 
 LABELS = {
     "notice": "通知",
@@ -98,7 +104,7 @@ def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
         raise TemplateError(
             f"{KINDS.get(kind, kind)}的数据有 {len(problems)} 处问题，没有生成文件：",
             problems,
-            hint="参照 templates/examples/" + kind + ".json 填写。",
+            hint=f"参照示例数据文件填写：{example_data(kind)}",
         )
     day = dates["date"]
     assert day is not None
@@ -120,3 +126,9 @@ def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
         kind=kind,
         signed_by=str(data.get("signed_by", "")),
     )
+
+
+def example_data(kind: str) -> Path:
+    """The shipped example data file for a template (installed with the package, .toml or .json)."""
+    found = sorted((TEMPLATES_DIR / "examples").glob(f"{kind}.*"))
+    return found[0] if found else TEMPLATES_DIR / "examples"

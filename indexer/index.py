@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import CLEAR
 
 from zhikong.errors import ExitCode, ZhikongError
@@ -36,6 +38,28 @@ _Scored = tuple[dict[str, Any], float]
 
 class IndexBusy(ZhikongError):
     exit_code = ExitCode.CONFLICT
+
+
+def _create_once(index_dir: Path) -> None:
+    """Create the index unless another process or thread has just done so.
+
+    Whoosh's creation first deletes every index file already in the folder, so two creations at once
+    (two first scans of a new archive, a server's threads) could delete each other's table of contents
+    or even a first commit. Creation therefore holds the lock Whoosh's writers take, and looks again.
+    """
+    lock = FileStorage(str(index_dir)).lock("MAIN_WRITELOCK")  # the lock of the default index, MAIN
+    deadline = time.monotonic() + _LOCK_TIMEOUT_S
+    while not lock.acquire():
+        if time.monotonic() > deadline:
+            raise IndexBusy(
+                f"检索索引正被另一个 zhikong 进程创建或写入，等待 {_LOCK_TIMEOUT_S:.0f} 秒仍未释放。"
+            )
+        time.sleep(0.05)
+    try:
+        if not windex.exists_in(str(index_dir)):
+            windex.create_in(str(index_dir), _schema())
+    finally:
+        lock.release()
 
 
 def _writer(ix: Any, limitmb: int) -> Any:
@@ -213,11 +237,9 @@ class SearchIndex:
         `search` asks for `zhikong reindex`, and `rebuild` recreates it in the current layout.
         """
         index_dir.mkdir(parents=True, exist_ok=True)
-        if windex.exists_in(str(index_dir)):
-            ix = windex.open_dir(str(index_dir))
-        else:
-            ix = windex.create_in(str(index_dir), _schema())
-        return cls(ix, Synonyms.load(synonyms), index_dir)
+        if not windex.exists_in(str(index_dir)):
+            _create_once(index_dir)
+        return cls(windex.open_dir(str(index_dir)), Synonyms.load(synonyms), index_dir)
 
     @property
     def outdated(self) -> bool:
