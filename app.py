@@ -614,12 +614,39 @@ class Archive:
                 chosen = [resolve(s.settings, s.cat, r, cwd) for r in refs]
             return RecordList(tuple(mark(s.settings, s.cat, chosen, box=box)))
 
-    def paper_add(self, actor: Actor, **fields: Any) -> Record:
-        """Register a paper-only item (see `archive.paper.add_paper` for the fields)."""
+    def paper_add(
+        self,
+        actor: Actor,
+        *,
+        center: str,
+        title: str,
+        category: str,
+        activity: str | None = None,
+        year: int | None = None,
+        doc_date: date | None = None,
+        doc_number: str | None = None,
+        responsible: str | None = None,
+        pages: int | None = None,
+        box: int | None = None,
+    ) -> Record:
+        """Register a paper-only item: numbered at once, waiting for its scan (`record.electronic`)."""
         from zhikong.archive.paper import add_paper
 
         with self.session(actor) as s:
-            return add_paper(s.settings, s.cat, **fields)
+            return add_paper(
+                s.settings,
+                s.cat,
+                center=center,
+                title=title,
+                category=category,
+                activity=activity,
+                year=year,
+                doc_date=doc_date,
+                doc_number=doc_number,
+                responsible=responsible,
+                pages=pages,
+                box=box,
+            )
 
     def paper_link(self, actor: Actor, paper: str, scan: str, *, cwd: Path) -> tuple[Record, Record]:
         """Link a scan to its paper-only item: (the paper item, the scan's record)."""
@@ -793,6 +820,14 @@ class Archive:
         with self.session(actor) as s:
             return mark_issued(s.cat, draft_id, on=on)
 
+    @staticmethod
+    def render(actor: Actor, template: str, data: Path, out: Path) -> str:
+        """Fill a shipped template (or the user's own .docx) from a .json/.toml file; returns its kind.
+        Needs no archive. (A numbered red-header document is made only by `approve`.)"""
+        from zhikong.generator.documents import render_document
+
+        return render_document(template, data, out)
+
     # -- handover (H39) --------------------------------------------------------------------------------
 
     def handover_create(
@@ -831,6 +866,14 @@ class Archive:
             present = len(s.cat.records(center=None, state=RecordState.ACTIVE.value))
         return HandoverImportResult(imported, indexed, report, present)
 
+    @staticmethod
+    def handover_verify(actor: Actor, bundle: Path, *, processes: int = 2) -> VerifyReport:
+        """Check every checksum of a bundle and the 四性 of DA/T 70-2018, all problems at once (needs no
+        archive: the receiver checks a bundle before it has one)."""
+        from zhikong.archive.handover import verify_bundle
+
+        return verify_bundle(bundle, processes=processes)
+
     def handover_status(self, actor: Actor, *, center: str | None = None) -> HandoverStatusResult:
         from zhikong.archive.handover import after_seal_findings, host_changes, seals
 
@@ -851,21 +894,7 @@ class Archive:
             return release(s.cat, center, reason)
 
 
-# -- operations that need no archive ------------------------------------------------------------------
-
-
-def verify_bundle(bundle: Path, *, processes: int = 2) -> VerifyReport:
-    """Check every checksum of a handover bundle and the 四性 of DA/T 70-2018; all problems at once."""
-    from zhikong.archive.handover import verify_bundle as verify
-
-    return verify(bundle, processes=processes)
-
-
-def render(template: str, data: Path, out: Path) -> str:
-    """Fill a shipped template (or the user's own .docx) from a .json/.toml file; returns its kind."""
-    from zhikong.generator.documents import render_document
-
-    return render_document(template, data, out)
+# -- the command line's actor ---------------------------------------------------------------------------
 
 
 def default_actor(explicit: str | None = None) -> Actor:

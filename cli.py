@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from zhikong.app import Archive, default_actor, render, verify_bundle
+from zhikong.app import Archive, default_actor
 from zhikong.archive.catalogue import RecordState, storage_error
 from zhikong.archive.ingest import ScanReport
 from zhikong.archive.settings import Center, Roster, find_root
@@ -794,10 +794,11 @@ def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
 @click.argument("template")
 @click.argument("data", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="输出的 .docx")
-def render_(template: str, data: Path, out: Path) -> None:
+@click.pass_obj
+def render_(env: Env, template: str, data: Path, out: Path) -> None:
     """按模板生成文档。TEMPLATE：自带模板名（notice request letter minutes annual_plan summary
     inspection_feedback rectification_notice sign_in）或自己的 .docx；DATA：.json 或 .toml。"""
-    kind = render(template, data, out)
+    kind = Archive.render(env.actor, template, data, out)
     click.echo(f"已生成：{out}（{kind}）")
 
 
@@ -871,9 +872,10 @@ def handover_create(
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--processes", default=2, show_default=True, help="计算校验和的进程数")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-def handover_verify(bundle: Path, processes: int, as_json: bool) -> None:
+@click.pass_obj
+def handover_verify(env: Env, bundle: Path, processes: int, as_json: bool) -> None:
     """核验移交包：逐个重算校验和，并按 DA/T 70-2018 检查真实性、完整性、可用性、安全性。"""
-    report = verify_bundle(bundle, processes=processes)
+    report = Archive.handover_verify(env.actor, bundle, processes=processes)
     if as_json:
         emit_json(
             {
@@ -1161,7 +1163,7 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     old_records = {(r.path, r.sha256) for r in arc.records(actor, center="护理质控中心").records}
     click.echo(f"已封存并生成移交包：{created.bundle}（{created.files} 个文件，{created.bytes:,} 字节）")
     click.echo(f"含个人信息的文件 {len(created.pii)} 个（只列位置和数量）")
-    verified = verify_bundle(bundle)
+    verified = Archive.handover_verify(actor, bundle)
     if verified.problems:
         raise VerificationError("移交包核验未通过：", verified.problems)
     click.echo("核验通过：真实性、完整性、可用性、安全性")

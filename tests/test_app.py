@@ -175,6 +175,16 @@ def test_a_damaged_catalogue_says_how_to_recover(root: Path, run: Run) -> None:
     assert "已损坏" in out and "备份" in out and "Traceback" not in out
 
 
+def test_a_read_only_catalogue_says_so(root: Path, run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As root, file permissions cannot make the disk read-only here: SQLite's own error is raised instead.
+    def read_only(self: Catalogue) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(Catalogue, "_migrate", read_only)
+    out = run("status", expect=int(ExitCode.STORAGE)).output
+    assert "只读" in out and "写权限" in out and "readonly" not in out
+
+
 def test_a_busy_catalogue_is_a_chinese_conflict_not_a_traceback(
     root: Path, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
