@@ -44,7 +44,7 @@ from zhikong.indexer.query import relative_year
 
 if TYPE_CHECKING:
     from zhikong.archive.checks import CheckReport
-    from zhikong.archive.drafts import Draft
+    from zhikong.archive.drafts import Draft, DraftRequest
     from zhikong.archive.handover_model import (
         AfterSealFinding,
         CreateResult,
@@ -53,8 +53,8 @@ if TYPE_CHECKING:
         Seal,
         VerifyReport,
     )
-    from zhikong.archive.manage import CenterYearStatus
-    from zhikong.archive.paper import Box
+    from zhikong.archive.manage import CenterYearStatus, Reclassification
+    from zhikong.archive.paper import Box, PaperItem
     from zhikong.archive.score import Ranking, ScoreSheet
     from zhikong.archive.watcher import WatchOptions
     from zhikong.indexer.extract import Extraction
@@ -181,33 +181,6 @@ class SearchResult(Result):
 class ReindexResult(Result):
     reread: tuple[str, ...]
     indexed: int
-
-
-@dataclasses.dataclass(frozen=True)
-class BoxResult(Result):
-    box: Box
-    out: Path | None
-
-
-@dataclasses.dataclass(frozen=True)
-class ScoreResult(Result):
-    sheet: ScoreSheet
-    out: Path | None
-
-
-@dataclasses.dataclass(frozen=True)
-class RankingResult(Result):
-    ranking: Ranking
-    out: Path | None
-
-
-@dataclasses.dataclass(frozen=True)
-class CheckResult(Result):
-    report: CheckReport
-    out: Path | None
-
-    def to_json(self) -> Any:
-        return [f.to_json() for f in self.report.findings]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -424,34 +397,16 @@ class Archive:
             groups, problems = status(s.cat)
         return StatusResult(tuple(groups), tuple(problems))
 
-    def classify(
-        self,
-        actor: Actor,
-        path: str,
-        *,
-        cwd: Path,
-        category: str | None = None,
-        activity: str | None = None,
-        center: str | None = None,
-        year: int | None = None,
-    ) -> Record:
+    def classify(self, actor: Actor, path: str, change: Reclassification, *, cwd: Path) -> Record:
         """Set a record's category, activity, center or year by hand (source `manual`), and update the
         search index in the same operation."""
         from zhikong.archive.manage import resolve_record, set_classification
 
-        if not any((category, activity, center, year)):
+        if change.empty:
             raise InputFileError("至少指定类别、活动、中心或年度之一。")
         with self.session(actor) as s:
             rec = resolve_record(s.settings, s.cat, path, cwd)
-            rec = set_classification(
-                s.cat,
-                rec,
-                category=category,
-                activity=activity,
-                center=center,
-                year=year,
-                centers=s.settings.center_names(),
-            )
+            rec = set_classification(s.cat, rec, change, centers=s.settings.center_names())
             s.reconciler.index_records([rec.id])
             return rec
 
@@ -509,37 +464,23 @@ class Archive:
         self,
         actor: Actor,
         query: str,
+        filters: SearchFilters | None = None,
         *,
         today: date,
-        center: str | None = None,
-        year: int | None = None,
-        category: str | None = None,
-        activity_type: str | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        include_deleted: bool = False,
         limit: int = 10,
     ) -> SearchResult:
         """Chinese full-text search. "去年院感督查的反馈意见": a relative year (今年/去年/前年) in the
         query is a year filter, not a word the files contain."""
-        text = query
-        if year is None:
+        text, filters = query, filters or SearchFilters()
+        if filters.year is None:
             text, year = relative_year(text, today)
-        filters = SearchFilters(
-            center=center,
-            year=year,
-            category=category,
-            activity_type=activity_type,
-            date_from=date_from,
-            date_to=date_to,
-            include_deleted=include_deleted,
-        )
+            filters = dataclasses.replace(filters, year=year)
         index = open_index(self.settings())
         try:
             hits = index.search(text, filters, limit=limit)
         finally:
             index.close()
-        return SearchResult(text, year, tuple(hits))
+        return SearchResult(text, filters.year, tuple(hits))
 
     def reindex(self, actor: Actor, *, reread: bool = False) -> ReindexResult:
         """Rebuild the search index from the text kept in the catalogue; with `reread`, first read again
@@ -567,16 +508,16 @@ class Archive:
     def paper_catalog(
         self,
         actor: Actor,
-        *,
         center: str,
         year: int,
         box: int,
+        *,
         today: date,
         out: Path | None = None,
         retention: str | None = None,
         limit: int | None = None,
         compiled_by: str = "",
-    ) -> BoxResult:
+    ) -> Box:
         """Plan a box (a new one takes the records still waiting, numbered) and print its 归档文件目录,
         备考表 and 盒脊 to `out`."""
         from zhikong.archive.paper import plan_box, scanned_ids
@@ -588,7 +529,7 @@ class Archive:
             )
             if out is not None:
                 box_documents(planned, out, scanned=scanned_ids(s.cat), compiled_by=compiled_by, today=today)
-        return BoxResult(planned, out)
+        return planned
 
     def paper_mark(
         self,
@@ -614,39 +555,12 @@ class Archive:
                 chosen = [resolve(s.settings, s.cat, r, cwd) for r in refs]
             return RecordList(tuple(mark(s.settings, s.cat, chosen, box=box)))
 
-    def paper_add(
-        self,
-        actor: Actor,
-        *,
-        center: str,
-        title: str,
-        category: str,
-        activity: str | None = None,
-        year: int | None = None,
-        doc_date: date | None = None,
-        doc_number: str | None = None,
-        responsible: str | None = None,
-        pages: int | None = None,
-        box: int | None = None,
-    ) -> Record:
+    def paper_add(self, actor: Actor, item: PaperItem) -> Record:
         """Register a paper-only item: numbered at once, waiting for its scan (`record.electronic`)."""
         from zhikong.archive.paper import add_paper
 
         with self.session(actor) as s:
-            return add_paper(
-                s.settings,
-                s.cat,
-                center=center,
-                title=title,
-                category=category,
-                activity=activity,
-                year=year,
-                doc_date=doc_date,
-                doc_number=doc_number,
-                responsible=responsible,
-                pages=pages,
-                box=box,
-            )
+            return add_paper(s.settings, s.cat, item)
 
     def paper_link(self, actor: Actor, paper: str, scan: str, *, cwd: Path) -> tuple[Record, Record]:
         """Link a scan to its paper-only item: (the paper item, the scan's record)."""
@@ -664,7 +578,7 @@ class Archive:
         center: str | None = None,
         year: int | None = None,
         out: Path | None = None,
-    ) -> CheckResult:
+    ) -> CheckReport:
         """Every rule for every center-year in scope, as of a date; with `out` also a .docx/.xlsx report."""
         from zhikong.archive.checks import run_checks
         from zhikong.archive.rules import load_rules
@@ -676,11 +590,11 @@ class Archive:
             from zhikong.generator.reports import check_report
 
             check_report(report, out, county=s.settings.county)
-        return CheckResult(report, out)
+        return report
 
     def score(
         self, actor: Actor, *, center: str, year: int, as_of: date, out: Path | None = None
-    ) -> ScoreResult:
+    ) -> ScoreSheet:
         """The 21-item form for one center-year with the self-assessed score, each item citing its files."""
         from zhikong.archive.rules import load_rules
         from zhikong.archive.score import score_center
@@ -700,9 +614,9 @@ class Archive:
             from zhikong.generator.reports import score_form
 
             score_form(sheet, out, county=s.settings.county)
-        return ScoreResult(sheet, out)
+        return sheet
 
-    def rank(self, actor: Actor, *, year: int, as_of: date, out: Path | None = None) -> RankingResult:
+    def rank(self, actor: Actor, *, year: int, as_of: date, out: Path | None = None) -> Ranking:
         """The county ranking: every center's projected score, item 19 and the forced distribution."""
         from zhikong.archive.rules import load_rules
         from zhikong.archive.score import rank_all
@@ -716,7 +630,7 @@ class Archive:
             from zhikong.generator.reports import ranking_book
 
             ranking_book(ranking, out)
-        return RankingResult(ranking, out)
+        return ranking
 
     @staticmethod
     def _evidence(settings: Settings) -> Callable[[Catalogue, str, int, list[str]], list[Record]]:
@@ -755,43 +669,12 @@ class Archive:
 
     # -- red-header drafts and their approval ---------------------------------------------------------
 
-    def draft(
-        self,
-        actor: Actor,
-        *,
-        kind: str,
-        center: str,
-        title: str,
-        to: str,
-        body: str,
-        today: date,
-        day: date | None = None,
-        attachments: Sequence[str] = (),
-        cc: Sequence[str] = (),
-        issuer: str = "",
-        signed_by: str = "",
-        activity: str | None = None,
-    ) -> Draft:
+    def draft(self, actor: Actor, request: DraftRequest, *, today: date) -> Draft:
         """Check a 通知 or 请示 and write its 送审稿 (marked, unnumbered), waiting for the bureau."""
         from zhikong.archive.drafts import create_notice_draft
 
         with self.session(actor) as s:
-            return create_notice_draft(
-                s.settings,
-                s.cat,
-                center=center,
-                title=title,
-                to=to,
-                body=body,
-                today=today,
-                day=day,
-                attachments=attachments,
-                cc=cc,
-                issuer=issuer,
-                kind=kind,
-                signed_by=signed_by,
-                activity=activity,
-            )
+            return create_notice_draft(s.settings, s.cat, request, today=today)
 
     def drafts(self, actor: Actor, *, center: str | None = None) -> tuple[Draft, ...]:
         from zhikong.archive.drafts import list_drafts

@@ -30,6 +30,7 @@ from zhikong.archive.catalogue import RecordState, storage_error
 from zhikong.archive.ingest import ScanReport
 from zhikong.archive.settings import Center, Roster, find_root
 from zhikong.errors import ExitCode, InternalError, VerificationError, ZhikongError
+from zhikong.indexer.index import SearchFilters
 
 if TYPE_CHECKING:  # names for the type checker only: their modules are imported on first use
     from zhikong.archive.checks import CheckReport
@@ -292,15 +293,10 @@ def classify(
     """手工指定一个文件的类别、活动、中心或年度（记为 manual），检索索引随即更新。"""
     if not any((category, activity, center_name, year)):
         raise click.UsageError("至少指定 --category、--activity、--center、--year 之一。")
-    rec = env.archive().classify(
-        env.actor,
-        path,
-        cwd=Path.cwd(),
-        category=category,
-        activity=activity,
-        center=center_name,
-        year=year,
-    )
+    from zhikong.archive.manage import Reclassification
+
+    change = Reclassification(category=category, activity=activity, center=center_name, year=year)
+    rec = env.archive().classify(env.actor, path, change, cwd=Path.cwd())
     c = rec.classification
     click.echo(f"{rec.path}：{c.center or '—'} {c.year or '—'} {c.activity or '—'} {c.category}（manual）")
 
@@ -450,10 +446,7 @@ def search(
 ) -> None:
     """全文检索，例如：zhikong search 院感 督查 反馈。个人信息在摘要中打码。"""
     arc = env.archive()
-    result = arc.search(
-        env.actor,
-        " ".join(query),
-        today=date.today(),
+    filters = SearchFilters(
         center=center_name,
         year=year,
         category=category,
@@ -461,8 +454,8 @@ def search(
         date_from=_date_option(date_from, "--from"),
         date_to=_date_option(date_to, "--to"),
         include_deleted=deleted,
-        limit=limit,
     )
+    result = arc.search(env.actor, " ".join(query), filters, today=date.today(), limit=limit)
     if as_json:
         emit_json(result.to_json())
         return
@@ -533,20 +526,16 @@ def paper_catalog(
     out: Path,
 ) -> None:
     """打印一盒的归档文件目录、备考表和盒脊；新盒自动装入尚未装盒的文件并编档号。"""
-    planned = (
-        env.archive()
-        .paper_catalog(
-            env.actor,
-            center=center_name,
-            year=year,
-            box=box,
-            today=date.today(),
-            out=out,
-            retention=retention,
-            limit=limit,
-            compiled_by=compiled_by,
-        )
-        .box
+    planned = env.archive().paper_catalog(
+        env.actor,
+        center_name,
+        year,
+        box,
+        today=date.today(),
+        out=out,
+        retention=retention,
+        limit=limit,
+        compiled_by=compiled_by,
     )
     first, last = planned.first_last
     click.echo(
@@ -623,11 +612,12 @@ def paper_add(
     box: int | None,
 ) -> None:
     """登记只有纸质原件的文件（等待扫描）；扫描件放入文件夹后用 paper link 关联。"""
-    rec = env.archive().paper_add(
-        env.actor,
-        center=center_name,
-        title=title,
-        category=category,
+    from zhikong.archive.paper import PaperItem
+
+    item = PaperItem(
+        center_name,
+        title,
+        category,
         activity=activity,
         year=year,
         doc_date=_as_of(doc_date) if doc_date else None,
@@ -636,6 +626,7 @@ def paper_add(
         pages=pages,
         box=box,
     )
+    rec = env.archive().paper_add(env.actor, item)
     click.echo(
         f"已登记纸质件：{rec.archival_code}  {rec.path}" + (f"（第 {rec.paper_box} 盒）" if box else "")
     )
@@ -665,7 +656,7 @@ def _day_option(_ctx: click.Context, _param: click.Parameter, value: str | None)
 def _document_options(command: Any) -> Any:
     """The options a 通知 and a 请示 share."""
     options = [
-        click.option("--center", "center_name", required=True, help="起草的质控中心"),
+        click.option("--center", required=True, help="起草的质控中心"),
         click.option("--title", required=True, help="标题，写成“关于……的通知”"),
         click.option(
             "--to", required=True, help="主送机关，例如“各镇街卫生院、县直各医疗机构”（末尾“：”可省略）"
@@ -676,7 +667,7 @@ def _document_options(command: Any) -> Any:
             required=True,
             help="正文：纯文本文件（UTF-8 或 GBK）；以 一、（一）1.（1）开头的行自动成为各级标题",
         ),
-        click.option("--attach", multiple=True, help="附件名称（可多次，按顺序编号）"),
+        click.option("--attach", "attachments", multiple=True, help="附件名称（可多次，按顺序编号）"),
         click.option("--cc", multiple=True, help="抄送机关（可多次）"),
         click.option("--date", "day", callback=_day_option, help="成文日期 YYYY-MM-DD（默认：批准当天）"),
         click.option("--issuer", default="", help="印发机关（默认：发文机关）"),
@@ -690,24 +681,12 @@ def _document_options(command: Any) -> Any:
 
 
 def _make_draft(env: Env, kind: str, body: Path, signer: str = "", **fields: Any) -> None:
-    from zhikong.archive.drafts import read_body
+    from zhikong.archive.drafts import DraftRequest, read_body
 
     arc = env.archive()
-    d = arc.draft(
-        env.actor,
-        kind=kind,
-        center=fields["center_name"],
-        title=fields["title"],
-        to=fields["to"],
-        body=read_body(body),
-        today=date.today(),
-        day=fields["day"],
-        attachments=fields["attach"],
-        cc=fields["cc"],
-        issuer=fields["issuer"],
-        signed_by=signer,
-        activity=fields["activity"],
-    )
+    # the options are named after DraftRequest's fields
+    request = DraftRequest(body=read_body(body), kind=kind, signed_by=signer, **fields)
+    d = arc.draft(env.actor, request, today=date.today())
     click.echo(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
     click.echo(f"文件：{arc.root / (d.draft_path or '')}")
     click.echo(f"报医政科审核；批准后运行：zhikong draft approve {d.id} --by 县卫生健康局医政科 --ref 批件号")
@@ -1014,14 +993,14 @@ def check(
     env: Env, center_name: str | None, year: int | None, as_of: str | None, as_json: bool, out: Path | None
 ) -> None:
     """合规检查：按管理办法逐条检查各中心各年度的档案，列出会扣分的问题。有问题时退出码为 1。"""
-    result = env.archive().check(env.actor, as_of=_as_of(as_of), center=center_name, year=year, out=out)
+    report = env.archive().check(env.actor, as_of=_as_of(as_of), center=center_name, year=year, out=out)
     if as_json:
-        emit_json(result.to_json())
+        emit_json(report.to_json())
     else:
-        _print_findings(result.report)
+        _print_findings(report)
         if out is not None:
             click.echo(f"已写出：{out}")
-    if result.report.findings:
+    if report.findings:
         raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
@@ -1051,9 +1030,9 @@ def score(
     the_year = year or when.year
     arc = env.archive()
     if all_centers:
-        ranking = arc.rank(env.actor, year=the_year, as_of=when, out=out).ranking
+        ranking = arc.rank(env.actor, year=the_year, as_of=when, out=out)
         if as_json:
-            emit_json([vars(r) for r in ranking.rows])
+            emit_json(ranking.to_json())
             return
         click.echo(f"{the_year} 年度全县排名（规则集 {ranking.rules}，局评项目按满分预计）")
         for r in ranking.rows:
@@ -1066,7 +1045,7 @@ def score(
             click.echo(f"已写出：{out}")
         return
     assert center_name is not None
-    sheet = arc.score(env.actor, center=center_name, year=the_year, as_of=when, out=out).sheet
+    sheet = arc.score(env.actor, center=center_name, year=the_year, as_of=when, out=out)
     if as_json:
         emit_json(sheet.to_json())
         return
@@ -1125,33 +1104,31 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     step("zhikong paper / check / score：纸质件入盒，检查会扣分的问题，自查得分")
     outputs.mkdir(parents=True)
     box = arc.paper_catalog(
-        actor,
-        center="护理质控中心",
-        year=year,
-        box=1,
-        today=today,
-        out=outputs / "护理第1盒归档文件目录.docx",
-    ).box
+        actor, "护理质控中心", year, 1, today=today, out=outputs / "护理第1盒归档文件目录.docx"
+    )
     arc.paper_mark(actor, box=1, cwd=root, refs=[r.path for r in box.records])
     click.echo(f"护理质控中心第 1 盒（{box.retention}）：{len(box.records)} 件已登记入盒，目录见 {outputs}")
     checked = arc.check(actor, as_of=today, year=year, out=outputs / "检查报告.docx")
     sheet = arc.score(
         actor, center="护理质控中心", year=year, as_of=today, out=outputs / "护理质控中心考核评分表.docx"
-    ).sheet
-    _print_findings(checked.report)
+    )
+    _print_findings(checked)
     _print_sheet(sheet)
     step("zhikong draft notice / list / approve：起草通知送审稿，医政科批准后编发文字号并归档")
+    from zhikong.archive.drafts import DraftRequest
+
     drafted = arc.draft(
         actor,
-        kind="notice",
-        center="护理质控中心",
-        title=f"关于召开{year}年第二次护理质控工作会议的通知",
-        to="各镇街卫生院、县直各医疗机构",
-        body="经研究，决定召开护理质控工作会议。现将有关事项通知如下：\n"
-        "一、会议时间\n（一）时间。7月10日上午9:00。\n二、参会人员\n各医疗机构护理部主任。",
+        DraftRequest(
+            "护理质控中心",
+            f"关于召开{year}年第二次护理质控工作会议的通知",
+            "各镇街卫生院、县直各医疗机构",
+            "经研究，决定召开护理质控工作会议。现将有关事项通知如下：\n"
+            "一、会议时间\n（一）时间。7月10日上午9:00。\n二、参会人员\n各医疗机构护理部主任。",
+            attachments=("会议议程",),
+            cc=("县护理质控中心",),
+        ),
         today=today,
-        attachments=("会议议程",),
-        cc=("县护理质控中心",),
     )
     click.echo(f"送审稿（无发文字号、标“送审稿”）：{drafted.draft_path}")
     ctx.invoke(draft_list)

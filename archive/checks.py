@@ -166,6 +166,9 @@ class CheckReport:
     findings: tuple[Finding, ...]
     years: tuple[YearResult, ...]
 
+    def to_json(self) -> list[dict[str, Any]]:
+        return [f.to_json() for f in self.findings]
+
     def by_center(self) -> dict[str, list[Finding]]:
         groups: dict[str, list[Finding]] = defaultdict(list)
         for f in self.findings:

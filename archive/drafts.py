@@ -33,7 +33,7 @@ from zhikong.archive import audit
 from zhikong.archive.catalogue import Catalogue, now_iso
 from zhikong.archive.convention import Source, classify
 from zhikong.archive.ingest import Reconciler
-from zhikong.archive.manage import set_classification
+from zhikong.archive.manage import Reclassification, set_classification
 from zhikong.archive.settings import DRAFTS_FOLDER, Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
 from zhikong.generator.docnumber import format_doc_number
@@ -183,22 +183,25 @@ def list_drafts(cat: Catalogue, *, center: str | None = None, state: DraftState 
 # -- drafting -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DraftRequest:
+    """What a secretary fills in for a 通知 or 请示 (the issuing organ, 代字 and signer come from settings)."""
+
+    center: str
+    title: str
+    to: str
+    body: str
+    kind: str = "notice"
+    day: datetime.date | None = None  # 成文日期; None: dated on approval
+    attachments: Sequence[str] = ()
+    cc: Sequence[str] = ()
+    issuer: str = ""
+    signed_by: str = ""
+    activity: str | None = None  # "YYYY-MM-DD 名称": the final is filed in that activity's folder
+
+
 def create_notice_draft(
-    settings: Settings,
-    cat: Catalogue,
-    *,
-    center: str,
-    title: str,
-    to: str,
-    body: str,
-    today: datetime.date,
-    day: datetime.date | None = None,
-    attachments: Sequence[str] = (),
-    cc: Sequence[str] = (),
-    issuer: str = "",
-    kind: str = "notice",
-    signed_by: str = "",
-    activity: str | None = None,
+    settings: Settings, cat: Catalogue, request: DraftRequest, *, today: datetime.date
 ) -> Draft:
     """Check a 通知 (or 请示), write its 送审稿 and record the draft in state 送审.
 
@@ -207,6 +210,8 @@ def create_notice_draft(
     center raises SettingsError. ``day`` is the 成文日期; without it the final is dated on approval
     and the 送审稿 shows ``today``.
     """
+    r = request
+    center, day, activity, kind = r.center, r.day, r.activity, r.kind
     settings.center(center)
     when = day or today
     spec = NoticeSpec(
@@ -214,17 +219,17 @@ def create_notice_draft(
         doc_prefix=settings.doc_prefix,
         year=when.year,
         number=None,
-        title=title.strip(),
-        to=normalise_to(to),
-        body=body,
+        title=r.title.strip(),
+        to=normalise_to(r.to),
+        body=r.body,
         signer=settings.bureau,
         date=when,
-        attachments=tuple(a.strip() for a in attachments),
-        cc=tuple(c.strip() for c in cc),
-        issuer=issuer.strip(),
+        attachments=tuple(a.strip() for a in r.attachments),
+        cc=tuple(c.strip() for c in r.cc),
+        issuer=r.issuer.strip(),
         draft=True,
         kind=kind,
-        signed_by=signed_by.strip(),
+        signed_by=r.signed_by.strip(),
     )
     problems = check_notice(spec)
     if activity is not None:
@@ -461,7 +466,9 @@ def _catalogue_final(
         raise InputFileError(f"批准后的公文没有登记进目录：{rel}")
     if record.category != NOTICE_CATEGORY:
         # A title such as “关于印发…工作计划的通知” names another category; the approval knows better.
-        record = set_classification(cat, record, category=NOTICE_CATEGORY, centers=settings.center_names())
+        record = set_classification(
+            cat, record, Reclassification(category=NOTICE_CATEGORY), centers=settings.center_names()
+        )
         if reconciler.sink is not None:
             reconciler.sink.upsert([(record, cat.text(record.id) or "")])
     cat.set_document_details(

@@ -34,18 +34,26 @@ def resolve_record(settings: Settings, cat: Catalogue, given: str, cwd: Path) ->
     raise NotFound(f"目录中没有这个文件：{given}", hint="用 zhikong ls 查看已登记的文件及其路径。")
 
 
+@dataclass(frozen=True)
+class Reclassification:
+    """What a user sets by hand on a record; None leaves that part as it is."""
+
+    category: str | None = None
+    activity: str | None = None  # "YYYY-MM-DD 名称"
+    center: str | None = None
+    year: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.category, self.activity, self.center, self.year))
+
+
 def set_classification(
-    cat: Catalogue,
-    record: Record,
-    *,
-    category: str | None = None,
-    activity: str | None = None,
-    center: str | None = None,
-    year: int | None = None,
-    centers: tuple[str, ...] = (),
+    cat: Catalogue, record: Record, change: Reclassification, *, centers: tuple[str, ...] = ()
 ) -> Record:
     """Override a record's classification by hand; recorded as `manual` and in the audit log."""
     c = record.classification
+    category, activity, center, year = change.category, change.activity, change.center, change.year
     if category is not None:
         check_category(category)
         c = replace(c, category=category, category_by=Source.MANUAL)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from zhikong.archive import audit
 from zhikong.archive.catalogue import Catalogue, Record, RecordState, now_iso
@@ -45,6 +46,19 @@ class Box:
     @property
     def filed(self) -> int:
         return sum(1 for r in self.records if r.paper_marked_at)
+
+    def to_json(self) -> dict[str, Any]:
+        first, last = self.first_last
+        return {
+            "center": self.center,
+            "year": self.year,
+            "retention": self.retention,
+            "box": self.box,
+            "first": first,
+            "last": last,
+            "filed": self.filed,
+            "records": [r.to_json() for r in self.records],
+        }
 
 
 def resolve(settings: Settings, cat: Catalogue, given: str, cwd: Path) -> Record:
@@ -159,22 +173,26 @@ def mark(settings: Settings, cat: Catalogue, records: list[Record], *, box: int)
     return [cat.get(r.id) for r in targets]
 
 
-def add_paper(
-    settings: Settings,
-    cat: Catalogue,
-    *,
-    center: str,
-    title: str,
-    category: str,
-    activity: str | None = None,
-    year: int | None = None,
-    doc_date: date | None = None,
-    doc_number: str | None = None,
-    responsible: str | None = None,
-    pages: int | None = None,
-    box: int | None = None,
-) -> Record:
+@dataclass(frozen=True)
+class PaperItem:
+    """A paper-only item as the secretary registers it (DA/T 22-2015's 题名, 文号, 责任者, 日期, 页数)."""
+
+    center: str
+    title: str
+    category: str
+    activity: str | None = None  # "YYYY-MM-DD 名称"
+    year: int | None = None  # default: the activity's year, else the document's
+    doc_date: date | None = None
+    doc_number: str | None = None
+    responsible: str | None = None
+    pages: int | None = None
+    box: int | None = None  # already put into this box
+
+
+def add_paper(settings: Settings, cat: Catalogue, item: PaperItem) -> Record:
     """Register a paper-only item; it is numbered at once and waits for its scan (`record.electronic`)."""
+    center, title, category, activity, year = item.center, item.title, item.category, item.activity, item.year
+    doc_date, box = item.doc_date, item.box
     settings.center(center)
     check_category(category)
     if not title.strip() or "/" in title or "\\" in title:
@@ -197,9 +215,9 @@ def add_paper(
             category=category,
             title=title.strip(),
             at=ts,
-            doc_number=doc_number,
-            responsible=responsible,
-            pages=pages,
+            doc_number=item.doc_number,
+            responsible=item.responsible,
+            pages=item.pages,
             doc_date=doc_date.isoformat() if doc_date else None,
         )
         path = f"{PAPER_ROOT}/{center}/{the_year}/{record_id} {title.strip()}"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePosixPath
+from typing import Any
 
 from zhikong.archive.catalogue import Catalogue, Record
 from zhikong.archive.checks import CheckReport, Finding, LoopState, YearResult, run_checks
@@ -324,6 +325,9 @@ class Ranking:
     rules: str
     rows: tuple[RankRow, ...]
     sheets: tuple[ScoreSheet, ...]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [vars(r) for r in self.rows]
 
 
 def _boundaries(shares: tuple[float, ...], n: int) -> list[int]:

@@ -233,7 +233,7 @@ def test_one_archive_serves_many_threads_and_never_changes_the_working_directory
     def work(n: int) -> None:
         try:
             arc.scan(f"用户{n}")
-            arc.search(f"用户{n}", "跌倒评估", today=date(2026, 11, 30))
+            arc.search(f"用户{n}", "跌倒评估", today=date(2026, 11, 30))  # default filters
             arc.records(f"用户{n}", center="护理质控中心")
             if n == 0:
                 arc.handover_create(

@@ -20,7 +20,7 @@ from lxml import etree
 
 from zhikong import libreoffice
 from zhikong.archive.catalogue import Catalogue
-from zhikong.archive.drafts import approve, create_notice_draft
+from zhikong.archive.drafts import DraftRequest, approve, create_notice_draft
 from zhikong.archive.ingest import Reconciler
 from zhikong.archive.settings import load_settings
 from zhikong.generator.render import TEMPLATE_NAMES
@@ -366,7 +366,7 @@ def test_racing_approvals_in_threads_on_separate_connections(root: Path, tmp_pat
     with Catalogue.open(settings.system_dir) as cat:
         ids = [
             create_notice_draft(
-                settings, cat, center="护理质控中心", title=TITLE, to=TO, body=BODY, today=_day(), day=_day()
+                settings, cat, DraftRequest("护理质控中心", TITLE, TO, BODY, day=_day()), today=_day()
             ).id
             for _ in range(6)
         ]
