@@ -101,9 +101,7 @@ class CenterList(Result):
     centers: tuple[Center, ...]
 
     def to_json(self) -> Any:
-        return [
-            {"name": c.name, "code": c.code, "host": c.host, "roster": vars(c.roster)} for c in self.centers
-        ]
+        return [c.to_json() for c in self.centers]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,6 +140,28 @@ class ImportedLogEntry(Result):
     path: str | None
     actor: str | None
     redacted: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportedLog(Result):
+    entries: tuple[ImportedLogEntry, ...]
+
+    def to_json(self) -> Any:
+        return [e.to_json() for e in self.entries]
+
+
+@dataclasses.dataclass(frozen=True)
+class DraftList(Result):
+    drafts: tuple[Draft, ...]
+
+    def to_json(self) -> Any:
+        return [d.to_json() for d in self.drafts]
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperLink(Result):
+    paper: Record  # the paper-only item
+    scan: Record  # its electronic copy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -425,23 +445,17 @@ class Archive:
         with self.session(actor) as s:
             return LogResult(tuple(audit.entries(s.cat, center=center, limit=limit)))
 
-    def imported_log(self, actor: Actor, *, center: str | None = None) -> tuple[ImportedLogEntry, ...]:
+    def imported_log(self, actor: Actor, *, center: str | None = None) -> ImportedLog:
         """The audit chains a handover carried in, as kept (other centers' entries only as hashes)."""
         with self.session(actor) as s:
             rows = s.cat.imported_audit_rows()
-        return tuple(
-            ImportedLogEntry(
-                r["chain"],
-                r["seq"],
-                r["ts"],
-                r["action"],
-                r["center"],
-                r["path"],
-                r["actor"],
-                bool(r["redacted"]),
+        keep = ("chain", "seq", "ts", "action", "center", "path", "actor")
+        return ImportedLog(
+            tuple(
+                ImportedLogEntry(**{k: r[k] for k in keep}, redacted=bool(r["redacted"]))
+                for r in rows
+                if not center or r["center"] == center
             )
-            for r in rows
-            if not center or r["center"] == center
         )
 
     def verify_log(self, actor: Actor) -> LogVerifyResult:
@@ -562,13 +576,13 @@ class Archive:
         with self.session(actor) as s:
             return add_paper(s.settings, s.cat, item)
 
-    def paper_link(self, actor: Actor, paper: str, scan: str, *, cwd: Path) -> tuple[Record, Record]:
-        """Link a scan to its paper-only item: (the paper item, the scan's record)."""
+    def paper_link(self, actor: Actor, paper: str, scan: str, *, cwd: Path) -> PaperLink:
+        """Link a scan to its paper-only item, both named by path or 档号."""
         from zhikong.archive.paper import link, resolve
 
         with self.session(actor) as s:
             item = resolve(s.settings, s.cat, paper, cwd)
-            return item, link(s.cat, item, resolve(s.settings, s.cat, scan, cwd))
+            return PaperLink(item, link(s.cat, item, resolve(s.settings, s.cat, scan, cwd)))
 
     def check(
         self,
@@ -676,13 +690,13 @@ class Archive:
         with self.session(actor) as s:
             return create_notice_draft(s.settings, s.cat, request, today=today)
 
-    def drafts(self, actor: Actor, *, center: str | None = None) -> tuple[Draft, ...]:
+    def drafts(self, actor: Actor, *, center: str | None = None) -> DraftList:
         from zhikong.archive.drafts import list_drafts
 
         with self.session(actor) as s:
             if center:
                 s.settings.center(center)
-            return tuple(list_drafts(s.cat, center=center))
+            return DraftList(tuple(list_drafts(s.cat, center=center)))
 
     def approve(self, actor: Actor, draft_id: int, *, by: str, ref: str = "", today: date) -> Draft:
         """The bureau's approval: the next 发文字号, the final rendered, filed and catalogued, audited."""

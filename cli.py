@@ -375,7 +375,7 @@ def log(ctx: click.Context, center_name: str | None, limit: int, imported: bool)
     env: Env = ctx.obj
     arc = env.archive()
     if imported:
-        for r in arc.imported_log(env.actor, center=center_name):
+        for r in arc.imported_log(env.actor, center=center_name).entries:
             shown = (
                 "（其他中心的条目，仅保留哈希）"
                 if r.redacted
@@ -639,8 +639,8 @@ def paper_add(
 @click.pass_obj
 def paper_link(env: Env, paper_record: str, scan_path: str) -> None:
     """把扫描件关联到纸质件登记（纸质件的路径或档号），补齐“纸电双留存”。"""
-    item, scan_rec = env.archive().paper_link(env.actor, paper_record, scan_path, cwd=Path.cwd())
-    click.echo(f"已关联：{item.archival_code} {item.path} ← {scan_rec.path}")
+    linked = env.archive().paper_link(env.actor, paper_record, scan_path, cwd=Path.cwd())
+    click.echo(f"已关联：{linked.paper.archival_code} {linked.paper.path} ← {linked.scan.path}")
 
 
 # -- red-header drafts and their approval; rendering templates -------------------------------------
@@ -720,7 +720,7 @@ def draft_request(env: Env, body: Path, signer: str, **fields: Any) -> None:
 @click.pass_obj
 def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
     """列出草稿及状态：草稿、送审、已批准、已退回、已印发。"""
-    drafts = env.archive().drafts(env.actor, center=center_name)
+    drafts = env.archive().drafts(env.actor, center=center_name).drafts
     if as_json:
         emit_json([d.to_json() for d in drafts])
         return
@@ -856,19 +856,7 @@ def handover_verify(env: Env, bundle: Path, processes: int, as_json: bool) -> No
     """核验移交包：逐个重算校验和，并按 DA/T 70-2018 检查真实性、完整性、可用性、安全性。"""
     report = Archive.handover_verify(env.actor, bundle, processes=processes)
     if as_json:
-        emit_json(
-            {
-                "center": report.center,
-                "from_host": report.from_host,
-                "to_host": report.to_host,
-                "records": report.records,
-                "record_files": report.record_files,
-                "files": report.files,
-                "bytes": report.bytes,
-                "problems": [vars(p) for p in report.problems],
-                "warnings": [vars(p) for p in report.warnings],
-            }
-        )
+        emit_json(report.to_json())
     else:
         click.echo(
             f"{report.center or '（未知中心）'}：{report.from_host or '?'} → {report.to_host or '?'}；"

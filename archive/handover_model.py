@@ -7,7 +7,7 @@ stages (seal, create, verify, import) never import each other in a cycle.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,9 @@ class Seal:
     bundle: str | None
     released_at: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class AfterSealFinding:
@@ -111,6 +114,12 @@ class VerifyReport:
     bytes: int
     problems: list[Problem]
     warnings: list[Problem]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["problems"] = [vars(p) for p in self.problems]
+        data["warnings"] = [vars(p) for p in self.warnings]
+        return data
 
     def by_property(self) -> dict[str, list[Problem]]:
         out: dict[str, list[Problem]] = {name: [] for name in PROPERTIES.values()}

@@ -60,6 +60,9 @@ class Center:
     host: str
     roster: Roster = field(default_factory=Roster)
 
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "code": self.code, "host": self.host, "roster": vars(self.roster)}
+
 
 @dataclass(frozen=True)
 class Settings:

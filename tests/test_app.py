@@ -260,3 +260,65 @@ def test_one_archive_serves_many_threads_and_never_changes_the_working_directory
     records = as_json(run("ls", "--json"))
     assert len(records) == 12 and len({r["path"] for r in records}) == 12
     assert "审计日志完整" in run("log", "verify").output
+
+
+def test_every_result_of_the_layer_is_plain_json(tmp_path: Path) -> None:
+    """What a JSON API will send: each method's result, through its to_json(), survives json.dumps."""
+    from zhikong.archive.drafts import DraftRequest
+    from zhikong.archive.manage import Reclassification
+    from zhikong.archive.paper import PaperItem
+    from zhikong.archive.settings import Center, Roster
+
+    today = date(2026, 11, 30)
+    arc = Archive.init(
+        "管理员",
+        tmp_path / "库",
+        county="金乡县",
+        bureau="金乡县卫生健康局",
+        doc_prefix="金卫健字",
+        fonds="Z109",
+    )
+    roster = Roster(director="王秀英", deputies=("李红梅", "赵静"), secretary="刘敏")
+    results: list[object] = [
+        arc.add_center("管理员", Center("护理质控中心", "HL", "金乡县人民医院", roster), today=today)
+    ]
+    _docx(arc.root, f"{MEETING}/会议通知.docx", "关于召开第一次工作会议的通知", "请携带跌倒评估表。")
+    results += [
+        arc.centers("刘敏"),
+        arc.scan("刘敏"),
+        arc.records("刘敏"),
+        arc.status("刘敏"),
+        arc.classify("刘敏", f"{MEETING}/会议通知.docx", Reclassification(category="通知"), cwd=arc.root),
+        arc.search("刘敏", "跌倒评估", today=today),
+        arc.reindex("刘敏"),
+        arc.paper_add(
+            "刘敏", PaperItem("护理质控中心", "签到表", "签到表", activity="2026-03-15 第一次工作会议")
+        ),
+        arc.paper_catalog("刘敏", "护理质控中心", 2026, 1, today=today),
+        arc.check("刘敏", as_of=today),
+        arc.score("刘敏", center="护理质控中心", year=2026, as_of=today),
+        arc.rank("医政科", year=2026, as_of=today),
+    ]
+    body = "经研究，决定召开会议。"
+    drafted = arc.draft(
+        "刘敏", DraftRequest("护理质控中心", "关于召开会议的通知", "各医疗机构", body), today=today
+    )
+    results += [drafted, arc.drafts("刘敏"), arc.approve("医政科", drafted.id, by="医政科", today=today)]
+    created = arc.handover_create(
+        "医政科", center="护理质控中心", to_host="金乡县中医院", out=tmp_path / "包", as_of=today
+    )
+    results += [
+        created,
+        arc.handover_status("医政科"),
+        Archive.handover_verify("新秘书", tmp_path / "包"),
+        Archive.handover_import("新秘书", tmp_path / "新库", tmp_path / "包"),
+        arc.handover_release("医政科", center="护理质控中心", reason="测试"),
+        arc.log("刘敏"),
+        arc.verify_log("刘敏"),
+        Archive.open(tmp_path / "新库").imported_log("新秘书"),
+    ]
+    for result in results:
+        to_json = getattr(result, "to_json", None)
+        assert callable(to_json), type(result).__name__
+        json.dumps(to_json(), ensure_ascii=False)
+    assert created.bundle.records >= 2 and arc.verify_log("刘敏").entries > 5
