@@ -19,10 +19,8 @@ from docx import Document
 from lxml import etree
 
 from zhikong import libreoffice
-from zhikong.archive.catalogue import Catalogue
-from zhikong.archive.drafts import DraftRequest, approve, create_notice_draft
-from zhikong.archive.ingest import Reconciler
-from zhikong.archive.settings import load_settings
+from zhikong.app import Archive
+from zhikong.archive.drafts import DraftRequest
 from zhikong.generator.render import TEMPLATE_NAMES
 
 REPO = Path(__file__).resolve().parent.parent
@@ -361,28 +359,21 @@ def test_racing_approvals_in_separate_processes_never_share_a_number(
     assert "哈希链校验通过" in run("log", "verify").output
 
 
-def test_racing_approvals_in_threads_on_separate_connections(root: Path, tmp_path: Path) -> None:
-    settings = load_settings(root)
-    with Catalogue.open(settings.system_dir) as cat:
-        ids = [
-            create_notice_draft(
-                settings, cat, DraftRequest("护理质控中心", TITLE, TO, BODY, day=_day()), today=_day()
-            ).id
-            for _ in range(6)
-        ]
+def test_racing_approvals_in_threads_of_one_server(root: Path, tmp_path: Path) -> None:
+    """One Archive shared by a server's threads: each approval on its own connection, numbers unique."""
+    arc = Archive.open(root)
+    request = DraftRequest("护理质控中心", TITLE, TO, BODY, day=_day())
+    ids = [arc.draft("刘敏", request, today=_day()).id for _ in range(6)]
     start = threading.Barrier(len(ids))
     numbers: dict[int, int | None] = {}
     errors: list[BaseException] = []
 
     def worker(draft_id: int) -> None:
-        with Catalogue.open(settings.system_dir) as cat:
-            start.wait()
-            try:
-                numbers[draft_id] = approve(
-                    settings, cat, Reconciler(settings, cat), draft_id, by="医政科", today=_day()
-                ).number
-            except BaseException as exc:  # collected and asserted below
-                errors.append(exc)
+        start.wait()
+        try:
+            numbers[draft_id] = arc.approve("医政科", draft_id, by="医政科", today=_day()).number
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in ids]
     for thread in threads:

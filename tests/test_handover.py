@@ -18,11 +18,10 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import Run, as_json, invoke
 
+from zhikong.app import Archive
 from zhikong.archive import handover, handoverdocs
-from zhikong.archive.catalogue import Catalogue
 from zhikong.archive.demo import DEMO_CENTERS, build_sample_archive
 from zhikong.archive.samplefiles import make_docx
-from zhikong.archive.settings import add_center, init_archive
 
 CENTER = "护理质控中心"
 NEW_HOST = "金乡县中医院"
@@ -36,11 +35,11 @@ def _zk(runner: CliRunner, root: Path | None, *args: str, expect: int | None = 0
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo archive, scanned, with one file changed (two versions) and one deleted (history)."""
     root = tmp_path_factory.mktemp("old") / "档案库"
-    settings = init_archive(
-        root, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
+    arc = Archive.init(
+        "管理员", root, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
     )
     for c in DEMO_CENTERS:
-        settings = add_center(settings, c, year=date.today().year)
+        arc.add_center("管理员", c, today=date.today())
     made = build_sample_archive(root, date.today().year)
     runner = CliRunner()
     _zk(runner, root, "scan")
@@ -99,12 +98,11 @@ def test_round_trip_keeps_records_checksums_history_audit_and_search(
     log = _zk(runner, new_root, "log", "verify")
     assert "哈希链校验通过" in log.output and "移交带来的审计日志：1 条链" in log.output
     assert "金乡县中医院" in (new_root / "zhikong.toml").read_text(encoding="utf-8")
-    with Catalogue.open(new_root / ".zhikong") as cat:
-        changes = handover.host_changes(cat)
-        assert [(h.center, h.from_host, h.to_host) for h in changes] == [(CENTER, "金乡县人民医院", NEW_HOST)]
-        assert cat.conn.execute("SELECT COUNT(*) FROM imported_audit").fetchone()[0] > 10
-        old_plan = next(r for r in cat.records(center=CENTER) if r.version == 2)
-        assert len(cat.versions(old_plan.id)) == 2
+    new_arc = Archive.open(new_root)
+    changes = new_arc.handover_status("新秘书").host_changes
+    assert [(h.center, h.from_host, h.to_host) for h in changes] == [(CENTER, "金乡县人民医院", NEW_HOST)]
+    assert len(new_arc.imported_log("新秘书").entries) > 10
+    old_plan = next(r for r in new_arc.records("新秘书", center=CENTER).records if r.version == 2)
     hits = _zk(runner, new_root, "search", "跌倒", "评估")
     assert "督查记录" in hits.output
     restored = _zk(runner, new_root, "restore", old_plan.path, "--version", "1")
@@ -254,7 +252,9 @@ def test_malicious_bundle_is_refused_before_anything_is_written(
     bag = _copy(bundle, tmp_path)
     named = attack(bag)
     existing = tmp_path / "新库"
-    init_archive(existing, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109")
+    Archive.init(
+        "管理员", existing, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
+    )
     before = sorted(p.relative_to(existing) for p in existing.rglob("*"))
     result = _zk(runner, existing, "handover", "import", str(bag), expect=7)
     assert "不安全" in result.output and named in result.output
@@ -299,13 +299,12 @@ def test_malicious_zip_is_refused_before_extraction(
 def test_import_refuses_an_archive_that_already_holds_the_center(
     source: Path, bundle: Path, runner: CliRunner
 ) -> None:
-    with Catalogue.open(source / ".zhikong") as cat:
-        before = cat.counts()
+    arc = Archive.open(source)
+    before = arc.records("管理员").to_json()
     result = _zk(runner, source, "handover", "import", str(bundle), expect=9)
     assert "不能直接接收" in result.output
-    with Catalogue.open(source / ".zhikong") as cat:
-        assert cat.counts() == before
-        assert cat.conn.execute("SELECT COUNT(*) FROM imported_audit").fetchone()[0] == 0
+    assert arc.records("管理员").to_json() == before
+    assert arc.imported_log("管理员").entries == ()
 
 
 def test_edited_imported_audit_is_caught_by_log_verify(
@@ -327,10 +326,10 @@ def test_changes_after_the_seal_are_reported(source: Path, bundle: Path, runner:
     try:
         result = _zk(runner, source, "handover", "status", expect=1)
         assert "record.after_seal" in result.output and "封存后放入.docx" in result.output
-        with Catalogue.open(source / ".zhikong") as cat:
-            findings = handover.after_seal_findings(cat, CENTER)
-            assert [(f.action, f.path) for f in findings] == [("add", f"{CENTER}/收件箱/封存后放入.docx")]
-            assert handover.after_seal_findings(cat, "院感质控中心") == []
+        arc = Archive.open(source)
+        findings = arc.handover_status("医政科", center=CENTER).findings
+        assert [(f.action, f.path) for f in findings] == [("add", f"{CENTER}/收件箱/封存后放入.docx")]
+        assert arc.handover_status("医政科", center="院感质控中心").findings == ()
         checked = json.loads(_zk(runner, source, "check", "--json", expect=1).stdout)
         sealed = [f for f in checked if f["rule"] == "record.after_seal"]
         assert [(f["center"], f["paths"], f["article"]) for f in sealed] == [
