@@ -180,6 +180,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE audit ADD COLUMN actor TEXT;
     ALTER TABLE imported_audit ADD COLUMN actor TEXT;
     """,
+    # 8: any record by path (the unique index covers active records only)
+    """
+    CREATE INDEX records_path ON records(path);
+    """,
 )
 
 
@@ -446,12 +450,16 @@ class Catalogue:
 
     def find_by_path(self, path: str, *, include_deleted: bool = True) -> Record | None:
         """The active record at `path`, else (if asked) the most recently deleted one there."""
+        # The active lookup alone uses the partial unique index on active paths: ingest asks it for every
+        # new file inside its write transaction, where a table scan per file would be quadratic.
         row = self.conn.execute(
-            "SELECT * FROM records WHERE path = ? ORDER BY state = 'active' DESC, id DESC LIMIT 1", (path,)
+            "SELECT * FROM records WHERE path = ? AND state = 'active'", (path,)
         ).fetchone()
-        if row is None or (not include_deleted and row["state"] != RecordState.ACTIVE):
-            return None
-        return _record(row)
+        if row is None and include_deleted:
+            row = self.conn.execute(
+                "SELECT * FROM records WHERE path = ? ORDER BY id DESC LIMIT 1", (path,)
+            ).fetchone()
+        return _record(row) if row is not None else None
 
     def records(
         self,
