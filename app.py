@@ -167,8 +167,20 @@ class PaperLink(Result):
 @dataclasses.dataclass(frozen=True)
 class LogVerifyResult(Result):
     entries: int
+    head: str | None  # "SEQ:HASH" of the last entry: write it down to prove later that nothing was rewritten
     imported_chains: int
     imported_entries: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LogAnchor(Result):
+    """The chain's head at a moment, for safekeeping outside the machine (the bureau's file, a signed paper)."""
+
+    county: str
+    root: Path
+    at: str
+    head: str  # "SEQ:HASH"
+    entries: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -458,19 +470,34 @@ class Archive:
             )
         )
 
-    def verify_log(self, actor: Actor) -> LogVerifyResult:
-        """Verify the hash chain, and every chain a handover carried in against its anchor here."""
+    def verify_log(self, actor: Actor, *, anchor: str | None = None) -> LogVerifyResult:
+        """Verify the hash chain, every chain a handover carried in against its anchor here, the chain
+        replayed against the catalogue (each version, deletion, approval has its entry and each entry its
+        row), and, given a head written down earlier (`SEQ:HASH`), that the chain still extends it."""
         from zhikong.archive.handover import verify_imported
 
         with self.session(actor) as s:
-            problems = audit.verify(s.cat) + verify_imported(s.cat)
+            problems = audit.verify(s.cat) + verify_imported(s.cat) + audit.replay(s.cat)
+            if anchor is not None:
+                problems += audit.check_anchor(s.cat, anchor)
             count = len(audit.entries(s.cat))
+            last = audit.head(s.cat)
             chains, carried = s.cat.imported_audit_counts()
         if problems:
             raise VerificationError(
                 "审计日志校验未通过：", problems, hint="日志被改动过；请保留现场并报告医政科。"
             )
-        return LogVerifyResult(count, chains, carried)
+        return LogVerifyResult(count, f"{last[0]}:{last[1]}" if last else None, chains, carried)
+
+    def anchor(self, actor: Actor) -> LogAnchor:
+        """The head of the verified chain, to be kept by the bureau: `verify_log(anchor=…)` later proves the
+        chain still extends it, so even a rewrite of the whole log on this machine is detected."""
+        from zhikong.archive.catalogue import now_iso
+
+        verified = self.verify_log(actor)
+        if verified.head is None:
+            raise NotFound("审计日志还是空的，没有可记录的锚点。")
+        return LogAnchor(self.settings().county, self.root, now_iso(), verified.head, verified.entries)
 
     # -- search -----------------------------------------------------------------------------------------
 

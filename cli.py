@@ -391,16 +391,45 @@ def log(ctx: click.Context, center_name: str | None, limit: int, imported: bool)
 
 
 @log.command("verify")
+@click.option(
+    "--anchor", metavar="序号:哈希", help="此前记下的锚点（zhikong log anchor）：证明日志此后没有被改写"
+)
 @click.pass_obj
-def log_verify(env: Env) -> None:
-    """校验审计日志的哈希链：被改动或删除的条目会被指出。"""
-    result = env.archive().verify_log(env.actor)
-    click.echo(f"审计日志完整：共 {result.entries} 条，哈希链校验通过。")
+def log_verify(env: Env, anchor: str | None) -> None:
+    """校验审计日志：哈希链、与档案目录逐条对照、（可选）与此前记下的锚点对照。"""
+    result = env.archive().verify_log(env.actor, anchor=anchor)
+    click.echo(f"审计日志完整：共 {result.entries} 条，哈希链校验通过，与档案目录逐条对照一致。")
+    if anchor:
+        click.echo(f"与锚点 {anchor[:20]}… 对照：日志仍在其后延续，锚点之前没有被改写。")
+    if result.head:
+        click.echo(f"当前链头（锚点）：{result.head}")
     if result.imported_chains:
         click.echo(
             f"移交带来的审计日志：{result.imported_chains} 条链共 {result.imported_entries} 条，各自校验通过并接续在本库日志上"
             "（zhikong log --imported 查看）。"
         )
+
+
+@log.command("anchor")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="另存为文本文件，交医政科留存")
+@click.pass_obj
+def log_anchor(env: Env, out: Path | None) -> None:
+    """记下审计日志当前的链头（锚点），交医政科留存；日后用 log verify --anchor 证明日志没有被改写。"""
+    a = env.archive().anchor(env.actor)
+    lines = [
+        f"{a.county} 质控档案库审计日志锚点",
+        f"档案库：{a.root}",
+        f"记录时间：{a.at}",
+        f"日志条数：{a.entries}",
+        f"锚点：{a.head}",
+        f"核对方法：zhikong log verify --anchor {a.head}",
+    ]
+    for line in lines:
+        click.echo(line)
+    if out is not None:
+        # UTF-8 with a BOM: Windows Notepad opens it as UTF-8.
+        out.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig")
+        click.echo(f"已写出：{out}（请打印或交医政科保存在本机以外）")
 
 
 # -- search ----------------------------------------------------------------------------------------

@@ -122,3 +122,104 @@ def verify_rows(rows: Iterable[AuditRow], *, head: str | None) -> list[Problem]:
         elif last[0] == int(head_seq) and last[1] != head_hash:
             problems.append(Problem("audit.head", "最后一条记录与登记的链头不符"))
     return problems
+
+
+# -- the chain replayed against the catalogue ----------------------------------------------------------
+
+# Actions whose `sha256` names content the catalogue must hold as a version.
+_CONTENT_ACTIONS = ("add", "change", "move", "reappear", "delete", "restore")
+
+
+def replay(cat: Catalogue) -> list[Problem]:
+    """Compare the chain with the catalogue, both ways: every version, deletion, approval and paper item
+    has its entry, and every entry its row.
+
+    A chain that verifies by itself can still have been rewritten consistently (an entry removed and the
+    rest re-hashed, the whole log emptied); the catalogue can be edited without touching the chain (a
+    record and its file removed, a checksum changed). Neither passes this: the two must tell the same
+    story. Entries carried in by a handover count as announcements of the records they brought.
+    """
+    live = entries(cat)
+    carried = [_imported_entry(r) for r in cat.imported_audit_rows() if not r["redacted"]]
+    announced: dict[str, set[str]] = {}
+    for e in live + carried:
+        sha = e.detail.get("sha256")
+        if sha and e.action in _CONTENT_ACTIONS:
+            announced.setdefault(e.action, set()).add(str(sha))
+        for key in ("doc_number", "archival_code"):
+            value = e.detail.get(key)
+            if value and e.action in ("draft.approve", "paper.add"):
+                announced.setdefault(f"{e.action}:{key}", set()).add(str(value))
+    added = announced.get("add", set()) | announced.get("change", set())
+    problems: list[Problem] = []
+    versions = cat.version_facts()
+    held = {sha for _rid, _v, sha, _kind in versions}
+    for record_id, version, sha, _kind in versions:
+        if sha not in added:
+            problems.append(
+                Problem(
+                    "audit.replay",
+                    f"目录记录 {record_id} 的第 {version} 版（{sha[:12]}…）在审计日志中没有登记",
+                )
+            )
+    for row in cat.record_rows():
+        if (
+            row["state"] == "deleted"
+            and row["sha256"]
+            and row["sha256"] not in announced.get("delete", set())
+        ):
+            problems.append(Problem("audit.replay", f"已删除的记录 {row['path']} 在审计日志中没有删除记录"))
+        code = row["archival_code"]
+        if row["kind"] == "paper" and code and code not in announced.get("paper.add:archival_code", set()):
+            problems.append(Problem("audit.replay", f"纸质件 {code} 在审计日志中没有登记记录"))
+    approved = announced.get("draft.approve:doc_number", set())
+    numbered = {str(d["doc_number"]) for d in cat.drafts() if d["doc_number"]}
+    for missing in sorted(numbered - approved):
+        problems.append(Problem("audit.replay", f"发文字号 {missing} 的公文在审计日志中没有批准记录"))
+    for e in live:
+        sha = e.detail.get("sha256")
+        if e.action in _CONTENT_ACTIONS and sha and str(sha) not in held:
+            problems.append(
+                Problem("audit.replay", f"日志第 {e.seq} 条（{e.action} {e.path}）所记的文件在目录中不存在")
+            )
+        number = e.detail.get("doc_number")
+        if e.action == "draft.approve" and number and str(number) not in numbered:
+            problems.append(Problem("audit.replay", f"日志第 {e.seq} 条批准的 {number} 在目录中没有对应公文"))
+    return problems
+
+
+def head(cat: Catalogue) -> tuple[int, str] | None:
+    """The chain's head (last sequence number and hash): what the bureau writes down as an anchor."""
+    return cat.audit_last()
+
+
+def check_anchor(cat: Catalogue, anchor: str) -> list[Problem]:
+    """Does the chain still extend the head written down earlier as `SEQ:HASH`?"""
+    seq_text, _, digest = anchor.strip().partition(":")
+    if not seq_text.isdigit() or len(digest) != 64:
+        return [Problem("audit.anchor", f"锚点应写成“序号:哈希”（64 位十六进制），例如 12:3fa0…：{anchor}")]
+    seq = int(seq_text)
+    for e in entries(cat):
+        if e.seq == seq:
+            if e.hash != digest.lower():
+                return [Problem("audit.anchor", f"第 {seq} 条记录与锚点不符：日志在锚点之前或当处被改写")]
+            return []
+    return [Problem("audit.anchor", f"日志中没有锚点所记的第 {seq} 条记录：日志被截断或清空")]
+
+
+def _imported_entry(r: dict[str, Any]) -> AuditEntry:
+    try:
+        detail = json.loads(r["detail"] or "{}")
+    except (TypeError, ValueError):
+        detail = {}
+    return AuditEntry(
+        r["seq"],
+        r["ts"] or "",
+        r["action"] or "",
+        r["center"],
+        r["path"],
+        detail,
+        r["prev"],
+        r["hash"],
+        r["actor"],
+    )

@@ -692,6 +692,15 @@ class Catalogue:
         sql = "SELECT * FROM imported_audit" + (" WHERE chain = ?" if chain else "") + " ORDER BY chain, seq"
         return [dict(r) for r in self.conn.execute(sql, (chain,) if chain else ())]
 
+    def version_facts(self) -> list[tuple[int, int, str, str]]:
+        """(record id, version, sha256, record kind) of every version ever catalogued: what `log verify`
+        replays the audit chain against."""
+        rows = self.conn.execute(
+            """SELECT v.record_id, v.version, v.sha256, r.kind FROM versions v JOIN records r ON r.id = v.record_id
+               ORDER BY v.record_id, v.version"""
+        )
+        return [(int(r[0]), int(r[1]), str(r[2]), str(r[3])) for r in rows]
+
     def imported_audit_counts(self) -> tuple[int, int]:
         """(number of chains, number of entries) carried in by handovers."""
         row = self.conn.execute("SELECT COUNT(DISTINCT chain), COUNT(*) FROM imported_audit").fetchone()
