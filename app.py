@@ -383,9 +383,20 @@ class Archive:
     # -- the folder and its records -----------------------------------------------------------------
 
     def scan(self, actor: Actor, paths: Sequence[Path] | None = None) -> ScanReport:
-        """Bring the catalogue in line with the folder (or only `paths`): new, changed, moved, deleted."""
+        """Bring the catalogue in line with the folder (or only `paths`): new, changed, moved, deleted;
+        and file the final of any approval an interruption left unfiled."""
         with self.session(actor) as s:
-            return s.reconciler.reconcile(paths)
+            return self._reconcile(s, paths)
+
+    @staticmethod
+    def _reconcile(
+        s: Session, paths: Sequence[Path] | None = None, *, settle_seconds: float = 0.0
+    ) -> ScanReport:
+        from zhikong.archive.drafts import finish_approvals
+
+        report = s.reconciler.reconcile(paths, settle_seconds=settle_seconds)
+        finish_approvals(s.settings, s.cat, s.reconciler)
+        return report
 
     def watch(
         self,
@@ -402,9 +413,13 @@ class Archive:
         with self.session(actor) as s:
             if on_start is not None:
                 on_start(s.settings)
+
+            def reconcile(paths: list[Path] | None, *, settle_seconds: float = 0.0) -> ScanReport:
+                return self._reconcile(s, paths, settle_seconds=settle_seconds)
+
             Watcher(
                 s.settings.root,
-                s.reconciler.reconcile,
+                reconcile,
                 options=options,
                 stop=stop,
                 on_report=on_report or (lambda _report: None),

@@ -788,6 +788,14 @@ class Catalogue:
     def set_draft_state(self, draft_id: int, state: str) -> None:
         self.conn.execute("UPDATE drafts SET state = ? WHERE id = ?", (state, draft_id))
 
+    def approved_unfiled_drafts(self) -> list[dict[str, Any]]:
+        """Approved (or issued) drafts whose final is not catalogued yet: an approval interrupted after
+        it committed."""
+        rows = self.conn.execute(
+            "SELECT * FROM drafts WHERE doc_number IS NOT NULL AND record_id IS NULL ORDER BY id"
+        )
+        return [dict(r) for r in rows]
+
     def set_draft_record(self, draft_id: int, record_id: int) -> None:
         self.conn.execute("UPDATE drafts SET record_id = ? WHERE id = ?", (record_id, draft_id))
 

@@ -303,21 +303,21 @@ def approve(
 ) -> Draft:
     """Record the bureau's approval: allocate the 发文字号, render and file the final, audit it.
 
-    Ordering, and why: everything happens inside ONE ``BEGIN IMMEDIATE`` transaction — check the
-    state, take the next number for (代字, year), render the final, write the draft's new state and
-    the audit entry, move the final into the center's folder and catalogue it, then COMMIT. The
-    write lock serialises approvals across processes, so two racing approvals read and bump the
-    counter one after the other and never share a number. Any failure before COMMIT (a bad
-    template, a full disk, a file already at the target, a reconcile error) rolls the counter back
-    and removes the final, so no number is consumed without a filed, catalogued document. The final
-    is rendered to a hidden ``.tmp`` name (ignored by the folder convention) and renamed into place
-    only at the end, so a watcher never sees a document whose approval is not yet committed; the
-    window left is a hard kill between that rename and COMMIT, after which ``scan`` reports the file.
+    Two stages, and why. (1) One ``BEGIN IMMEDIATE`` transaction checks the state, takes the next
+    number for (代字, year), renders the final to a hidden ``.tmp`` (ignored by the folder convention),
+    and records the decision and its ``draft.approve`` entry; COMMIT. The write lock serialises
+    approvals across processes, so racing approvals never share a number, and any failure here rolls
+    the counter back and removes the staged file: no number is consumed without an approval. (2) Only
+    then does the final appear in the center's folder (renamed from the staged file) and is it
+    catalogued as a 通知 (`file_final`). So no numbered final ever exists without a committed approval,
+    whatever moment the process is killed at; an approval whose final is not yet filed (a kill or a full
+    disk during stage 2) is finished by the next `finish_approvals` — every scan and approval runs it —
+    which adopts the staged or already-placed file, or renders it again from the approved content.
     """
     if not by.strip():
         raise InputFileError("请用 --by 写明批准人或批准机关，例如“县卫生健康局医政科”。")
+    finish_approvals(settings, cat, reconciler)
     staged: Path | None = None
-    placed: Path | None = None  # only a final we moved into place is ours to remove on failure
     try:
         with cat.transaction():
             draft = get_draft(cat, draft_id)
@@ -335,11 +335,11 @@ def approve(
             final = _final_path(settings, draft, doc_number, when.year)
             stray = _stray_with_number(cat, final.parent, doc_number)
             if stray:
-                # Only a hard kill between the rename and COMMIT below leaves such a file: its number
-                # was rolled back. Reusing the number silently would put two documents under it.
+                # Not made by an approval (a final appears only after its approval commits): someone
+                # put a document under a number the bureau has not given yet.
                 raise ConflictError(
                     f"已有文件使用发文字号 {doc_number}，但没有批准记录：{stray}",
-                    hint="这通常是上次批准时程序被强行中断留下的；请核实后移走或删除该文件，再批准。",
+                    hint="请核实该文件的来历，移走或删除后再批准。",
                 )
             if final.exists():
                 raise ConflictError(
@@ -347,10 +347,9 @@ def approve(
                     hint="请先移走该文件（它不是这份草稿批准后生成的）再批准。",
                 )
             final.parent.mkdir(parents=True, exist_ok=True)
-            staged = final.with_name(f".{final.stem}.docx.tmp")
+            staged = _staged(final)
             render_notice(spec, staged)
             rel = final.relative_to(settings.root).as_posix()
-            decided_at = now_iso()
             try:
                 cat.record_draft_approval(
                     draft_id,
@@ -360,7 +359,7 @@ def approve(
                     doc_number=doc_number,
                     year=when.year,
                     number=number,
-                    decided_at=decided_at,
+                    decided_at=now_iso(),
                     decided_by=by.strip(),
                     ref=ref.strip() or None,
                 )
@@ -379,16 +378,44 @@ def approve(
                 by=by.strip(),
                 ref=ref.strip(),
             )
-            os.replace(staged, final)
-            placed = final
-            record_id = _catalogue_final(cat, reconciler, settings, final, rel, doc_number, spec)
-            cat.set_draft_record(draft_id, record_id)
     except BaseException:
-        for leftover in (staged, placed):
-            if leftover is not None:
-                leftover.unlink(missing_ok=True)
+        if staged is not None:
+            staged.unlink(missing_ok=True)
         raise
-    return get_draft(cat, draft_id)
+    return file_final(settings, cat, reconciler, get_draft(cat, draft_id))
+
+
+def file_final(settings: Settings, cat: Catalogue, reconciler: Reconciler, draft: Draft) -> Draft:
+    """Stage 2 of an approval: put the final in the center's folder and catalogue it as a 通知.
+
+    Safe to run again after any interruption: a final already in place is adopted as it is, a staged
+    one is renamed into place, and a missing one is rendered again from the approved content.
+    """
+    assert draft.final_path and draft.doc_number
+    final = settings.root / draft.final_path
+    if not final.exists():
+        staged = _staged(final)
+        if not staged.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            render_notice(draft.content.spec, staged)
+        os.replace(staged, final)
+    with cat.transaction():
+        record_id = _catalogue_final(
+            cat, reconciler, settings, final, draft.final_path, draft.doc_number, draft.content.spec
+        )
+        cat.set_draft_record(draft.id, record_id)
+    return get_draft(cat, draft.id)
+
+
+def finish_approvals(settings: Settings, cat: Catalogue, reconciler: Reconciler) -> list[Draft]:
+    """File the finals of approvals that were committed but not filed (the process was killed or the
+    disk was full in between). Returns the drafts finished."""
+    pending = [get_draft(cat, int(row["id"])) for row in cat.approved_unfiled_drafts()]
+    return [file_final(settings, cat, reconciler, d) for d in pending]
+
+
+def _staged(final: Path) -> Path:
+    return final.with_name(f".{final.stem}.docx.tmp")
 
 
 def reject(cat: Catalogue, draft_id: int, *, by: str, reason: str) -> Draft:
