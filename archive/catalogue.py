@@ -184,6 +184,32 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX records_path ON records(path);
     """,
+    # 9: the index's bookkeeping, crash-proof: every change a search could see bumps the record's
+    # revision (by trigger, so no write path can forget it); the revision the index last took is kept
+    # beside it. A record whose two differ is missing from the index or stale there, whatever crash or
+    # full disk came between catalogue and index. Replaces index_pending, whose records start unindexed.
+    """
+    ALTER TABLE records ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN indexed_revision INTEGER;
+    UPDATE records SET indexed_revision = 0
+        WHERE kind = 'electronic' AND id NOT IN (SELECT record_id FROM index_pending);
+    DELETE FROM index_pending;
+    CREATE TRIGGER records_revision AFTER UPDATE OF
+        path, state, center, year, activity, activity_date, activity_type, category, title, pii, doc_date,
+        version, sha256 ON records
+    BEGIN
+        UPDATE records SET revision = revision + 1 WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER texts_revision_insert AFTER INSERT ON texts
+    BEGIN
+        UPDATE records SET revision = revision + 1 WHERE id = NEW.record_id;
+    END;
+    CREATE TRIGGER texts_revision_update AFTER UPDATE ON texts
+    BEGIN
+        UPDATE records SET revision = revision + 1 WHERE id = NEW.record_id;
+    END;
+    CREATE INDEX records_unindexed ON records(id) WHERE indexed_revision IS NOT revision;
+    """,
 )
 
 
@@ -221,6 +247,7 @@ class Record:
     pages: int | None = None
     doc_date: str | None = None
     scan_of: int | None = None  # for a scan: the paper-only record it digitises
+    revision: int = 0  # bumped by every change a search could see (see migration 9)
 
     @property
     def center(self) -> str | None:
@@ -291,6 +318,19 @@ def _v(source: Source | None) -> str | None:
 
 
 BUSY_TIMEOUT_S = 30.0
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a migration; a trigger's body holds semicolons of its own."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                yield pending.strip()
+            pending = ""
+    if pending.strip():
+        yield pending.strip()
 
 
 def os_user() -> str:
@@ -396,9 +436,8 @@ class Catalogue:
             with self.transaction():
                 if self.schema_version() >= number:  # another process migrated while we waited
                     continue
-                for statement in MIGRATIONS[number - 1].split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
+                for statement in _statements(MIGRATIONS[number - 1]):
+                    self.conn.execute(statement)
                 self.conn.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
@@ -640,20 +679,21 @@ class Catalogue:
 
     # -- the index's retry list and problems without a record (call inside `transaction()`) ---------
 
-    def add_index_pending(self, record_ids: Iterable[int]) -> None:
+    def index_drift(self) -> list[int]:
+        """Electronic records the search index has not taken in their current revision."""
+        rows = self.conn.execute(
+            "SELECT id FROM records WHERE indexed_revision IS NOT revision AND kind = 'electronic' ORDER BY id"
+        )
+        return [int(r[0]) for r in rows]
+
+    def mark_indexed(self, revisions: Iterable[tuple[int, int]]) -> None:
+        """(record id, revision) pairs the index has committed; call inside `transaction()`."""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO index_pending (record_id) VALUES (?)", [(i,) for i in record_ids]
+            "UPDATE records SET indexed_revision = ? WHERE id = ?", [(rev, rid) for rid, rev in revisions]
         )
 
-    def take_index_pending(self) -> list[int]:
-        """The records waiting for the index, removed from the list (call inside `transaction()`)."""
-        pending = [int(r[0]) for r in self.conn.execute("SELECT record_id FROM index_pending")]
-        if pending:
-            self.conn.execute("DELETE FROM index_pending")
-        return pending
-
-    def has_index_pending(self) -> bool:
-        return self.conn.execute("SELECT 1 FROM index_pending LIMIT 1").fetchone() is not None
+    def electronic_ids(self) -> set[int]:
+        return {int(r[0]) for r in self.conn.execute("SELECT id FROM records WHERE kind = 'electronic'")}
 
     def set_problem(self, path: str, message: str) -> None:
         self.conn.execute(
@@ -804,6 +844,11 @@ class Catalogue:
             self.conn.execute("SELECT 1 FROM drafts WHERE doc_number = ?", (doc_number,)).fetchone()
             is not None
         )
+
+    def draft_by_doc_number(self, doc_number: str) -> dict[str, Any] | None:
+        """The draft that bears `doc_number`, if any (a handover checks a carried number against it)."""
+        row = self.conn.execute("SELECT * FROM drafts WHERE doc_number = ?", (doc_number,)).fetchone()
+        return dict(row) if row else None
 
     def next_doc_number(self, prefix: str, year: int) -> int:
         """Bump and return the counter for (代字, year). Call inside the approval's transaction."""
@@ -1165,4 +1210,5 @@ def _record(row: sqlite3.Row) -> Record:
         pages=row["pages"],
         doc_date=row["doc_date"],
         scan_of=row["scan_of"],
+        revision=row["revision"],
     )

@@ -50,6 +50,10 @@ class IndexSink(Protocol):
 
     def delete(self, record_ids: list[int]) -> None: ...
 
+    def record_ids(self) -> set[int]:
+        """The records the index holds (to find ones the catalogue does not)."""
+        ...
+
 
 @dataclass(frozen=True)
 class FileFacts:
@@ -139,7 +143,7 @@ class Reconciler:
         """
         report = ScanReport()
         self._index_error = None
-        self._flush_pending(report)
+        self._repair_index(whole=paths is None)
         settled_before = time.time_ns() - int(settle_seconds * 1e9)
         known = self.cat.active_stats()
         scope = None if paths is None else [self._rel(Path(p)) for p in paths]
@@ -448,24 +452,33 @@ class Reconciler:
         return [self.cat.get(i).path for i in done]
 
     def _to_index(self, record_ids: list[int]) -> None:
-        """Send records to the index. The catalogue has already committed them; if the index cannot
-        take them now (locked by another process, disk full) they are remembered in `index_pending`
-        and retried by the next reconcile, so the index never silently drifts from the catalogue."""
+        """Send records to the index. The catalogue has already committed them; only once the index has
+        committed too is each record's revision marked as indexed. If the index cannot take them now
+        (locked by another process, disk full) — or the process dies first — they stay unmarked and the
+        next reconcile sends them again, so the index never silently drifts from the catalogue."""
         if not self.sink or not record_ids:
             return
+        records = [self.cat.get(i) for i in record_ids]
         try:
-            self.sink.upsert([(self.cat.get(i), self.cat.text(i) or "") for i in record_ids])
+            self.sink.upsert([(r, self.cat.text(r.id) or "") for r in records])
         except Exception as exc:
-            with self.cat.transaction():
-                self.cat.add_index_pending(record_ids)
             self._index_error = f"检索索引暂时无法更新（{exc}），{len(record_ids)} 条记录将在下次核对时补上"
-
-    def _flush_pending(self, report: ScanReport) -> None:
-        if not self.sink or not self.cat.has_index_pending():
             return
         with self.cat.transaction():
-            pending = self.cat.take_index_pending()
-        self._to_index(pending)
+            self.cat.mark_indexed((r.id, r.revision) for r in records)
+
+    def _repair_index(self, *, whole: bool) -> None:
+        """Bring the index in step with the catalogue: records it has not taken in their current
+        revision are sent again; with `whole`, documents of records the catalogue does not hold (left by
+        a transaction that never committed) are removed."""
+        if not self.sink:
+            return
+        for chunk in _chunks(self.cat.index_drift(), BATCH):
+            self._to_index(chunk)
+        if whole and not self._index_error:
+            ghosts = self.sink.record_ids() - self.cat.electronic_ids()
+            if ghosts:
+                self.sink.delete(sorted(ghosts))
 
     def index_records(self, record_ids: list[int]) -> None:
         """Send changed metadata (a classification, a paper mark) to the index now; kept for retry if

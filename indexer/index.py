@@ -283,6 +283,17 @@ class SearchIndex:
         writer.commit(mergetype=CLEAR)
         return count
 
+    def record_ids(self) -> set[int]:
+        """The record ids of the documents in the index (read from the id field's terms, not from the
+        stored documents, so it stays cheap for a large index)."""
+        with self._ix.searcher() as searcher:
+            reader = searcher.reader()
+            return {
+                int(term)
+                for term in reader.lexicon("record_id")
+                if reader.postings("record_id", term).is_active()  # deleted documents have no postings
+            }
+
     def doc_count(self) -> int:
         return int(self._ix.doc_count())
 

@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import threading
+import traceback
 from datetime import date
 from pathlib import Path
 
@@ -222,7 +223,7 @@ def test_one_archive_serves_many_threads_and_never_changes_the_working_directory
         _docx(root, f"{MEETING}/材料{i}.docx", f"材料{i}", f"第{i}份跌倒评估材料。")
     arc = Archive.open(root)
     cwd = os.getcwd()
-    errors: list[BaseException] = []
+    errors: list[str] = []
     seen_cwd: set[str] = set()
     stop = threading.Event()
 
@@ -243,8 +244,8 @@ def test_one_archive_serves_many_threads_and_never_changes_the_working_directory
                     out=root.parent / "包",
                     as_of=date(2026, 11, 30),
                 )
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
+        except BaseException:  # collected and asserted below, with where it happened
+            errors.append(traceback.format_exc())
 
     observer = threading.Thread(target=watch_cwd)
     observer.start()

@@ -10,6 +10,7 @@ import pytest
 from conftest import Run, as_json
 
 from zhikong.archive import drafts
+from zhikong.archive.samplefiles import make_docx
 
 BODY = "经研究，决定召开会议。"
 
@@ -71,3 +72,50 @@ def test_an_approval_killed_before_it_committed_leaves_nothing(
     assert _finals(root) == [] and not list(root.rglob("*.docx.tmp"))
     run("draft", "approve", "1", "--by", "医政科")
     assert as_json(run("draft", "list", "--json"))[0]["number"] == 1
+
+
+# -- the index follows the catalogue whatever happened between them ------------------------------------
+
+
+def test_an_index_left_behind_by_a_killed_scan_is_repaired_by_the_next(
+    root: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zhikong.app import IndexSink
+
+    folder = root / "护理质控中心/2026/2026-03-15 第一次工作会议"
+    make_docx(folder / "会议纪要.docx", "会议纪要", ["讨论了压疮风险评估。"])
+    run("scan")
+
+    def killed(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt  # dies after the catalogue committed, before the index did
+
+    monkeypatch.setattr(IndexSink, "upsert", killed)
+    (folder / "会议纪要.docx").rename(folder / "第一次会议纪要.docx")  # a move: stale path in the index
+    make_docx(folder / "签到表.docx", "签到表", ["压疮专项签到。"])  # a new file: missing from the index
+    run("scan", expect=130)
+    monkeypatch.undo()
+    paths = {r["path"] for r in as_json(run("ls", "--json")) if r["state"] == "active"}
+    assert paths == {
+        f"护理质控中心/2026/2026-03-15 第一次工作会议/{n}" for n in ("第一次会议纪要.docx", "签到表.docx")
+    }
+    found = {h["path"] for h in as_json(run("search", "压疮", "--json"))}
+    assert found != paths  # the kill left the index behind the catalogue
+
+    run("scan")  # nothing changed in the folder: the repair alone
+    assert {h["path"] for h in as_json(run("search", "压疮", "--json"))} == paths
+
+
+def test_a_document_of_a_record_that_never_committed_is_removed(root: Path, run: Run) -> None:
+    from zhikong.app import Archive, index_doc, open_index
+
+    make_docx(root / "护理质控中心/收件箱/说明.docx", "说明", ["导管滑脱防范。"])
+    run("scan")
+    record = Archive.open(root).records("测试").records[0]
+    ghost = index_doc(record, "导管滑脱防范的幽灵记录。")
+    index = open_index(Archive.open(root).settings())
+    with index.writer() as batch:  # as a killed transaction would leave it: indexed, never catalogued
+        batch.upsert(type(ghost)(**{**ghost.__dict__, "record_id": 9999, "path": "幽灵.docx"}))
+    index.close()
+    assert "幽灵.docx" in {h["path"] for h in as_json(run("search", "导管滑脱", "--json"))}
+    run("scan")
+    assert {h["path"] for h in as_json(run("search", "导管滑脱", "--json"))} == {record.path}
