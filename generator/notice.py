@@ -20,7 +20,13 @@ from zhikong.errors import Problem, TemplateError
 from zhikong.generator import gbt9704 as gb
 from zhikong.generator.docnumber import check_prefix, format_doc_number
 from zhikong.generator.ooxml import ppr_indent, ppr_spacing, rpr_fonts, set_attrs, xml_safe
-from zhikong.generator.render import open_template, render_into, save_atomic, shipped_templates
+from zhikong.generator.render import (
+    open_template,
+    render_into,
+    save_atomic,
+    shipped_templates,
+    undeclared_variables,
+)
 
 KINDS = {"notice": "通知", "request": "请示"}
 DRAFT_MARK = "送审稿"
@@ -148,7 +154,7 @@ def render_notice(spec: NoticeSpec, out: Path, template: Path | None = None) -> 
     tpl = open_template(template)
     styles = _style_ids(tpl.get_docx(), template)
     context = _context(spec, styles)
-    missing = sorted(set(tpl.get_undeclared_template_variables()) - set(context))
+    missing = sorted(undeclared_variables(tpl, template) - set(context))
     if missing:
         raise TemplateError(
             f"模板“{template.name}”用了公文不提供的变量：",

@@ -1,8 +1,11 @@
 """Render any .docx template (a shipped one or a user's own) with docxtpl.
 
 The template is checked before anything is written: every variable it uses must be in the data,
-and all missing ones are named together. Rendering autoescapes (an ``&`` or ``<`` in the data must
-not corrupt the XML), the result is checked to be well-formed, and it replaces ``out`` atomically.
+and all missing ones are named together. A template is untrusted (centers share them and edit them in
+Word): it is rendered in the sandbox of ``generator.sandbox``, with limits on time and size, and the
+template and data files are size-checked before they are read. Rendering autoescapes (an ``&`` or
+``<`` in the data must not corrupt the XML), the result is checked to be well-formed, and it replaces
+``out`` atomically.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from typing import Any
 
 import jinja2
 from docxtpl import DocxTemplate
+from jinja2.exceptions import SecurityError
 from lxml import etree
 
 from zhikong.errors import InputFileError, Problem, TemplateError
 from zhikong.generator.ooxml import xml_safe
+from zhikong.generator.sandbox import DEFAULT_LIMITS, GuardedEnvironment, Refused, RenderLimits, time_limit
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAMES = (
@@ -42,8 +47,8 @@ def shipped_templates() -> dict[str, Path]:
     return {name: TEMPLATES_DIR / f"{name}.docx" for name in TEMPLATE_NAMES}
 
 
-def open_template(template: Path) -> DocxTemplate:
-    """Load a .docx template, with a Chinese error if it is missing or not a Word document."""
+def open_template(template: Path, limits: RenderLimits = DEFAULT_LIMITS) -> DocxTemplate:
+    """Load a .docx template, with a Chinese error if it is missing, not a Word document or too large."""
     if not template.is_file():
         raise InputFileError(f"模板文件不存在：{template}")
     if not zipfile.is_zipfile(template):
@@ -51,6 +56,7 @@ def open_template(template: Path) -> DocxTemplate:
             f"模板不是 .docx 文件：{template}",
             hint=".doc/.wps 请先在 Word/WPS 中“另存为” .docx 格式。",
         )
+    _check_template_size(template, limits)
     try:
         tpl = DocxTemplate(template)
         tpl.init_docx()
@@ -61,26 +67,39 @@ def open_template(template: Path) -> DocxTemplate:
     return tpl
 
 
-def template_variables(template: Path) -> set[str]:
+def template_variables(template: Path, limits: RenderLimits = DEFAULT_LIMITS) -> set[str]:
     """The names a template uses and expects from the data (docxtpl's undeclared variables)."""
-    tpl = open_template(template)
+    return undeclared_variables(open_template(template, limits), template, limits)
+
+
+def undeclared_variables(
+    tpl: DocxTemplate, template: Path, limits: RenderLimits = DEFAULT_LIMITS
+) -> set[str]:
+    """docxtpl's undeclared variables, found with the sandbox's environment and time limit.
+
+    Finding them compiles the template, and jinja's optimiser evaluates constant expressions while
+    compiling: with a plain environment ``{{ 'x' * 10**10 }}`` would be computed right here.
+    """
     try:
-        return set(tpl.get_undeclared_template_variables())
+        with time_limit(limits.seconds):
+            return set(tpl.get_undeclared_template_variables(GuardedEnvironment(limits)))
     except jinja2.TemplateSyntaxError as exc:
         raise _syntax_error(template, exc) from exc
+    except SecurityError as exc:
+        raise _refused(template, exc) from exc
 
 
-def render_template(template: Path, data: Mapping[str, Any], out: Path) -> Path:
+def render_template(
+    template: Path, data: Mapping[str, Any], out: Path, limits: RenderLimits = DEFAULT_LIMITS
+) -> Path:
     """Render ``template`` with ``data`` into ``out`` (replaced atomically); returns ``out``.
 
     Strings that contain line breaks become one paragraph per line. Raises TemplateError naming
-    every missing variable, or a template syntax/runtime error with its surrounding text.
+    every missing variable, a template syntax/runtime error with its
+    surrounding text, or what the sandbox refused.
     """
-    tpl = open_template(template)
-    try:
-        missing = sorted(set(tpl.get_undeclared_template_variables()) - set(data))
-    except jinja2.TemplateSyntaxError as exc:
-        raise _syntax_error(template, exc) from exc
+    tpl = open_template(template, limits)
+    missing = sorted(undeclared_variables(tpl, template, limits) - set(data))
     if missing:
         raise TemplateError(
             f"模板“{template.name}”需要的数据缺少 {len(missing)} 项，没有生成文件：",
@@ -90,22 +109,41 @@ def render_template(template: Path, data: Mapping[str, Any], out: Path) -> Path:
             ],
             hint="在数据文件中补上这些名称（JSON 的键或 TOML 的键）后重试。",
         )
-    render_into(tpl, template, _clean(dict(data)))
+    render_into(tpl, template, _clean(dict(data)), limits)
     return save_atomic(tpl, out)
 
 
-def render_into(tpl: DocxTemplate, template: Path, context: dict[str, Any]) -> None:
-    """``tpl.render`` with autoescape, turning jinja errors into a TemplateError with context."""
+def render_into(
+    tpl: DocxTemplate, template: Path, context: dict[str, Any], limits: RenderLimits = DEFAULT_LIMITS
+) -> None:
+    """``tpl.render`` in the sandbox with autoescape, within the time limit; jinja errors and refusals
+    become a TemplateError with context."""
     try:
-        tpl.render(context, autoescape=True)
+        with time_limit(limits.seconds):
+            tpl.render(context, GuardedEnvironment(limits), autoescape=True)
     except jinja2.TemplateSyntaxError as exc:
         raise _syntax_error(template, exc) from exc
+    except SecurityError as exc:
+        raise _refused(template, exc) from exc
+    except (RecursionError, MemoryError, OverflowError) as exc:
+        raise TemplateError(
+            f"模板“{template.name}”已拒绝生成（没有写入文件）：",
+            [Problem("template.refused", _RESOURCE_ERRORS[type(exc)], path=str(template))],
+            hint="检查模板中的宏是否调用自身、数字或重复是否过大。",
+        ) from exc
     except jinja2.TemplateError as exc:
         raise TemplateError(
             f"模板“{template.name}”渲染失败：{exc.message or exc}",
             [Problem("template.render", _context_text(exc) or str(exc), path=str(template))],
             hint="检查数据的类型是否与模板一致（例如列表、数字）。",
         ) from exc
+
+
+_RESOURCE_ERRORS: dict[type[BaseException], str] = {
+    RecursionError: "模板中的宏或循环嵌套过深（可能在调用自身）",
+    MemoryError: "模板生成的内容超出了可用内存",
+    OverflowError: "模板中的数字过大",
+}
 
 
 def save_atomic(tpl: DocxTemplate, out: Path) -> Path:
@@ -130,13 +168,19 @@ def save_atomic(tpl: DocxTemplate, out: Path) -> Path:
     return out
 
 
-def load_data(path: Path) -> dict[str, Any]:
+def load_data(path: Path, limits: RenderLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Template data from a .json or .toml file (UTF-8, a BOM from Notepad is accepted)."""
     if not path.is_file():
         raise InputFileError(f"数据文件不存在：{path}")
     suffix = path.suffix.lower()
     if suffix not in (".json", ".toml"):
         raise InputFileError(f"数据文件应为 .json 或 .toml：{path.name}")
+    size = path.stat().st_size
+    if size > limits.data_bytes:
+        raise InputFileError(
+            f"数据文件 {path.name} 过大（{_mb(size)}），上限为 {_mb(limits.data_bytes)}，没有读取。",
+            hint="数据文件只写要填入模板的文字；大段材料请作为附件单独归档。",
+        )
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -152,6 +196,41 @@ def load_data(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputFileError(f"数据文件 {path.name} 的最外层应是键值对（JSON 对象）")
     return data
+
+
+def _check_template_size(template: Path, limits: RenderLimits) -> None:
+    """Refuse a template too large to render safely, by its file size and by what it unpacks to.
+
+    The sizes a .docx declares for its parts are checked before anything is decompressed, so a zip
+    bomb is refused without being unpacked (python-docx reads every part into memory).
+    """
+    size = template.stat().st_size
+    problems = []
+    if size > limits.template_bytes:
+        problems.append(f"文件大小 {_mb(size)}，上限 {_mb(limits.template_bytes)}")
+    try:
+        with zipfile.ZipFile(template) as package:
+            infos = package.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputFileError(
+            f"模板无法打开：{template}（{exc}）", hint="请在 Word/WPS 中打开并另存为 .docx。"
+        ) from exc
+    unpacked = sum(info.file_size for info in infos)
+    xml = sum(info.file_size for info in infos if info.filename.endswith((".xml", ".rels")))
+    if xml > limits.template_xml_bytes:
+        problems.append(f"文字部分（XML）解压后 {_mb(xml)}，上限 {_mb(limits.template_xml_bytes)}")
+    if unpacked > limits.template_unpacked_bytes:
+        problems.append(f"解压后 {_mb(unpacked)}，上限 {_mb(limits.template_unpacked_bytes)}")
+    if problems:
+        raise TemplateError(
+            f"模板“{template.name}”过大，已拒绝生成：",
+            [Problem("template.too_large", text, path=str(template)) for text in problems],
+            hint="公文模板通常只有几十 KB；请删去模板中的大图片，或核实模板来源。",
+        )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.1f} MB"
 
 
 def _clean(value: Any) -> Any:
@@ -184,6 +263,16 @@ def _broken_parts(docx: Path) -> list[tuple[str, str]]:
 def _context_text(exc: Exception) -> str:
     lines = [line.strip() for line in getattr(exc, "docx_context", []) or [] if line.strip()]
     return " … ".join(lines)[:300]
+
+
+def _refused(template: Path, exc: SecurityError) -> TemplateError:
+    reason = str(exc) if isinstance(exc, Refused) else f"模板中有不允许的操作（{exc}）"
+    return TemplateError(
+        f"模板“{template.name}”含有不允许的内容，已拒绝生成（没有写入文件）：",
+        [Problem("template.refused", reason, path=str(template))],
+        hint="模板只用来填写数据：可以用 {{ 名称 }}、{% if %}、{% for %} 等标签，但不能访问内部属性、"
+        "调用系统功能，循环次数和生成的内容也有上限。请核实模板来源，删去可疑的标签后重试。",
+    )
 
 
 def _syntax_error(template: Path, exc: jinja2.TemplateSyntaxError) -> TemplateError:
