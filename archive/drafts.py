@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -32,13 +31,16 @@ from typing import Any
 from zhikong.archive import audit
 from zhikong.archive.catalogue import Catalogue, now_iso
 from zhikong.archive.convention import Source, classify
+from zhikong.archive.filenames import NAME_BYTES, fit_file_name
 from zhikong.archive.ingest import Reconciler
 from zhikong.archive.manage import Reclassification, set_classification
 from zhikong.archive.settings import DRAFTS_FOLDER, Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
 from zhikong.generator.docnumber import format_doc_number
 from zhikong.generator.notice import KINDS, NoticeSpec, check_notice, normalise_to, render_notice
+from zhikong.textcheck import check_text
 
+MAX_BODY_BYTES = 2 * 2**20  # a notice's body is a few KB of text; a larger file is the wrong file
 FINAL_FOLDER = "发文"  # <center>/<year>/发文/ holds approved documents not tied to one activity
 NOTICE_CATEGORY = "通知"
 
@@ -151,6 +153,11 @@ def read_body(path: Path) -> str:
     """
     if not path.is_file():
         raise InputFileError(f"正文文件不存在：{path}", hint="用 --body 指定一个纯文本（.txt）文件。")
+    if path.stat().st_size > MAX_BODY_BYTES:
+        raise InputFileError(
+            f"正文文件 {path.name} 过大（上限 {MAX_BODY_BYTES // 2**20} MB），没有读取。",
+            hint="正文应是纯文本；请确认选对了文件（不是 Word 文档或图片）。",
+        )
     data = path.read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
@@ -253,7 +260,9 @@ def create_notice_draft(
                 spec=content.to_json(),
                 created_at=now_iso(),
             )
-            out = folder / f"{draft_id} {safe_file_name(spec.title)}（送审稿）.docx"
+            out = folder / fit_file_name(
+                spec.title, head=f"{draft_id} ", tail="（送审稿）.docx", folder=folder
+            )
             written = out
             render_notice(spec, out)
             rel = out.relative_to(settings.root).as_posix()
@@ -269,6 +278,11 @@ def create_notice_draft(
 
 
 def _check_activity(activity: str, center: str, settings: Settings) -> list[Problem]:
+    unsafe = check_text("活动", activity, "draft.activity_characters")
+    if unsafe:
+        return unsafe
+    if len(activity.strip().encode("utf-8")) > NAME_BYTES:
+        return [Problem("draft.activity_length", f"活动名称过长，不能作为文件夹名：{activity[:30]}…")]
     placed = classify(PurePosixPath(center, "2000", activity.strip(), "x.docx"), settings.center_names())
     if placed.activity_by != Source.PATH or "/" in activity or "\\" in activity:
         return [
@@ -472,7 +486,7 @@ def _final_path(settings: Settings, draft: Draft, doc_number: str, year: int) ->
     activity = draft.content.activity
     folder = settings.root / draft.center
     folder = folder / activity[:4] / activity if activity else folder / str(year) / FINAL_FOLDER
-    return folder / f"{doc_number} {safe_file_name(draft.title)}.docx"
+    return folder / fit_file_name(draft.title, head=f"{doc_number} ", tail=".docx", folder=folder)
 
 
 def _catalogue_final(
@@ -502,15 +516,6 @@ def _catalogue_final(
         record.id, doc_number=doc_number, responsible=spec.signer, doc_date=spec.date.isoformat()
     )
     return record.id
-
-
-_UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
-
-
-def safe_file_name(title: str, limit: int = 80) -> str:
-    """A title usable as a Windows and Linux file name: reserved characters become "_"."""
-    name = _UNSAFE_IN_NAMES.sub("_", title).strip(" .")
-    return name[:limit] or "公文"
 
 
 def _draft(row: Mapping[str, Any]) -> Draft:

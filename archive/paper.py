@@ -20,10 +20,13 @@ from typing import Any
 from zhikong.archive import audit
 from zhikong.archive.catalogue import Catalogue, Record, RecordState, now_iso
 from zhikong.archive.convention import activity_type_of, check_category, parse_activity
+from zhikong.archive.filenames import fit_file_name
 from zhikong.archive.manage import resolve_record
 from zhikong.archive.numbering import CODE_RE, RETENTION_ORDER, assign_numbers, numberable, retention_of
 from zhikong.archive.settings import Settings
-from zhikong.errors import ConflictError, InputFileError, NotFound
+from zhikong.errors import ConflictError, InputFileError, NotFound, Problem
+from zhikong.generator.docnumber import check_doc_number
+from zhikong.textcheck import MAX_TITLE_CHARS, check_text, strip_unsafe
 
 PAPER_ROOT = "纸质件"
 
@@ -195,8 +198,7 @@ def add_paper(settings: Settings, cat: Catalogue, item: PaperItem) -> Record:
     doc_date, box = item.doc_date, item.box
     settings.center(center)
     check_category(category)
-    if not title.strip() or "/" in title or "\\" in title:
-        raise InputFileError(f"题名不能为空，也不能含有 / 或 \\：{title!r}")
+    check_paper_item(item)
     when: date | None = None
     name: str | None = None
     if activity:
@@ -220,7 +222,8 @@ def add_paper(settings: Settings, cat: Catalogue, item: PaperItem) -> Record:
             pages=item.pages,
             doc_date=doc_date.isoformat() if doc_date else None,
         )
-        path = f"{PAPER_ROOT}/{center}/{the_year}/{record_id} {title.strip()}"
+        folder = Path(PAPER_ROOT, center, str(the_year))
+        path = (folder / fit_file_name(title, head=f"{record_id} ", folder=settings.root / folder)).as_posix()
         cat.set_path(record_id, path)
         rec = cat.get(record_id)
         assign_numbers(settings, cat, [rec])
@@ -238,6 +241,31 @@ def add_paper(settings: Settings, cat: Catalogue, item: PaperItem) -> Record:
         if box is not None:
             mark(settings, cat, [rec], box=box)
     return cat.get(record_id)
+
+
+def check_paper_item(item: PaperItem) -> None:
+    """Refuse, with every problem named, a 题名 or 责任者 carrying control or bidi characters and a
+    文号 not in GB/T 9704 form (a paper item's 文号 is printed in the box's 归档文件目录)."""
+    problems: list[Problem] = []
+    title = item.title.strip()
+    if not title or "/" in title or "\\" in title:
+        problems.append(
+            Problem("paper.title", f"题名不能为空，也不能含有 / 或 \\：{strip_unsafe(item.title)!r}")
+        )
+    elif len(title) > MAX_TITLE_CHARS:
+        problems.append(
+            Problem("paper.title_length", f"题名过长（{len(title)} 字），上限 {MAX_TITLE_CHARS} 字")
+        )
+    problems += check_text("题名", item.title, "paper.title_characters")
+    if item.responsible:
+        problems += check_text("责任者", item.responsible, "paper.responsible_characters")
+    if item.doc_number is not None:
+        problems += check_doc_number(item.doc_number.strip())
+    if problems:
+        raise InputFileError(
+            "纸质件没有登记：\n" + "\n".join(f"  - {p.message}" for p in problems),
+            hint="文号写成“代字〔年份〕序号号”，例如“金卫健字〔2026〕3号”；没有文号时不写 --doc-number。",
+        )
 
 
 def link(cat: Catalogue, paper: Record, scan: Record) -> Record:

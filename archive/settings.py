@@ -6,9 +6,10 @@ tomlkit, so a comment the user added survives `zhikong center add`.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from zhikong.errors import ArchiveNotFound, ConflictError, SettingsError
+from zhikong.textcheck import strip_unsafe, unsafe_characters
 
 SETTINGS_FILE = "zhikong.toml"
 SYSTEM_DIR = ".zhikong"
@@ -181,23 +183,36 @@ def init_archive(root: Path, *, county: str, bureau: str, doc_prefix: str, fonds
 
 
 def load_settings(root: Path) -> Settings:
+    """Read zhikong.toml, checking every value's type: a mistyped value is reported with its line,
+    never silently converted (``deputies = "李红梅"`` is not three deputies, ``code = 12`` no code)."""
     doc = _read(root)
     data: dict[str, Any] = doc.unwrap()
     problems: list[str] = []
     for key in ("county", "bureau", "doc_prefix", "fonds"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             problems.append(f"缺少或为空：{key}")
+    for key in ("rules", "synonyms"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(f"{key} 应为加引号的文字：{key} = {data[key]!r}")
     centers: list[Center] = []
     seen: set[str] = set()
-    for i, raw in enumerate(data.get("center", []) or []):
-        try:
-            center = _center_from(raw)
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.append(f"第 {i + 1} 个 [[center]] 不完整：{exc}")
+    codes: dict[str, str] = {}
+    tables = data.get("center", [])
+    if not isinstance(tables, list):
+        problems.append("中心应写成 [[center]]（两层方括号），每个中心一段")
+        tables = []
+    lines = _LineFinder(doc.as_string())
+    for i, raw in enumerate(tables):
+        center, wrong = _center_from(raw, i, lines)
+        problems += wrong
+        if center is None:
             continue
         if center.name in seen:
             problems.append(f"中心重复登记：{center.name}")
+        if center.code in codes:
+            problems.append(f"中心代码 {center.code} 重复：{codes[center.code]}、{center.name}")
         seen.add(center.name)
+        codes.setdefault(center.code, center.name)
         centers.append(center)
     retention = dict(DEFAULT_RETENTION)
     for category, code in (data.get("retention") or {}).items():
@@ -226,29 +241,122 @@ def load_settings(root: Path) -> Settings:
     )
 
 
-def _center_from(raw: Mapping[str, Any]) -> Center:
-    roster = raw.get("roster", {}) or {}
-    return Center(
-        name=str(raw["name"]),
-        code=str(raw["code"]),
-        host=str(raw.get("host", "")),
+class _LineFinder:
+    """The line of a key inside the n-th [[center]] of zhikong.toml, for messages a secretary can act on."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.headers = [i for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*center\s*\]\]", line)]
+
+    def line(self, index: int, key: str | None = None) -> int | None:
+        if index >= len(self.headers):
+            return None
+        start = self.headers[index]
+        if key is None:
+            return start + 1
+        end = self.headers[index + 1] if index + 1 < len(self.headers) else len(self.lines)
+        pattern = re.compile(rf"(^|[\s{{,]){re.escape(key)}\s*=")
+        for number in range(start, end):
+            if pattern.search(self.lines[number].split("#", 1)[0]):
+                return number + 1
+        return start + 1
+
+
+def _center_from(raw: Any, index: int, lines: _LineFinder) -> tuple[Center | None, list[str]]:
+    """The index-th [[center]] and every problem with it. Types are checked, not converted."""
+
+    def where(key: str | None = None) -> str:
+        line = lines.line(index, key.rsplit(".", 1)[-1] if key else None)
+        at = f"第 {line} 行，" if line else ""
+        named = f"（{raw['name']}）" if isinstance(raw, Mapping) and isinstance(raw.get("name"), str) else ""
+        return f"{at}第 {index + 1} 个 [[center]]{named}" + (f" 的 {key}" if key else "")
+
+    if not isinstance(raw, Mapping):
+        return None, [f"{where()} 应是一段设置（name、code、host …）"]
+    problems: list[str] = []
+
+    def text(table: Mapping[str, Any], key: str, path: str, *, required: bool = False) -> str:
+        value = table.get(key, "")
+        if not isinstance(value, str):
+            problems.append(f'{where(path)} 应为加引号的文字，例如 {key} = "…"：现在是 {value!r}')
+            return ""
+        if required and not value.strip():
+            problems.append(f"{where(path)} 缺少或为空")
+        return value
+
+    def names(table: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if isinstance(value, str):
+            problems.append(
+                f'{where(path)} 应是名单，例如 {key} = ["李红梅", "赵静"]：现在是一个字符串 {value!r}'
+                "（会被当成每个字一个人）"
+            )
+            return ()
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            problems.append(f'{where(path)} 应是加引号的姓名组成的名单，例如 ["李红梅"]：现在是 {value!r}')
+            return ()
+        return tuple(value)
+
+    name = text(raw, "name", "name", required=True)
+    if name and (problem := center_name_problem(name)):
+        problems.append(f"{where('name')}：{problem}")
+    code = raw.get("code")
+    if not isinstance(code, str) or not _CODE_RE.match(code):
+        problems.append(
+            f'{where("code")} 应为 1–6 个大写字母并加引号（用于档号），例如 code = "HL"：现在是 {code!r}'
+        )
+    host = text(raw, "host", "host")
+    roster = raw.get("roster", {})
+    if not isinstance(roster, Mapping):
+        problems.append(f"{where('roster')} 应写成 [center.roster] 一段：现在是 {roster!r}")
+        roster = {}
+    terms = roster.get("consecutive_terms", 1)
+    if isinstance(terms, bool) or not isinstance(terms, int) or not 1 <= terms <= 99:
+        problems.append(
+            f"{where('roster.consecutive_terms')} 应为不小于 1 的整数（连续任期数）：现在是 {terms!r}"
+        )
+        terms = 1
+    center = Center(
+        name=name,
+        code=code if isinstance(code, str) else "",
+        host=host,
         roster=Roster(
-            director=str(roster.get("director", "")),
-            deputies=tuple(roster.get("deputies", ())),
-            secretary=str(roster.get("secretary", "")),
-            members=tuple(roster.get("members", ())),
-            term_start=str(roster.get("term_start", "")),
-            consecutive_terms=int(roster.get("consecutive_terms", 1)),
+            director=text(roster, "director", "roster.director"),
+            deputies=names(roster, "deputies", "roster.deputies"),
+            secretary=text(roster, "secretary", "roster.secretary"),
+            members=names(roster, "members", "roster.members"),
+            term_start=_term_start(roster, text),
+            consecutive_terms=terms,
         ),
     )
+    return (None if problems else center), problems
+
+
+def _term_start(roster: Mapping[str, Any], text: Callable[..., str]) -> str:
+    """``term_start = 2024-01-01`` (a TOML date, no quotes) is as good as the quoted form."""
+    value = roster.get("term_start", "")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return text(roster, "term_start", "roster.term_start")
+
+
+def center_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a center's name (it is a folder name), or None."""
+    if not name.strip() or any(ch in name for ch in '/\\:*?"<>|'):
+        return f'中心名称不能为空，也不能含有 / \\ : * ? " < > | 等字符：{strip_unsafe(name)!r}'
+    unsafe = unsafe_characters(name)
+    if unsafe:
+        return f"中心名称含有看不见的字符：{'、'.join(unsafe)}"
+    if name in (DRAFTS_FOLDER, SYSTEM_DIR, INBOX) or name.startswith("."):
+        return f"“{name}”是系统保留的文件夹名，不能用作中心名称。"
+    return None
 
 
 def add_center(settings: Settings, center: Center, *, year: int) -> Settings:
     """Record a center in zhikong.toml (keeping the user's comments) and create its folders."""
-    if not center.name.strip() or any(ch in center.name for ch in '/\\:*?"<>|'):
-        raise SettingsError(f'中心名称不能为空，也不能含有 / \\ : * ? " < > | 等字符：{center.name!r}')
-    if center.name in (DRAFTS_FOLDER, SYSTEM_DIR, INBOX) or center.name.startswith("."):
-        raise SettingsError(f"“{center.name}”是系统保留的文件夹名，不能用作中心名称。")
+    problem = center_name_problem(center.name)
+    if problem:
+        raise SettingsError(problem)
     if not _CODE_RE.match(center.code):
         raise SettingsError(
             f"中心代码应为 1–6 个大写字母（用于档号，例如 HL）：{center.code!r}",

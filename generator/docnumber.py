@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from zhikong.errors import Problem
+from zhikong.textcheck import check_text
 
 OPEN, CLOSE = "〔", "〕"
 WRONG_BRACKETS = {"[": "]", "【": "】", "（": "）", "(": ")", "［": "］", "〖": "〗", "{": "}", "<": ">"}
@@ -24,11 +25,37 @@ def format_doc_number(prefix: str, year: int, number: int | None) -> str:
     return f"{prefix}{OPEN}{year}{CLOSE}{serial}号"
 
 
+# A bureau issues a few hundred numbered documents a year; five digits leave room without letting
+# 10^20 or a typo's extra zeros through.
+MAX_SERIAL = 99_999
+
+
+def check_serial(value: object, key: str = "number") -> list[Problem]:
+    """The serial number of a 发文字号 as it arrives in a data file: a whole number 1–99999.
+
+    ``true`` is refused although Python counts it as an int (it would print as 〔2026〕True号), and
+    so are "3" (a string: the type says the file was written by hand wrongly) and 3.0.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        return [
+            Problem(
+                "docnumber.serial_type",
+                f"“{key}”应为整数序号（如 3），不能是 {type(value).__name__} 值 {value!r}；不编号时删去这一项",
+            )
+        ]
+    if not 1 <= value <= MAX_SERIAL:
+        return [Problem("docnumber.serial_range", f"“{key}”应在 1 到 {MAX_SERIAL} 之间：{value}")]
+    return []
+
+
 def check_prefix(prefix: str) -> list[Problem]:
     """A 发文机关代字 such as 金卫健字: Chinese characters only, no year, brackets or 号."""
     problems: list[Problem] = []
     if not prefix.strip():
         return [Problem("docnumber.prefix_empty", "发文机关代字为空，例如“金卫健字”")]
+    unsafe = check_text("发文机关代字", prefix, "docnumber.prefix_characters")
+    if unsafe:
+        return unsafe
     if prefix != prefix.strip() or re.search(r"\s", prefix):
         problems.append(Problem("docnumber.prefix_space", f"发文机关代字“{prefix}”含有空格"))
     if re.search(r"\d", prefix):
@@ -44,6 +71,9 @@ def check_prefix(prefix: str) -> list[Problem]:
 
 def check_doc_number(text: str) -> list[Problem]:
     """Every way ``text`` deviates from ``代字〔YYYY〕N号`` (empty list when it is correct)."""
+    unsafe = check_text("发文字号", text, "docnumber.characters")
+    if unsafe:
+        return unsafe
     if _NUMBER.match(text):
         return []
     problems: list[Problem] = []

@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from zhikong.errors import InputFileError, Problem, TemplateError
+from zhikong.generator.docnumber import check_serial
 from zhikong.generator.notice import KINDS, NoticeSpec, normalise_to, render_notice
 from zhikong.generator.render import (
     TEMPLATES_DIR,
+    check_data_doc_number,
     load_data,
     render_template,
     shipped_templates,
@@ -74,7 +76,8 @@ def _notice_kind(template: str, path: Path) -> str | None:
 def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
     """A 通知/请示 from a ``zhikong render notice DATA.json`` file; every missing key named at once.
 
-    ``date`` and ``issue_date`` are YYYY-MM-DD; ``number`` absent or null makes a 送审稿.
+    ``date`` and ``issue_date`` are YYYY-MM-DD; ``number`` absent or null makes a 送审稿. Types are
+    checked, not converted: ``number = true`` or ``year = "26"`` is a mistake to report.
     """
     required = ["organ_mark", "doc_prefix", "title", "to", "body", "signer", "date"]
     if kind == "request":
@@ -94,8 +97,15 @@ def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
                 Problem("notice.date_form", f"“{key}”应写成 YYYY-MM-DD，例如 2026-03-05：{value}")
             )
     number = data.get("number")
-    if number is not None and not isinstance(number, int):
-        problems.append(Problem("notice.number", f"“number”应为整数或 null：{number}"))
+    if number is not None:
+        problems += check_serial(number)
+    year = data.get("year")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+        problems.append(Problem("notice.year_type", f"“year”应为四位数字的年份（如 2026）：{year!r}"))
+    for key in ("organ_mark", "doc_prefix", "title", "to", "body", "signer", "issuer", "signed_by"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(Problem("notice.text_type", f"“{key}”应为文字（加引号）：{data[key]!r}"))
+    problems += check_data_doc_number(data)
     lists = {key: data.get(key, []) for key in ("attachments", "cc")}
     for key, value in lists.items():
         if not isinstance(value, list):
@@ -111,7 +121,7 @@ def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
     return NoticeSpec(
         organ_mark=str(data["organ_mark"]),
         doc_prefix=str(data["doc_prefix"]),
-        year=int(data.get("year", day.year)),
+        year=year if isinstance(year, int) else day.year,
         number=number,
         title=str(data["title"]),
         to=normalise_to(str(data["to"])),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from docx.oxml import OxmlElement
@@ -27,6 +27,7 @@ from zhikong.generator.render import (
     shipped_templates,
     undeclared_variables,
 )
+from zhikong.textcheck import MAX_TITLE_CHARS, check_text, strip_unsafe
 
 KINDS = {"notice": "通知", "request": "请示"}
 DRAFT_MARK = "送审稿"
@@ -87,6 +88,19 @@ def check_notice(spec: NoticeSpec) -> list[Problem]:
     def add(code: str, message: str) -> None:
         problems.append(Problem(f"notice.{code}", message))
 
+    for label, field, value in (
+        ("发文机关标志", "organ_mark", spec.organ_mark),
+        ("标题", "title", spec.title),
+        ("主送机关", "to", spec.to),
+        ("发文机关署名", "signer", spec.signer),
+        ("印发机关", "issuer", spec.issuer),
+        ("签发人", "signed_by", spec.signed_by),
+        *(("附件名称", "attachment", name) for name in spec.attachments),
+        *(("抄送机关", "cc", organ) for organ in spec.cc),
+    ):
+        problems += check_text(label, value, f"notice.{field}_characters")
+    problems += check_text("正文", spec.body, "notice.body_characters", multiline=True)
+
     kind_name = KINDS.get(spec.kind)
     if kind_name is None:
         add("kind", f"文种“{spec.kind}”不受支持，应为 notice（通知）或 request（请示）")
@@ -107,6 +121,8 @@ def check_notice(spec: NoticeSpec) -> list[Problem]:
     title = spec.title.strip()
     if not title:
         add("title_empty", "标题为空")
+    elif len(title) > MAX_TITLE_CHARS:
+        add("title_length", f"标题过长（{len(title)} 字），上限 {MAX_TITLE_CHARS} 字：公文标题一般不超过三行")
     elif kind_name and not re.fullmatch(rf"关于.+的(?:紧急|补充|联合)?{kind_name}", title):
         add("title_form", f"标题“{title}”应写成“关于……的{kind_name}”")
     if title.endswith(_END_PUNCTUATION):
@@ -138,7 +154,8 @@ def check_notice(spec: NoticeSpec) -> list[Problem]:
     for index, organ in enumerate(spec.cc, 1):
         if not organ.strip():
             add("cc_empty", f"第 {index} 个抄送机关为空")
-    return problems
+    # Messages quote what was typed: never echo an escape sequence or a bidi override to the screen.
+    return [replace(p, message=strip_unsafe(p.message)) for p in problems]
 
 
 def render_notice(spec: NoticeSpec, out: Path, template: Path | None = None) -> Path:
@@ -162,6 +179,11 @@ def render_notice(spec: NoticeSpec, out: Path, template: Path | None = None) -> 
             hint="公文模板可用的变量：" + "、".join(sorted(context)),
         )
     render_into(tpl, template, context)
+    # The document's own title property carries the full title: the catalogue reads it from there,
+    # while the file name may have to shorten it (archive.filenames).
+    # (Set after rendering, on the rendered document: get_docx() would reload the template, and a
+    # title set before rendering would itself be rendered as a template.)
+    tpl.docx.core_properties.title = xml_safe(spec.title.strip())
     return save_atomic(tpl, out)
 
 

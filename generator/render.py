@@ -25,6 +25,7 @@ from jinja2.exceptions import SecurityError
 from lxml import etree
 
 from zhikong.errors import InputFileError, Problem, TemplateError
+from zhikong.generator.docnumber import check_doc_number
 from zhikong.generator.ooxml import xml_safe
 from zhikong.generator.sandbox import DEFAULT_LIMITS, GuardedEnvironment, Refused, RenderLimits, time_limit
 
@@ -95,7 +96,7 @@ def render_template(
     """Render ``template`` with ``data`` into ``out`` (replaced atomically); returns ``out``.
 
     Strings that contain line breaks become one paragraph per line. Raises TemplateError naming
-    every missing variable, a template syntax/runtime error with its
+    every missing variable or malformed 发文字号, a template syntax/runtime error with its
     surrounding text, or what the sandbox refused.
     """
     tpl = open_template(template, limits)
@@ -109,8 +110,25 @@ def render_template(
             ],
             hint="在数据文件中补上这些名称（JSON 的键或 TOML 的键）后重试。",
         )
+    problems = check_data_doc_number(data)
+    if problems:
+        raise TemplateError(
+            f"模板“{template.name}”的数据有 {len(problems)} 处问题，没有生成文件：",
+            problems,
+            hint="发文字号写成“代字〔年份〕序号号”，例如“金卫健字〔2026〕3号”；尚未编号时留空。",
+        )
     render_into(tpl, template, _clean(dict(data)), limits)
     return save_atomic(tpl, out)
+
+
+def check_data_doc_number(data: Mapping[str, Any]) -> list[Problem]:
+    """A ``doc_number`` in template data (函, 整改通知书 …) must be a 发文字号 of GB/T 9704 form, or empty."""
+    value = data.get("doc_number")
+    if value is None or value == "":
+        return []
+    if not isinstance(value, str):
+        return [Problem("template.doc_number", f"“doc_number”应为文字，例如“金卫健字〔2026〕3号”：{value!r}")]
+    return check_doc_number(value.strip())
 
 
 def render_into(

@@ -178,8 +178,10 @@ def test_render_notice_refuses_before_writing(tmp_path: Path) -> None:
 
 
 def test_special_characters_do_not_corrupt(tmp_path: Path) -> None:
-    nasty = "A&B <c> \"d\" 'e' 😀 \x01\x0b"
-    out = render_notice(spec(title=f"关于{nasty}的通知", body=nasty, cc=(nasty,)), tmp_path / "n.docx")
+    nasty = "A&B <c> \"d\" 'e' 😀 "
+    out = render_notice(
+        spec(title=f"关于{nasty}的通知", body=nasty + "\x01\x0b", cc=(nasty,)), tmp_path / "n.docx"
+    )
     assert_valid_docx(out)
     text = "".join(p.text for p in Document(str(out)).paragraphs)
     assert "A&B <c> \"d\" 'e' 😀" in text
