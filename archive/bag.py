@@ -5,9 +5,13 @@ adds what a handover needs around it:
 
 - atomicity: the bag is built in a temporary folder beside the destination and renamed only when complete
   (a .zip is written to a temporary name and renamed too), so an interrupted run leaves nothing behind;
-- safety: a bundle from another institution is untrusted. Links, paths that leave the bag, absolute paths
-  and names that collide once case and Unicode normalisation are ignored are refused *before* bagit (which
-  would follow a link) or an extraction touches them;
+- safety: a bundle from another institution is untrusted. Links (symbolic and hard), paths that leave the
+  bag, absolute paths, names Windows cannot hold (CON, aux.txt, a:b.txt, a trailing dot) and names that
+  collide once case and Unicode normalisation are ignored are refused *before* bagit (which would follow a
+  link) or an extraction touches them;
+- resource limits: a tag file is never read past its size limit (bagit joins folded bag-info.txt lines by
+  repeated string concatenation: a 200 MB bag-info.txt keeps it busy for many minutes), and a zip is never
+  extracted past a total uncompressed size bounded both relative to the zip and absolutely (`Limits`);
 - completeness of the report: `Bag.validate()` stops at the first failing stage (Payload-Oxum, then
   completeness, then checksums). A receiver must see every problem at once, so the stages are run one by
   one and their details collected.
@@ -24,6 +28,7 @@ import stat
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -41,6 +46,31 @@ logging.getLogger("bagit").addHandler(logging.NullHandler())
 CHECKSUMS = ("sha256", "sha512")
 _MANIFEST = re.compile(r"^(tag)?manifest-[a-z0-9]+\.txt$")
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# Names Windows reserves for devices, with or without an extension (aux.txt is the device AUX too), and
+# the characters it forbids in a name: a file so named cannot be created, or silently means something
+# else, on the receiving host's Windows PC.
+_WINDOWS_DEVICES = re.compile(r"^(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|COM[0-9¹²³]|LPT[0-9¹²³])$", re.IGNORECASE)
+_WINDOWS_FORBIDDEN = set('<>:"|?*')
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of an untrusted bundle is read or extracted before it is refused.
+
+    Generous for a real center's archive (thousands of files, a few gigabytes): our own bundles have a
+    bag-info.txt of about 1 KB, manifests of about 250 bytes a file, and are zipped stored (ratio 1).
+    """
+
+    tag_file_bytes: int = 1 << 20  # bagit.txt, bag-info.txt, fetch.txt, any other tag file
+    manifest_bytes: int = 64 << 20  # each (tag)manifest-*.txt: about 250,000 files
+    machine_file_bytes: int = 512 << 20  # each data/移交资料/zhikong/*.json(l), parsed in memory
+    zip_members: int = 500_000
+    zip_ratio: int = 20  # total uncompressed size ≤ 20 × the zip's size …
+    zip_floor_bytes: int = 256 << 20  # … unless it is below this (small bundles of text compress well)
+    zip_total_bytes: int = 64 << 30  # and never more than this in absolute terms
+
+
+LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -57,12 +87,14 @@ def build(
     info: dict[str, str],
     *,
     processes: int = 1,
+    tags: Callable[[], dict[str, str]] | None = None,
     after_bag: Callable[[Path], None] | None = None,
 ) -> BuiltBag:
     """Write a bag at `out` (a folder, or a .zip when `out` ends in .zip).
 
     `fill(folder)` writes the payload into an empty folder; bagit then moves it under `data/` and writes
-    the manifests. Nothing appears at `out` until the bag is complete.
+    the manifests. `tags()`, called after `fill`, gives extra tag files (name → text) to add beside
+    bagit.txt, listed in the tag manifests. Nothing appears at `out` until the bag is complete.
     """
     out = out.expanduser().resolve()
     if out.exists():
@@ -76,7 +108,7 @@ def build(
         bag_dir = work / (out.stem if as_zip else out.name)
         bag_dir.mkdir()
         fill(bag_dir)
-        bag = _make_bag_isolated(bag_dir, dict(info), processes)
+        bag = _make_bag_isolated(bag_dir, dict(info), processes, tags() if tags else {})
         if after_bag is not None:
             after_bag(bag_dir)
         oxum = str(bag.info.get("Payload-Oxum", "0.0"))
@@ -94,18 +126,24 @@ def build(
             part.unlink()
 
 
-def _make_bag(bag_dir: str, info: dict[str, str], processes: int) -> None:
-    bagit.make_bag(bag_dir, info, processes=processes, checksums=list(CHECKSUMS))
+def _make_bag(bag_dir: str, info: dict[str, str], processes: int, tags: dict[str, str]) -> None:
+    made = bagit.make_bag(bag_dir, info, processes=processes, checksums=list(CHECKSUMS))
+    if tags:
+        for name, text in tags.items():
+            Path(bag_dir, name).write_text(text, encoding="utf-8")
+        made.save()  # rewrites the tag manifests over every tag file, ours included; payload untouched
 
 
-def _make_bag_isolated(bag_dir: Path, info: dict[str, str], processes: int) -> bagit.Bag:
+def _make_bag_isolated(
+    bag_dir: Path, info: dict[str, str], processes: int, tags: dict[str, str]
+) -> bagit.Bag:
     """bagit.make_bag changes the process's working directory while it works (os.chdir, restored in its
     `finally`): in a server, every other thread would resolve relative paths against the bag meanwhile.
     So it runs in a process of its own ("spawn": the same on Windows and Linux); the bag is then read
     back here, which reads only its small tag files."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        pool.submit(_make_bag, str(bag_dir), info, processes).result()
+        pool.submit(_make_bag, str(bag_dir), info, processes, tags).result()
     return bagit.Bag(str(bag_dir))
 
 
@@ -147,6 +185,28 @@ def unsafe_reason(name: str) -> str | None:
         return "路径含 ..，指向包外"
     if name.startswith("~"):
         return "路径以 ~ 开头"
+    for part in name.split("/"):
+        reason = name_reason(part) if part not in ("", ".") else None
+        if reason:
+            return reason
+    return None
+
+
+def name_reason(part: str) -> str | None:
+    """Why one file or folder name from a bundle cannot be used on the receiver's PC, or None."""
+    if not part or part in (".", ".."):
+        return "名称为空或为 . / .."
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in part):
+        return "名称含控制字符"
+    if "/" in part or "\\" in part:
+        return "名称含 / 或 \\"
+    bad = sorted(set(part) & _WINDOWS_FORBIDDEN)
+    if bad:
+        return f"名称含 Windows 不允许的字符 {' '.join(bad)}"
+    if part.endswith((".", " ")):
+        return "名称以句点或空格结尾（Windows 会去掉，导致指向另一个文件）"
+    if _WINDOWS_DEVICES.match(part.split(".")[0].rstrip(" ")):
+        return f"名称 {part} 是 Windows 的设备名（CON、AUX、NUL、COM1、LPT1 等），不能作文件名"
     return None
 
 
@@ -155,8 +215,8 @@ def fold(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
 
-def inspect_folder(bag_dir: Path) -> list[Problem]:
-    """安全性 checks of a bag folder, reading nothing but names and link bits: run before bagit."""
+def inspect_folder(bag_dir: Path, limits: Limits = LIMITS) -> list[Problem]:
+    """安全性 checks of a bag folder, reading nothing but names, sizes and link bits: run before bagit."""
     problems: list[Problem] = []
     if not (bag_dir / "bagit.txt").is_file() or (bag_dir / "bagit.txt").is_symlink():
         return [Problem("security.structure", "不是 BagIt 包：缺少 bagit.txt", path=bag_dir.name)]
@@ -165,13 +225,7 @@ def inspect_folder(bag_dir: Path) -> list[Problem]:
         for name in [*dirs, *files]:
             full = Path(folder) / name
             rel = full.relative_to(bag_dir).as_posix()
-            st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):
-                problems.append(
-                    Problem("security.link", "包内有符号链接（可能指向包外），拒绝处理", path=rel)
-                )
-            elif not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
-                problems.append(Problem("security.special", "包内有非普通文件（设备、管道等）", path=rel))
+            problems += _inspect_entry(full, rel, os.lstat(full), limits)
             key = fold(rel)
             if key in seen:
                 problems.append(
@@ -183,9 +237,40 @@ def inspect_folder(bag_dir: Path) -> list[Problem]:
         problems.append(
             Problem("security.fetch", "包要求从网络下载文件（fetch.txt），拒绝处理", path="fetch.txt")
         )
+    if problems:
+        return problems  # a manifest is read only once every tag file is known to be of a sane size
     for manifest in sorted(bag_dir.iterdir()):
         if _MANIFEST.match(manifest.name) and manifest.is_file() and not manifest.is_symlink():
             problems += _inspect_manifest(manifest)
+    return problems
+
+
+def _inspect_entry(full: Path, rel: str, st: os.stat_result, limits: Limits) -> list[Problem]:
+    """One file or folder of a bag folder: its name, its type, its links, and (tag files) its size."""
+    problems: list[Problem] = []
+    reason = name_reason(full.name)
+    if reason:
+        problems.append(Problem("security.name", reason, path=rel))
+    if stat.S_ISLNK(st.st_mode):
+        problems.append(Problem("security.link", "包内有符号链接（可能指向包外），拒绝处理", path=rel))
+    elif not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        problems.append(Problem("security.special", "包内有非普通文件（设备、管道等）", path=rel))
+    elif stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+        # A hard link is indistinguishable from a file of the bag except by its link count: its content
+        # is another file's, possibly one outside the bag that the sender chose.
+        problems.append(
+            Problem("security.hardlink", "包内文件是硬链接（内容可能来自包外的文件），拒绝处理", path=rel)
+        )
+    elif stat.S_ISREG(st.st_mode) and not rel.startswith("data/"):
+        cap = limits.manifest_bytes if _MANIFEST.match(rel) else limits.tag_file_bytes
+        if st.st_size > cap:
+            problems.append(
+                Problem(
+                    "security.size",
+                    f"标签文件过大（{st.st_size:,} 字节，上限 {cap:,} 字节），未读取",
+                    path=rel,
+                )
+            )
     return problems
 
 
@@ -225,44 +310,78 @@ ZIP_BOMB_RATIO = 100
 ZIP_BOMB_MIN_BYTES = 50 * 1024 * 1024
 
 
-def inspect_zip(zf: zipfile.ZipFile) -> list[Problem]:
-    """安全性 checks of a zipped bag's member names and types, before anything is extracted."""
-    problems: list[Problem] = []
+def inspect_zip(zf: zipfile.ZipFile, zip_size: int, limits: Limits = LIMITS) -> list[Problem]:
+    """安全性 checks of a zipped bag's member names, types and sizes, before anything is extracted."""
+    infos = zf.infolist()
+    if len(infos) > limits.zip_members:
+        return [Problem("security.size", f"压缩包成员过多（{len(infos):,} 个，上限 {limits.zip_members:,}）")]
+    names = [i.filename for i in infos]
+    # The bag is either the zip's root or its one top folder (what `opened` extracts it as).
+    root = "" if "bagit.txt" in names else names[0].split("/")[0] + "/" if names else ""
+    problems = [p for info in infos for p in _inspect_member(info, root, limits)]
     seen: dict[str, str] = {}
-    for info in zf.infolist():
-        name = info.filename
-        reason = unsafe_reason(name.rstrip("/") if info.is_dir() else name)
-        if reason:
-            problems.append(Problem("security.path", reason, path=name))
-            continue
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            problems.append(Problem("security.link", "压缩包内有符号链接，拒绝处理", path=name))
-        if info.flag_bits & 0x1:
-            problems.append(Problem("security.encrypted", "压缩包成员被加密，无法校验", path=name))
-        # A zip bomb: a tiny member that claims to expand enormously. Our own bundles are stored
-        # uncompressed, so any high ratio on a large member is refused before extraction.
-        if info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > ZIP_BOMB_RATIO * max(
-            info.compress_size, 1
-        ):
+    for info in infos:
+        key = fold(info.filename.rstrip("/"))
+        if key in seen:
             problems.append(
                 Problem(
-                    "security.zipbomb",
-                    f"压缩比异常（{info.file_size:,} 字节压缩为 {info.compress_size:,} 字节），疑似压缩炸弹",
+                    "security.duplicate", f"文件名重复（或仅大小写不同）：{seen[key]}", path=info.filename
+                )
+            )
+        seen[key] = info.filename
+    # Many members each below the per-member bomb threshold add up just the same (80 × 47 MB of zeros
+    # is 3.78 GB from a 4 MB zip): the total is bounded relative to the zip, and absolutely.
+    total = sum(i.file_size for i in infos)
+    allowed = min(max(limits.zip_ratio * zip_size, limits.zip_floor_bytes), limits.zip_total_bytes)
+    if total > allowed:
+        problems.append(
+            Problem(
+                "security.zipbomb",
+                f"解压后总大小 {total:,} 字节，超过上限 {allowed:,} 字节"
+                f"（压缩包 {zip_size:,} 字节的 {limits.zip_ratio} 倍，且不超过 {limits.zip_total_bytes:,} 字节），"
+                "疑似压缩炸弹",
+            )
+        )
+    return problems
+
+
+def _inspect_member(info: zipfile.ZipInfo, root: str, limits: Limits) -> list[Problem]:
+    name = info.filename
+    reason = unsafe_reason(name.rstrip("/") if info.is_dir() else name)
+    if reason:
+        return [Problem("security.path", reason, path=name)]
+    problems: list[Problem] = []
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        problems.append(Problem("security.link", "压缩包内有符号链接，拒绝处理", path=name))
+    if info.flag_bits & 0x1:
+        problems.append(Problem("security.encrypted", "压缩包成员被加密，无法校验", path=name))
+    # A zip bomb: a tiny member that claims to expand enormously. Our own bundles are stored
+    # uncompressed, so any high ratio on a large member is refused before extraction.
+    if info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > ZIP_BOMB_RATIO * max(info.compress_size, 1):
+        problems.append(
+            Problem(
+                "security.zipbomb",
+                f"压缩比异常（{info.file_size:,} 字节压缩为 {info.compress_size:,} 字节），疑似压缩炸弹",
+                path=name,
+            )
+        )
+    inside = name[len(root) :] if name.startswith(root) else name
+    if not info.is_dir() and not inside.startswith("data/"):  # a tag file: read whole, by bagit or by us
+        cap = limits.manifest_bytes if _MANIFEST.match(inside) else limits.tag_file_bytes
+        if info.file_size > cap:
+            problems.append(
+                Problem(
+                    "security.size",
+                    f"标签文件过大（{info.file_size:,} 字节，上限 {cap:,} 字节），未解压",
                     path=name,
                 )
             )
-        key = fold(name.rstrip("/"))
-        if key in seen:
-            problems.append(
-                Problem("security.duplicate", f"文件名重复（或仅大小写不同）：{seen[key]}", path=name)
-            )
-        seen[key] = name
     return problems
 
 
 @contextmanager
-def opened(bundle: Path) -> Iterator[tuple[Path | None, list[Problem]]]:
+def opened(bundle: Path, limits: Limits = LIMITS) -> Iterator[tuple[Path | None, list[Problem]]]:
     """The bag folder of `bundle` (a folder or a .zip), with the 安全性 problems found opening it.
 
     A zip is checked member by member and only then extracted into a temporary folder, removed on exit.
@@ -273,22 +392,39 @@ def opened(bundle: Path) -> Iterator[tuple[Path | None, list[Problem]]]:
         yield None, [Problem("security.link", "移交包本身是符号链接", path=str(bundle))]
         return
     if bundle.is_dir():
-        problems = inspect_folder(bundle)
+        problems = inspect_folder(bundle, limits)
         yield (None if problems else bundle.resolve()), problems
         return
     if not bundle.is_file():
         raise InputFileError(f"找不到移交包：{bundle}", hint="给出移交包文件夹或 .zip 文件的路径。")
     if not zipfile.is_zipfile(bundle):
         raise InputFileError(f"{bundle} 既不是文件夹也不是 .zip 移交包。")
-    with zipfile.ZipFile(bundle) as zf, tempfile.TemporaryDirectory(prefix="zhikong-bundle-") as tmp:
-        problems = inspect_zip(zf)
-        declared = sum(i.file_size for i in zf.infolist())
-        if declared > shutil.disk_usage(tmp).free:
-            problems.append(Problem("security.space", f"解压需要 {declared:,} 字节，临时目录空间不足"))
+    with tempfile.TemporaryDirectory(prefix="zhikong-bundle-") as tmp:
+        dest = Path(tmp)
+        try:
+            problems = _extract(bundle, dest, limits)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
+            # zipfile checks each member's CRC and size on read: a member that lies about its size or is
+            # damaged stops the extraction here, with what was extracted removed with the folder.
+            problems = [Problem("security.zip", f"压缩包损坏或与其目录不符，无法解压：{exc}")]
         if problems:
             yield None, problems
             return
-        dest = Path(tmp)
+        tops = [p for p in dest.iterdir()]
+        bag_dir = tops[0] if len(tops) == 1 and tops[0].is_dir() else dest
+        problems = inspect_folder(bag_dir, limits)
+        yield (None if problems else bag_dir), problems
+
+
+def _extract(bundle: Path, dest: Path, limits: Limits) -> list[Problem]:
+    """Check the zip's members and, only when none is refused, extract them into `dest`."""
+    with zipfile.ZipFile(bundle) as zf:
+        problems = inspect_zip(zf, bundle.stat().st_size, limits)
+        declared = sum(i.file_size for i in zf.infolist())
+        if not problems and declared > shutil.disk_usage(dest).free:
+            problems.append(Problem("security.space", f"解压需要 {declared:,} 字节，临时目录空间不足"))
+        if problems:
+            return problems
         for info in zf.infolist():
             target = dest / info.filename
             if info.is_dir():
@@ -296,13 +432,8 @@ def opened(bundle: Path) -> Iterator[tuple[Path | None, list[Problem]]]:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as src, open(target, "xb") as out:
-                # zipfile checks each member's CRC and size on read: a member that lies about its
-                # size raises BadZipFile instead of filling the disk.
                 shutil.copyfileobj(src, out, 1 << 20)
-        tops = [p for p in dest.iterdir()]
-        bag_dir = tops[0] if len(tops) == 1 and tops[0].is_dir() else dest
-        problems = inspect_folder(bag_dir)
-        yield (None if problems else bag_dir), problems
+    return []
 
 
 # -- bagit's own checks, every stage, every problem -------------------------------------------------
@@ -319,13 +450,29 @@ def check(bag_dir: Path, *, processes: int = 1) -> BagCheck:
     """Every problem bagit finds: Payload-Oxum, missing and unexpected files, every checksum (full read)."""
     try:
         bag = bagit.Bag(str(bag_dir))
-    except bagit.BagError as exc:
+    except (bagit.BagError, UnicodeError, ValueError, LookupError, OSError) as exc:
         return BagCheck({}, {}, [Problem("integrity.structure", f"BagIt 结构无效：{exc}")])
-    problems: list[Problem] = []
+    problems = _check_tag_files(bag_dir)
+    if "sha256" not in bag.algorithms:
+        # RFC 8493 lets a bag carry only md5 or sha1 manifests; such a bag proves nothing against a
+        # deliberate change (both are broken for collisions), so a handover bundle needs sha256.
+        problems.append(
+            Problem(
+                "integrity.algorithm",
+                f"清单算法为 {'、'.join(bag.algorithms) or '无'}，缺少 manifest-sha256.txt：不能证明内容未被改动",
+            )
+        )
     info = {k: (v[0] if isinstance(v, list) else str(v)) for k, v in bag.info.items()}
     try:
-        bag.validate(fast=True)  # structure, bagit.txt, fetch and Payload-Oxum only
+        # The stages of `validate()` before the checksums, one by one (it stops at the first failure).
+        bag._validate_structure()
+        bag._validate_bagittxt()
+        bag.validate_fetch()
     except bagit.BagError as exc:
+        problems.append(Problem("integrity.structure", f"BagIt 结构无效：{exc}"))
+    try:
+        bag._validate_oxum()
+    except (bagit.BagError, ValueError, OSError) as exc:
         problems.append(Problem("integrity.oxum", f"文件数或总字节数与 bag-info.txt 不符：{exc}"))
     missing, unexpected = bag.compare_manifests_with_fs()
     problems += [
@@ -343,6 +490,14 @@ def check(bag_dir: Path, *, processes: int = 1) -> BagCheck:
                 continue
             if rel not in listed:
                 problems.append(Problem("integrity.unexpected", "包中多出、标签清单中没有的文件", path=rel))
+    for algorithm in bag.algorithms:
+        unlisted = sorted(
+            set(bag.payload_entries()) - {p for p, h in bag.payload_entries().items() if algorithm in h}
+        )
+        problems += [
+            Problem("integrity.manifest", f"manifest-{algorithm}.txt 没有列出此文件", path=_posix(p))
+            for p in unlisted
+        ]
     gone = set(missing)
     mismatched: dict[str, list[str]] = {}
     try:
@@ -361,8 +516,34 @@ def check(bag_dir: Path, *, processes: int = 1) -> BagCheck:
                 path=path,
             )
         )
-    sha256 = {_posix(p): h["sha256"] for p, h in bag.payload_entries().items() if "sha256" in h}
+    sha256 = {_posix(p): h["sha256"].lower() for p, h in bag.payload_entries().items() if "sha256" in h}
     return BagCheck(info, sha256, problems)
+
+
+_BAGIT_TXT = re.compile(
+    rb"BagIt-Version: [0-9]+\.[0-9]+\r?\nTag-File-Character-Encoding: UTF-8\r?\n?", re.IGNORECASE
+)
+
+
+def _check_tag_files(bag_dir: Path) -> list[Problem]:
+    """What RFC 8493 demands of the tag files and bagit tolerates: bagit.txt exactly two lines in the
+    prescribed form (no byte-order mark, no space before the colon, a MAJOR.MINOR version), UTF-8 tag
+    files (a zhikong bundle's are), and the bag-info.txt a bundle's provenance is read from."""
+    problems: list[Problem] = []
+    if not _BAGIT_TXT.fullmatch((bag_dir / "bagit.txt").read_bytes()):
+        problems.append(
+            Problem(
+                "integrity.structure",
+                "bagit.txt 格式不对：应恰为两行“BagIt-Version: 主.次”和“Tag-File-Character-Encoding: UTF-8”"
+                "（无 BOM、冒号前无空格）",
+                path="bagit.txt",
+            )
+        )
+    if not (bag_dir / "bag-info.txt").is_file():
+        problems.append(
+            Problem("integrity.structure", "缺少 bag-info.txt（移交单位、接收单位等）", path="bag-info.txt")
+        )
+    return problems
 
 
 def _posix(path: str) -> str:
