@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         Seal,
         VerifyReport,
     )
+    from zhikong.archive.handover_origin import KeyPair
     from zhikong.archive.manage import CenterYearStatus, Reclassification
     from zhikong.archive.paper import Box, PaperItem
     from zhikong.archive.score import Ranking, ScoreSheet
@@ -778,26 +779,52 @@ class Archive:
         out: Path,
         as_of: date,
         processes: int = 2,
+        sign_key: Path | None = None,
     ) -> HandoverCreateResult:
-        """Compare the folder once more, seal the center and write its BagIt bundle with the papers."""
+        """Compare the folder once more, seal the center and write its BagIt bundle with the papers (which
+        print its fingerprint); `sign_key` (from `handover_keygen`) also signs the fingerprint."""
         from zhikong.archive.handover import create_bundle
 
         with self.session(actor) as s:
             report = s.reconciler.reconcile()
             created = create_bundle(
-                s.settings, s.cat, center=center, to_host=to_host, out=out, as_of=as_of, processes=processes
+                s.settings,
+                s.cat,
+                center=center,
+                to_host=to_host,
+                out=out,
+                as_of=as_of,
+                processes=processes,
+                sign_key=sign_key,
             )
         return HandoverCreateResult(report, created)
 
+    @staticmethod
+    def handover_keygen(actor: Actor, folder: Path, host: str) -> KeyPair:
+        """A key pair for a host to sign its handover bundles: the public key is registered with the bureau."""
+        from zhikong.archive.handover_origin import generate_key
+
+        return generate_key(folder, host)
+
     @classmethod
     def handover_import(
-        cls, actor: Actor, root: Path, bundle: Path, *, processes: int = 2
+        cls,
+        actor: Actor,
+        root: Path,
+        bundle: Path,
+        *,
+        processes: int = 2,
+        fingerprint: str | None = None,
+        public_key: Path | None = None,
     ) -> HandoverImportResult:
-        """Verify, then take the bundle's center into the archive at `root` (made from the bundle's
-        settings when `root` is not an archive yet); the index is rebuilt and the folder compared."""
+        """Verify (against the signed paper's `fingerprint` and the old host's `public_key` when given),
+        then take the bundle's center into the archive at `root` (made from the bundle's settings when
+        `root` is not an archive yet); the index is rebuilt and the folder compared."""
         from zhikong.archive.handover import import_bundle
 
-        imported = import_bundle(root, bundle, processes=processes, actor=actor)
+        imported = import_bundle(
+            root, bundle, processes=processes, actor=actor, fingerprint=fingerprint, public_key=public_key
+        )
         arc = cls(imported.root)
         indexed = arc.reindex(actor).indexed
         with arc.session(actor) as s:
@@ -806,12 +833,20 @@ class Archive:
         return HandoverImportResult(imported, indexed, report, present)
 
     @staticmethod
-    def handover_verify(actor: Actor, bundle: Path, *, processes: int = 2) -> VerifyReport:
+    def handover_verify(
+        actor: Actor,
+        bundle: Path,
+        *,
+        processes: int = 2,
+        fingerprint: str | None = None,
+        public_key: Path | None = None,
+    ) -> VerifyReport:
         """Check every checksum of a bundle and the 四性 of DA/T 70-2018, all problems at once (needs no
-        archive: the receiver checks a bundle before it has one)."""
+        archive: the receiver checks a bundle before it has one); its origin against the `fingerprint`
+        printed on the signed 交接书 and the old host's `public_key`, when given."""
         from zhikong.archive.handover import verify_bundle
 
-        return verify_bundle(bundle, processes=processes)
+        return verify_bundle(bundle, processes=processes, fingerprint=fingerprint, public_key=public_key)
 
     def handover_status(self, actor: Actor, *, center: str | None = None) -> HandoverStatusResult:
         from zhikong.archive.handover import after_seal_findings, host_changes, seals

@@ -839,13 +839,30 @@ def _listed(title: str, items: list[str], color: str = "yellow", limit: int = 10
     help="移交包位置：一个尚不存在的文件夹，或以 .zip 结尾的文件",
 )
 @click.option("--processes", default=2, show_default=True, help="计算校验和的进程数")
+@click.option(
+    "--sign-key",
+    type=click.Path(path_type=Path),
+    help="用本单位的签名私钥（handover keygen 生成）对移交包指纹签名",
+)
 @click.pass_obj
 def handover_create(
-    env: Env, center_name: str, to_host: str, as_of: str | None, out: Path, processes: int
+    env: Env,
+    center_name: str,
+    to_host: str,
+    as_of: str | None,
+    out: Path,
+    processes: int,
+    sign_key: Path | None,
 ) -> None:
     """先核对文件夹，再封存该中心，生成 BagIt 移交包（含移交清单、交接书、封存记录、PDF 汇编）。"""
     done = env.archive().handover_create(
-        env.actor, center=center_name, to_host=to_host, out=out, as_of=_as_of(as_of), processes=processes
+        env.actor,
+        center=center_name,
+        to_host=to_host,
+        out=out,
+        as_of=_as_of(as_of),
+        processes=processes,
+        sign_key=sign_key,
     )
     _print_report(done.scan, verbose=False)
     result = done.bundle
@@ -863,7 +880,14 @@ def handover_create(
         f"  {result.from_host} → {result.to_host}；目录记录 {result.records} 条，电子文件 {result.record_files} 个；"
         f"包内文件 {result.files} 个，共 {result.bytes:,} 字节"
     )
-    click.echo(f"  指纹（tagmanifest-sha256.txt 的 sha256）：{result.fingerprint}")
+    click.secho(f"  移交包指纹：{_grouped(result.fingerprint)}", bold=True)
+    click.echo(
+        "    （已印在交接书和移交清单上；接收单位核验时用 --fingerprint 输入，与签字盖章的纸质文书对照）"
+    )
+    if result.audit_head:
+        click.echo(f"  审计日志链头：{result.audit_head}")
+    if result.key_id:
+        click.echo(f"  已用密钥 {result.key_id} 签名（接收单位用医政科登记的公钥 --public-key 核对）")
     click.echo(f"  PDF 汇编 {result.pdf_pages} 页（按年度、类别加书签）")
     _listed("未能并入 PDF 汇编", [f"{t}：{why}" for t, why in result.pdf_skipped])
     if result.pii:
@@ -873,17 +897,34 @@ def handover_create(
         )
     else:
         click.echo("  未发现身份证号或手机号。")
-    click.echo(f"下一步：接收单位运行 zhikong handover verify {result.bundle}")
+    click.echo(f"下一步：接收单位运行 zhikong handover verify {result.bundle} --fingerprint 交接书上的指纹")
+
+
+_FINGERPRINT_HELP = (
+    "交接书、移交清单上印的移交包指纹（64 位十六进制，空格可有可无）：证明移交包未在签字后被改动或调换"
+)
+_PUBLIC_KEY_HELP = "原挂靠单位在医政科登记的签名公钥（…-公钥.pem），用来核对移交包的签名"
+
+
+def _grouped(value: str) -> str:
+    return " ".join(value[i : i + 8] for i in range(0, len(value), 8))
 
 
 @handover.command("verify")
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--processes", default=2, show_default=True, help="计算校验和的进程数")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.option("--fingerprint", help=_FINGERPRINT_HELP)
+@click.option("--public-key", type=click.Path(path_type=Path), help=_PUBLIC_KEY_HELP)
 @click.pass_obj
-def handover_verify(env: Env, bundle: Path, processes: int, as_json: bool) -> None:
-    """核验移交包：逐个重算校验和，并按 DA/T 70-2018 检查真实性、完整性、可用性、安全性。"""
-    report = Archive.handover_verify(env.actor, bundle, processes=processes)
+def handover_verify(
+    env: Env, bundle: Path, processes: int, as_json: bool, fingerprint: str | None, public_key: Path | None
+) -> None:
+    """核验移交包：逐个重算校验和，按 DA/T 70-2018 检查真实性、完整性、可用性、安全性，并用交接书上的指纹
+    （--fingerprint）或原挂靠单位的公钥（--public-key）核对来源。"""
+    report = Archive.handover_verify(
+        env.actor, bundle, processes=processes, fingerprint=fingerprint, public_key=public_key
+    )
     if as_json:
         emit_json(report.to_json())
     else:
@@ -892,6 +933,10 @@ def handover_verify(env: Env, bundle: Path, processes: int, as_json: bool) -> No
             f"目录记录 {report.records} 条，电子文件 {report.record_files} 个，包内文件 {report.files} 个，"
             f"{report.bytes:,} 字节"
         )
+        if report.fingerprint:
+            click.echo(f"  移交包指纹：{_grouped(report.fingerprint)}（来源：{report.origin.label}）")
+        if report.audit_head:
+            click.echo(f"  审计日志链头：{report.audit_head}")
         fatal = {id(p) for p in report.problems}
         for name, found in report.by_property().items():
             bad = [p for p in found if id(p) in fatal]
@@ -902,7 +947,7 @@ def handover_verify(env: Env, bundle: Path, processes: int, as_json: bool) -> No
             else:
                 click.secho(f"  {name}：通过", fg="green")
         for p in report.warnings:
-            click.secho(f"  提示：{p.message}（{p.path}）", fg="yellow")
+            click.secho(f"  提示：{p.message}" + (f"（{p.path}）" if p.path else ""), fg="yellow")
     if report.problems:
         raise VerificationError(
             "移交包核验未通过：", report.problems, hint="不要导入；请向移交单位核实并重新移交。"
@@ -914,14 +959,31 @@ def handover_verify(env: Env, bundle: Path, processes: int, as_json: bool) -> No
 @handover.command("import")
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("--processes", default=2, show_default=True, help="计算校验和的进程数")
+@click.option("--fingerprint", help=_FINGERPRINT_HELP)
+@click.option("--public-key", type=click.Path(path_type=Path), help=_PUBLIC_KEY_HELP)
 @click.pass_obj
-def handover_import(env: Env, bundle: Path, processes: int) -> None:
-    """先核验，再把移交包里的中心并入新挂靠单位的档案库（--root；不是档案库的空目录会新建）。"""
+def handover_import(
+    env: Env, bundle: Path, processes: int, fingerprint: str | None, public_key: Path | None
+) -> None:
+    """先核验（含 --fingerprint/--public-key 核对来源），再把移交包里的中心并入新挂靠单位的档案库
+    （--root；不是档案库的空目录会新建）。"""
     root = env.root_option.expanduser().resolve() if env.root_option else env.root()
-    done = Archive.handover_import(env.actor, root, bundle, processes=processes)
+    done = Archive.handover_import(
+        env.actor, root, bundle, processes=processes, fingerprint=fingerprint, public_key=public_key
+    )
     result, report = done.imported, done.scan
     if result.created_archive:
         click.echo(f"已按移交包的设置新建档案库：{result.root}")
+    if result.origin.value == "unchecked":
+        click.secho(
+            "注意：没有用 --fingerprint（交接书上的指纹）或 --public-key 核对来源，导入的移交包只证明自身一致。",
+            fg="yellow",
+        )
+    else:
+        click.echo(f"来源核对：{result.origin.label}")
+    for n in result.numbers:
+        if n.proven:
+            click.echo(f"发文字号：{n.prefix}〔{n.year}〕计数至少为 {n.proven}（由移交包中已批准的公文证明）")
     click.echo(f"索引已重建：{done.indexed} 条记录。")
     click.secho(
         f"已导入：{result.center}，{result.from_host} → {result.to_host}；目录记录 {result.records} 条，"
@@ -936,6 +998,24 @@ def handover_import(env: Env, bundle: Path, processes: int) -> None:
             f"导入后核对：文件夹与目录一致（{report.unchanged} 个文件未变）；本库现有记录 {done.records_present} 条。"
         )
     click.echo("挂靠单位变更已登记（zhikong.toml 和 host_changes），检索索引已重建。")
+
+
+@handover.command("keygen")
+@click.option("--host", required=True, help="本单位（挂靠单位）名称，用作密钥文件名")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="写入密钥的目录",
+)
+@click.pass_obj
+def handover_keygen(env: Env, host: str, out: Path) -> None:
+    """生成移交包签名密钥（Ed25519）：私钥本单位妥善保管，公钥交医政科登记。"""
+    pair = Archive.handover_keygen(env.actor, out, host)
+    click.echo(f"私钥：{pair.private}（只有本单位保管，用于 handover create --sign-key）")
+    click.echo(f"公钥：{pair.public}（交医政科登记，接收单位核验时用 --public-key）")
+    click.secho(f"密钥编号：{pair.key_id}（登记时一并记下）", bold=True)
 
 
 @handover.command("status")
@@ -1157,11 +1237,12 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     old_records = {(r.path, r.sha256) for r in arc.records(actor, center="护理质控中心").records}
     click.echo(f"已封存并生成移交包：{created.bundle}（{created.files} 个文件，{created.bytes:,} 字节）")
     click.echo(f"含个人信息的文件 {len(created.pii)} 个（只列位置和数量）")
-    verified = Archive.handover_verify(actor, bundle)
+    click.echo(f"移交包指纹（印在交接书和移交清单上）：{_grouped(created.fingerprint)}")
+    verified = Archive.handover_verify(actor, bundle, fingerprint=created.fingerprint)
     if verified.problems:
         raise VerificationError("移交包核验未通过：", verified.problems)
-    click.echo("核验通过：真实性、完整性、可用性、安全性")
-    imported = Archive.handover_import(actor, new_root, bundle)
+    click.echo(f"核验通过：真实性、完整性、可用性、安全性；{verified.origin.label}")
+    imported = Archive.handover_import(actor, new_root, bundle, fingerprint=created.fingerprint)
     new_arc = Archive.open(new_root)
     new_records = {(r.path, r.sha256) for r in new_arc.records(actor, center="护理质控中心").records}
     click.echo(

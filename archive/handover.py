@@ -10,7 +10,10 @@ The bundle is a BagIt bag (see `archive.bag`) whose payload is what the receiver
                                          objects/<sha256> (earlier versions and deleted records)
 
 Everything is in the payload, so the manifests (sha256 and sha512) cover the catalogue and the audit log as
-well as the files, and `Bag.validate()` alone already proves none of it was altered.
+well as the files, and `Bag.validate()` alone already proves none of it was altered *since the manifests
+were written* — not who wrote them: anyone can recompute them. That the bundle is the old host's is shown
+by its fingerprint, printed on the 交接书 and 移交清单 the three parties sign, and optionally by a
+signature in the tag file zhikong-signature.txt (see `archive.handover_origin`).
 
 The audit trail across a handover. The old archive's log is one chain for every center; the bundle
 carries that chain with the entries of *other* centers redacted to (seq, prev, hash) — their links still
@@ -27,6 +30,9 @@ Where each stage lives — this module is the public façade and only re-exports
     archive.handover_seal     seal, seals, release, after_seal_findings (rule record.after_seal)
     archive.handover_create   readiness, create_bundle
     archive.handover_verify   verify_bundle, verify_chain (the 四性 checks)
+    archive.handover_schema   every name and value of the machine-readable data, checked before use
+    archive.handover_numbers  发文字号: what a bundle's approvals prove, what a receiver may take
+    archive.handover_origin   the fingerprint on the signed papers, keys and the optional signature
     archive.handover_import   import_bundle, verify_imported, host_changes
 """
 

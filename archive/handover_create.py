@@ -1,14 +1,19 @@
 """Handover (H39): seal a center and write its bundle.
 
 `create_bundle` runs in stages: check the request → read the scope (and what is not ready) → seal → read
-everything the bundle carries from the catalogue → fill the bag (record copies, handover papers,
-machine-readable data) → check the bag against the catalogue → record the bundle on the seal. `bag.build`
-owns the temporary folder: nothing appears at `out` unless every stage before the last succeeded.
+everything the bundle carries from the catalogue → fill the bag (record copies and machine-readable data,
+then the fingerprint of both, then the papers that print it) → sign the fingerprint if a key is given →
+check the bag against the catalogue and the fingerprint → record the bundle on the seal. `bag.build` owns
+the temporary folder: nothing appears at `out` unless every stage before the last succeeded.
+
+The fingerprint printed on the 交接书 and 移交清单 covers what an import takes, not the papers themselves
+(which cannot contain their own digest): see `archive.handover_origin`.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -20,7 +25,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from zhikong.archive import audit, bag, handoverdocs
+import bagit
+
+from zhikong.archive import audit, bag, handover_origin, handoverdocs
 from zhikong.archive.catalogue import Catalogue, now_iso
 from zhikong.archive.checks import InspectionLoop, LoopState, inspection_loops, load_facts
 from zhikong.archive.handover_model import (
@@ -100,27 +107,37 @@ def create_bundle(
     out: Path,
     as_of: date | None = None,
     processes: int = 2,
+    sign_key: Path | None = None,
 ) -> CreateResult:
-    """Seal `center` and write its handover bundle at `out` (a folder, or a .zip)."""
+    """Seal `center` and write its handover bundle at `out` (a folder, or a .zip); with `sign_key` (an
+    Ed25519 private key from `handover keygen`) its fingerprint is signed too."""
     request = _request(settings, center, to_host, as_of)
+    key = handover_origin.load_private(sign_key) if sign_key is not None else None
     rows, ready = _scope(cat, center)
     the_seal = seal(cat, request.center, request.to_host)
     content = _read_content(settings, cat, request, rows, ready)
     store = ObjectStore(settings.system_dir)
-    compiled: list[handoverdocs.Compiled] = []
+    filled: list[_Filled] = []
 
     def fill(folder: Path) -> None:
-        compiled.append(_fill(folder, settings, store, request, the_seal, content))
+        filled.append(_fill(folder, settings, store, request, the_seal, content))
+
+    def tags() -> dict[str, str]:
+        if key is None:
+            return {}
+        return {handover_origin.SIGNATURE_FILE: handover_origin.signature_file(key, filled[0].fingerprint)}
 
     built = bag.build(
         out,
         fill,
         _bag_info(settings, request, the_seal),
         processes=processes,
-        after_bag=_catalogue_check(content.expected),
+        tags=tags,
+        after_bag=lambda bag_dir: _check_bag(bag_dir, content.expected, center, filled[0].fingerprint),
     )
-    _record_bundle(cat, request, the_seal, built)
-    pdf = compiled[0] if compiled else handoverdocs.Compiled(0, 0, [])
+    fingerprint = filled[0].fingerprint
+    _record_bundle(cat, request, the_seal, built, fingerprint)
+    pdf = filled[0].compiled
     return CreateResult(
         bundle=built.path,
         center=center,
@@ -131,12 +148,15 @@ def create_bundle(
         files=built.files,
         bytes=built.bytes,
         record_files=len(content.expected),
-        fingerprint=built.fingerprint,
+        fingerprint=fingerprint,
         pdf_pages=pdf.pages,
         pdf_skipped=pdf.skipped,
         pii=content.pii,
         readiness=ready,
         rectification=content.rectification,
+        audit_head=content.audit_head,
+        tagmanifest_sha256=built.fingerprint,
+        key_id=handover_origin.key_id(key.public_key()) if key is not None else None,
     )
 
 
@@ -166,7 +186,9 @@ def _scope(cat: Catalogue, center: str) -> tuple[list[dict[str, Any]], Readiness
             if r["center"] == center and r["state"] == "active":
                 readiness.outside.append(r["path"])
             continue
-        if r["raw_path"] is not None:
+        if r["raw_path"] is not None or bag.unsafe_reason(r["path"]):
+            # Not valid UTF-8, or a name the receiver's verify refuses (CON, a:b.txt, a trailing dot):
+            # listed to be renamed, never carried into a bundle that could not be imported.
             readiness.untransferable.append(r["path"])
             continue
         rows.append(r)
@@ -237,6 +259,12 @@ def _pii(cat: Catalogue, rows: list[dict[str, Any]]) -> list[PiiFinding]:
 # -- stage: fill the bag ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Filled:
+    compiled: handoverdocs.Compiled
+    fingerprint: str
+
+
 def _fill(
     folder: Path,
     settings: Settings,
@@ -244,31 +272,63 @@ def _fill(
     request: _Request,
     the_seal: Seal,
     content: _Content,
-) -> handoverdocs.Compiled:
-    """Write the payload into `folder`: the records' files, the handover papers, the machine-readable data."""
+) -> _Filled:
+    """Write the payload into `folder`: the records' files and the machine-readable data, then — once
+    their fingerprint is known — the papers that print it, and the derived files (PDF, 目录, PII list)."""
     c = request.center
-    parties = handoverdocs.Parties(c.name, c.host, request.to_host, settings.bureau, _cn_date(request.when))
     # Copies are I/O (sendfile releases the GIL) and the papers are Python work: run side by side.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        papers = pool.submit(
-            _papers,
+        derived = pool.submit(
+            _derived_files,
             folder / META,
-            parties,
+            c.name,
             content.rows,
-            content.boxes,
-            the_seal,
             content.record_files,
             content.pii,
-            _source(store, settings.root),
+            store,
+            settings.root,
         )
         copies = [
             pool.submit(_copy_preserved, store, settings.root, r, folder / r["path"])
             for r in content.record_files
         ]
         _write_machine(folder / MACHINE, settings, store, request, the_seal, content)
+        fingerprint = handover_origin.fingerprint(_expected_manifest(folder, content), c.name)
+        parties = handoverdocs.Parties(
+            c.name,
+            c.host,
+            request.to_host,
+            settings.bureau,
+            _cn_date(request.when),
+            fingerprint=fingerprint,
+            audit_head=content.audit_head or "",
+        )
+        papers = pool.submit(
+            _papers, folder / META, parties, content.rows, content.boxes, the_seal, content.record_files
+        )
         for done in copies:
             done.result()
-        return papers.result()
+        papers.result()
+        return _Filled(derived.result(), fingerprint)
+
+
+def _expected_manifest(folder: Path, content: _Content) -> dict[str, str]:
+    """The payload manifest's lines the fingerprint covers, known before bagit writes it: record files and
+    objects by the checksums the catalogue (and the objects' names) give, machine files by hashing them."""
+    entries = dict(content.expected)
+    entries.update({f"data/{MACHINE}/objects/{sha}": sha for sha in content.objects})
+    for path in sorted((folder / MACHINE).iterdir()):
+        if path.is_file():
+            entries[f"data/{MACHINE}/{path.name}"] = _sha256(path)
+    return entries
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _copy_preserved(store: ObjectStore, root: Path, r: dict[str, Any], dest: Path) -> None:
@@ -388,9 +448,8 @@ def _papers(
     boxes: list[dict[str, Any]],
     the_seal: Seal,
     record_files: list[dict[str, Any]],
-    pii: list[PiiFinding],
-    source: Callable[[dict[str, Any]], Path],
-) -> handoverdocs.Compiled:
+) -> None:
+    """The papers the parties sign (移交清单, 封存记录, 交接书), with the bundle's fingerprint."""
     folder.mkdir(parents=True, exist_ok=True)
     active = [r for r in rows if r["state"] == "active"]
     items = [
@@ -440,17 +499,31 @@ def _papers(
         records=len(rows),
         boxes=len(boxes),
     )
+
+
+def _derived_files(
+    folder: Path,
+    center: str,
+    rows: list[dict[str, Any]],
+    record_files: list[dict[str, Any]],
+    pii: list[PiiFinding],
+    store: ObjectStore,
+    root: Path,
+) -> handoverdocs.Compiled:
+    """The files derived for reading (PDF compilation, 目录.csv, the PII list): not imported, not signed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = _source(store, root)
     pdfs = sorted(
         (r for r in record_files if r["path"].lower().endswith(".pdf")),
         key=lambda r: (r["year"] or 0, r["category"], r["path"]),
     )
     compiled = handoverdocs.compile_pdfs(
-        folder / f"{parties.center}PDF汇编.pdf",
+        folder / f"{center}PDF汇编.pdf",
         [
             handoverdocs.PdfEntry(r["year"], r["category"], r["title"] or Path(r["path"]).stem, source(r))
             for r in pdfs
         ],
-        title=f"{parties.center}PDF文件汇编",
+        title=f"{center}PDF文件汇编",
     )
     with open(folder / "目录.csv", "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
@@ -469,7 +542,7 @@ def _papers(
                     r["state"],
                 ]
             )
-    lines = [f"{parties.center}移交包个人信息检查（只列文件与数量，不含个人信息本身）", ""]
+    lines = [f"{center}移交包个人信息检查（只列文件与数量，不含个人信息本身）", ""]
     lines += [f"{p.path}\t身份证号 {p.id_cards} 处\t手机号 {p.mobiles} 处" for p in pii] or [
         "未发现身份证号或手机号。"
     ]
@@ -500,38 +573,37 @@ def _bag_info(settings: Settings, request: _Request, the_seal: Seal) -> dict[str
 # -- stage: check the bag against the catalogue ----------------------------------------------------
 
 
-def _catalogue_check(expected: dict[str, str]) -> Callable[[Path], None]:
-    """`bag.build`'s after_bag hook: refuse a bag whose manifest differs from the catalogue's checksums."""
-
-    def check_against_catalogue(bag_dir: Path) -> None:
-        # The bytes in the bag are the preserved copies; prove they are what the catalogue recorded.
-        listed = _read_manifest(bag_dir / "manifest-sha256.txt")
-        wrong = [
-            Problem("authenticity.catalogue", "保存的副本与目录中的校验和不符", path=p)
-            for p, sha in expected.items()
-            if listed.get(p) != sha
-        ]
-        if wrong:
-            raise VerificationError(
-                "保存的副本与目录不符，移交包未生成：", wrong, hint="运行 zhikong scan 后重试。"
-            )
-
-    return check_against_catalogue
-
-
-def _read_manifest(path: Path) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.strip().split(None, 1)
-        if len(parts) == 2:
-            out[parts[1].lstrip("*")] = parts[0].lower()
-    return out
+def _check_bag(bag_dir: Path, expected: dict[str, str], center: str, fingerprint: str) -> None:
+    """`bag.build`'s after_bag hook: refuse a bag whose manifest differs from the catalogue's checksums,
+    or whose fingerprint is not the one printed on its papers."""
+    # The bytes in the bag are the preserved copies; prove they are what the catalogue recorded. The
+    # manifest is read through bagit, which decodes the names it percent-encodes (%, CR, LF).
+    listed = {
+        p.replace(os.sep, "/"): h["sha256"] for p, h in bagit.Bag(str(bag_dir)).payload_entries().items()
+    }
+    wrong = [
+        Problem("authenticity.catalogue", "保存的副本与目录中的校验和不符", path=p)
+        for p, sha in expected.items()
+        if listed.get(p) != sha
+    ]
+    if wrong:
+        raise VerificationError(
+            "保存的副本与目录不符，移交包未生成：", wrong, hint="运行 zhikong scan 后重试。"
+        )
+    if handover_origin.fingerprint(listed, center) != fingerprint:
+        raise VerificationError(
+            "移交包的指纹与交接书上印的不一致，移交包未生成：",
+            [Problem("authenticity.fingerprint", "生成过程中移交数据或文件被改动")],
+            hint="请重试；若再次出现，请报告管理员。",
+        )
 
 
 # -- stage: record the bundle on the seal ----------------------------------------------------------
 
 
-def _record_bundle(cat: Catalogue, request: _Request, the_seal: Seal, built: bag.BuiltBag) -> None:
+def _record_bundle(
+    cat: Catalogue, request: _Request, the_seal: Seal, built: bag.BuiltBag, fingerprint: str
+) -> None:
     with cat.transaction():
         cat.set_seal_bundle(the_seal.id, str(built.path))
         audit.append(
@@ -540,7 +612,8 @@ def _record_bundle(cat: Catalogue, request: _Request, the_seal: Seal, built: bag
             center=request.center.name,
             seal_id=the_seal.id,
             bundle=str(built.path),
-            fingerprint=built.fingerprint,
+            fingerprint=fingerprint,
+            tagmanifest_sha256=built.fingerprint,
             files=built.files,
             bytes=built.bytes,
             to_host=request.to_host,

@@ -1,10 +1,15 @@
 """Handover (H39): make a verified bundle's center part of the receiving archive.
 
-`import_bundle` runs: open the bundle → verify it (every check, see `archive.handover_verify`) → find or
-create the receiving archive and check it can take the center → stage the files and move them into the
-center's folder → insert the catalogue rows and the imported audit chain in one transaction → register the
-center under its new host. Nothing is written before the checks pass, and a failed insert removes the
-folder it had just moved in.
+`import_bundle` runs: open the bundle → verify it (every check, see `archive.handover_verify`: every
+name, path and value it carries, its 发文字号 and, given the signed paper's fingerprint or the old host's
+key, its origin) → find or create the receiving archive and check it can take the center → stage the
+files and move them into the center's folder → insert the catalogue rows and the imported audit chain in
+one transaction → register the center under its new host.
+
+Nothing is written before the checks pass, and a failure after that undoes what this import did: the
+center's folder it moved in is removed, the catalogue transaction rolls back, and an archive it created
+for the purpose is removed again. The center's folder is resolved and required to be a direct child of
+the archive root, and only empty folders are ever removed to make room for it.
 """
 
 from __future__ import annotations
@@ -12,18 +17,21 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from zhikong.archive import audit, bag
+from zhikong.archive import audit, bag, handover_numbers, handover_origin
 from zhikong.archive.catalogue import Catalogue, now_iso
 from zhikong.archive.handover_model import (
     MACHINE,
     BundleMeta,
     HostChange,
     ImportResult,
+    NumberClaim,
+    Origin,
     center_prefix,
     is_file_record,
     load_meta,
@@ -43,37 +51,65 @@ from zhikong.archive.settings import (
 from zhikong.errors import ArchiveNotFound, ConflictError, Problem, VerificationError
 
 
-def import_bundle(root: Path, bundle: Path, *, processes: int = 2, actor: str | None = None) -> ImportResult:
+def import_bundle(
+    root: Path,
+    bundle: Path,
+    *,
+    processes: int = 2,
+    actor: str | None = None,
+    fingerprint: str | None = None,
+    public_key: Path | None = None,
+    limits: bag.Limits = bag.LIMITS,
+) -> ImportResult:
     """Verify `bundle`, then make its center part of the archive at `root` (created if it is not one).
-    `actor` (who imports; default the operating-system user) goes into the new archive's audit entries.
+    `actor` (who imports; default the operating-system user) goes into the new archive's audit entries;
+    `fingerprint` (from the signed 交接书) and `public_key` (the old host's) prove the bundle's origin.
 
     Nothing is written before the bundle has passed every check and the new archive has been found able
-    to take the center (no clash of names, codes, 档号 or files).
+    to take the center (no clash of names, codes, 档号, 发文字号, chains or files).
     """
     root = root.expanduser().resolve()
-    with bag.opened(bundle) as (bag_dir, unsafe):
+    expected = handover_origin.normalise(fingerprint) if fingerprint is not None else None
+    key = handover_origin.load_public(public_key) if public_key is not None else None
+    with bag.opened(bundle, limits) as (bag_dir, unsafe):
         if bag_dir is None:
             raise VerificationError(
                 "移交包不安全，已拒绝，没有写入任何内容：", unsafe, hint="请向移交单位索取原始移交包。"
             )
-        report = verify_dir(bag_dir, processes)
+        report = verify_dir(bag_dir, processes, expected=expected, public_key=key, limits=limits)
         if report.problems:
             raise VerificationError(
-                "移交包校验未通过，没有导入：", report.problems, hint="请向移交单位核实后重新移交。"
+                "移交包校验未通过，没有导入，没有写入任何内容：",
+                report.problems,
+                hint="请向移交单位核实后重新移交。",
             )
-        meta = load_meta(bag_dir, [])
+        meta = load_meta(bag_dir, [], max_bytes=limits.machine_file_bytes)
         assert meta is not None  # verified above
-        return _import(root, bag_dir, meta, actor)
+        return _import(root, bag_dir, meta, actor, report.origin, report.numbers)
 
 
-def _import(root: Path, bag_dir: Path, meta: BundleMeta, actor: str | None) -> ImportResult:
+def _import(
+    root: Path,
+    bag_dir: Path,
+    meta: BundleMeta,
+    actor: str | None,
+    origin: Origin,
+    numbers: list[NumberClaim],
+) -> ImportResult:
     h = meta.handover
     center = str(h["center"])
     sc = meta.settings["center"]
     to_host = str(h["to_host"])
+    target = _center_folder(root, center)
+    existed = root.exists()
     settings, created = _receiving_archive(root, meta, actor)
-    ids, entries = _move_in(settings, root / center, bag_dir, meta, to_host, actor)
-    _register_center(settings, center, sc, to_host)
+    try:
+        ids, entries = _move_in(settings, target, bag_dir, meta, to_host, actor, origin, numbers)
+        _register_center(settings, center, sc, to_host)
+    except BaseException:
+        if created:
+            _remove_created(root, existed)
+        raise
     files = [r for r in meta.records if is_file_record(r)]
     return ImportResult(
         root=root,
@@ -86,7 +122,33 @@ def _import(root: Path, bag_dir: Path, meta: BundleMeta, actor: str | None) -> I
         audit_entries=entries,
         created_archive=created,
         record_ids=ids,
+        origin=origin,
+        numbers=numbers,
     )
+
+
+def _center_folder(root: Path, center: str) -> Path:
+    """The center's folder: a direct child of `root`, whatever the name (verify refused bad names; this
+    is the second lock on the same door, because the folder is where files are moved and removed)."""
+    target = root / center
+    if target.resolve().parent != root or target.name != center:
+        raise VerificationError(
+            "移交包的中心名称不能用作文件夹，没有导入：",
+            [Problem("security.name", "中心文件夹会落在档案库之外", path=center)],
+        )
+    return target
+
+
+def _remove_created(root: Path, existed: bool) -> None:
+    """Undo an archive this import created (in a folder that was empty or absent) when the import failed."""
+    if existed:
+        for child in root.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 # -- stage: the receiving archive ------------------------------------------------------------------
@@ -137,6 +199,9 @@ def _preconditions(settings: Settings, cat: Catalogue, meta: BundleMeta) -> None
     if codes:
         taken = cat.archival_codes_in_use(codes)
         problems += [Problem("conflict.archival_code", "档号在本库中已被使用", path=c) for c in taken]
+    problems += handover_numbers.receiver_conflicts(cat, meta)
+    if _chain_name(meta) in cat.imported_chains():
+        problems.append(Problem("conflict.chain", "这个移交包（同一次封存）已经导入过本库"))
     if problems:
         raise ConflictError(
             "新挂靠单位的档案库不能直接接收这个中心，没有导入：\n  - "
@@ -149,7 +214,14 @@ def _preconditions(settings: Settings, cat: Catalogue, meta: BundleMeta) -> None
 
 
 def _move_in(
-    settings: Settings, target: Path, bag_dir: Path, meta: BundleMeta, to_host: str, actor: str | None
+    settings: Settings,
+    target: Path,
+    bag_dir: Path,
+    meta: BundleMeta,
+    to_host: str,
+    actor: str | None,
+    origin: Origin,
+    numbers: list[NumberClaim],
 ) -> tuple[list[int], int]:
     """The center's folder into `target` and its rows into the catalogue: both, or neither."""
     center = str(meta.handover["center"])
@@ -157,16 +229,32 @@ def _move_in(
     try:
         _stage_files(bag_dir, staging, meta, ObjectStore(settings.system_dir))
         if target.exists():
-            shutil.rmtree(target)  # only empty folders: `_preconditions` refused a folder holding files
+            _remove_empty_folders(target)  # `_preconditions` refused a folder holding files
         os.replace(staging / center, target)
         try:
             with Catalogue.open(settings.system_dir, actor=actor) as cat:
-                return _insert(cat, meta, to_host)
+                return _insert(cat, meta, to_host, origin, numbers)
+        except sqlite3.IntegrityError as exc:
+            shutil.rmtree(target, ignore_errors=True)
+            raise ConflictError(
+                f"移交包的记录与本库已有的记录冲突（{exc}），没有导入。",
+                hint="请导入到一个新的空目录，或与医政科核实两边的档号和发文字号。",
+            ) from exc
         except BaseException:
             shutil.rmtree(target, ignore_errors=True)
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_empty_folders(folder: Path) -> None:
+    """Remove `folder` and its sub-folders, all of them empty; a file anywhere stops it (OSError)."""
+    for parent, dirs, files in os.walk(folder, topdown=False):
+        if files:
+            raise ConflictError(f"本库的文件夹 {folder} 里已有文件，没有导入。")
+        for d in dirs:
+            os.rmdir(Path(parent) / d)
+    os.rmdir(folder)
 
 
 def _tmp_dir(settings: Settings) -> Path:
@@ -193,11 +281,18 @@ def _stage_files(bag_dir: Path, staging: Path, meta: BundleMeta, store: ObjectSt
             store.add_file(obj)
 
 
-def _insert(cat: Catalogue, meta: BundleMeta, to_host: str) -> tuple[list[int], int]:
+def _chain_name(meta: BundleMeta) -> str:
+    h = meta.handover
+    return f"{h['from_host']}:{h['seal_id']}:{h['sealed_at']}"
+
+
+def _insert(
+    cat: Catalogue, meta: BundleMeta, to_host: str, origin: Origin, numbers: list[NumberClaim]
+) -> tuple[list[int], int]:
     """Every catalogue row of the bundle, with new ids; the imported chain; the host change. One transaction."""
     h = meta.handover
     center = str(h["center"])
-    chain = f"{h['from_host']}:{h['seal_id']}:{h['sealed_at']}"
+    chain = _chain_name(meta)
     with cat.transaction():
         carried = [
             {**{k: v for k, v in r.items() if k != "id"}, "raw_path": None, "scan_of": None}
@@ -216,11 +311,12 @@ def _insert(cat: Catalogue, meta: BundleMeta, to_host: str) -> tuple[list[int], 
             rid = d.get("record_id")
             row = {k: v for k, v in d.items() if k != "id"}
             row["record_id"] = new_id.get(int(rid)) if rid is not None else None
-            if row.get("doc_number") and cat.draft_with_doc_number(row["doc_number"]):
+            if handover_numbers.already_held(cat, d):
                 continue  # the same approved document already known here (same county, same numbering)
             cat.insert_imported_draft(row)
-        for n in meta.doc_numbers:
-            cat.raise_doc_number(n["prefix"], n["year"], n["last"])
+        for n in numbers:
+            if n.proven:  # never the bundle's stated counter: only what its approved drafts prove
+                cat.raise_doc_number(n.prefix, n.year, n.proven)
         for e in meta.audit:
             cat.add_imported_audit(chain, e)
         at = now_iso()
@@ -231,7 +327,7 @@ def _insert(cat: Catalogue, meta: BundleMeta, to_host: str) -> tuple[list[int], 
             to_host=to_host,
             at=at,
             bundle_sha256=fingerprint,
-            note=f"移交包导入，封存于 {h['sealed_at']}",
+            note=f"移交包导入，封存于 {h['sealed_at']}；来源核对：{origin.label}",
         )
         audit.append(
             cat,
@@ -244,6 +340,7 @@ def _insert(cat: Catalogue, meta: BundleMeta, to_host: str) -> tuple[list[int], 
             to_host=to_host,
             records=len(meta.records),
             catalogue_sha256=fingerprint,
+            origin=origin.value,
         )
     return [new_id[int(r["id"])] for r in meta.records], len(meta.audit)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +96,45 @@ class CreateResult:
     files: int  # payload files (records and handover papers)
     bytes: int
     record_files: int
-    fingerprint: str
+    fingerprint: str  # printed on the 交接书 and 移交清单: see archive.handover_origin
     pdf_pages: int
     pdf_skipped: list[tuple[str, str]]
     pii: list[PiiFinding]
     readiness: Readiness
     rectification: tuple[InspectionLoop, ...] = ()  # open and in-progress loops, as in rectification.json
+    audit_head: str | None = None  # "SEQ:HASH" of the chain the bundle carries, printed on the papers too
+    tagmanifest_sha256: str = ""  # the whole bag's digest (covers the papers, so it cannot be on them)
+    key_id: str | None = None  # the key that signed the fingerprint, if one did
+
+
+class Origin(StrEnum):
+    """How the receiver established that a bundle is the one the old host made (not only self-consistent)."""
+
+    UNCHECKED = "unchecked"  # no fingerprint or key given: the bundle is consistent, its origin unproven
+    FINGERPRINT = "fingerprint"  # matches the fingerprint printed on the signed 交接书/移交清单
+    SIGNATURE = "signature"  # signed with the key the old host registered with the bureau
+    BOTH = "fingerprint+signature"
+
+    @property
+    def label(self) -> str:
+        return {
+            Origin.UNCHECKED: "未核对来源",
+            Origin.FINGERPRINT: "指纹与交接书一致",
+            Origin.SIGNATURE: "签名有效",
+            Origin.BOTH: "指纹与交接书一致，签名有效",
+        }[self]
+
+
+@dataclass(frozen=True)
+class NumberClaim:
+    """A 发文字号 sequence the bundle speaks of: what its approved drafts prove, what its counter says.
+
+    An import raises the receiver's counter for (prefix, year) to `proven` at most, never to `claimed`."""
+
+    prefix: str
+    year: int
+    proven: int  # the highest number among the bundle's approved drafts (each with its approval entry)
+    claimed: int  # `last` in doc_numbers.json
 
 
 @dataclass(frozen=True)
@@ -114,6 +148,10 @@ class VerifyReport:
     bytes: int
     problems: list[Problem]
     warnings: list[Problem]
+    fingerprint: str | None = None  # see archive.handover_origin: what the signed papers print
+    audit_head: str | None = None  # "SEQ:HASH" of the old host's chain, also printed on the papers
+    origin: Origin = Origin.UNCHECKED
+    numbers: list[NumberClaim] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -140,6 +178,8 @@ class ImportResult:
     audit_entries: int
     created_archive: bool
     record_ids: list[int]
+    origin: Origin = Origin.UNCHECKED
+    numbers: list[NumberClaim] = field(default_factory=list)  # counters raised (to `proven`)
 
 
 @dataclass(frozen=True)
@@ -167,31 +207,60 @@ class BundleMeta:
     audit: list[dict[str, Any]]
 
 
-def load_meta(bag_dir: Path, problems: list[Problem]) -> BundleMeta | None:
-    """The bundle's catalogue and audit chain; what cannot be read is added to `problems`."""
+_LISTS = ("records", "versions", "boxes", "drafts", "doc_numbers")
+_LINES = ("texts", "audit")
+
+
+def load_meta(bag_dir: Path, problems: list[Problem], *, max_bytes: int) -> BundleMeta | None:
+    """The bundle's catalogue and audit chain, each file at most `max_bytes` and of the expected JSON
+    shape (an object, or a list of objects); what cannot be read is added to `problems`.
+
+    Only the shape is checked here; the values are checked by `archive.handover_schema`."""
     machine = bag_dir / "data" / MACHINE
+    if not (machine / "handover.json").is_file():
+        problems.append(
+            Problem(
+                "integrity.metadata",
+                "不是 zhikong 移交包：缺少移交数据 handover.json（请确认收到的是 zhikong handover create 生成的移交包）",
+                path=f"data/{MACHINE}/handover.json",
+            )
+        )
+        return None
     loaded: dict[str, Any] = {}
-    for name in ("handover", "settings", "records", "versions", "boxes", "drafts", "doc_numbers"):
+    for name in ("handover", "settings", *_LISTS, *_LINES):
+        file = machine / (f"{name}.jsonl" if name in _LINES else f"{name}.json")
+        where = f"data/{MACHINE}/{file.name}"
         try:
-            loaded[name] = json.loads((machine / f"{name}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            problems.append(
-                Problem(
-                    "integrity.metadata", f"移交数据缺失或无法读取：{exc}", path=f"data/{MACHINE}/{name}.json"
+            size = file.stat().st_size
+            if size > max_bytes:
+                problems.append(
+                    Problem(
+                        "security.size",
+                        f"移交数据过大（{size:,} 字节，上限 {max_bytes:,}），未读取",
+                        path=where,
+                    )
                 )
-            )
-    for name in ("texts", "audit"):
-        try:
-            with open(machine / f"{name}.jsonl", encoding="utf-8") as fh:
-                loaded[name] = [json.loads(line) for line in fh if line.strip()]
-        except (OSError, ValueError) as exc:
-            problems.append(
-                Problem(
-                    "integrity.metadata",
-                    f"移交数据缺失或无法读取：{exc}",
-                    path=f"data/{MACHINE}/{name}.jsonl",
+                continue
+            with open(file, encoding="utf-8") as fh:
+                value: Any = (
+                    [json.loads(line) for line in fh if line.strip()] if name in _LINES else json.load(fh)
                 )
+        except FileNotFoundError:
+            problems.append(Problem("integrity.metadata", "移交数据缺失", path=where))
+            continue
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            problems.append(
+                Problem("integrity.metadata", f"移交数据无法读取（不是有效的 UTF-8 JSON）：{exc}", path=where)
             )
+            continue
+        expected = dict if name in ("handover", "settings") else list
+        if not isinstance(value, expected) or (
+            expected is list and not all(isinstance(item, dict) for item in value)
+        ):
+            shape = "一个对象" if expected is dict else "由对象组成的列表"
+            problems.append(Problem("integrity.metadata", f"移交数据格式不对：应为{shape}", path=where))
+            continue
+        loaded[name] = value
     if len(loaded) < 9:
         return None
     if loaded["handover"].get("format") != FORMAT:

@@ -1,8 +1,11 @@
 """Handover (H39): the 四性 checks of DA/T 70-2018 on a bundle (真实性, 完整性, 可用性, 安全性).
 
 `verify_dir` runs the checks in stages over an opened bag folder — bagit's own checks, the
-machine-readable data, bag-info.txt, the records' paths, their files, unlisted files, earlier versions,
-件号, counts, the audit chain — and collects every problem, in that order, none raised.
+machine-readable data (read within size limits, then every value checked: `archive.handover_schema`),
+bag-info.txt, the records' paths, their files, unlisted files, earlier versions, 件号, counts, the audit
+chain, the 发文字号 (`archive.handover_numbers`), and the bundle's origin: its fingerprint against the
+signed papers and its signature (`archive.handover_origin`) — and collects every problem, in that order,
+none raised. A bundle whose data fail the schema stops there: the later stages read its rows.
 """
 
 from __future__ import annotations
@@ -14,9 +17,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zhikong.archive import audit, bag
-from zhikong.archive.handover_model import MACHINE, VerifyReport, center_prefix, is_file_record, load_meta
+from zhikong.archive import audit, bag, handover_numbers, handover_origin
+from zhikong.archive.handover_model import (
+    MACHINE,
+    META,
+    VerifyReport,
+    center_prefix,
+    is_file_record,
+    load_meta,
+)
+from zhikong.archive.handover_schema import check_meta
 from zhikong.errors import Problem
+
+# The machine-readable files a bundle carries in data/移交资料/zhikong/ besides objects/.
+MACHINE_FILES = (
+    "handover.json",
+    "settings.json",
+    "records.json",
+    "versions.json",
+    "texts.jsonl",
+    "boxes.json",
+    "drafts.json",
+    "doc_numbers.json",
+    "rectification.json",
+    "pii.json",
+    "audit.jsonl",
+)
 
 # 可用性 (DA/T 70-2018): the formats a 质控中心 archive accepts, and how each one starts.
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -49,46 +75,72 @@ class _Findings:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def verify_bundle(bundle: Path, *, processes: int = 2) -> VerifyReport:
-    """The 四性 checks of DA/T 70-2018 on a bundle; every problem is collected, none raised."""
-    with bag.opened(bundle) as (bag_dir, unsafe):
+def verify_bundle(
+    bundle: Path,
+    *,
+    processes: int = 2,
+    fingerprint: str | None = None,
+    public_key: Path | None = None,
+    limits: bag.Limits = bag.LIMITS,
+) -> VerifyReport:
+    """The 四性 checks of DA/T 70-2018 on a bundle; every problem is collected, none raised.
+
+    `fingerprint` is the one printed on the signed 交接书/移交清单, `public_key` the old host's key as
+    registered with the bureau; either proves the bundle's origin (see `archive.handover_origin`)."""
+    expected = handover_origin.normalise(fingerprint) if fingerprint is not None else None
+    key = handover_origin.load_public(public_key) if public_key is not None else None
+    with bag.opened(bundle, limits) as (bag_dir, unsafe):
         if bag_dir is None:
             return VerifyReport(None, None, None, 0, 0, 0, 0, unsafe, [])
-        return verify_dir(bag_dir, processes)
+        return verify_dir(bag_dir, processes, expected=expected, public_key=key, limits=limits)
 
 
-def verify_dir(bag_dir: Path, processes: int) -> VerifyReport:
+def verify_dir(
+    bag_dir: Path,
+    processes: int,
+    *,
+    expected: str | None = None,
+    public_key: handover_origin.Ed25519PublicKey | None = None,
+    limits: bag.Limits = bag.LIMITS,
+) -> VerifyReport:
     """Every check on an opened, safe bag folder (see the module docstring for the order)."""
     checked = bag.check(bag_dir, processes=processes)
     problems = list(checked.problems)
-    meta = load_meta(bag_dir, problems)
+    meta = load_meta(bag_dir, problems, max_bytes=limits.machine_file_bytes)
     payload = {p for p in checked.sha256 if p.startswith("data/")}
     total = _payload_bytes(bag_dir, payload)
-    if meta is None:
+    invalid = check_meta(meta) if meta is not None else []
+    if meta is None or invalid:
         info = checked.info
+        h = meta.handover if meta is not None else {}
         return VerifyReport(
-            info.get("QC-Center"),
-            info.get("Source-Organization"),
-            info.get("Receiving-Organization"),
+            _text(h.get("center")) or info.get("QC-Center"),
+            _text(h.get("from_host")) or info.get("Source-Organization"),
+            _text(h.get("to_host")) or info.get("Receiving-Organization"),
             0,
             0,
             len(payload),
             total,
-            problems,
+            problems + invalid,
             [],
         )
     h = meta.handover
-    center = str(h.get("center", ""))
+    center = str(h["center"])
     files = [r for r in meta.records if is_file_record(r)]
     problems += _check_bag_info(checked.info, h)
-    problems += _check_record_paths(meta.records, center)
     found = _check_record_files(bag_dir, files, checked.sha256)
     problems += found.problems
     problems += _check_unlisted(payload, center, files)
+    problems += _check_scope(payload, center)
     problems += _check_history(meta.versions, files, checked.sha256)
     problems += _check_item_numbers(meta.records)
     problems += _check_counts(meta.records, files, h)
     problems += verify_chain(meta.audit, h.get("audit_head"))
+    numbers, wrong, doubtful = handover_numbers.check(meta)
+    problems += wrong
+    value = handover_origin.fingerprint(checked.sha256, center)
+    origin = handover_origin.check(bag_dir, value, expected=expected, public_key=public_key)
+    problems += origin.problems
     return VerifyReport(
         center,
         h.get("from_host"),
@@ -98,8 +150,16 @@ def verify_dir(bag_dir: Path, processes: int) -> VerifyReport:
         len(payload),
         total,
         problems,
-        found.warnings,
+        found.warnings + doubtful + origin.warnings,
+        fingerprint=value,
+        audit_head=h.get("audit_head"),
+        origin=origin.origin,
+        numbers=numbers,
     )
+
+
+def _text(value: Any) -> str | None:
+    return value[:100] if isinstance(value, str) else None
 
 
 def _payload_bytes(bag_dir: Path, payload: set[str]) -> int:
@@ -123,23 +183,6 @@ def _check_bag_info(info: dict[str, str], handover: dict[str, Any]) -> list[Prob
                 Problem(
                     "authenticity.metadata",
                     f"bag-info.txt 的 {tag}（{info.get(tag)}）与移交数据（{handover.get(key)}）不符",
-                )
-            )
-    return problems
-
-
-def _check_record_paths(records: list[dict[str, Any]], center: str) -> list[Problem]:
-    """安全性: every catalogued path is safe and inside the center's folder (an import writes there)."""
-    prefix = center_prefix(center)
-    problems: list[Problem] = []
-    for r in records:
-        reason = bag.unsafe_reason(str(r.get("path", "")))
-        if reason or not str(r.get("path", "")).startswith(prefix):
-            problems.append(
-                Problem(
-                    "security.path",
-                    f"目录记录的路径不安全或不在中心文件夹内：{reason or prefix}",
-                    path=str(r.get("path")),
                 )
             )
     return problems
@@ -188,16 +231,40 @@ def _check_unlisted(payload: set[str], center: str, files: list[dict[str, Any]])
     ]
 
 
+def _check_scope(payload: set[str], center: str) -> list[Problem]:
+    """完整性: nothing in the payload but the center's folder, the papers and the machine-readable files."""
+    inside = (f"data/{center_prefix(center)}", f"data/{META}/")
+    machine = f"data/{MACHINE}/"
+    problems = []
+    for p in sorted(payload):
+        if not p.startswith(inside):
+            problems.append(
+                Problem("integrity.unexpected", "移交包格式之外的文件（不在中心文件夹或移交资料内）", path=p)
+            )
+        elif p.startswith(machine) and not (
+            p[len(machine) :] in MACHINE_FILES or p.startswith(f"{machine}objects/")
+        ):
+            problems.append(Problem("integrity.unexpected", "移交数据中多出不认识的文件", path=p))
+    return problems
+
+
 def _check_history(
     versions: list[dict[str, Any]], files: list[dict[str, Any]], sha256: dict[str, str]
 ) -> list[Problem]:
-    """完整性: every earlier version not in the folder tree is carried as objects/<sha256>, intact."""
+    """完整性: every earlier version not in the folder tree is carried as objects/<sha256>, intact; and
+    every object carried is such a version, named by its checksum."""
     current = {r["sha256"] for r in files}
-    return [
+    needed = {v["sha256"] for v in versions} - current
+    problems = [
         Problem("integrity.history", "早期版本的副本缺失或内容不符", path=f"objects/{sha[:12]}…")
-        for sha in sorted({v["sha256"] for v in versions} - current)
+        for sha in sorted(needed)
         if sha256.get(f"data/{MACHINE}/objects/{sha}") != sha
     ]
+    prefix = f"data/{MACHINE}/objects/"
+    for path, sha in sorted(sha256.items()):
+        if path.startswith(prefix) and (path[len(prefix) :] != sha or sha not in needed):
+            problems.append(Problem("integrity.history", "多出的或名不副实的早期版本副本", path=path))
+    return problems
 
 
 def _check_item_numbers(records: list[dict[str, Any]]) -> list[Problem]:

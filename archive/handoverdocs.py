@@ -33,6 +33,29 @@ class Parties:
     to_host: str
     bureau: str
     date: str  # 2026年9月30日: Arabic numerals, no leading zeros (GB/T 9704)
+    fingerprint: str = ""  # the bundle's fingerprint (archive.handover_origin), 64 hex digits
+    audit_head: str = ""  # "SEQ:HASH" of the old host's audit chain as carried
+
+
+def _grouped(value: str) -> str:
+    return " ".join(value[i : i + 8] for i in range(0, len(value), 8))
+
+
+def _identity(doc: object, parties: Parties) -> None:
+    """What the signatures vouch for: the bundle's fingerprint and the audit chain's head, printed so the
+    receiver can type them into `zhikong handover verify --fingerprint` and compare."""
+    if parties.fingerprint:
+        _para(doc, f"移交包指纹（SHA-256）：{_grouped(parties.fingerprint)}")
+    if parties.audit_head:
+        seq, _, digest = parties.audit_head.partition(":")
+        _para(doc, f"原挂靠单位审计日志链头：第 {seq} 条，{_grouped(digest)}")
+    if parties.fingerprint:
+        _para(
+            doc,
+            "接收单位核验：zhikong handover verify 移交包 --fingerprint 上述指纹；指纹不符的移交包不得导入。"
+            "指纹覆盖中心文件夹的全部文件和移交数据（目录、版本、草稿与发文字号、审计日志），"
+            "不含本清单、交接书等纸质文书本身。",
+        )
 
 
 @dataclass(frozen=True)
@@ -154,6 +177,7 @@ def inventory(path: Path, parties: Parties, items: Sequence[ItemRow]) -> Path:
             for n, i in enumerate(items, 1)
         ),
     )
+    _identity(doc, parties)
     _signatures(doc, ("移交单位", "接收单位"))
     doc.save(str(path))  # type: ignore[attr-defined]
     return path
@@ -174,6 +198,7 @@ def certificate(path: Path, parties: Parties, *, files: int, size: int, records:
         f"交接日期：{parties.date}",
     ):
         _para(doc, text)
+    _identity(doc, parties)
     _signatures(doc, ("移交单位", "接收单位", "监交单位"))
     doc.save(str(path))  # type: ignore[attr-defined]
     return path

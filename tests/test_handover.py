@@ -33,8 +33,11 @@ def _zk(runner: CliRunner, root: Path | None, *args: str, expect: int | None = 0
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_source(tmp_path_factory.mktemp("old") / "档案库")
+
+
+def build_source(root: Path) -> Path:
     """The demo archive, scanned, with one file changed (two versions) and one deleted (history)."""
-    root = tmp_path_factory.mktemp("old") / "档案库"
     arc = Archive.init(
         "管理员", root, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
     )
