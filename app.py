@@ -240,14 +240,25 @@ class HandoverStatusResult(Result):
 # -- the wiring: extraction and the index behind the reconciler -------------------------------------
 
 
+# Each file is read in a worker process under these budgets (zhikong.indexer.worker); with
+# EXTRACT_IN_WORKER off it is read in this process, as a debugger or profiler wants it.
+EXTRACT_IN_WORKER = True
+EXTRACT_TIMEOUT_S = 120.0
+EXTRACT_MEMORY_MB = 4096
+
+
 def extract_for_catalogue(path: Path) -> TextResult:
-    """The extract stage: the indexer's extraction, reduced to what the catalogue keeps. The format
-    libraries (openpyxl, python-pptx, pypdf …) are imported on first use: half a second that commands
-    which never read a file should not pay."""
+    """The extract stage in this process: the indexer's extraction, reduced to what the catalogue keeps.
+    The format libraries (openpyxl, python-pptx, pypdf …) are imported on first use: half a second that
+    commands which never read a file should not pay."""
     from zhikong.indexer.extract import extract_text
+
+    return to_text_result(extract_text(path))
+
+
+def to_text_result(result: Extraction) -> TextResult:
     from zhikong.indexer.pii import has_pii
 
-    result: Extraction = extract_text(path)
     return TextResult(
         status=result.status.value,
         text=result.text,
@@ -301,6 +312,9 @@ class IndexSink:
             for record_id in record_ids:
                 batch.delete(record_id)
 
+    def record_ids(self) -> set[int]:
+        return self.index.record_ids()
+
     def close(self) -> None:
         if self._index is not None:
             self._index.close()
@@ -326,9 +340,8 @@ class Session:
 class Archive:
     """One archive (a folder with zhikong.toml). Cheap to make; safe to share between threads."""
 
-    def __init__(self, root: Path, extract: Callable[[Path], TextResult] = extract_for_catalogue) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self._extract = extract
         self._settings_lock = threading.Lock()
 
     # -- opening --------------------------------------------------------------------------------------
@@ -360,12 +373,22 @@ class Archive:
     def session(self, actor: Actor) -> Iterator[Session]:
         """Settings, a catalogue connection of this thread's own, and a reconciler wired to text
         extraction and the search index — the only way the layer touches the archive."""
+        from zhikong.indexer.worker import ExtractionWorker
+
         settings = self.settings()
         cat = Catalogue.open(settings.system_dir, actor=actor)
         sink = IndexSink(settings)
+        worker = ExtractionWorker(
+            timeout=EXTRACT_TIMEOUT_S, memory_mb=EXTRACT_MEMORY_MB
+        )  # starts on first use
+
+        def extract(path: Path) -> TextResult:
+            return to_text_result(worker(path)) if EXTRACT_IN_WORKER else extract_for_catalogue(path)
+
         try:
-            yield Session(settings, cat, Reconciler(settings, cat, extract=self._extract, sink=sink))
+            yield Session(settings, cat, Reconciler(settings, cat, extract=extract, sink=sink))
         finally:
+            worker.close()
             sink.close()
             cat.close()
 
@@ -545,19 +568,24 @@ class Archive:
         with self.session(actor) as s:
             again = s.reconciler.reread() if reread else []
             index = open_index(s.settings)
+            taken: list[tuple[int, int]] = []
             try:
                 # The documents are read after the index's write lock is taken: a record catalogued
                 # meanwhile is either in this snapshot or indexed by its own writer after the rebuild.
-                count = index.rebuild(lambda: self._all_docs(s.cat))
+                count = index.rebuild(lambda: self._all_docs(s.cat, taken))
             finally:
                 index.close()
+            with s.cat.transaction():
+                s.cat.mark_indexed(taken)
         return ReindexResult(tuple(again), count)
 
     @staticmethod
-    def _all_docs(cat: Catalogue) -> Iterator[IndexDoc]:
+    def _all_docs(cat: Catalogue, taken: list[tuple[int, int]]) -> Iterator[IndexDoc]:
+        """Every electronic record as an index document; (id, revision) of each goes into `taken`."""
         texts = cat.texts_by_id()
         for r in cat.records():
             if r.kind == "electronic":
+                taken.append((r.id, r.revision))
                 yield index_doc(r, texts.get(r.id, ""))
 
     # -- paper register, checks and the assessment ---------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -103,8 +104,12 @@ class StabilityTracker:
 
 
 def _openable(path: Path) -> bool:
-    if path.is_dir():
-        return True
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return True  # gone: the reconcile notes that
+    if not stat.S_ISREG(st.st_mode):
+        return True  # only regular files are ever opened: a named pipe would block open() forever
     try:
         # On Windows a file still being copied is locked for reading; on Linux this always succeeds.
         with open(path, "rb"):

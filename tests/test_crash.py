@@ -119,3 +119,57 @@ def test_a_document_of_a_record_that_never_committed_is_removed(root: Path, run:
     assert "幽灵.docx" in {h["path"] for h in as_json(run("search", "导管滑脱", "--json"))}
     run("scan")
     assert {h["path"] for h in as_json(run("search", "导管滑脱", "--json"))} == {record.path}
+
+
+# -- one file can never stall a scan ----------------------------------------------------------------------
+
+
+def _nested_paragraphs_docx(path: Path, depth: int) -> None:
+    """A 1 KB .docx whose paragraphs nest `depth` deep: walking it costs time quadratic in the depth."""
+    import zipfile
+
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    body = "<w:p>" * depth + "<w:r><w:t>深</w:t></w:r>" + "</w:p>" * depth
+    types = (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Override '
+        'PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'wordprocessingml.document.main+xml"/></Types>'
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", types)
+        z.writestr("word/document.xml", f'<w:document xmlns:w="{w}"><w:body>{body}</w:body></w:document>')
+
+
+def test_a_file_that_takes_too_long_to_read_is_stopped_and_the_scan_goes_on(
+    root: Path, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setattr("zhikong.app.EXTRACT_TIMEOUT_S", 3.0)
+    folder = root / "护理质控中心/2026/2026-03-15 第一次工作会议"
+    _nested_paragraphs_docx(folder / "畸形.docx", 12_000)  # about 20 s to walk without a budget
+    make_docx(folder / "会议纪要.docx", "会议纪要", ["讨论了压疮风险评估。"])
+    started = time.monotonic()
+    data = as_json(run("scan", "--json"))
+    assert time.monotonic() - started < 15
+    assert data["added"] == 2
+    records = {r["path"].rsplit("/", 1)[1]: r for r in as_json(run("ls", "--json"))}
+    assert records["畸形.docx"]["extract_status"] == "unreadable"
+    assert "超过 3 秒，已停止" in records["畸形.docx"]["extract_reason"]
+    assert records["会议纪要.docx"]["extract_status"] == "ok"
+    assert as_json(run("search", "压疮", "--json"))[0]["path"].endswith("会议纪要.docx")
+
+
+def test_a_named_pipe_in_the_folder_never_blocks_the_watcher_or_a_scan(root: Path, run: Run) -> None:
+    import os
+
+    from zhikong.archive.watcher import StabilityTracker
+
+    fifo = root / "护理质控中心/收件箱/管道"
+    os.mkfifo(fifo)
+    tracker = StabilityTracker(0.0)
+    tracker.note(fifo)
+    assert tracker.ready() == [fifo]  # returned at once: never opened
+    data = as_json(run("scan", "--json"))
+    assert data["skipped"] == 1 and data["added"] == 0

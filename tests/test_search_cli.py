@@ -113,6 +113,7 @@ def test_reindex_rebuilds_from_stored_text_without_reading_files(
     def no_reading(path: Path) -> object:
         raise AssertionError(f"reindex read {path}")
 
+    monkeypatch.setattr("zhikong.app.EXTRACT_IN_WORKER", False)  # read here, where the patch applies
     monkeypatch.setattr("zhikong.indexer.extract.extract_text", no_reading)
     assert "索引已重建：5 条" in run("reindex").output
     assert as_json(run("search", "院感", "--json")) == before
@@ -154,6 +155,7 @@ def test_reread_picks_up_files_that_could_not_be_read_before(
     def missing_component(path: Path) -> Extraction:
         return Extraction(ExtractStatus.UNSUPPORTED, reason="需要 LibreOffice（测试中模拟未安装）")
 
+    monkeypatch.setattr("zhikong.app.EXTRACT_IN_WORKER", False)  # read here, where the patch applies
     monkeypatch.setattr("zhikong.indexer.extract.extract_text", missing_component)
     run("scan")
     assert as_json(run("ls", "--json"))[0]["extract_status"] == "unsupported"
