@@ -109,12 +109,13 @@ def _split_tag_template(work: Path) -> Path:
 
 
 def lines(pdf: Path, page: int) -> list[Line]:
+    # pdftotext writes the PDF's Title metadata (the document's full title) into <title> with a
+    # character outside the BMP (😀) as two encoded surrogates, which is not UTF-8: decode leniently.
     xml = subprocess.run(
         ["pdftotext", "-bbox-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
         capture_output=True,
-        text=True,
         check=True,
-    ).stdout
+    ).stdout.decode("utf-8", errors="replace")
     found = []
     for match in re.finditer(
         r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</line>', xml, re.S
