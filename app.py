@@ -44,6 +44,7 @@ from zhikong.indexer.query import relative_year
 
 if TYPE_CHECKING:
     from zhikong.archive.checks import CheckReport
+    from zhikong.archive.doctor import DoctorReport
     from zhikong.archive.drafts import Draft, DraftRequest
     from zhikong.archive.handover_model import (
         AfterSealFinding,
@@ -324,6 +325,14 @@ def open_index(settings: Settings) -> SearchIndex:
     return SearchIndex.open(settings.system_dir / "index", synonyms=settings.synonyms_path)
 
 
+def _index_documents(settings: Settings) -> dict[int, tuple[str, str]]:
+    index = open_index(settings)
+    try:
+        return index.documents()
+    finally:
+        index.close()
+
+
 @dataclasses.dataclass
 class Session:
     """What one operation works with: the settings, its own catalogue connection, and a reconciler
@@ -537,6 +546,16 @@ class Archive:
         if verified.head is None:
             raise NotFound("审计日志还是空的，没有可记录的锚点。")
         return LogAnchor(self.settings().county, self.root, now_iso(), verified.head, verified.entries)
+
+    def doctor(self, actor: Actor, *, repair: bool = False) -> DoctorReport:
+        """Check catalogue, preserved copies, search index, folder and audit chain against each other;
+        with `repair`, remove unreferenced copies and stale temporaries and bring the index in step."""
+        from zhikong.archive.doctor import examine
+
+        with self.session(actor) as s:
+            return examine(
+                s.settings, s.cat, s.reconciler, lambda: _index_documents(s.settings), repair=repair
+            )
 
     # -- search -----------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ user gets a Chinese message naming that file and the exit code INTERNAL.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import logging.handlers
@@ -54,6 +55,10 @@ class ZhikongGroup(click.Group):
             ctx.exit(int(ExitCode.INTERRUPTED))
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):  # a full disk is the user's to fix, not a bug
+                _fail(ctx, _internal(ctx, exc))
+            _fail(ctx, storage_error(exc, None))
         except Exception as exc:
             _fail(ctx, _internal(ctx, exc))
 
@@ -430,6 +435,28 @@ def log_anchor(env: Env, out: Path | None) -> None:
         # UTF-8 with a BOM: Windows Notepad opens it as UTF-8.
         out.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig")
         click.echo(f"已写出：{out}（请打印或交医政科保存在本机以外）")
+
+
+@cli.command()
+@click.option("--repair", is_flag=True, help="同时修复：清理无引用的副本和临时文件，补正检索索引")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+def doctor(env: Env, repair: bool, as_json: bool) -> None:
+    """体检：目录、保存的副本、检索索引、文件夹和审计日志相互核对；有问题时退出码为 1。"""
+    report = env.archive().doctor(env.actor, repair=repair)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        for line in report.repaired:
+            click.secho(f"已修复：{line}", fg="green")
+        if report.freed_bytes:
+            click.echo(f"释放空间 {report.freed_bytes:,} 字节。")
+        for p in report.problems:
+            click.secho(f"  ！{p.message}" + (f"（{p.path}）" if p.path else ""), fg="yellow")
+        if not report.problems:
+            click.secho("体检通过：目录、副本、检索索引、文件夹与审计日志一致。", fg="green")
+    if report.problems:
+        raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
 # -- search ----------------------------------------------------------------------------------------

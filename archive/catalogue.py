@@ -8,7 +8,9 @@ catalogue as it was before the batch.
 
 from __future__ import annotations
 
+import errno
 import getpass
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -350,10 +352,17 @@ def storage_error(exc: BaseException, path: Path | None) -> ZhikongError:
             f"档案库正被另一个 zhikong 进程写入，等待 {BUSY_TIMEOUT_S:.0f} 秒仍未释放。",
             hint="稍后重试；若确认没有其他 zhikong（包括 zhikong watch）在运行，重试即可。",
         )
-    if "full" in text or getattr(exc, "errno", None) == 28:
+    if "full" in text or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        target = getattr(exc, "filename", None) or where
         return StorageError(
-            f"磁盘已满，档案目录没有写入：{where}",
-            hint="清理磁盘空间后重试；已登记的内容没有丢失（未完成的这一批已撤回）。",
+            f"磁盘已满，没有写入：{target}（磁盘只剩 {_free_space(Path(target))}）",
+            hint="清理磁盘空间后重试；已登记的内容没有丢失（未完成的这一步已撤回），"
+            "之后可运行 zhikong doctor --repair 清理中断留下的副本。",
+        )
+    if "disk i/o error" in text:
+        return StorageError(
+            f"磁盘读写出错，档案目录没有写入：{where}",
+            hint="磁盘可能已满或有故障：检查磁盘后重试，然后运行 zhikong doctor 核对档案库。",
         )
     if "readonly" in text or "read-only" in text or isinstance(exc, PermissionError):
         return StorageError(
@@ -370,6 +379,17 @@ def storage_error(exc: BaseException, path: Path | None) -> ZhikongError:
         f"无法打开或写入档案目录：{where}（{exc}）",
         hint="请检查磁盘和文件权限；问题持续时请报告管理员。",
     )
+
+
+def _free_space(path: Path) -> str:
+    """How much the disk holding `path` has left, for a message (the nearest existing folder is asked)."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            try:
+                return f"{shutil.disk_usage(folder).free / 2**20:,.1f} MB"
+            except OSError:
+                break
+    return "未知"
 
 
 def now_iso() -> str:
@@ -678,6 +698,12 @@ class Catalogue:
         return {int(r[0]): r[1] for r in self.conn.execute("SELECT record_id, text FROM texts")}
 
     # -- the index's retry list and problems without a record (call inside `transaction()`) ---------
+
+    def has_version_with(self, sha256: str) -> bool:
+        return (
+            self.conn.execute("SELECT 1 FROM versions WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone()
+            is not None
+        )
 
     def index_drift(self) -> list[int]:
         """Electronic records the search index has not taken in their current revision."""

@@ -510,8 +510,7 @@ def _catalogue_final(
         record = set_classification(
             cat, record, Reclassification(category=NOTICE_CATEGORY), centers=settings.center_names()
         )
-        if reconciler.sink is not None:
-            reconciler.sink.upsert([(record, cat.text(record.id) or "")])
+        reconciler.index_records([record.id])
     cat.set_document_details(
         record.id, doc_number=doc_number, responsible=spec.signer, doc_date=spec.date.isoformat()
     )

@@ -11,10 +11,13 @@ compares everything; with paths it compares only those files and folders (the wa
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, TypeVar
@@ -24,6 +27,7 @@ from zhikong.archive.catalogue import Catalogue, Record, RecordState
 from zhikong.archive.convention import Classification, Source, classify, is_ignored
 from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.settings import SETTINGS_FILE, SYSTEM_DIR, Settings
+from zhikong.errors import StorageError
 
 BATCH = 200
 T = TypeVar("T")
@@ -131,6 +135,7 @@ class Reconciler:
         self.extract = extract
         self.sink = sink
         self._index_error: str | None = None
+        self._batch_copies: list[str] = []  # objects the current batch created (removed if it fails)
 
     # -- the whole pass -----------------------------------------------------------------------------
 
@@ -258,17 +263,13 @@ class Reconciler:
         """preserve + extract, outside any transaction (they are the slow part)."""
         try:
             stored = self.store.add_file(facts.abs)
+            if stored.new:
+                self._batch_copies.append(stored.sha256)
             after = os.stat(facts.abs)
-        except FileNotFoundError:
-            report.errors.append(FileError(facts.rel, "读取时文件消失了（已被移走或删除），未登记"))
-            return None
-        except PermissionError:
-            self._problem(facts.rel, "没有读取权限，无法登记：请检查文件权限")
-            report.errors.append(FileError(facts.rel, "没有读取权限，无法登记：请检查文件权限"))
-            return None
         except OSError as exc:
-            self._problem(facts.rel, f"读取失败：{exc.strerror or exc}")
-            report.errors.append(FileError(facts.rel, f"读取失败：{exc.strerror or exc}"))
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise _disk_full(self.settings.system_dir, facts.size) from exc
+            self._unreadable(facts, exc, report)
             return None
         if after.st_size != stored.size or after.st_mtime_ns != facts.mtime_ns:
             report.errors.append(FileError(facts.rel, "文件正在写入（读取期间发生变化），稍后再登记"))
@@ -276,6 +277,40 @@ class Reconciler:
         facts = replace(facts, size=stored.size)
         text = self._extract(facts) if self.extract else None
         return _Prepared(facts, stored.sha256, text)
+
+    def _unreadable(self, facts: FileFacts, exc: OSError, report: ScanReport) -> None:
+        if isinstance(exc, FileNotFoundError):
+            report.errors.append(FileError(facts.rel, "读取时文件消失了（已被移走或删除），未登记"))
+        elif isinstance(exc, PermissionError):
+            self._problem(facts.rel, "没有读取权限，无法登记：请检查文件权限")
+            report.errors.append(FileError(facts.rel, "没有读取权限，无法登记：请检查文件权限"))
+        else:
+            self._problem(facts.rel, f"读取失败：{exc.strerror or exc}")
+            report.errors.append(FileError(facts.rel, f"读取失败：{exc.strerror or exc}"))
+        return None
+
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        """One batch's copies are its own: if the batch fails (a full disk, a kill is another matter —
+        `zhikong doctor --repair` clears those), the objects it created and nothing references are
+        removed again, so freeing space in the folder is enough to make the next scan succeed."""
+        self._batch_copies = []
+        try:
+            yield
+        except BaseException:
+            made, self._batch_copies = self._batch_copies, []
+            if made:
+                self._discard(made)
+            raise
+
+    def _discard(self, shas: list[str]) -> None:
+        try:
+            with self.cat.transaction():  # the write lock: nobody starts referencing them meanwhile
+                for sha in shas:
+                    if not self.cat.has_version_with(sha):
+                        self.store.remove(sha)
+        except Exception:  # the catalogue itself failing (the disk is full): doctor --repair finishes
+            return
 
     def _extract(self, facts: FileFacts) -> TextResult:
         assert self.extract is not None
@@ -310,6 +345,17 @@ class Reconciler:
         missing_by_sha: dict[str, list[str]],
         report: ScanReport,
     ) -> None:
+        with self._batch():
+            indexed = self._catalogue_new(chunk, missing, missing_by_sha, report)
+        self._to_index(indexed)
+
+    def _catalogue_new(
+        self,
+        chunk: list[FileFacts],
+        missing: dict[str, tuple[int, int, int, str]],
+        missing_by_sha: dict[str, list[str]],
+        report: ScanReport,
+    ) -> list[int]:
         prepared = [p for f in chunk if (p := self._prepare(f, report))]
         indexed: list[int] = []
         with self.cat.transaction():
@@ -354,9 +400,14 @@ class Reconciler:
                     report.added.append(f.rel)
                 self._store_text(record_id, p)
                 indexed.append(record_id)
-        self._to_index(indexed)
+        return indexed
 
     def _apply_changed(self, chunk: list[tuple[int, FileFacts]], report: ScanReport) -> None:
+        with self._batch():
+            indexed = self._catalogue_changed(chunk, report)
+        self._to_index(indexed)
+
+    def _catalogue_changed(self, chunk: list[tuple[int, FileFacts]], report: ScanReport) -> list[int]:
         prepared = [p for _rid, f in chunk if (p := self._prepare(f, report))]
         indexed: list[int] = []
         with self.cat.transaction():
@@ -366,7 +417,7 @@ class Reconciler:
                     report.deferred.append(p.facts.abs)
                 elif self._update_existing(current, p, report):
                     indexed.append(current.id)
-        self._to_index(indexed)
+        return indexed
 
     def _update_existing(self, before: Record, p: _Prepared, report: ScanReport) -> bool:
         """A file at a catalogued path: same content is only a new timestamp, else a new version.
@@ -462,7 +513,8 @@ class Reconciler:
         try:
             self.sink.upsert([(r, self.cat.text(r.id) or "") for r in records])
         except Exception as exc:
-            self._index_error = f"检索索引暂时无法更新（{exc}），{len(record_ids)} 条记录将在下次核对时补上"
+            why = "磁盘已满" if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) else str(exc)
+            self._index_error = f"检索索引暂时无法更新（{why}），{len(record_ids)} 条记录将在下次核对时补上"
             return
         with self.cat.transaction():
             self.cat.mark_indexed((r.id, r.revision) for r in records)
@@ -517,6 +569,18 @@ class Reconciler:
             return path.relative_to(self.settings.root).as_posix()
         except ValueError:
             return path.as_posix()
+
+
+def _disk_full(system_dir: Path, needed: int) -> StorageError:
+    free = shutil.disk_usage(system_dir).free
+    return StorageError(
+        f"磁盘已满，文件没有登记：保存副本还需至少 {_mb(needed)}，磁盘只剩 {_mb(free)}。",
+        hint="清理磁盘空间后重新运行 zhikong scan；这一批已复制的副本已删除，已登记的内容没有丢失。",
+    )
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:,.1f} MB"
 
 
 def _within(rel: str, scope: str) -> bool:

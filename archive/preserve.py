@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ CHUNK = 1 << 20
 class Stored:
     sha256: str
     size: int
+    new: bool = False  # this call created the object (it did not exist before)
 
 
 class ObjectStore:
@@ -48,12 +50,13 @@ class ObjectStore:
                     size += len(chunk)
             sha = digest.hexdigest()
             target = self.path_of(sha)
-            if target.exists():
+            existed = target.exists()
+            if existed:
                 os.unlink(tmp_name)
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp_name, target)
-            return Stored(sha, size)
+            return Stored(sha, size, new=not existed)
         except BaseException:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
@@ -65,3 +68,26 @@ class ObjectStore:
         tmp = dest.with_name(f".{dest.name}.zhikong-restore")
         shutil.copyfile(source, tmp)
         os.replace(tmp, dest)
+
+    def hashes(self) -> set[str]:
+        """Every object held."""
+        if not self.dir.is_dir():
+            return set()
+        return {p.name for p in self.dir.glob("??/*") if len(p.name) == 64}
+
+    def remove(self, sha256: str) -> int:
+        """Delete one object; returns the bytes freed (0 if it was not there)."""
+        path = self.path_of(sha256)
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def stale_temporaries(self, older_than: float) -> list[Path]:
+        """Half-written copies a killed process left (older than `older_than` seconds)."""
+        if not self.tmp.is_dir():
+            return []
+        limit = time.time() - older_than
+        return [p for p in self.tmp.iterdir() if p.is_file() and p.stat().st_mtime < limit]

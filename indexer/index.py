@@ -294,6 +294,15 @@ class SearchIndex:
                 if reader.postings("record_id", term).is_active()  # deleted documents have no postings
             }
 
+    def documents(self) -> dict[int, tuple[str, str]]:
+        """record id -> (path, state) of every document: what `zhikong doctor` compares with the
+        catalogue (reads every stored document: a maintenance check, not for every reconcile)."""
+        with self._ix.searcher() as searcher:
+            return {
+                int(fields["record_id"]): (fields["path"], fields["state"])
+                for fields in searcher.all_stored_fields()
+            }
+
     def doc_count(self) -> int:
         return int(self._ix.doc_count())
 

@@ -4,13 +4,16 @@ preserved copies and the audit chain are checked after every kill."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Run, as_json
+from click.testing import CliRunner
+from conftest import Run, as_json, invoke
 
 from zhikong.archive import drafts
 from zhikong.archive.samplefiles import make_docx
+from zhikong.errors import ExitCode
 
 BODY = "经研究，决定召开会议。"
 
@@ -173,3 +176,63 @@ def test_a_named_pipe_in_the_folder_never_blocks_the_watcher_or_a_scan(root: Pat
     assert tracker.ready() == [fifo]  # returned at once: never opened
     data = as_json(run("scan", "--json"))
     assert data["skipped"] == 1 and data["added"] == 0
+
+
+# -- a full disk ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 20 MB file system (tmpfs), so the disk really fills; needs root, as CI has."""
+    import subprocess
+
+    mount = tmp_path / "小磁盘"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mount)], capture_output=True, check=False
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_a_chinese_error_and_the_failed_batch_leaves_no_copies(
+    small_disk: Path, runner: CliRunner
+) -> None:
+    import os
+
+    root = small_disk / "档案库"
+    invoke(runner, "init", str(root), "--county", "金乡县", "--bureau", "金乡县卫生健康局",
+           "--doc-prefix", "金卫健字", "--fonds", "Z109")  # fmt: skip
+    invoke(runner, "--root", str(root), "center", "add", "护理质控中心", "--code", "HL", "--host", "人民医院")
+    folder = root / "护理质控中心/2026/2026-03-15 第一次工作会议"
+    folder.mkdir(parents=True)
+    for i in range(3):  # 12 MB of files on a 20 MB disk: their copies cannot all fit
+        (folder / f"录像{i}.mp4").write_bytes(os.urandom(4 * 2**20))
+    failed = invoke(runner, "--root", str(root), "scan", expect=int(ExitCode.STORAGE))
+    assert "磁盘已满" in failed.output and "MB" in failed.output and "Traceback" not in failed.output
+    objects = root / ".zhikong" / "objects"
+    assert not objects.exists() or not any(objects.rglob("*")) or all(p.is_dir() for p in objects.rglob("*"))
+
+    (folder / "录像2.mp4").unlink()  # the secretary frees space
+    data = as_json(invoke(runner, "--root", str(root), "scan", "--json"))
+    assert data["added"] == 2 and data["errors"] == 0
+    assert "体检通过" in invoke(runner, "--root", str(root), "doctor").output
+
+
+def test_doctor_finds_and_removes_copies_nothing_references(root: Path, run: Run) -> None:
+    from zhikong.archive.preserve import ObjectStore
+
+    make_docx(root / "护理质控中心/收件箱/说明.docx", "说明", ["内容。"])
+    run("scan")
+    store = ObjectStore(root / ".zhikong")
+    left = root.parent / "中断的批次.bin"
+    left.write_bytes(b"a copy left by a batch that was killed" * 30)
+    orphan = store.add_file(left)  # as a killed scan leaves it: copied, never catalogued
+    assert "没有记录引用" in run("doctor", expect=1).output
+    repaired = run("doctor", "--repair").output
+    assert "删除了 1 个" in repaired and not store.has(orphan.sha256)
+    assert "体检通过" in run("doctor").output
