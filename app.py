@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from zhikong.archive import audit
 from zhikong.archive.catalogue import Catalogue, Record, RecordState
@@ -40,9 +40,11 @@ from zhikong.archive.settings import (
 )
 from zhikong.errors import InputFileError, NotFound, VerificationError, ZhikongError
 from zhikong.indexer.index import IndexDoc, SearchFilters, SearchIndex
+from zhikong.indexer.pii import has_pii, mask_pii
 from zhikong.indexer.query import relative_year
 
 if TYPE_CHECKING:
+    from zhikong.archive.backup import BackupCheck, BackupResult, Restored
     from zhikong.archive.checks import CheckReport
     from zhikong.archive.doctor import DoctorReport
     from zhikong.archive.drafts import Draft, DraftRequest
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     from zhikong.indexer.index import Hit
 
 Actor = str
+T = TypeVar("T")
 
 
 # -- results -----------------------------------------------------------------------------------------
@@ -87,6 +90,24 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [jsonable(v) for v in value]
+    return value
+
+
+def for_people(value: T) -> T:
+    """A copy of a result with personal data masked in every string (titles, paths, messages): what the
+    documents written for people — the check report, the 考核评分表, the 归档文件目录 — are made from.
+    The results the layer returns keep the real values; front ends mask what they print."""
+    if isinstance(value, Enum):  # a StrEnum is a str: keep its type
+        return value
+    if isinstance(value, str):
+        return mask_pii(value)  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: for_people(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changes)  # type: ignore[return-value]
+    if isinstance(value, tuple | list):
+        return type(value)(for_people(v) for v in value)  # type: ignore[return-value]
+    if isinstance(value, dict):
+        return {k: for_people(v) for k, v in value.items()}  # type: ignore[return-value]
     return value
 
 
@@ -238,6 +259,12 @@ class HandoverStatusResult(Result):
     findings: tuple[AfterSealFinding, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class BackupRestoreResult(Result):
+    restored: Restored
+    indexed: int  # records in the search index rebuilt after the restore
+
+
 # -- the wiring: extraction and the index behind the reconciler -------------------------------------
 
 
@@ -323,6 +350,11 @@ class IndexSink:
 
 def open_index(settings: Settings) -> SearchIndex:
     return SearchIndex.open(settings.system_dir / "index", synonyms=settings.synonyms_path)
+
+
+def _head(cat: Catalogue) -> str | None:
+    last = audit.head(cat)
+    return f"{last[0]}:{last[1]}" if last else None
 
 
 def _index_documents(settings: Settings) -> dict[int, tuple[str, str]]:
@@ -632,7 +664,13 @@ class Archive:
                 s.settings, s.cat, center=center, year=year, box=box, retention=retention, limit=limit
             )
             if out is not None:
-                box_documents(planned, out, scanned=scanned_ids(s.cat), compiled_by=compiled_by, today=today)
+                box_documents(
+                    for_people(planned),
+                    out,
+                    scanned=scanned_ids(s.cat),
+                    compiled_by=compiled_by,
+                    today=today,
+                )
         return planned
 
     def paper_mark(
@@ -690,10 +728,11 @@ class Archive:
         with self.session(actor) as s:
             rules = load_rules(s.settings.rules, s.settings.root)
             report = run_checks(s.settings, s.cat, rules, as_of=as_of, center=center, year=year)
+            anchor = _head(s.cat)
         if out is not None:
             from zhikong.generator.reports import check_report
 
-            check_report(report, out, county=s.settings.county)
+            check_report(for_people(report), out, county=s.settings.county, anchor=anchor)
         return report
 
     def score(
@@ -714,10 +753,11 @@ class Archive:
                 as_of=as_of,
                 find=self._evidence(s.settings),
             )
+            anchor = _head(s.cat)
         if out is not None:
             from zhikong.generator.reports import score_form
 
-            score_form(sheet, out, county=s.settings.county)
+            score_form(for_people(sheet), out, county=s.settings.county, anchor=anchor)
         return sheet
 
     def rank(self, actor: Actor, *, year: int, as_of: date, out: Path | None = None) -> Ranking:
@@ -733,7 +773,7 @@ class Archive:
         if out is not None:
             from zhikong.generator.reports import ranking_book
 
-            ranking_book(ranking, out)
+            ranking_book(for_people(ranking), out)
         return ranking
 
     @staticmethod
@@ -913,6 +953,49 @@ class Archive:
         with self.session(actor) as s:
             s.settings.center(center)
             return release(s.cat, center, reason)
+
+    # -- backups -------------------------------------------------------------------------------------------
+
+    def backup(self, actor: Actor, dest: Path) -> BackupResult:
+        """A consistent copy of the running archive in `dest` (new, empty, or an earlier backup: then only
+        what is new is copied): databases by SQLite's online backup, preserved copies, the folders and
+        settings, the manifest last. Each backup is an audit entry here. Safe while scans and the watcher
+        write, so `serve` can call it on a schedule."""
+        from zhikong.archive.backup import create_backup
+
+        settings = self.settings()
+        # Opened first so the catalogue is migrated: the copy then has the schema this program reads.
+        with Catalogue.open(settings.system_dir, actor=actor) as cat:
+            result = create_backup(settings, dest)
+            audit.append(
+                cat,
+                "backup",
+                dest=str(result.dest),
+                snapshot=result.snapshot,
+                backup_audit_head=result.audit_head,
+                objects=result.objects,
+                objects_copied=result.objects_copied,
+                bytes_copied=result.bytes_copied,
+                warnings=len(result.warnings),
+            )
+        return result
+
+    @staticmethod
+    def backup_verify(actor: Actor, dest: Path) -> BackupCheck:
+        """Check a backup, every problem at once (needs no archive: a backup is checked before a restore)."""
+        from zhikong.archive.backup import verify_backup
+
+        return verify_backup(dest)
+
+    @classmethod
+    def backup_restore(cls, actor: Actor, dest: Path, target: Path) -> BackupRestoreResult:
+        """A working archive in `target` (a new or empty folder) from the verified backup in `dest`; the
+        search index is rebuilt, the restore recorded in the restored audit chain."""
+        from zhikong.archive.backup import restore_backup
+
+        restored = restore_backup(dest, target, actor=actor)
+        indexed = cls(restored.target).reindex(actor).indexed
+        return BackupRestoreResult(restored, indexed)
 
 
 # -- the command line's actor ---------------------------------------------------------------------------

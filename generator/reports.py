@@ -23,27 +23,35 @@ def _finding_rows(report: CheckReport) -> list[list[object]]:
     ]
 
 
-def check_report(report: CheckReport, out: Path, *, county: str) -> Path:
-    """The findings grouped by center, as .docx or .xlsx (chosen by the file's suffix)."""
+def anchor_line(anchor: str | None) -> str:
+    """The audit chain's head printed on a report, so the paper proves later what the log said then."""
+    return f"审计日志锚点（链头）：{anchor}    核对：zhikong log verify --anchor {anchor}" if anchor else ""
+
+
+def check_report(report: CheckReport, out: Path, *, county: str, anchor: str | None = None) -> Path:
+    """The findings grouped by center, as .docx or .xlsx (chosen by the file's suffix); `anchor` is the
+    audit chain's head (SEQ:HASH) when the report was made."""
     suffix = out.suffix.lower()
     title = f"{county}质控中心档案检查报告"
     when = (
         f"检查日期：{report.as_of.year}年{report.as_of.month}月{report.as_of.day}日    规则集：{report.rules}"
     )
+    proof = anchor_line(anchor)
     if suffix == ".xlsx":
         book = Workbook()
         sheet = book.active
         sheet.title = "检查结果"
         sheet.append([title])
         sheet.append([when])
+        sheet.append([proof])
         sheet.append(list(FINDING_COLUMNS))
-        for cell in sheet[3]:
+        for cell in sheet[4]:
             cell.font = Font(bold=True)
         for row in _finding_rows(report):
             sheet.append(row)
         for col, width in zip("ABCDEFG", (14, 7, 24, 12, 10, 60, 70), strict=True):
             sheet.column_dimensions[col].width = width
-        for row in sheet.iter_rows(min_row=4):
+        for row in sheet.iter_rows(min_row=5):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
         return save_atomic(book, out)
@@ -52,6 +60,8 @@ def check_report(report: CheckReport, out: Path, *, county: str) -> Path:
     doc = new_document(landscape=True)
     paragraph(doc, title, size=18, font=TITLE_FONT, center=True)
     paragraph(doc, when)
+    if proof:
+        paragraph(doc, proof, size=9)
     groups = report.by_center()
     if not groups:
         paragraph(doc, "未发现问题。")
@@ -74,8 +84,9 @@ def _fmt(value: float | None) -> str:
     return f"{value:g}"
 
 
-def score_form(sheet: ScoreSheet, out: Path, *, county: str) -> Path:
-    """The 考核评分表 with 自查得分 filled in and the evidence of each score listed below it."""
+def score_form(sheet: ScoreSheet, out: Path, *, county: str, anchor: str | None = None) -> Path:
+    """The 考核评分表 with 自查得分 filled in and the evidence of each score listed below it; `anchor` is
+    the audit chain's head (SEQ:HASH) when it was made."""
     doc = new_document(landscape=True)
     paragraph(doc, sheet.title, size=18, font=TITLE_FONT, center=True)
     paragraph(
@@ -122,6 +133,8 @@ def score_form(sheet: ScoreSheet, out: Path, *, county: str) -> Path:
         ],
     )
     paragraph(doc, "")
+    if anchor:
+        paragraph(doc, anchor_line(anchor), size=9)
     paragraph(doc, "考核组组长：__________    考核组成员：__________    被考核单位签字：__________")
     paragraph(doc, "日期：    年    月    日")
     return save_atomic(doc, out)

@@ -125,3 +125,16 @@ def test_the_anchor_is_written_for_the_bureau_and_verifies(history: Path, run: R
     run("scan")  # the chain grows after the anchor: it still extends it
     assert "锚点之前没有被改写" in run("log", "verify", "--anchor", head).output
     assert "锚点应写成" in run("log", "verify", "--anchor", "12:abc", expect=FAILED).output
+
+
+def test_the_check_report_and_the_score_form_carry_the_anchor(
+    history: Path, run: Run, tmp_path: Path
+) -> None:
+    from docx import Document
+
+    head = run("log", "verify").output.split("当前链头（锚点）：")[1].split()[0]
+    run("check", "--out", str(tmp_path / "检查报告.docx"), expect=None)
+    run("score", "--center", "护理质控中心", "--out", str(tmp_path / "评分表.docx"))
+    for name in ("检查报告.docx", "评分表.docx"):
+        text = "\n".join(p.text for p in Document(str(tmp_path / name)).paragraphs)
+        assert f"zhikong log verify --anchor {head}" in text, name

@@ -108,7 +108,8 @@ def test_check_filters_and_reports(tmp_path: Path, runner: CliRunner) -> None:
     assert "金乡县质控中心档案检查报告" in body and f"{HL}：7 项" in body
     assert "case_review.quarterly" in cells and "第三季度没有重点病例抽查与质量评价" in cells
     sheet = load_workbook(out_xlsx).active
-    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=4)]
+    assert str(sheet["A3"].value).startswith("审计日志锚点（链头）：")  # the log's head when it was made
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=5)]
     assert len(rows) == 7 and {r[2] for r in rows} >= {"roster.composition", "record.paper"}
     # a year with nothing in it before the first quarter ends: only the roster
     early = as_json(run("check", "--json", "--as-of", f"{Y + 1}-02-01", "--year", str(Y + 1), expect=1))
