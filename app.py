@@ -103,9 +103,9 @@ def for_people(value: T) -> T:
         return mask_pii(value)  # type: ignore[return-value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {f.name: for_people(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
-        return dataclasses.replace(value, **changes)  # type: ignore[return-value]
+        return dataclasses.replace(value, **changes)
     if isinstance(value, tuple | list):
-        return type(value)(for_people(v) for v in value)  # type: ignore[return-value]
+        return type(value)(for_people(v) for v in value)
     if isinstance(value, dict):
         return {k: for_people(v) for k, v in value.items()}  # type: ignore[return-value]
     return value
@@ -285,14 +285,12 @@ def extract_for_catalogue(path: Path) -> TextResult:
 
 
 def to_text_result(result: Extraction) -> TextResult:
-    from zhikong.indexer.pii import has_pii
-
     return TextResult(
         status=result.status.value,
         text=result.text,
         reason=result.reason,
         title=result.title,
-        pii=has_pii(result.text),
+        pii=has_pii(result.text, result.title),
     )
 
 

@@ -32,6 +32,7 @@ from zhikong.archive.ingest import ScanReport
 from zhikong.archive.settings import Center, Roster, find_root
 from zhikong.errors import ExitCode, InternalError, VerificationError, ZhikongError
 from zhikong.indexer.index import SearchFilters
+from zhikong.indexer.pii import mask_pii
 
 if TYPE_CHECKING:  # names for the type checker only: their modules are imported on first use
     from zhikong.archive.checks import CheckReport
@@ -51,7 +52,7 @@ class ZhikongGroup(click.Group):
         except sqlite3.Error as exc:  # the catalogue failed under us: busy, disk full, read-only, damaged
             _fail(ctx, storage_error(exc, None))
         except KeyboardInterrupt:
-            click.echo("已中断。", err=True)
+            show("已中断。", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -64,7 +65,7 @@ class ZhikongGroup(click.Group):
 
 
 def _fail(ctx: click.Context, exc: ZhikongError) -> None:
-    click.secho(f"错误：{exc}", fg="red", err=True)
+    show(f"错误：{exc}", fg="red", err=True)
     ctx.exit(int(exc.exit_code))
 
 
@@ -79,8 +80,11 @@ def _internal(ctx: click.Context, exc: BaseException) -> InternalError:
     log = logs / "errors.log"
     try:
         with log.open("a", encoding="utf-8") as f:
-            f.write(f"\n== {datetime.now().isoformat(timespec='seconds')} zhikong {' '.join(ctx.args)}\n")
-            f.write("".join(traceback.format_exception(exc)))
+            # The log is sent to whoever maintains the program: personal data in paths stays masked.
+            f.write(
+                f"\n== {datetime.now().isoformat(timespec='seconds')} zhikong {mask_pii(' '.join(ctx.args))}\n"
+            )
+            f.write(mask_pii("".join(traceback.format_exception(exc))))
     except OSError:
         log = Path("（无法写入日志）")
     return InternalError(
@@ -103,6 +107,13 @@ class Env:
     @property
     def actor(self) -> str:
         return default_actor(self.actor_option)
+
+
+def show(message: object = "", *, err: bool = False, **style: Any) -> None:
+    """Print one line for a person. Every human-readable line goes through here, so a 身份证号 or mobile
+    number in a file name, title, path or message is shown masked (J15(3), H27–H28). `emit_json` is for
+    scripts and keeps exact values."""
+    click.secho(mask_pii(str(message)), err=err, **style)
 
 
 def emit_json(data: Any) -> None:
@@ -136,8 +147,8 @@ def cli(ctx: click.Context, root: Path | None, actor: str | None) -> None:
 def init(env: Env, root: Path, county: str, bureau: str, doc_prefix: str, fonds: str) -> None:
     """新建档案库：写入带说明的 zhikong.toml 和系统目录 .zhikong/。"""
     arc = Archive.init(env.actor, root, county=county, bureau=bureau, doc_prefix=doc_prefix, fonds=fonds)
-    click.echo(f"已新建档案库：{arc.root}")
-    click.echo("下一步：zhikong center add 中心名称 --code 代码 --host 挂靠单位")
+    show(f"已新建档案库：{arc.root}")
+    show("下一步：zhikong center add 中心名称 --code 代码 --host 挂靠单位")
 
 
 @cli.group()
@@ -172,8 +183,8 @@ def center_add(
     )
     arc = env.archive()
     arc.add_center(env.actor, Center(name, code, host, roster), today=date.today())
-    click.echo(f"已登记：{name}（{code}），挂靠单位 {host}")
-    click.echo(f"文件夹：{arc.root / name}")
+    show(f"已登记：{name}（{code}），挂靠单位 {host}")
+    show(f"文件夹：{arc.root / name}")
 
 
 @center.command("list")
@@ -186,11 +197,11 @@ def center_list(env: Env, as_json: bool) -> None:
         emit_json(result.to_json())
         return
     if not result.centers:
-        click.echo("尚未登记质控中心。用 zhikong center add 登记。")
+        show("尚未登记质控中心。用 zhikong center add 登记。")
     for c in result.centers:
         r = c.roster
-        click.echo(f"{c.name}（{c.code}） 挂靠：{c.host}")
-        click.echo(
+        show(f"{c.name}（{c.code}） 挂靠：{c.host}")
+        show(
             f"  主任：{r.director or '—'}  副主任：{'、'.join(r.deputies) or '—'}  秘书：{r.secretary or '—'}  成员 {len(r.members)} 人"
         )
 
@@ -200,20 +211,20 @@ def center_list(env: Env, as_json: bool) -> None:
 
 def _print_report(report: ScanReport, verbose: bool = True) -> None:
     c = report.counts()
-    click.echo(
+    show(
         f"新增 {c['added']}，修改 {c['changed']}，移动 {c['moved']}，删除 {c['deleted']}，"
         f"未变 {c['unchanged']}，未归类 {c['unclassified']}，错误 {c['errors']}"
     )
     if not verbose:
         return
     for path in report.deleted:
-        click.secho(f"  删除：{path}（已保留副本，可用 zhikong restore 恢复）", fg="yellow")
+        show(f"  删除：{path}（已保留副本，可用 zhikong restore 恢复）", fg="yellow")
     for old, new in report.moved:
-        click.echo(f"  移动：{old} → {new}")
+        show(f"  移动：{old} → {new}")
     for err in report.errors:
-        click.secho(f"  错误：{err.path}：{err.message}", fg="red")
+        show(f"  错误：{err.path}：{err.message}", fg="red")
     for skip in report.skipped:
-        click.echo(f"  跳过：{skip.path}：{skip.message}")
+        show(f"  跳过：{skip.path}：{skip.message}")
 
 
 @cli.command()
@@ -228,13 +239,20 @@ def scan(env: Env, as_json: bool) -> None:
         _print_report(report)
 
 
+class _MaskingFormatter(logging.Formatter):
+    """watch.log is read by people: the paths it names are masked like every printed line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_pii(super().format(record))
+
+
 def _setup_watch_log(system_dir: Path) -> None:
     logs = system_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
         logs / "watch.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
     )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("zhikong")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -258,7 +276,7 @@ def watch(env: Env, poll: bool, rescan: float, stable: float) -> None:
 
     def started(settings: Any) -> None:
         _setup_watch_log(settings.system_dir)
-        click.echo(
+        show(
             f"正在监视 {settings.root}（{'轮询' if poll else '文件事件'}），日志：.zhikong/logs/watch.log。按 Ctrl-C 停止。"
         )
 
@@ -276,7 +294,7 @@ def watch(env: Env, poll: bool, rescan: float, stable: float) -> None:
         )
     except KeyboardInterrupt:
         stop.set()
-    click.echo("已停止监视。")
+    show("已停止监视。")
 
 
 # -- records ---------------------------------------------------------------------------------------
@@ -303,7 +321,7 @@ def classify(
     change = Reclassification(category=category, activity=activity, center=center_name, year=year)
     rec = env.archive().classify(env.actor, path, change, cwd=Path.cwd())
     c = rec.classification
-    click.echo(f"{rec.path}：{c.center or '—'} {c.year or '—'} {c.activity or '—'} {c.category}（manual）")
+    show(f"{rec.path}：{c.center or '—'} {c.year or '—'} {c.activity or '—'} {c.category}（manual）")
 
 
 @cli.command("ls")
@@ -329,8 +347,8 @@ def ls_(
     for r in result.records:
         c = r.classification
         flags = ("【已删除】" if r.state == RecordState.DELETED else "") + ("【含个人信息】" if r.pii else "")
-        click.echo(f"{c.center or '未归类'}  {c.year or '—'}  {c.category:<4}  {r.path}{flags}")
-    click.echo(f"共 {len(result.records)} 条")
+        show(f"{c.center or '未归类'}  {c.year or '—'}  {c.category:<4}  {r.path}{flags}")
+    show(f"共 {len(result.records)} 条")
 
 
 @cli.command("status")
@@ -339,14 +357,14 @@ def status_(env: Env) -> None:
     """按中心和年度汇总各类文件数，并列出需要处理的记录。"""
     result = env.archive().status(env.actor)
     if not result.groups and not result.problems:
-        click.echo("目录为空。把文件放进中心文件夹后运行 zhikong scan。")
+        show("目录为空。把文件放进中心文件夹后运行 zhikong scan。")
     for g in result.groups:
         counts = "，".join(f"{k} {v}" for k, v in sorted(g.by_category.items()))
-        click.secho(f"{g.center} {g.year or '年度不明'}：{counts or '无'}", bold=True)
+        show(f"{g.center} {g.year or '年度不明'}：{counts or '无'}", bold=True)
         for path, why in g.attention:
-            click.secho(f"  ！{path}：{why}", fg="yellow")
+            show(f"  ！{path}：{why}", fg="yellow")
     for path, message in result.problems:
-        click.secho(f"  ！{path}：{message}", fg="red")
+        show(f"  ！{path}：{message}", fg="red")
 
 
 @cli.command("restore")
@@ -361,11 +379,9 @@ def status_(env: Env) -> None:
 def restore_(env: Env, path: str, version: int | None) -> None:
     """从保存的副本恢复被删除、被覆盖或损坏的文件；被替换的内容也先另存。"""
     result = env.archive().restore(env.actor, path, cwd=Path.cwd(), version=version)
-    click.echo(
-        f"已恢复：{result.record.path}（第 {result.version} 版内容，当前第 {result.record.version} 版）"
-    )
+    show(f"已恢复：{result.record.path}（第 {result.version} 版内容，当前第 {result.record.version} 版）")
     if result.saved_sha256:
-        click.echo(f"恢复前的文件内容已另存为副本（sha256 {result.saved_sha256[:12]}…，见 zhikong log）。")
+        show(f"恢复前的文件内容已另存为副本（sha256 {result.saved_sha256[:12]}…，见 zhikong log）。")
 
 
 @cli.group(invoke_without_command=True)
@@ -387,12 +403,12 @@ def log(ctx: click.Context, center_name: str | None, limit: int, imported: bool)
                 else f"{r.action or '':<10} {r.center or ''}  {r.path or ''}"
                 + (f"  {r.actor}" if r.actor else "")
             )
-            click.echo(f"{r.chain[:8]} {r.seq:>6}  {r.ts or ''}  {shown}")
+            show(f"{r.chain[:8]} {r.seq:>6}  {r.ts or ''}  {shown}")
         return
     for e in arc.log(env.actor, center=center_name, limit=limit).entries:
         extra = "，".join(f"{k}={v}" for k, v in e.detail.items() if k not in ("sha256", "previous_sha256"))
         who = f"  操作人：{e.actor}" if e.actor else ""
-        click.echo(f"{e.seq:>6}  {e.ts}  {e.action:<10} {e.center or ''}  {e.path or ''}  {extra}{who}")
+        show(f"{e.seq:>6}  {e.ts}  {e.action:<10} {e.center or ''}  {e.path or ''}  {extra}{who}")
 
 
 @log.command("verify")
@@ -403,13 +419,13 @@ def log(ctx: click.Context, center_name: str | None, limit: int, imported: bool)
 def log_verify(env: Env, anchor: str | None) -> None:
     """校验审计日志：哈希链、与档案目录逐条对照、（可选）与此前记下的锚点对照。"""
     result = env.archive().verify_log(env.actor, anchor=anchor)
-    click.echo(f"审计日志完整：共 {result.entries} 条，哈希链校验通过，与档案目录逐条对照一致。")
+    show(f"审计日志完整：共 {result.entries} 条，哈希链校验通过，与档案目录逐条对照一致。")
     if anchor:
-        click.echo(f"与锚点 {anchor[:20]}… 对照：日志仍在其后延续，锚点之前没有被改写。")
+        show(f"与锚点 {anchor[:20]}… 对照：日志仍在其后延续，锚点之前没有被改写。")
     if result.head:
-        click.echo(f"当前链头（锚点）：{result.head}")
+        show(f"当前链头（锚点）：{result.head}")
     if result.imported_chains:
-        click.echo(
+        show(
             f"移交带来的审计日志：{result.imported_chains} 条链共 {result.imported_entries} 条，各自校验通过并接续在本库日志上"
             "（zhikong log --imported 查看）。"
         )
@@ -430,11 +446,11 @@ def log_anchor(env: Env, out: Path | None) -> None:
         f"核对方法：zhikong log verify --anchor {a.head}",
     ]
     for line in lines:
-        click.echo(line)
+        show(line)
     if out is not None:
         # UTF-8 with a BOM: Windows Notepad opens it as UTF-8.
-        out.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8-sig")
-        click.echo(f"已写出：{out}（请打印或交医政科保存在本机以外）")
+        out.write_text(mask_pii("\r\n".join(lines)) + "\r\n", encoding="utf-8-sig")
+        show(f"已写出：{out}（请打印或交医政科保存在本机以外）")
 
 
 @cli.command()
@@ -448,13 +464,13 @@ def doctor(env: Env, repair: bool, as_json: bool) -> None:
         emit_json(report.to_json())
     else:
         for line in report.repaired:
-            click.secho(f"已修复：{line}", fg="green")
+            show(f"已修复：{line}", fg="green")
         if report.freed_bytes:
-            click.echo(f"释放空间 {report.freed_bytes:,} 字节。")
+            show(f"释放空间 {report.freed_bytes:,} 字节。")
         for p in report.problems:
-            click.secho(f"  ！{p.message}" + (f"（{p.path}）" if p.path else ""), fg="yellow")
+            show(f"  ！{p.message}" + (f"（{p.path}）" if p.path else ""), fg="yellow")
         if not report.problems:
-            click.secho("体检通过：目录、副本、检索索引、文件夹与审计日志一致。", fg="green")
+            show("体检通过：目录、副本、检索索引、文件夹与审计日志一致。", fg="green")
     if report.problems:
         raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
@@ -516,14 +532,14 @@ def search(
         emit_json(result.to_json())
         return
     if not result.hits:
-        click.echo("没有找到。可以换个说法、减少限定条件，或用 zhikong status 看看文件是否已登记。")
+        show("没有找到。可以换个说法、减少限定条件，或用 zhikong status 看看文件是否已登记。")
     for i, h in enumerate(result.hits, 1):
         flags = ("【已删除】" if h.state == "deleted" else "") + ("【含个人信息】" if h.pii else "")
-        click.secho(f"{i}. {h.title}{flags}", bold=True)
-        click.echo(f"   {h.center or '未归类'} · {h.year or '—'} · {h.category} · {h.date or '—'}")
-        click.echo(f"   {arc.root / h.path}")
+        show(f"{i}. {h.title}{flags}", bold=True)
+        show(f"   {h.center or '未归类'} · {h.year or '—'} · {h.category} · {h.date or '—'}")
+        show(f"   {arc.root / h.path}")
         if h.snippet:
-            click.echo("   " + _highlight(h.snippet))
+            show("   " + _highlight(h.snippet))
 
 
 def _highlight(snippet: str) -> str:
@@ -541,8 +557,8 @@ def reindex(env: Env, reread: bool) -> None:
     """从目录中保存的文字重建检索索引（不重新读取文件）。"""
     result = env.archive().reindex(env.actor, reread=reread)
     if reread:
-        click.echo(f"重新读取了 {len(result.reread)} 个文件的文字。")
-    click.echo(f"索引已重建：{result.indexed} 条记录。")
+        show(f"重新读取了 {len(result.reread)} 个文件的文字。")
+    show(f"索引已重建：{result.indexed} 条记录。")
 
 
 # -- paper register, checks and self-assessment ----------------------------------------------------
@@ -594,17 +610,17 @@ def paper_catalog(
         compiled_by=compiled_by,
     )
     first, last = planned.first_last
-    click.echo(
+    show(
         f"第 {box} 盒（{center_name} {year} 年，保管期限 {planned.retention}）：{len(planned.records)} 件，"
         f"件号 {first}—{last}，已入盒登记 {planned.filed} 件"
     )
     for r in planned.records:
-        click.echo(
+        show(
             f"  {r.archival_code}  {r.title or Path(r.path).stem}{'' if r.paper_marked_at else '  【待入盒】'}"
         )
-    click.echo(f"已写出：{out}")
+    show(f"已写出：{out}")
     if planned.filed < len(planned.records):
-        click.echo(
+        show(
             f"纸质件放入盒后运行：zhikong paper mark --catalog --center {center_name} --year {year} --box {box}"
         )
 
@@ -638,8 +654,8 @@ def paper_mark(
         .records
     )
     for r in marked:
-        click.echo(f"已入盒：{r.archival_code}  {r.path}")
-    click.echo(f"共 {len(marked)} 件登记在第 {box} 盒。")
+        show(f"已入盒：{r.archival_code}  {r.path}")
+    show(f"共 {len(marked)} 件登记在第 {box} 盒。")
 
 
 @paper.command("add")
@@ -683,10 +699,8 @@ def paper_add(
         box=box,
     )
     rec = env.archive().paper_add(env.actor, item)
-    click.echo(
-        f"已登记纸质件：{rec.archival_code}  {rec.path}" + (f"（第 {rec.paper_box} 盒）" if box else "")
-    )
-    click.echo(f'扫描后放入文件夹，再运行：zhikong paper link "{rec.path}" 扫描件路径')
+    show(f"已登记纸质件：{rec.archival_code}  {rec.path}" + (f"（第 {rec.paper_box} 盒）" if box else ""))
+    show(f'扫描后放入文件夹，再运行：zhikong paper link "{rec.path}" 扫描件路径')
 
 
 @paper.command("link")
@@ -696,7 +710,7 @@ def paper_add(
 def paper_link(env: Env, paper_record: str, scan_path: str) -> None:
     """把扫描件关联到纸质件登记（纸质件的路径或档号），补齐“纸电双留存”。"""
     linked = env.archive().paper_link(env.actor, paper_record, scan_path, cwd=Path.cwd())
-    click.echo(f"已关联：{linked.paper.archival_code} {linked.paper.path} ← {linked.scan.path}")
+    show(f"已关联：{linked.paper.archival_code} {linked.paper.path} ← {linked.scan.path}")
 
 
 # -- red-header drafts and their approval; rendering templates -------------------------------------
@@ -743,9 +757,9 @@ def _make_draft(env: Env, kind: str, body: Path, signer: str = "", **fields: Any
     # the options are named after DraftRequest's fields
     request = DraftRequest(body=read_body(body), kind=kind, signed_by=signer, **fields)
     d = arc.draft(env.actor, request, today=date.today())
-    click.echo(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
-    click.echo(f"文件：{arc.root / (d.draft_path or '')}")
-    click.echo(f"报医政科审核；批准后运行：zhikong draft approve {d.id} --by 县卫生健康局医政科 --ref 批件号")
+    show(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
+    show(f"文件：{arc.root / (d.draft_path or '')}")
+    show(f"报医政科审核；批准后运行：zhikong draft approve {d.id} --by 县卫生健康局医政科 --ref 批件号")
 
 
 @cli.group()
@@ -782,14 +796,14 @@ def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
         return
     for d in drafts:
         number = d.doc_number or "（未编号）"
-        click.echo(f"{d.id:>4}  {d.state.label:<3}  {d.center}  {number}  {d.title}")
+        show(f"{d.id:>4}  {d.state.label:<3}  {d.center}  {number}  {d.title}")
         if d.final_path:
-            click.echo(f"      归档：{d.final_path}（{d.decided_by}，{d.decided_at}）")
+            show(f"      归档：{d.final_path}（{d.decided_by}，{d.decided_at}）")
         elif d.reason:
-            click.echo(f"      退回原因：{d.reason}（{d.decided_by or '—'}，{d.decided_at}）")
+            show(f"      退回原因：{d.reason}（{d.decided_by or '—'}，{d.decided_at}）")
         elif d.draft_path:
-            click.echo(f"      送审稿：{d.draft_path}")
-    click.echo(f"共 {len(drafts)} 份")
+            show(f"      送审稿：{d.draft_path}")
+    show(f"共 {len(drafts)} 份")
 
 
 @draft.command("approve")
@@ -800,8 +814,8 @@ def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
 def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
     """登记医政科的批准：分配下一个发文字号，生成正式文件（无送审稿标记）并归档为“通知”。"""
     d = env.archive().approve(env.actor, draft_id, by=by, ref=ref, today=date.today())
-    click.echo(f"已批准：草稿 {d.id}《{d.title}》，发文字号 {d.doc_number}")
-    click.echo(f"已归档：{d.final_path}（目录记录 {d.record_id}，类别 通知）")
+    show(f"已批准：草稿 {d.id}《{d.title}》，发文字号 {d.doc_number}")
+    show(f"已归档：{d.final_path}（目录记录 {d.record_id}，类别 通知）")
 
 
 @draft.command("reject")
@@ -812,7 +826,7 @@ def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
 def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
     """登记退回：草稿不编号，记录原因。"""
     d = env.archive().reject(env.actor, draft_id, reason=reason, by=by)
-    click.echo(f"已退回：草稿 {d.id}《{d.title}》，原因：{d.reason}")
+    show(f"已退回：草稿 {d.id}《{d.title}》，原因：{d.reason}")
 
 
 @draft.command("issue")
@@ -822,7 +836,7 @@ def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
 def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
     """登记已印发：批准的公文已印制分发。"""
     d = env.archive().issue(env.actor, draft_id, on=day or date.today())
-    click.echo(f"已印发：{d.doc_number}《{d.title}》")
+    show(f"已印发：{d.doc_number}《{d.title}》")
 
 
 @cli.command("render")
@@ -834,7 +848,7 @@ def render_(env: Env, template: str, data: Path, out: Path) -> None:
     """按模板生成文档。TEMPLATE：自带模板名（notice request letter minutes annual_plan summary
     inspection_feedback rectification_notice sign_in）或自己的 .docx；DATA：.json 或 .toml。"""
     kind = Archive.render(env.actor, template, data, out)
-    click.echo(f"已生成：{out}（{kind}）")
+    show(f"已生成：{out}（{kind}）")
 
 
 # -- handover (H39): seal, bundle, verify, import ----------------------------------------------------
@@ -848,11 +862,11 @@ def handover() -> None:
 def _listed(title: str, items: list[str], color: str = "yellow", limit: int = 10) -> None:
     if not items:
         return
-    click.secho(f"{title}（{len(items)} 项）：", fg=color)
+    show(f"{title}（{len(items)} 项）：", fg=color)
     for item in items[:limit]:
-        click.echo(f"  - {item}")
+        show(f"  - {item}")
     if len(items) > limit:
-        click.echo(f"  …… 另有 {len(items) - limit} 项")
+        show(f"  …… 另有 {len(items) - limit} 项")
 
 
 @handover.command("create")
@@ -895,27 +909,25 @@ def handover_create(
     result = done.bundle
     ready = result.readiness
     if not ready.empty:
-        click.secho("以下事项尚未就绪（已如实写入移交包，请在交接书中注明）：", fg="yellow", bold=True)
+        show("以下事项尚未就绪（已如实写入移交包，请在交接书中注明）：", fg="yellow", bold=True)
         _listed("无法读取的文件", ready.unreadable)
         _listed("纸质原件尚未入盒", ready.unboxed)
         _listed("未决的公文送审稿", ready.open_drafts)
         _listed("归到本中心但不在中心文件夹内（未移交）", ready.outside)
         _listed("文件名不是有效编码（未移交，请改名后重做）", ready.untransferable, color="red")
-    click.echo(f"已封存：{result.center}，自 {result.seal.sealed_at} 起其文件夹的变动都会被报告。")
-    click.secho(f"移交包：{result.bundle}", bold=True)
-    click.echo(
+    show(f"已封存：{result.center}，自 {result.seal.sealed_at} 起其文件夹的变动都会被报告。")
+    show(f"移交包：{result.bundle}", bold=True)
+    show(
         f"  {result.from_host} → {result.to_host}；目录记录 {result.records} 条，电子文件 {result.record_files} 个；"
         f"包内文件 {result.files} 个，共 {result.bytes:,} 字节"
     )
-    click.secho(f"  移交包指纹：{_grouped(result.fingerprint)}", bold=True)
-    click.echo(
-        "    （已印在交接书和移交清单上；接收单位核验时用 --fingerprint 输入，与签字盖章的纸质文书对照）"
-    )
+    show(f"  移交包指纹：{_grouped(result.fingerprint)}", bold=True)
+    show("    （已印在交接书和移交清单上；接收单位核验时用 --fingerprint 输入，与签字盖章的纸质文书对照）")
     if result.audit_head:
-        click.echo(f"  审计日志链头：{result.audit_head}")
+        show(f"  审计日志链头：{result.audit_head}")
     if result.key_id:
-        click.echo(f"  已用密钥 {result.key_id} 签名（接收单位用医政科登记的公钥 --public-key 核对）")
-    click.echo(f"  PDF 汇编 {result.pdf_pages} 页（按年度、类别加书签）")
+        show(f"  已用密钥 {result.key_id} 签名（接收单位用医政科登记的公钥 --public-key 核对）")
+    show(f"  PDF 汇编 {result.pdf_pages} 页（按年度、类别加书签）")
     _listed("未能并入 PDF 汇编", [f"{t}：{why}" for t, why in result.pdf_skipped])
     if result.pii:
         _listed(
@@ -923,8 +935,8 @@ def handover_create(
             [f"{p.path}：身份证号 {p.id_cards} 处，手机号 {p.mobiles} 处" for p in result.pii],
         )
     else:
-        click.echo("  未发现身份证号或手机号。")
-    click.echo(f"下一步：接收单位运行 zhikong handover verify {result.bundle} --fingerprint 交接书上的指纹")
+        show("  未发现身份证号或手机号。")
+    show(f"下一步：接收单位运行 zhikong handover verify {result.bundle} --fingerprint 交接书上的指纹")
 
 
 _FINGERPRINT_HELP = (
@@ -955,32 +967,32 @@ def handover_verify(
     if as_json:
         emit_json(report.to_json())
     else:
-        click.echo(
+        show(
             f"{report.center or '（未知中心）'}：{report.from_host or '?'} → {report.to_host or '?'}；"
             f"目录记录 {report.records} 条，电子文件 {report.record_files} 个，包内文件 {report.files} 个，"
             f"{report.bytes:,} 字节"
         )
         if report.fingerprint:
-            click.echo(f"  移交包指纹：{_grouped(report.fingerprint)}（来源：{report.origin.label}）")
+            show(f"  移交包指纹：{_grouped(report.fingerprint)}（来源：{report.origin.label}）")
         if report.audit_head:
-            click.echo(f"  审计日志链头：{report.audit_head}")
+            show(f"  审计日志链头：{report.audit_head}")
         fatal = {id(p) for p in report.problems}
         for name, found in report.by_property().items():
             bad = [p for p in found if id(p) in fatal]
             if bad:
-                click.secho(f"  {name}：{len(bad)} 项问题", fg="red")
+                show(f"  {name}：{len(bad)} 项问题", fg="red")
             elif found:
-                click.secho(f"  {name}：通过，{len(found)} 项提示", fg="yellow")
+                show(f"  {name}：通过，{len(found)} 项提示", fg="yellow")
             else:
-                click.secho(f"  {name}：通过", fg="green")
+                show(f"  {name}：通过", fg="green")
         for p in report.warnings:
-            click.secho(f"  提示：{p.message}" + (f"（{p.path}）" if p.path else ""), fg="yellow")
+            show(f"  提示：{p.message}" + (f"（{p.path}）" if p.path else ""), fg="yellow")
     if report.problems:
         raise VerificationError(
             "移交包核验未通过：", report.problems, hint="不要导入；请向移交单位核实并重新移交。"
         )
     if not as_json:
-        click.echo("核验通过：每个文件的 sha256 和 sha512 都已重算并与清单一致。")
+        show("核验通过：每个文件的 sha256 和 sha512 都已重算并与清单一致。")
 
 
 @handover.command("import")
@@ -1000,31 +1012,31 @@ def handover_import(
     )
     result, report = done.imported, done.scan
     if result.created_archive:
-        click.echo(f"已按移交包的设置新建档案库：{result.root}")
+        show(f"已按移交包的设置新建档案库：{result.root}")
     if result.origin.value == "unchecked":
-        click.secho(
+        show(
             "注意：没有用 --fingerprint（交接书上的指纹）或 --public-key 核对来源，导入的移交包只证明自身一致。",
             fg="yellow",
         )
     else:
-        click.echo(f"来源核对：{result.origin.label}")
+        show(f"来源核对：{result.origin.label}")
     for n in result.numbers:
         if n.proven:
-            click.echo(f"发文字号：{n.prefix}〔{n.year}〕计数至少为 {n.proven}（由移交包中已批准的公文证明）")
-    click.echo(f"索引已重建：{done.indexed} 条记录。")
-    click.secho(
+            show(f"发文字号：{n.prefix}〔{n.year}〕计数至少为 {n.proven}（由移交包中已批准的公文证明）")
+    show(f"索引已重建：{done.indexed} 条记录。")
+    show(
         f"已导入：{result.center}，{result.from_host} → {result.to_host}；目录记录 {result.records} 条，"
         f"电子文件 {result.record_files} 个（{result.bytes:,} 字节），审计日志 {result.audit_entries} 条",
         bold=True,
     )
     if report.touched or report.errors:
-        click.secho("导入后核对发现文件夹与目录不一致：", fg="red")
+        show("导入后核对发现文件夹与目录不一致：", fg="red")
         _print_report(report)
     else:
-        click.echo(
+        show(
             f"导入后核对：文件夹与目录一致（{report.unchanged} 个文件未变）；本库现有记录 {done.records_present} 条。"
         )
-    click.echo("挂靠单位变更已登记（zhikong.toml 和 host_changes），检索索引已重建。")
+    show("挂靠单位变更已登记（zhikong.toml 和 host_changes），检索索引已重建。")
 
 
 @handover.command("keygen")
@@ -1040,9 +1052,9 @@ def handover_import(
 def handover_keygen(env: Env, host: str, out: Path) -> None:
     """生成移交包签名密钥（Ed25519）：私钥本单位妥善保管，公钥交医政科登记。"""
     pair = Archive.handover_keygen(env.actor, out, host)
-    click.echo(f"私钥：{pair.private}（只有本单位保管，用于 handover create --sign-key）")
-    click.echo(f"公钥：{pair.public}（交医政科登记，接收单位核验时用 --public-key）")
-    click.secho(f"密钥编号：{pair.key_id}（登记时一并记下）", bold=True)
+    show(f"私钥：{pair.private}（只有本单位保管，用于 handover create --sign-key）")
+    show(f"公钥：{pair.public}（交医政科登记，接收单位核验时用 --public-key）")
+    show(f"密钥编号：{pair.key_id}（登记时一并记下）", bold=True)
 
 
 @handover.command("status")
@@ -1052,16 +1064,14 @@ def handover_status(env: Env, center_name: str | None) -> None:
     """封存与挂靠单位变更记录，以及封存后中心文件夹里的变动（record.after_seal）。"""
     result = env.archive().handover_status(env.actor, center=center_name)
     if not result.seals and not result.host_changes:
-        click.echo("没有封存或移交记录。")
+        show("没有封存或移交记录。")
     for s in result.seals:
         state = f"已解除于 {s.released_at}" if s.released_at else "封存中"
-        click.echo(
-            f"封存：{s.center} 自 {s.sealed_at}（移交给 {s.to_host}，{state}）移交包 {s.bundle or '未生成'}"
-        )
+        show(f"封存：{s.center} 自 {s.sealed_at}（移交给 {s.to_host}，{state}）移交包 {s.bundle or '未生成'}")
     for h in result.host_changes:
-        click.echo(f"挂靠单位变更：{h.center} {h.from_host or '—'} → {h.to_host}（{h.at}）{h.note or ''}")
+        show(f"挂靠单位变更：{h.center} {h.from_host or '—'} → {h.to_host}（{h.at}）{h.note or ''}")
     for f in result.findings:
-        click.secho(f"  ！{f.rule} {f.center}：{f.message}", fg="yellow")
+        show(f"  ！{f.rule} {f.center}：{f.message}", fg="yellow")
     if result.findings:
         raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
@@ -1073,33 +1083,33 @@ def handover_status(env: Env, center_name: str | None) -> None:
 def handover_release(env: Env, center_name: str, reason: str) -> None:
     """解除封存（移交取消时使用）；原因写入审计日志。"""
     released = env.archive().handover_release(env.actor, center=center_name, reason=reason)
-    click.echo(f"已解除封存：{released.center}（封存于 {released.sealed_at}，解除于 {released.released_at}）")
+    show(f"已解除封存：{released.center}（封存于 {released.sealed_at}，解除于 {released.released_at}）")
 
 
 def _print_findings(report: CheckReport) -> None:
-    click.echo(f"检查日期 {report.as_of.isoformat()}，规则集 {report.rules}")
+    show(f"检查日期 {report.as_of.isoformat()}，规则集 {report.rules}")
     for group, findings in report.by_center().items():
-        click.secho(f"{group}：{len(findings)} 项", bold=True)
+        show(f"{group}：{len(findings)} 项", bold=True)
         for f in findings:
-            click.secho(f"  [{f.year or '—'}] {f.rule}（{f.article}，第{f.item}项）{f.message}", fg="yellow")
+            show(f"  [{f.year or '—'}] {f.rule}（{f.article}，第{f.item}项）{f.message}", fg="yellow")
             for p in f.paths[:5]:
-                click.echo(f"      {p}")
+                show(f"      {p}")
             if len(f.paths) > 5:
-                click.echo(f"      ……共 {len(f.paths)} 个文件")
+                show(f"      ……共 {len(f.paths)} 个文件")
     if not report.findings:
-        click.secho("未发现问题。", fg="green")
+        show("未发现问题。", fg="green")
 
 
 def _print_sheet(sheet: ScoreSheet) -> None:
-    click.secho(
+    show(
         f"{sheet.center} {sheet.year} 年度 自查（{sheet.as_of.isoformat()}，规则集 {sheet.rules}）", bold=True
     )
     for it in sheet.items:
         got = "局评" if it.score is None else f"{it.score:g}"
-        click.echo(f"  {it.no:>2}. {it.name}（{it.max:g}分）：{got}  {it.basis}")
+        show(f"  {it.no:>2}. {it.name}（{it.max:g}分）：{got}  {it.basis}")
         for p in it.paths[:3]:
-            click.echo(f"        {p}")
-    click.secho(
+            show(f"        {p}")
+    show(
         f"自查得分 {sheet.self_total:g} / {sheet.self_max:g}；预计总分 {sheet.projected:g}（局评项目按满分预计），"
         f"预计等次：{sheet.tier}",
         bold=True,
@@ -1123,7 +1133,7 @@ def check(
     else:
         _print_findings(report)
         if out is not None:
-            click.echo(f"已写出：{out}")
+            show(f"已写出：{out}")
     if report.findings:
         raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
@@ -1158,15 +1168,15 @@ def score(
         if as_json:
             emit_json(ranking.to_json())
             return
-        click.echo(f"{the_year} 年度全县排名（规则集 {ranking.rules}，局评项目按满分预计）")
+        show(f"{the_year} 年度全县排名（规则集 {ranking.rules}，局评项目按满分预计）")
         for r in ranking.rows:
             points = "—" if r.ranking_points is None else f"{r.ranking_points:g}"
-            click.echo(
+            show(
                 f"  {r.rank:>2}. {r.center}  预计 {r.total:g} 分（第19项 {points}）"
                 f"  按分数线：{r.tier_by_score}  按比例：{r.tier}"
             )
         if out is not None:
-            click.echo(f"已写出：{out}")
+            show(f"已写出：{out}")
         return
     assert center_name is not None
     sheet = arc.score(env.actor, center=center_name, year=the_year, as_of=when, out=out)
@@ -1175,7 +1185,7 @@ def score(
         return
     _print_sheet(sheet)
     if out is not None:
-        click.echo(f"已写出：{out}")
+        show(f"已写出：{out}")
 
 
 # -- the demo --------------------------------------------------------------------------------------
@@ -1200,22 +1210,22 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     steps = iter(range(1, 100))
 
     def step(title: str) -> None:
-        click.secho(f"\n== {next(steps)}. {title} ==", fg="cyan", bold=True)
+        show(f"\n== {next(steps)}. {title} ==", fg="cyan", bold=True)
 
     def on(archive_root: Path) -> None:
         ctx.obj = Env(archive_root, ctx.obj.actor_option)
 
-    click.echo(f"示例目录：{base}（档案库、输出、移交包、新挂靠单位档案库都在这里）")
+    show(f"示例目录：{base}（档案库、输出、移交包、新挂靠单位档案库都在这里）")
     step("新建档案库并登记两个质控中心")
     arc = Archive.init(
         actor, root, county="金乡县", bureau="金乡县卫生健康局", doc_prefix="金卫健字", fonds="Z109"
     )
     for c in DEMO_CENTERS:
         arc.add_center(actor, c, today=today)
-        click.echo(f"已登记：{c.name}（{c.code}），挂靠 {c.host}")
+        show(f"已登记：{c.name}（{c.code}），挂靠 {c.host}")
     step("秘书把一年的文件放进中心文件夹")
     made = build_sample_archive(root, year)
-    click.echo(f"放入 {len(made)} 个文件（.docx .pdf .pptx .xlsx）到 {root}")
+    show(f"放入 {len(made)} 个文件（.docx .pdf .pptx .xlsx）到 {root}")
     step("zhikong scan：登记、保存副本、归类")
     on(root)
     _print_report(arc.scan(actor), verbose=False)
@@ -1231,7 +1241,7 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
         actor, "护理质控中心", year, 1, today=today, out=outputs / "护理第1盒归档文件目录.docx"
     )
     arc.paper_mark(actor, box=1, cwd=root, refs=[r.path for r in box.records])
-    click.echo(f"护理质控中心第 1 盒（{box.retention}）：{len(box.records)} 件已登记入盒，目录见 {outputs}")
+    show(f"护理质控中心第 1 盒（{box.retention}）：{len(box.records)} 件已登记入盒，目录见 {outputs}")
     checked = arc.check(actor, as_of=today, year=year, out=outputs / "检查报告.docx")
     sheet = arc.score(
         actor, center="护理质控中心", year=year, as_of=today, out=outputs / "护理质控中心考核评分表.docx"
@@ -1254,7 +1264,7 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
         ),
         today=today,
     )
-    click.echo(f"送审稿（无发文字号、标“送审稿”）：{drafted.draft_path}")
+    show(f"送审稿（无发文字号、标“送审稿”）：{drafted.draft_path}")
     ctx.invoke(draft_list)
     ctx.invoke(draft_approve, draft_id=drafted.id, by="县卫生健康局医政科", ref="医政科审批单 1")
     step("zhikong handover create / verify / import：护理质控中心改挂靠金乡县中医院（H39）")
@@ -1262,30 +1272,30 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
         actor, center="护理质控中心", to_host="金乡县中医院", out=bundle, as_of=today
     ).bundle
     old_records = {(r.path, r.sha256) for r in arc.records(actor, center="护理质控中心").records}
-    click.echo(f"已封存并生成移交包：{created.bundle}（{created.files} 个文件，{created.bytes:,} 字节）")
-    click.echo(f"含个人信息的文件 {len(created.pii)} 个（只列位置和数量）")
-    click.echo(f"移交包指纹（印在交接书和移交清单上）：{_grouped(created.fingerprint)}")
+    show(f"已封存并生成移交包：{created.bundle}（{created.files} 个文件，{created.bytes:,} 字节）")
+    show(f"含个人信息的文件 {len(created.pii)} 个（只列位置和数量）")
+    show(f"移交包指纹（印在交接书和移交清单上）：{_grouped(created.fingerprint)}")
     verified = Archive.handover_verify(actor, bundle, fingerprint=created.fingerprint)
     if verified.problems:
         raise VerificationError("移交包核验未通过：", verified.problems)
-    click.echo(f"核验通过：真实性、完整性、可用性、安全性；{verified.origin.label}")
+    show(f"核验通过：真实性、完整性、可用性、安全性；{verified.origin.label}")
     imported = Archive.handover_import(actor, new_root, bundle, fingerprint=created.fingerprint)
     new_arc = Archive.open(new_root)
     new_records = {(r.path, r.sha256) for r in new_arc.records(actor, center="护理质控中心").records}
-    click.echo(
+    show(
         f"已导入新挂靠单位的档案库 {new_root}：目录记录 {imported.imported.records} 条；"
         f"原库 {len(old_records)} 条，新库 {len(new_records)} 条，路径与 sha256 "
         + ("完全一致" if new_records == old_records else "不一致！")
     )
-    click.echo(f"索引已重建：{imported.indexed} 条记录。")
+    show(f"索引已重建：{imported.indexed} 条记录。")
     on(new_root)
     ctx.invoke(search, query=("跌倒", "评估"), limit=1)
     ctx.invoke(log_verify)
     on(root)
     step("zhikong log verify：审计日志")
     ctx.invoke(log_verify)
-    click.secho(f"\n示例档案库在：{root}", bold=True)
-    click.echo(f"可以继续试：zhikong --root {root} ls")
+    show(f"\n示例档案库在：{root}", bold=True)
+    show(f"可以继续试：zhikong --root {root} ls")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from zhikong.archive.convention import ActivityType, Classification, Source
 from zhikong.errors import Busy, NotFound, SettingsError, StorageError, ZhikongError
+from zhikong.private import private_dir, private_file, tighten
 
 DB_NAME = "catalogue.sqlite"
 
@@ -413,7 +414,12 @@ class Catalogue:
         path = system_dir / DB_NAME
         conn: sqlite3.Connection | None = None
         try:
-            system_dir.mkdir(parents=True, exist_ok=True)
+            # Owner only (zhikong.private): SQLite gives the -wal and -shm files the database's own mode,
+            # so the database is made 0600 before SQLite creates it; older archives are tightened here.
+            private_dir(system_dir)
+            private_file(path)
+            for companion in ("-wal", "-shm"):
+                tighten(path.with_name(DB_NAME + companion))
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")

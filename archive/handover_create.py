@@ -46,7 +46,7 @@ from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.rules import load_rules
 from zhikong.archive.settings import Center, Settings
 from zhikong.errors import ConflictError, Problem, SettingsError, VerificationError
-from zhikong.indexer.pii import PiiKind, find_pii
+from zhikong.indexer.pii import PiiKind, find_pii, mask_pii
 
 
 @dataclass(frozen=True)
@@ -243,14 +243,16 @@ def _redacted_chain(cat: Catalogue, center: str) -> list[dict[str, Any]]:
 
 
 def _pii(cat: Catalogue, rows: list[dict[str, Any]]) -> list[PiiFinding]:
+    """The active records holding personal data, and how many numbers of each kind: in the text, the title
+    and the file's own name (a file named after a patient is listed even when its text is clean)."""
     found = []
     for r in rows:
         if r["state"] != "active":
             continue
-        text = cat.text(r["id"])
-        if not text:
-            continue
-        kinds = Counter(m.kind for m in find_pii(text))
+        text = cat.text(r["id"]) or ""
+        title = r["title"] if r["title"] and r["title"] not in text else ""  # a title from the text: once
+        places = (r["path"], title, text)
+        kinds = Counter(m.kind for text in places for m in find_pii(text))
         if kinds:
             found.append(PiiFinding(r["path"], kinds[PiiKind.ID_CARD], kinds[PiiKind.MOBILE]))
     return found
@@ -510,7 +512,8 @@ def _derived_files(
     store: ObjectStore,
     root: Path,
 ) -> handoverdocs.Compiled:
-    """The files derived for reading (PDF compilation, 目录.csv, the PII list): not imported, not signed."""
+    """The files derived for reading (PDF compilation, 目录.csv, the PII list): not imported, not signed.
+    Read by people, so titles and paths in them are masked (the machine files keep the real names)."""
     folder.mkdir(parents=True, exist_ok=True)
     source = _source(store, root)
     pdfs = sorted(
@@ -532,18 +535,18 @@ def _derived_files(
             writer.writerow(
                 [
                     r.get("archival_code") or "",
-                    r["title"] or Path(r["path"]).stem,
+                    mask_pii(r["title"] or Path(r["path"]).stem),
                     r.get("doc_date") or r["activity_date"] or "",
                     r["category"],
                     r.get("kind", "electronic"),
                     "" if r.get("paper_box") is None else r["paper_box"],
-                    r["path"],
+                    mask_pii(r["path"]),
                     r["sha256"] or "",
                     r["state"],
                 ]
             )
     lines = [f"{center}移交包个人信息检查（只列文件与数量，不含个人信息本身）", ""]
-    lines += [f"{p.path}\t身份证号 {p.id_cards} 处\t手机号 {p.mobiles} 处" for p in pii] or [
+    lines += [f"{mask_pii(p.path)}\t身份证号 {p.id_cards} 处\t手机号 {p.mobiles} 处" for p in pii] or [
         "未发现身份证号或手机号。"
     ]
     (folder / "个人信息检查.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")

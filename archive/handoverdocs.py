@@ -2,6 +2,9 @@
 
 python-docx writes only the Latin font name; Chinese text is drawn with the `w:eastAsia` font, so it is set
 on the Normal style and on every run we write.
+
+These are read by people: every text written into them (titles, paths, bookmarks) goes through `_shown`,
+which masks personal data (J15(3), H27–H28); the bundle's machine-readable files keep the real names.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from docx.shared import Pt
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError
 from pypdf.generic import IndirectObject
+
+from zhikong.indexer.pii import mask_pii
 
 BODY_FONT = "仿宋_GB2312"
 # Characters XML 1.0 forbids: a title read from a damaged file must not corrupt the .docx.
@@ -102,6 +107,11 @@ def xml_safe(text: str) -> str:
     return _XML_INVALID.sub("", text)
 
 
+def _shown(text: str) -> str:
+    """Text as a person may read it: personal data masked, characters XML forbids removed."""
+    return xml_safe(mask_pii(text))
+
+
 def _fonts(element: object, east_asia: str) -> None:
     rpr = element._element.get_or_add_rPr()  # type: ignore[attr-defined]
     fonts = rpr.find(qn("w:rFonts"))
@@ -125,13 +135,13 @@ def _document() -> object:
 def _title(doc: object, text: str) -> None:
     para = doc.add_paragraph()  # type: ignore[attr-defined]
     para.alignment = 1
-    run = para.add_run(text)
+    run = para.add_run(_shown(text))
     run.font.size = Pt(22)
     _fonts(run, TITLE_FONT)
 
 
 def _para(doc: object, text: str) -> None:
-    run = doc.add_paragraph().add_run(text)  # type: ignore[attr-defined]
+    run = doc.add_paragraph().add_run(_shown(text))  # type: ignore[attr-defined]
     _fonts(run, BODY_FONT)
 
 
@@ -139,7 +149,7 @@ def _table(doc: object, header: Sequence[str], rows: Iterable[Sequence[str]]) ->
     table = doc.add_table(rows=2, cols=len(header))  # type: ignore[attr-defined]
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, header, strict=True):
-        _fonts(cell.paragraphs[0].add_run(text), BODY_FONT)
+        _fonts(cell.paragraphs[0].add_run(_shown(text)), BODY_FONT)
     # python-docx's add_row() re-reads the whole grid on every call (quadratic over a 5,000-item list):
     # one styled row is made through the API, then copied element by element with only its text set.
     prototype = table.rows[1]._tr
@@ -152,7 +162,7 @@ def _table(doc: object, header: Sequence[str], rows: Iterable[Sequence[str]]) ->
     for row in rows:
         tr = deepcopy(prototype)
         for t, text in zip(tr.iter(qn("w:t")), row, strict=True):
-            t.text = xml_safe(text)
+            t.text = _shown(text)
         body.append(tr)
 
 
@@ -253,7 +263,7 @@ def compile_pdfs(path: Path, entries: Sequence[PdfEntry], *, title: str) -> Comp
             categories[key] = writer.add_outline_item(
                 title=entry.category, page_number=start, parent=years[entry.year]
             )
-        writer.add_outline_item(title=entry.title, page_number=start, parent=categories[key])
+        writer.add_outline_item(title=_shown(entry.title), page_number=start, parent=categories[key])
     with open(path, "wb") as out:
         writer.write(out)
     return Compiled(len(writer.pages), files, skipped)

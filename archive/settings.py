@@ -18,6 +18,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from zhikong.errors import ArchiveNotFound, ConflictError, SettingsError
+from zhikong.private import private_dir
 from zhikong.textcheck import strip_unsafe, unsafe_characters
 
 SETTINGS_FILE = "zhikong.toml"
@@ -177,6 +178,7 @@ def init_archive(root: Path, *, county: str, bureau: str, doc_prefix: str, fonds
     assert isinstance(retention, dict)
     for category, code in DEFAULT_RETENTION.items():
         retention[category] = code
+    private_dir(root / SYSTEM_DIR)  # the catalogue and index inside hold personal data: owner only
     (root / SYSTEM_DIR / "logs").mkdir(parents=True, exist_ok=True)
     _write(root, doc)
     return load_settings(root)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from whoosh import index as windex
 from whoosh import query as wq
 from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
+from whoosh.util import random_name
 from whoosh.writing import CLEAR
 
 from zhikong.errors import ExitCode, ZhikongError
@@ -27,6 +30,7 @@ from zhikong.indexer.analysis import Synonyms, analyzer
 from zhikong.indexer.query import CONTENT, META, QueryPlan, plan_probes, plan_query
 from zhikong.indexer.ranking import Candidate, PostingSource, rank
 from zhikong.indexer.snippet import make_snippet
+from zhikong.private import FILE_MODE, POSIX, private_dir, private_file, tighten
 
 # Text kept for snippets and coordination. Long enough for any realistic record; a 1,000,000-character
 # extraction is still fully indexed, only its snippet comes from the first part.
@@ -40,6 +44,41 @@ class IndexBusy(ZhikongError):
     exit_code = ExitCode.CONFLICT
 
 
+class _PrivateStorage(FileStorage):
+    """Whoosh's file storage with every file and folder it makes readable by the owner only
+    (`zhikong.private`): the index holds the records' names and text."""
+
+    def create(self) -> _PrivateStorage:
+        private_dir(Path(self.folder))
+        return self
+
+    def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any) -> Any:
+        if not POSIX:
+            return super().create_file(name, excl=excl, mode=mode, **kwargs)
+        flags = os.O_CREAT | (os.O_RDWR if "+" in mode else os.O_WRONLY)
+        flags |= os.O_EXCL if excl else os.O_TRUNC
+        fd = os.open(self._fpath(name), flags, FILE_MODE)
+        return StructFile(os.fdopen(fd, mode), name=name, **kwargs)
+
+    def lock(self, name: str) -> Any:
+        private_file(Path(self._fpath(name)))  # the lock's file, made before Whoosh makes it 0755
+        return super().lock(name)
+
+    def temp_storage(self, name: str | None = None) -> _PrivateStorage:
+        name = name or f"{random_name()}.tmp"
+        return _PrivateStorage(os.path.join(self.folder, name)).create()
+
+
+def _storage(index_dir: Path) -> _PrivateStorage:
+    """The index folder made owner-only, and what an earlier version left in it tightened."""
+    loose = POSIX and index_dir.is_dir() and index_dir.stat().st_mode & 0o077
+    storage = _PrivateStorage(str(index_dir)).create()
+    if loose:
+        for path in index_dir.iterdir():
+            tighten(path)
+    return storage
+
+
 def _create_once(index_dir: Path) -> None:
     """Create the index unless another process or thread has just done so.
 
@@ -47,7 +86,7 @@ def _create_once(index_dir: Path) -> None:
     (two first scans of a new archive, a server's threads) could delete each other's table of contents
     or even a first commit. Creation therefore holds the lock Whoosh's writers take, and looks again.
     """
-    lock = FileStorage(str(index_dir)).lock("MAIN_WRITELOCK")  # the lock of the default index, MAIN
+    lock = _storage(index_dir).lock("MAIN_WRITELOCK")  # the lock of the default index, MAIN
     deadline = time.monotonic() + _LOCK_TIMEOUT_S
     while not lock.acquire():
         if time.monotonic() > deadline:
@@ -57,7 +96,7 @@ def _create_once(index_dir: Path) -> None:
         time.sleep(0.05)
     try:
         if not windex.exists_in(str(index_dir)):
-            windex.create_in(str(index_dir), _schema())
+            _storage(index_dir).create_index(_schema())
     finally:
         lock.release()
 
@@ -236,10 +275,10 @@ class SearchIndex:
         An index written by an earlier version with another layout still opens and takes writes, but
         `search` asks for `zhikong reindex`, and `rebuild` recreates it in the current layout.
         """
-        index_dir.mkdir(parents=True, exist_ok=True)
+        storage = _storage(index_dir)
         if not windex.exists_in(str(index_dir)):
             _create_once(index_dir)
-        return cls(windex.open_dir(str(index_dir)), Synonyms.load(synonyms), index_dir)
+        return cls(storage.open_index(), Synonyms.load(synonyms), index_dir)
 
     @property
     def outdated(self) -> bool:
@@ -270,7 +309,7 @@ class SearchIndex:
         if self.outdated:
             self._drop_searcher()
             self._ix.close()
-            self._ix = windex.create_in(str(self._dir), _schema())
+            self._ix = _storage(self._dir).create_index(_schema())
         writer = _writer(self._ix, 256)
         count = 0
         try:

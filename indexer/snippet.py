@@ -5,15 +5,16 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 
 from zhikong.indexer.analysis import is_cjk, normalize
-from zhikong.indexer.pii import mask_pii
+from zhikong.indexer.pii import MAX_MATCH, mask_pii
 
 OPEN, CLOSE = "【", "】"
 _MAX_OCCURRENCES = 60  # enough to find a good passage; keeps window choice cheap
 # Personal data is masked in the chosen passage plus this much on each side: anything the masking rules
-# match (at most 18 characters, judged with one character of context) that touches the passage lies
-# wholly inside, so the passage is masked exactly as the whole text would be. Masking only the passage
-# keeps snippets cheap for records of 200,000 characters.
-_PII_MARGIN = 20
+# match (at most MAX_MATCH characters, made of whole runs of digits, judged with one character of context)
+# that touches the passage lies wholly inside, so the passage is masked as the whole text would be (a
+# checksum cut at the margin may be masked where the whole text would not: more masking, never less).
+# Masking only the passage keeps snippets cheap for records of 200,000 characters.
+_PII_MARGIN = MAX_MATCH + 2
 
 
 def _spans(norm: str, needles: list[str]) -> list[tuple[int, int, str]]:
