@@ -27,7 +27,7 @@ from zhikong.archive.settings import SETTINGS_FILE, Center, Settings
 QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
 LOOP_STEPS = ("督查记录", "反馈意见", "整改报告")  # then a 回头看 (follow-up), found by `_follow_up_of`
 FOLLOW_UP = "回头看"
-UNREADABLE = ("unreadable", "unsupported")
+UNREADABLE = ("unreadable", "unsupported", "garbled")  # "garbled": text came out, but as gibberish
 _DATE_IN_TEXT = re.compile(r"((?:19|20)\d{2})\s*[-年./]\s*(\d{1,2})\s*[-月./]\s*(\d{1,2})")
 _DATE_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
 
@@ -547,6 +547,11 @@ def _record_findings(
                 )
             )
             continue
+        # An unreadable file is reported as such wherever it lies: in 收件箱 it is unclassified too, and
+        # reading it is what would let it be classified.
+        if rec.kind == "electronic" and rec.extract_status in UNREADABLE:
+            what = "文件内容读成了乱码" if rec.extract_status == "garbled" else "无法读取文件内容"
+            out.append(f("record.unreadable", rec, f"{what}：{rec.extract_reason or rec.extract_status}"))
         if rec.classification.unclassified:
             out.append(
                 f(
@@ -559,10 +564,6 @@ def _record_findings(
         if rec.kind == "paper" and rec.id not in scanned:
             out.append(
                 f("record.electronic", rec, f"纸质件“{rec.title}”（{rec.archival_code}）尚无电子扫描件")
-            )
-        if rec.kind == "electronic" and rec.extract_status in UNREADABLE:
-            out.append(
-                f("record.unreadable", rec, f"无法读取文件内容：{rec.extract_reason or rec.extract_status}")
             )
         if numberable(rec) and not rec.paper_marked_at:
             assert rec.center is not None and rec.year is not None

@@ -14,23 +14,28 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import sqlite3
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 from zhikong.archive import audit
 from zhikong.archive.catalogue import Catalogue, Record, RecordState
 from zhikong.archive.convention import Classification, Source, classify, is_ignored
 from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.settings import SETTINGS_FILE, SYSTEM_DIR, Settings
-from zhikong.errors import StorageError
+from zhikong.errors import Busy, StorageError
 
 BATCH = 200
 T = TypeVar("T")
+_FILE_BUG = (
+    "登记这个文件时程序出错，这个文件没有登记（其他文件不受影响）；"
+    "请把这个文件交给管理员检查，修复后重新运行 zhikong scan"
+)
 
 
 @dataclass(frozen=True)
@@ -262,6 +267,15 @@ class Reconciler:
     def _prepare(self, facts: FileFacts, report: ScanReport) -> _Prepared | None:
         """preserve + extract, outside any transaction (they are the slow part)."""
         try:
+            return self._prepare_one(facts, report)
+        except StorageError:
+            raise
+        except Exception:  # a bug met by this file: its error, never the batch's
+            report.errors.append(FileError(facts.rel, _FILE_BUG))
+            return None
+
+    def _prepare_one(self, facts: FileFacts, report: ScanReport) -> _Prepared | None:
+        try:
             stored = self.store.add_file(facts.abs)
             if stored.new:
                 self._batch_copies.append(stored.sha256)
@@ -316,8 +330,35 @@ class Reconciler:
         assert self.extract is not None
         try:
             return self.extract(facts.abs)
-        except Exception as exc:  # an extractor bug must not lose the record
-            return TextResult(status="unreadable", reason=f"读取文字时出错：{exc}")
+        except Exception:  # an extractor bug must not lose the record
+            return TextResult(
+                status="unreadable",
+                reason="读取文字时程序出错；文件本身已登记保存，请把这个文件交给管理员检查，修复后用 zhikong reindex --reread 重试",
+            )
+
+    @contextmanager
+    def _one_file(self, rel: str, report: ScanReport, indexed: list[int]) -> Iterator[None]:
+        """One file's catalogue writes inside the batch's transaction, under a savepoint of their own:
+        if anything in them fails for this file's sake — a value SQLite will not store, a bug — they are
+        undone (with what the report and `indexed` said of them), the file is reported with a Chinese
+        error and the batch goes on: one thesis PDF once rolled back a batch of 200 files, on every
+        rescan. Storage failures (disk full, a lock) still stop the batch: they are every file's."""
+        conn = self.cat.conn  # the catalogue's own connection, already inside its transaction
+        marks = (len(report.added), len(report.changed), len(report.moved), report.unchanged, len(indexed))
+        conn.execute("SAVEPOINT one_file")
+        try:
+            yield
+        except (StorageError, Busy, sqlite3.OperationalError):
+            raise
+        except Exception:
+            conn.execute("ROLLBACK TO one_file")
+            del report.added[marks[0] :], report.changed[marks[1] :], report.moved[marks[2] :]
+            del indexed[marks[4] :]
+            report.unchanged = marks[3]
+            report.errors.append(FileError(rel, _FILE_BUG))
+            self._problem(rel, _FILE_BUG)
+        finally:
+            conn.execute("RELEASE one_file")
 
     def _classify(self, rel: str, text: TextResult | None, keep: Record | None = None) -> Classification:
         result = classify(PurePosixPath(rel), self.settings.center_names(), text.text if text else "")
@@ -360,47 +401,56 @@ class Reconciler:
         indexed: list[int] = []
         with self.cat.transaction():
             for p in prepared:
-                f = p.facts
-                # Another process (a second scan, the watcher) may have catalogued this path since our
-                # snapshot: the write lock is held now, so what the catalogue says here is current.
-                current = self.cat.find_by_path(f.rel, include_deleted=False)
-                if current is not None:
-                    if self._update_existing(current, p, report):
-                        indexed.append(current.id)
-                    continue
-                old_rel = _pop_match(missing_by_sha, p.sha256)
-                if old_rel is not None and self._still_at(missing[old_rel][0], old_rel):
-                    record_id = missing.pop(old_rel)[0]
-                else:
-                    revived = self.cat.deleted_by_sha(p.sha256)
-                    record_id = revived.id if revived else 0
-                    old_rel = revived.path if revived else None
-                if record_id:
-                    before = self.cat.get(record_id)
-                    self.cat.move(record_id, path=f.rel, raw_path=f.raw, size=f.size, mtime_ns=f.mtime_ns)
-                    c = self._classify(f.rel, p.text or self._stored_text(record_id), before)
-                    self.cat.set_classification(record_id, c)
-                    # The same content reappearing at its old path is a restore, anywhere else a move.
-                    action = "reappear" if old_rel == f.rel else "move"
-                    audit.append(
-                        self.cat, action, center=c.center, path=f.rel, previous=old_rel, sha256=p.sha256
-                    )
-                    report.moved.append((old_rel or "", f.rel))
-                else:
-                    c = self._classify(f.rel, p.text)
-                    record_id = self.cat.add(
-                        path=f.rel,
-                        raw_path=f.raw,
-                        sha256=p.sha256,
-                        size=f.size,
-                        mtime_ns=f.mtime_ns,
-                        classification=c,
-                    )
-                    audit.append(self.cat, "add", center=c.center, path=f.rel, sha256=p.sha256, size=f.size)
-                    report.added.append(f.rel)
-                self._store_text(record_id, p)
-                indexed.append(record_id)
+                with self._one_file(p.facts.rel, report, indexed):
+                    self._catalogue_one_new(p, missing, missing_by_sha, report, indexed)
         return indexed
+
+    def _catalogue_one_new(
+        self,
+        p: _Prepared,
+        missing: dict[str, tuple[int, int, int, str]],
+        missing_by_sha: dict[str, list[str]],
+        report: ScanReport,
+        indexed: list[int],
+    ) -> None:
+        f = p.facts
+        # Another process (a second scan, the watcher) may have catalogued this path since our
+        # snapshot: the write lock is held now, so what the catalogue says here is current.
+        current = self.cat.find_by_path(f.rel, include_deleted=False)
+        if current is not None:
+            if self._update_existing(current, p, report):
+                indexed.append(current.id)
+            return
+        old_rel = _pop_match(missing_by_sha, p.sha256)
+        if old_rel is not None and self._still_at(missing[old_rel][0], old_rel):
+            record_id = missing.pop(old_rel)[0]
+        else:
+            revived = self.cat.deleted_by_sha(p.sha256)
+            record_id = revived.id if revived else 0
+            old_rel = revived.path if revived else None
+        if record_id:
+            before = self.cat.get(record_id)
+            self.cat.move(record_id, path=f.rel, raw_path=f.raw, size=f.size, mtime_ns=f.mtime_ns)
+            c = self._classify(f.rel, p.text or self._stored_text(record_id), before)
+            self.cat.set_classification(record_id, c)
+            # The same content reappearing at its old path is a restore, anywhere else a move.
+            action = "reappear" if old_rel == f.rel else "move"
+            audit.append(self.cat, action, center=c.center, path=f.rel, previous=old_rel, sha256=p.sha256)
+            report.moved.append((old_rel or "", f.rel))
+        else:
+            c = self._classify(f.rel, p.text)
+            record_id = self.cat.add(
+                path=f.rel,
+                raw_path=f.raw,
+                sha256=p.sha256,
+                size=f.size,
+                mtime_ns=f.mtime_ns,
+                classification=c,
+            )
+            audit.append(self.cat, "add", center=c.center, path=f.rel, sha256=p.sha256, size=f.size)
+            report.added.append(f.rel)
+        self._store_text(record_id, p)
+        indexed.append(record_id)
 
     def _apply_changed(self, chunk: list[tuple[int, FileFacts]], report: ScanReport) -> None:
         with self._batch():
@@ -415,8 +465,10 @@ class Reconciler:
                 current = self.cat.find_by_path(p.facts.rel, include_deleted=False)
                 if current is None:  # moved or deleted by another process meanwhile: the next pass sees it
                     report.deferred.append(p.facts.abs)
-                elif self._update_existing(current, p, report):
-                    indexed.append(current.id)
+                    continue
+                with self._one_file(p.facts.rel, report, indexed):
+                    if self._update_existing(current, p, report):
+                        indexed.append(current.id)
         return indexed
 
     def _update_existing(self, before: Record, p: _Prepared, report: ScanReport) -> bool:
@@ -467,18 +519,21 @@ class Reconciler:
         self.cat.set_text(
             record_id,
             sha256=p.sha256,
-            text=p.text.text,
+            text=_storable(p.text.text),
             status=p.text.status,
-            reason=p.text.reason,
-            title=p.text.title,
-            pii=p.text.pii,
+            reason=_storable(p.text.reason),
+            title=_storable(p.text.title),
+            # A file named after a patient (反馈意见-患者3708…-电话139….txt) is personal data whatever it holds.
+            pii=p.text.pii or has_pii(p.facts.rel),
         )
 
     def _stored_text(self, record_id: int) -> TextResult | None:
         text = self.cat.text(record_id)
         return TextResult(status="ok", text=text) if text else None
 
-    def reread(self, statuses: tuple[str, ...] = ("unsupported", "needs_ocr", "unreadable")) -> list[str]:
+    def reread(
+        self, statuses: tuple[str, ...] = ("unsupported", "needs_ocr", "unreadable", "garbled")
+    ) -> list[str]:
         """Extract again the text of records whose reading failed (e.g. after installing LibreOffice or OCR),
         and of records catalogued without extraction at all (no status yet).
 
@@ -569,6 +624,18 @@ class Reconciler:
             return path.relative_to(self.settings.root).as_posix()
         except ValueError:
             return path.as_posix()
+
+
+@overload
+def _storable(text: str) -> str: ...
+@overload
+def _storable(text: None) -> None: ...
+def _storable(text: str | None) -> str | None:
+    """What SQLite can store: the indexer already cleans what it extracts (and counts it); this is the
+    catalogue's own guard, for any extract stage, against the lone surrogates SQLite refuses."""
+    if text is None or text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _disk_full(system_dir: Path, needed: int) -> StorageError:

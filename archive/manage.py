@@ -192,6 +192,8 @@ def attention_reason(rec: Record) -> str | None:
         return "未归类：" + (rec.classification.suggestion or "请用 zhikong classify 指定")
     if rec.extract_status in ("unreadable", "unsupported"):
         return "无法读取文字：" + (rec.extract_reason or "格式不支持")
+    if rec.extract_status == "garbled":
+        return "文字读成了乱码：" + (rec.extract_reason or "编码有误")
     if rec.extract_status == "needs_ocr":
         return "扫描件，需要文字识别（安装 zhikong[ocr]）"
     return None

@@ -7,11 +7,20 @@ is really a spreadsheet must still be read, and a ".pdf" that is a Word file mus
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import zipfile
 from pathlib import Path
 
-from zhikong.indexer.extractors.base import Extraction, Extractor, ExtractStatus, Limits, unreadable
+from zhikong.indexer.extractors.base import (
+    RESAVE,
+    Extraction,
+    Extractor,
+    ExtractStatus,
+    Limits,
+    storable,
+    unreadable,
+)
 from zhikong.indexer.extractors.docx import DocxExtractor
 from zhikong.indexer.extractors.image import ImageExtractor
 from zhikong.indexer.extractors.legacy import LEGACY_EXTRACTORS
@@ -20,6 +29,7 @@ from zhikong.indexer.extractors.pdf import PdfExtractor
 from zhikong.indexer.extractors.pptx import PptxExtractor
 from zhikong.indexer.extractors.text import TextExtractor
 from zhikong.indexer.extractors.xlsx import XlsxExtractor
+from zhikong.indexer.garble import assess, repair_mojibake
 
 __all__ = ["ExtractStatus", "Extraction", "extract_text", "sniff"]
 
@@ -95,6 +105,8 @@ def sniff(path: Path) -> str:
         return "pdf"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return _ole_kind(path)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return "text"  # a byte-order mark: text, whatever the extension (.srt, .ini, none)
     if head.startswith(b"{\\rtf"):
         return "rtf"
     if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
@@ -123,21 +135,74 @@ def _special(kind: str, path: Path) -> Extraction | None:
     return None
 
 
+# What each kind is called in a reason a secretary reads.
+_LABELS = {
+    "docx": "Word ", "doc": "Word/WPS ", "rtf": "RTF ", "pptx": "PowerPoint ", "ppt": "PowerPoint/WPS 演示",
+    "xlsx": "Excel ", "xls": "Excel/WPS 表格", "pdf": "PDF ", "ofd": "OFD ", "text": "文本", "image": "图片",
+}  # fmt: skip
+_GARBLED_ADVICE = {
+    "text": "请用记事本或 WPS 打开，另存为 UTF-8 编码后重新放入",
+    "image": "请重新拍照或扫描（光线充足、正对纸面）后放入",
+}
+
+
 def extract_text(path: Path, *, max_chars: int = 1_000_000, timeout_s: float = 60) -> Extraction:
-    """The text of one file. Never raises for bad content: failures come back as a status and a reason."""
+    """The text of one file. Never raises for bad content: failures come back as a status and a reason,
+    and whatever comes back can be stored (see `finish`)."""
     try:
         kind = sniff(path)
     except OSError as exc:
-        return unreadable(f"无法读取文件（{exc.strerror or type(exc).__name__}）")
+        return unreadable(f"无法读取文件（{exc.strerror or '系统错误'}），请检查文件权限或磁盘后重试")
     special = _special(kind, path)
     if special is not None:
         return special
     limits = Limits(max_chars=max_chars, deadline=time.monotonic() + timeout_s)
+    label = _LABELS.get(kind, "")
     try:
-        return _REGISTRY[kind].extract(path, limits)
+        result = _REGISTRY[kind].extract(path, limits)
     except MemoryError:
-        return unreadable("文件过大，读取时内存不足")
+        result = unreadable("文件过大，读取时内存不足；文件本身已登记保存，可拆分后重新放入")
     except RecursionError:
-        return unreadable("文件结构嵌套过深，疑似损坏或恶意文件")
+        result = unreadable("文件结构嵌套过深，疑似损坏或恶意文件；文件本身已登记保存，请核实来源")
     except OSError as exc:
-        return unreadable(f"无法读取文件（{exc.strerror or type(exc).__name__}）")
+        result = unreadable(f"无法读取文件（{exc.strerror or '系统错误'}），请检查文件权限或磁盘后重试")
+    except Exception:
+        # A library raising what it does not document (pypdf's DeprecationError on a real file's
+        # /A85 filter, python-pptx's AttributeError on a notes page without a text box …) costs this
+        # file its text, with a reason a secretary can act on, never the scan.
+        result = unreadable(f"{label}文件已损坏或使用了不支持的写法，读不出文字；{RESAVE}")
+    return finish(result, kind)
+
+
+def finish(result: Extraction, kind: str = "") -> Extraction:
+    """Every extraction's last step: text that reads as a wrong encoding is read again in the right one,
+    text that is still garbage is marked GARBLED, and what cannot be stored is removed and counted."""
+    notes: list[str] = []
+    if result.status is ExtractStatus.OK:
+        check = assess(result.text)
+        if check.garbled:
+            repaired = repair_mojibake(result.text)
+            if repaired is not None:
+                result = dataclasses.replace(result, text=repaired[0])
+                notes.append(f"文字的编码标错了，已按 {repaired[1].upper()} 纠正")
+            else:
+                advice = _GARBLED_ADVICE.get(kind, RESAVE)
+                result = dataclasses.replace(
+                    result,
+                    status=ExtractStatus.GARBLED,
+                    reason=_join(f"{check.reason}；{advice}", result.reason),
+                )
+    text, dropped = storable(result.text)
+    title = storable(result.title)[0] if result.title else result.title
+    reason = storable(result.reason)[0] if result.reason else result.reason
+    if dropped:
+        notes.append(f"已去掉 {dropped:,} 个无法保存的字符（文件中的文字编码有误）")
+    if notes:
+        reason = _join(reason, "；".join(notes))
+    if (text, title, reason) == (result.text, result.title, result.reason):
+        return result
+    return dataclasses.replace(result, text=text, title=title or None, reason=reason)
+
+
+def _join(first: str | None, second: str | None) -> str | None:
+    return "；".join(x for x in (first, second) if x) or None

@@ -105,8 +105,12 @@ def _serve(conn: Connection, memory_mb: int) -> None:
             result = Extraction(
                 ExtractStatus.UNREADABLE, reason=f"读取文字需要的内存超过 {memory_mb} MB，已停止"
             )
-        except Exception as exc:  # an extractor bug must cost this file its text, never the worker
-            result = Extraction(ExtractStatus.UNREADABLE, reason=f"读取文字时出错：{type(exc).__name__}")
+        except Exception:  # an extractor bug must cost this file its text, never the worker
+            result = Extraction(
+                ExtractStatus.UNREADABLE,
+                reason="读取文字时程序出错；文件本身已登记保存，请把这个文件交给管理员检查，"
+                "修复后用 zhikong reindex --reread 重试",
+            )
         conn.send(result)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,6 +24,7 @@ class ExtractStatus(StrEnum):
     NEEDS_OCR = "needs_ocr"
     UNREADABLE = "unreadable"
     UNSUPPORTED = "unsupported"
+    GARBLED = "garbled"  # text came out, but too much of it is wrong to trust (see `zhikong.indexer.garble`)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,39 @@ class Extractor(Protocol):
 
 def unreadable(reason: str) -> Extraction:
     return Extraction(ExtractStatus.UNREADABLE, reason=reason)
+
+
+RESAVE = "请用 WPS 或 Office 打开后另存一份（或另存为 PDF）再放入；文件本身已登记保存"
+
+
+def damaged(label: str) -> Extraction:
+    """A file its library could not read: damaged, or written in a way the library does not know."""
+    return unreadable(f"{label}文件已损坏或使用了不支持的写法，读不出文字；{RESAVE}")
+
+
+def storable(text: str) -> tuple[str, int]:
+    """`text` as the catalogue and the index can hold it, and how many characters had to go.
+
+    PDF libraries hand out what the file says, and files say odd things: a lone UTF-16 surrogate (a
+    thesis's mathematical italic letters, split in two by its font's ToUnicode map), NUL and other
+    control characters, non-characters. SQLite refuses the surrogates with UnicodeEncodeError, which
+    once rolled back a whole scan batch. A valid surrogate pair is joined into its character; whatever
+    remains unencodable is dropped and counted; form feeds (page breaks) become line breaks.
+    """
+    if text.isascii() and text.isprintable():
+        return text, 0
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    text = text.replace("\f", "\n").replace("\v", "\n")
+    kept = [c for c in text if not _unstorable(c)]
+    return "".join(kept), len(text) - len(kept)
+
+
+def _unstorable(c: str) -> bool:
+    n = ord(c)
+    if n < 0x20:
+        return c not in "\t\n\r"
+    return n == 0x7F or n == 0xFFFD or (n & 0xFFFE) == 0xFFFE or 0xFDD0 <= n <= 0xFDEF
 
 
 @dataclass
@@ -148,8 +183,17 @@ def read_zip(
     with opened as zf:
         try:
             return read(zf, limits)
-        except (ET.ParseError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            return unreadable(f"{label} 文件内容已损坏，无法读取（{type(exc).__name__}）")
+        except (
+            ET.ParseError,
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            ValueError,
+            KeyError,
+            NotImplementedError,  # a compression method zipfile does not have
+            zlib.error,  # a member whose compressed data is cut or corrupt
+        ):
+            return damaged(f"{label} ")
 
 
 def zip_refusal(path: Path) -> str | None:
@@ -165,8 +209,8 @@ def open_zip(path: Path) -> zipfile.ZipFile | str:
     """The opened zip, or a Chinese reason why it cannot or must not be read."""
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        return f"文件已损坏，无法打开（{type(exc).__name__}）"
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return f"文件已损坏（压缩结构不完整），无法打开；{RESAVE}"
     problem = zip_problem(zf)
     if problem:
         zf.close()

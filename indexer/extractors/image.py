@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zhikong.errors import ZhikongError
 from zhikong.indexer import ocr
 from zhikong.indexer.extractors.base import Extraction, ExtractStatus, Limits, TextSink, unreadable
 
@@ -16,8 +17,8 @@ class ImageExtractor:
             return Extraction(ExtractStatus.NEEDS_OCR, reason=ocr.MISSING_REASON)
         try:
             text = ocr.recognize(path.read_bytes())
-        except Exception as exc:
-            return unreadable(f"图片无法识别（{type(exc).__name__}）")
+        except ZhikongError as exc:
+            return unreadable(f"{exc.message}；请重新拍照或扫描后放入，文件本身已登记保存")
         sink = TextSink(limits)
         sink.add(text)
         return sink.result(pages=1)

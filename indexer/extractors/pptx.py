@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 from pptx import Presentation
 from pptx.exc import PackageNotFoundError
 
-from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, unreadable, zip_refusal
+from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, damaged, unreadable, zip_refusal
 
 
 def _shape_texts(shapes: Iterable[Any]) -> Iterator[str]:
@@ -43,23 +43,26 @@ class PptxExtractor:
         try:
             prs = Presentation(str(path))
             return self._read(prs, limits)
-        except (
-            PackageNotFoundError,
-            KeyError,
-            ET.ParseError,
-            zipfile.BadZipFile,
-            ValueError,
-            OSError,
-        ) as exc:
-            return unreadable(f"演示文稿内容已损坏，无法读取（{type(exc).__name__}）")
+        except (PackageNotFoundError, KeyError, ET.ParseError, zipfile.BadZipFile, ValueError, OSError):
+            return damaged("PowerPoint ")
 
     def _read(self, prs: Any, limits: Limits) -> Extraction:
         sink = TextSink(limits)
         slides = list(prs.slides)
         for slide in slides:
-            texts = list(_shape_texts(slide.shapes))
-            if slide.has_notes_slide:
-                texts.append(slide.notes_slide.notes_text_frame.text)
-            if not sink.add("\n".join(t for t in texts if t)):
+            if not sink.add("\n".join(t for t in _slide_texts(slide) if t)):
                 break
         return sink.result(title=_first_title(prs), pages=len(slides))
+
+
+def _slide_texts(slide: Any) -> list[str]:
+    texts = list(_shape_texts(slide.shapes))
+    if slide.has_notes_slide:
+        # A notes page may have no body placeholder at all (real .ppt files converted by LibreOffice
+        # do): python-pptx then gives None, and reading .text off it once lost every slide's text.
+        frame = slide.notes_slide.notes_text_frame
+        if frame is not None:
+            texts.append(frame.text)
+        else:
+            texts.extend(_shape_texts(slide.notes_slide.shapes))
+    return texts

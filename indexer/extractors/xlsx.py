@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, unreadable, zip_refusal
+from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, damaged, unreadable, zip_refusal
 
 
 def _cell(value: Any) -> str:
@@ -40,12 +40,12 @@ class XlsxExtractor:
             zipfile.BadZipFile,
             ValueError,
             OSError,
-        ) as exc:
-            return unreadable(f"Excel 表格已损坏，无法读取（{type(exc).__name__}）")
+        ):
+            return damaged("Excel ")
         try:
             return self._read(wb, limits)
-        except (KeyError, ET.ParseError, zipfile.BadZipFile, ValueError, OSError) as exc:
-            return unreadable(f"Excel 表格内容已损坏，无法读取（{type(exc).__name__}）")
+        except (KeyError, ET.ParseError, zipfile.BadZipFile, ValueError, OSError):
+            return damaged("Excel ")
         finally:
             wb.close()
 
