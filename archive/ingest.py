@@ -523,8 +523,7 @@ class Reconciler:
             status=p.text.status,
             reason=_storable(p.text.reason),
             title=_storable(p.text.title),
-            # A file named after a patient (反馈意见-患者3708…-电话139….txt) is personal data whatever it holds.
-            pii=p.text.pii or has_pii(p.facts.rel),
+            pii=p.text.pii,
         )
 
     def _stored_text(self, record_id: int) -> TextResult | None:
