@@ -29,6 +29,7 @@ from zhikong.archive.convention import Classification, Source, classify, is_igno
 from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.settings import SETTINGS_FILE, SYSTEM_DIR, Settings
 from zhikong.errors import Busy, StorageError
+from zhikong.indexer.pii import has_pii
 
 BATCH = 200
 T = TypeVar("T")
@@ -523,7 +524,8 @@ class Reconciler:
             status=p.text.status,
             reason=_storable(p.text.reason),
             title=_storable(p.text.title),
-            pii=p.text.pii,
+            # A file named after a patient (反馈意见-患者3708…-电话139….txt) is personal data whatever it holds.
+            pii=p.text.pii or has_pii(p.facts.rel),
         )
 
     def _stored_text(self, record_id: int) -> TextResult | None:
