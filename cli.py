@@ -1188,6 +1188,102 @@ def score(
         show(f"已写出：{out}")
 
 
+# -- backups ---------------------------------------------------------------------------------------
+
+
+class _BackupGroup(click.Group):
+    """`zhikong backup DEST` is `zhikong backup create DEST` (a folder named like a subcommand: ./verify)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["create", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_BackupGroup)
+def backup() -> None:
+    """备份：zhikong backup 备份位置（即 backup create，档案库运行时也可以备份）；backup verify 核对；
+    backup restore 恢复到新的空文件夹。"""
+
+
+@backup.command("create")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+def backup_create(env: Env, dest: Path, as_json: bool) -> None:
+    """备份到 DEST（新的或空的文件夹；已有的备份文件夹则只补新增的）：目录数据库、全部文件副本、文件夹、设置。"""
+    result = env.archive().backup(env.actor, dest)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        show(f"已备份到 {result.dest}（{result.created_at}）", bold=True)
+        show(
+            f"  目录记录 {result.records} 条，版本 {result.versions} 个；数据库：{'、'.join(result.databases)}"
+        )
+        show(
+            f"  文件副本 {result.objects} 个，本次新复制 {result.objects_copied} 个（{result.bytes_copied:,} 字节），"
+            "其余已在备份中"
+        )
+        show(f"  文件夹中的文件 {result.folder_files} 个（含 zhikong.toml）")
+        if result.audit_head:
+            show(f"  审计日志链头：{result.audit_head}")
+        for w in result.warnings:
+            show(f"  ！{w}", fg="yellow")
+        show(
+            f"核对：zhikong backup verify {result.dest}；恢复：zhikong backup restore {result.dest} 新的空文件夹"
+        )
+    if result.warnings:
+        raise click.exceptions.Exit(int(ExitCode.FINDINGS))
+
+
+@backup.command("verify")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+def backup_verify(env: Env, dest: Path, as_json: bool) -> None:
+    """核对备份：清单、数据库完整性、审计日志（与目录逐条对照）、每个文件副本的 sha256。"""
+    report = Archive.backup_verify(env.actor, dest)
+    if as_json:
+        emit_json(report.to_json())
+    elif report.created_at:
+        show(
+            f"备份 {report.dest}：{report.created_at} 备份自 {report.source}；目录记录 {report.records} 条，"
+            f"文件副本 {report.objects} 个（{report.bytes:,} 字节），文件夹中的文件 {report.folder_files} 个"
+        )
+        if report.audit_head:
+            show(f"  审计日志链头：{report.audit_head}")
+        for w in report.warnings:
+            show(f"  备份时的提示：{w}", fg="yellow")
+    if report.problems:
+        raise VerificationError(
+            "备份核对未通过：", list(report.problems), hint="这份备份不能用于恢复；请重新备份到新的文件夹。"
+        )
+    if not as_json:
+        show(
+            "核对通过：数据库副本完整，审计日志校验通过并与目录一致，每个文件副本的 sha256 都与名称相符。",
+            fg="green",
+        )
+
+
+@backup.command("restore")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.argument("target", type=click.Path(path_type=Path))
+@click.pass_obj
+def backup_restore(env: Env, dest: Path, target: Path) -> None:
+    """先核对备份 DEST，再在 TARGET（新的或空的文件夹）恢复出完整的档案库，并重建检索索引。"""
+    done = Archive.backup_restore(env.actor, dest, target)
+    r = done.restored
+    show(f"已恢复到 {r.target}", bold=True)
+    show(f"  备份时间 {r.created_at}，备份自 {r.source}")
+    show(f"  目录记录 {r.records} 条，文件夹中的文件 {r.files} 个，文件副本 {r.objects} 个")
+    show(f"  检索索引已重建：{done.indexed} 条记录。")
+    if r.audit_head:
+        show(f"  审计日志接续备份时的链头 {r.audit_head}，恢复本身已记入日志。")
+    for w in r.warnings:
+        show(f"  ！{w}", fg="yellow")
+    show(f"下一步：zhikong --root {r.target} log verify；再 zhikong --root {r.target} scan 核对文件夹。")
+
+
 # -- the demo --------------------------------------------------------------------------------------
 
 
