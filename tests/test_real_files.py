@@ -346,3 +346,251 @@ def test_an_exception_no_extractor_expected_is_a_chinese_reason(
     assert result.status is ExtractStatus.UNREADABLE
     assert "NoneType" not in (result.reason or "")
     assert_reason_is_chinese(result)
+
+
+# --- point 3: OFD templates and lines ------------------------------------------------------------------------
+
+_NS = 'xmlns:ofd="http://www.ofdspec.org/2016"'
+
+
+def _text_object(oid: int, x: float, y: float, text: str, *, size: float = 4.0, extra: str = "") -> str:
+    return (
+        f'<ofd:TextObject ID="{oid}" Boundary="{x} {y} 100 {size * 2}" Font="1" Size="{size}">'
+        f'<ofd:TextCode X="0" Y="{size}" {extra}>{text}</ofd:TextCode></ofd:TextObject>'
+    )
+
+
+def _ofd(path: Path, page: str, template: str | None = None) -> Path:
+    """An OFD of one page whose content is `page` (TextObjects), with an optional template page."""
+    uses = '<ofd:Template TemplateID="2" ZOrder="Background"/>' if template is not None else ""
+    common = '<ofd:TemplatePage ID="2" BaseLoc="Tpls/Tpl_0/Content.xml"/>' if template is not None else ""
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(
+            "OFD.xml",
+            f'<ofd:OFD {_NS} Version="1.0" DocType="OFD"><ofd:DocBody><ofd:DocInfo/>'
+            "<ofd:DocRoot>Doc_0/Document.xml</ofd:DocRoot></ofd:DocBody></ofd:OFD>",
+        )
+        zf.writestr(
+            "Doc_0/Document.xml",
+            f"<ofd:Document {_NS}><ofd:CommonData>{common}</ofd:CommonData><ofd:Pages>"
+            '<ofd:Page ID="1" BaseLoc="Pages/Page_0/Content.xml"/></ofd:Pages></ofd:Document>',
+        )
+        zf.writestr(
+            "Doc_0/Pages/Page_0/Content.xml",
+            f'<ofd:Page {_NS}>{uses}<ofd:Content><ofd:Layer ID="3">{page}</ofd:Layer></ofd:Content></ofd:Page>',
+        )
+        if template is not None:
+            zf.writestr(
+                "Doc_0/Tpls/Tpl_0/Content.xml",
+                f'<ofd:Page {_NS}><ofd:Content><ofd:Layer ID="4">{template}</ofd:Layer></ofd:Content></ofd:Page>',
+            )
+    return path
+
+
+def test_ofd_template_words_are_read_with_the_page(tmp_path: Path) -> None:
+    """An e-invoice: the labels are on the template, the values on the page, on the same lines."""
+    template = _text_object(10, 60, 5, "增值税电子普通发票", size=6) + _text_object(11, 5, 30, "名称：")
+    page = _text_object(20, 17, 30, "金乡县人民医院") + _text_object(21, 5, 40, "价税合计（大写）伍佰圆整")
+    result = extract_text(_ofd(tmp_path / "发票.ofd", page, template))
+    assert result.status is ExtractStatus.OK
+    assert result.text.splitlines() == [
+        "增值税电子普通发票",
+        "名称：金乡县人民医院",
+        "价税合计（大写）伍佰圆整",
+    ]
+
+
+def test_ofd_pieces_on_one_baseline_are_one_line(tmp_path: Path) -> None:
+    """The 公文 whose "根据我市2023年…" came out as 根据我 / 市 / 202 / 3 / 年."""
+    pieces = [("根据我", 25), ("市", 37), ("202", 41), ("3", 47.6), ("年护理质控工作安排", 49.8)]
+    page = "".join(
+        _text_object(i, x, 50, text, extra=f'DeltaX="g {len(text) - 1} {4 if text[0] > "9" else 2.2}"')
+        for i, (text, x) in enumerate(pieces)
+    )
+    page += _text_object(9, 25, 58, "第二行")
+    result = extract_text(_ofd(tmp_path / "公文.ofd", page))
+    assert result.text.splitlines() == ["根据我市2023年护理质控工作安排", "第二行"]
+
+
+def test_ofd_reading_order_is_by_position_not_by_file_order(tmp_path: Path) -> None:
+    page = _text_object(1, 5, 80, "落款") + _text_object(2, 5, 10, "标题") + _text_object(3, 5, 40, "正文")
+    result = extract_text(_ofd(tmp_path / "乱序.ofd", page))
+    assert result.text.splitlines() == ["标题", "正文", "落款"]
+
+
+def test_ofd_text_code_with_delta_y_is_several_lines(tmp_path: Path) -> None:
+    page = _text_object(1, 5, 10, "甲乙丙丁", extra='DeltaX="4 -4 4" DeltaY="0 5 0"')
+    result = extract_text(_ofd(tmp_path / "竖排.ofd", page))
+    assert result.text.splitlines() == ["甲乙", "丙丁"]
+
+
+@pytest.mark.parametrize("name", ["ofd/1.ofd", "ofd/fptpl.ofd", "ofd/keyword2.ofd", "ofd/999.ofd"])
+def test_real_e_invoices_have_their_template_labels(name: str) -> None:
+    result = extract_text(real(name))
+    assert result.status is ExtractStatus.OK
+    assert "增值税电子普通发票" in result.text and "价税合计（大写）" in result.text
+    assert "开票人：" in result.text
+
+
+def test_real_ofd_paragraph_lines_are_whole() -> None:
+    result = extract_text(real("ofd/SplitParagraph.ofd"))
+    assert "第一段：K*区区区位南Z数" in result.text
+
+
+# --- point 2: text read wrongly is read again, or marked garbled ------------------------------------------------
+
+GBK_LINE = "关于开展二〇二六年度护理质量控制督查工作的通知各医疗机构按要求做好自查"
+
+
+def test_pdf_whose_gbk_text_is_shown_as_latin1_is_read_in_gbk(tmp_path: Path) -> None:
+    """A PDF that writes GBK bytes under a Western font: readers see ¹ØÓÚ…; the bytes are GBK."""
+    raw = GBK_LINE.encode("gbk")
+    escaped = b"".join(b"\\%03o" % c for c in raw)
+    path = tmp_path / "通知.pdf"
+    writer = PdfWriter()
+    page = writer.add_blank_page(595, 842)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    stream = StreamObject()
+    stream._data = b"BT /F1 12 Tf 72 720 Td (" + escaped + b") Tj ET"
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    with path.open("wb") as fh:
+        writer.write(fh)
+    result = extract_text(path)
+    assert result.status is ExtractStatus.OK, result
+    assert GBK_LINE in result.text
+    assert result.reason is not None and "GB18030" in result.reason
+
+
+def _pua_pdf(path: Path) -> Path:
+    """A PDF whose font maps every glyph into the private-use area (no real Unicode map)."""
+    pairs = " ".join(f"<{0x41 + i:02X}> <{0xE000 + i:04X}>" for i in range(20))
+    content = b"BT /F1 12 Tf 72 720 Td (" + bytes(range(0x41, 0x55)) * 3 + b") Tj ET"
+    return _pdf_with_font_map(path, pairs, content)
+
+
+def test_garbled_text_layer_goes_to_ocr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ocr, "available", lambda: True)
+    monkeypatch.setattr(ocr, "recognize", lambda image: "院感防控督查反馈意见")
+    result = extract_text(_pua_pdf(tmp_path / "反馈.pdf"))
+    assert result.status is ExtractStatus.OK, result
+    assert "院感防控督查反馈意见" in result.text
+
+
+def test_garbled_text_layer_without_ocr_is_garbled_with_a_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    result = extract_text(_pua_pdf(tmp_path / "反馈.pdf"))
+    assert result.status is ExtractStatus.GARBLED
+    assert result.reason is not None and "乱码" in result.reason and "OCR" in result.reason
+    assert_reason_is_chinese(result)
+
+
+@needs_poppler
+def test_pypdf_gibberish_is_replaced_by_pdftotext(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CNKI paper: pypdf maps the font wrongly (rare ideographs), poppler rightly."""
+    from zhikong.indexer.extractors import pdf
+
+    monkeypatch.setattr(
+        pdf,
+        "_page_text",
+        lambda page: "鍏充簬鍗拌彂鎶ょ悊璐ㄩ噺鎺у埗鏍囧噯鐨勯€氱煡鍚勫尰鐤楁満鏋勮鎸夎姹傚仛濂借嚜鏌",
+    )
+    path = make_pdf(tmp_path / "论文.pdf", [["关于印发护理质量控制标准的通知各医疗机构要按要求做好自查工作"]])
+    result = extract_text(path)
+    assert result.status is ExtractStatus.OK, result
+    assert "护理质量控制标准" in result.text
+
+
+def test_real_thesis_manual_that_pypdf_garbles_is_read_by_pdftotext() -> None:
+    if not poppler.available():
+        pytest.skip("poppler-utils 未安装")
+    result = extract_text(real("pdf/thuthesis.pdf"))
+    assert result.status is ExtractStatus.OK
+    assert "清华大学学位论文模板" in result.text
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("big5", "國家衛生健康委員會關於印發醫療質量控制中心管理規定的通知，各醫療機構認真執行"),
+        ("gb18030", "关于印发医疗质量控制中心管理规定的通知，各医疗机构认真执行，按季度上报"),
+        ("utf-16-le", "关于印发医疗质量控制中心管理规定的通知，各医疗机构认真执行，按季度上报"),
+        ("utf-16-be", "关于印发医疗质量控制中心管理规定的通知，各医疗机构认真执行，按季度上报"),
+    ],
+)
+def test_text_files_in_the_encodings_offices_have(tmp_path: Path, encoding: str, text: str) -> None:
+    path = tmp_path / "说明.txt"
+    path.write_bytes(text.encode(encoding))
+    result = extract_text(path)
+    assert result.status is ExtractStatus.OK, result
+    assert result.text == text
+
+
+@pytest.mark.skipif(shutil.which("iconv") is None, reason="iconv 未安装")
+def test_euc_tw_text_file() -> None:
+    result = extract_text(real("text/euc-tw/_ude_euc-tw1.txt"))
+    assert result.status is ExtractStatus.OK
+    assert "維基大典" in result.text
+
+
+@pytest.mark.parametrize(
+    "name", ["text/big5/_ude_1.txt", "text/big5/coolloud.org.tw.xml", "text/utf-16/nobom-utf16le.txt"]
+)
+def test_real_big5_and_utf16_files_are_read(name: str) -> None:
+    path = real(name)
+    result = extract_text(path)
+    assert result.status is ExtractStatus.OK
+    expected = path.read_bytes().decode("big5hkscs" if "big5" in name else "utf-16-le")
+    assert result.text == expected.strip()
+
+
+def test_a_text_file_no_encoding_reads_is_garbled() -> None:
+    import random
+
+    rng = random.Random(12)
+    noise = bytes(rng.choice(range(0x81, 0xFF)) for _ in range(3000))
+    result = extract_text_bytes(noise)
+    assert result.status is ExtractStatus.GARBLED
+    assert_reason_is_chinese(result)
+
+
+def extract_text_bytes(data: bytes) -> Extraction:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "导出.txt"
+        path.write_bytes(data)
+        return extract_text(path)
+
+
+# --- point 7: unreadable files in 收件箱 are unreadable too ------------------------------------------------------
+
+
+def test_unreadable_and_garbled_files_in_the_inbox_are_reported_as_unreadable(root: Path, run: Run) -> None:
+    inbox = root / "护理质控中心" / "收件箱"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "坏的.docx").write_bytes(b"PK\x03\x04" + b"garbage" * 100)
+    import random
+
+    rng = random.Random(12)
+    (inbox / "导出.txt").write_bytes(bytes(rng.choice(range(0x81, 0xFF)) for _ in range(3000)))
+    run("scan")
+    findings = as_json(run("check", "--json", expect=None))
+    unreadable = {
+        Path(f["paths"][0]).name: f["message"] for f in findings if f["rule"] == "record.unreadable"
+    }
+    unclassified = {Path(f["paths"][0]).name for f in findings if f["rule"] == "record.unclassified"}
+    assert set(unreadable) == {"坏的.docx", "导出.txt"}
+    assert {"坏的.docx", "导出.txt"} <= unclassified
+    assert "乱码" in unreadable["导出.txt"] and "损坏" in unreadable["坏的.docx"]

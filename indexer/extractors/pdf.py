@@ -14,6 +14,7 @@ each with a Chinese reason saying what to install or do.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from zhikong.indexer.extractors.base import (
     TextSink,
     unreadable,
 )
-from zhikong.indexer.garble import assess
+from zhikong.indexer.garble import assess, repair_mojibake
 
 # pypdf logs every oddity of a real file ("Ignoring wrong pointing object …") as a warning, which with no
 # logging set up lands on the scan's stderr, once per file. What matters reaches the user as the reason.
@@ -79,6 +80,15 @@ class _Page:
     @property
     def usable(self) -> bool:
         return len(self.text.strip()) >= _MIN_TEXT_PER_PAGE and not assess(self.text).garbled
+
+
+def _repaired(page: _Page) -> _Page:
+    """A page whose text is a Chinese encoding shown as Latin-1 (GBK bytes under a WinAnsi font), read
+    in the right encoding: before poppler or OCR, which would only read the same wrong letters again."""
+    if len(page.text) < _MIN_TEXT_PER_PAGE or not assess(page.text).garbled:
+        return page
+    fixed = repair_mojibake(page.text)
+    return _Page(fixed[0], f"{page.source}:{fixed[1]}") if fixed else page
 
 
 def _pypdf_pages(reader: PdfReader, limits: Limits) -> list[str | None]:
@@ -141,7 +151,7 @@ class PdfExtractor:
         reader = opened
         total = len(reader.pages) if reader is not None else None
         first = _pypdf_pages(reader, limits) if reader is not None else []
-        pages = [_Page(t or "", "pypdf") for t in first]
+        pages = [_repaired(_Page(t or "", "pypdf")) for t in first]
         if reader is None or any(t is None for t in first) or not all(p.usable for p in pages):
             second = _poppler_pages(path, total, limits)
             if second is not None:
@@ -152,7 +162,7 @@ class PdfExtractor:
                     for i, text in enumerate(second[: len(pages)]):
                         best = _better(pages[i].text, text)
                         if best is not pages[i].text:
-                            pages[i] = _Page(best, "pdftotext")
+                            pages[i] = _repaired(_Page(best, "pdftotext"))
         if reader is None and not pages:
             return unreadable(_DAMAGED)
         return self._finish(path, reader, pages, total or len(pages), limits)
@@ -182,6 +192,10 @@ class PdfExtractor:
                 break
         unread = f"共 {total} 页，只读取了前 {read} 页" if read < total else ""
         result = sink.result(pages=total, unread_parts=unread)
+        recoded = sorted({p.source.split(":")[1].upper() for p in pages if ":" in p.source})
+        if recoded and result.status is ExtractStatus.OK:
+            note = f"文字的编码标错了，已按 {'、'.join(recoded)} 纠正"
+            result = dataclasses.replace(result, reason="；".join(x for x in (result.reason, note) if x))
         if ocr.available():
             still = [i for i in bad if not pages[i].usable]
             if still and len(still) * 2 > len(pages) and assess(result.text).garbled:
@@ -208,11 +222,11 @@ def _garbled(result: Extraction, bad: int, total: int, *, ocr_tried: bool) -> Ex
         if ocr_tried
         else f"可安装 OCR 组件（pip install zhikong[ocr]）后运行 zhikong reindex --reread 按图像识别，或{RESAVE}"
     )
-    readers = "pypdf 和 pdftotext 都" if poppler.available() else "pypdf "
+    tried = "（两种读取方法都试过）" if poppler.available() else ""
     return Extraction(
         ExtractStatus.GARBLED,
         result.text,
-        reason=f"{total} 页中有 {bad} 页的文字层{readers}读成了乱码（字体没有正确的文字编码）；{how}",
+        reason=f"{total} 页中有 {bad} 页的文字层读出来是乱码{tried}，文件的字体没有正确的文字编码；{how}",
         truncated=result.truncated,
         pages=result.pages,
     )
