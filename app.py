@@ -906,10 +906,17 @@ class Archive:
         then take the bundle's center into the archive at `root` (made from the bundle's settings when
         `root` is not an archive yet); the index is rebuilt and the folder compared."""
         from zhikong.archive.handover import import_bundle
+        from zhikong.archive.handover_import import AlreadyImported
 
-        imported = import_bundle(
-            root, bundle, processes=processes, actor=actor, fingerprint=fingerprint, public_key=public_key
-        )
+        try:
+            imported = import_bundle(
+                root, bundle, processes=processes, actor=actor, fingerprint=fingerprint, public_key=public_key
+            )
+        except AlreadyImported:
+            # An earlier import of this bundle was cut short after its catalogue committed: finish its
+            # tail (the index, the comparison with the folder) instead of importing twice.
+            cls.open(root.expanduser().resolve()).scan(actor)
+            raise
         arc = cls(imported.root)
         indexed = arc.reindex(actor).indexed
         with arc.session(actor) as s:

@@ -177,7 +177,17 @@ def _receiving_archive(root: Path, meta: BundleMeta, actor: str | None) -> tuple
     return settings, True
 
 
+class AlreadyImported(ConflictError):
+    """This very bundle (the same seal) is in the archive already: an import cut short after its
+    catalogue committed is finished by the next reconcile, not by importing again."""
+
+
 def _preconditions(settings: Settings, cat: Catalogue, meta: BundleMeta) -> None:
+    if _chain_name(meta) in cat.imported_chains():
+        raise AlreadyImported(
+            f"这个移交包（同一次封存）已经导入过本库：{meta.handover['center']}。",
+            hint="无需再导入；导入后的检索索引等收尾工作已自动补完，可用 zhikong doctor 核对。",
+        )
     center = str(meta.handover["center"])
     code = str(meta.settings["center"]["code"])
     problems: list[Problem] = []
@@ -193,15 +203,17 @@ def _preconditions(settings: Settings, cat: Catalogue, meta: BundleMeta) -> None
     if active:
         problems.append(Problem("conflict.records", f"本库的 {center} 已有 {active} 条档案记录"))
     folder = settings.root / center
-    if folder.exists() and any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+    if (
+        folder.exists()
+        and any(p.is_file() or p.is_symlink() for p in folder.rglob("*"))
+        and not (active == 0 and _left_by_this_import(folder, meta))
+    ):
         problems.append(Problem("conflict.folder", f"本库的文件夹 {center} 里已有文件", path=str(folder)))
     codes = [r["archival_code"] for r in meta.records if r.get("archival_code")]
     if codes:
         taken = cat.archival_codes_in_use(codes)
         problems += [Problem("conflict.archival_code", "档号在本库中已被使用", path=c) for c in taken]
     problems += handover_numbers.receiver_conflicts(cat, meta)
-    if _chain_name(meta) in cat.imported_chains():
-        problems.append(Problem("conflict.chain", "这个移交包（同一次封存）已经导入过本库"))
     if problems:
         raise ConflictError(
             "新挂靠单位的档案库不能直接接收这个中心，没有导入：\n  - "
@@ -228,8 +240,10 @@ def _move_in(
     staging = Path(tempfile.mkdtemp(dir=_tmp_dir(settings), prefix="import-"))
     try:
         _stage_files(bag_dir, staging, meta, ObjectStore(settings.system_dir))
-        if target.exists():
-            _remove_empty_folders(target)  # `_preconditions` refused a folder holding files
+        if target.exists() and _left_by_this_import(target, meta):
+            shutil.rmtree(target)  # this bundle's own files, moved in by an import killed before COMMIT
+        elif target.exists():
+            _remove_empty_folders(target)  # `_preconditions` refused a folder holding other files
         os.replace(staging / center, target)
         try:
             with Catalogue.open(settings.system_dir, actor=actor) as cat:
@@ -343,6 +357,29 @@ def _insert(
             origin=origin.value,
         )
     return [new_id[int(r["id"])] for r in meta.records], len(meta.audit)
+
+
+def _left_by_this_import(folder: Path, meta: BundleMeta) -> bool:
+    """The folder holds nothing but this bundle's own files, byte for byte (an import of it was killed
+    between moving the folder in and committing the catalogue): taking it over again loses nothing."""
+    expected = {str(r["path"]): str(r["sha256"]) for r in meta.records if is_file_record(r)}
+    root = folder.parent
+    found = [p for p in folder.rglob("*") if not p.is_dir()]
+    if not found:
+        return False
+    for path in found:
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink() or expected.get(rel) != _sha256_of(path):
+            return False
+    return True
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _records_digest(records: list[dict[str, Any]]) -> str:

@@ -236,3 +236,30 @@ def test_doctor_finds_and_removes_copies_nothing_references(root: Path, run: Run
     repaired = run("doctor", "--repair").output
     assert "删除了 1 个" in repaired and not store.has(orphan.sha256)
     assert "体检通过" in run("doctor").output
+
+
+def test_an_import_cut_short_after_its_catalogue_committed_is_finished_by_the_retry(
+    root: Path, run: Run, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zhikong.app import Archive
+
+    make_docx(
+        root / "院感质控中心/2026/2026-05-10 院感防控督查/督查记录.docx", "督查记录", ["手卫生依从性抽查。"]
+    )
+    run("scan")
+    bundle = tmp_path / "移交包"
+    run("handover", "create", "--center", "院感质控中心", "--to", "金乡县第二人民医院", "--out", str(bundle))
+    target = tmp_path / "接收"
+
+    def killed(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt  # dies after the import committed, before the index was rebuilt
+
+    monkeypatch.setattr(Archive, "reindex", killed)
+    invoke(runner, "--root", str(target), "handover", "import", str(bundle), expect=130)
+    monkeypatch.undo()
+    assert as_json(invoke(runner, "--root", str(target), "search", "手卫生", "--json")) == []
+
+    again = invoke(runner, "--root", str(target), "handover", "import", str(bundle), expect=9)
+    assert "已经导入过本库" in again.output and "已自动补完" in again.output
+    assert len(as_json(invoke(runner, "--root", str(target), "search", "手卫生", "--json"))) == 1
+    assert "体检通过" in invoke(runner, "--root", str(target), "doctor").output
