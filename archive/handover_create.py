@@ -40,6 +40,7 @@ from zhikong.archive.handover_model import (
     Seal,
     center_prefix,
     is_file_record,
+    paper_prefix,
 )
 from zhikong.archive.handover_seal import seal
 from zhikong.archive.preserve import ObjectStore
@@ -177,11 +178,12 @@ def _request(settings: Settings, center: str, to_host: str, as_of: date | None) 
 
 
 def _scope(cat: Catalogue, center: str) -> tuple[list[dict[str, Any]], Readiness]:
-    prefix = center_prefix(center)
+    prefix, paper = center_prefix(center), paper_prefix(center)
     rows: list[dict[str, Any]] = []
     readiness = Readiness()
     for r in cat.record_rows():
-        inside = r["path"].startswith(prefix)
+        # the center's folder, and its paper-only items (registered under 纸质件/<center>/, no file)
+        inside = r["path"].startswith(prefix) or (r["kind"] == "paper" and r["path"].startswith(paper))
         if not inside:
             if r["center"] == center and r["state"] == "active":
                 readiness.outside.append(r["path"])

@@ -278,5 +278,12 @@ def center_prefix(center: str) -> str:
     return center.rstrip("/") + "/"
 
 
+def paper_prefix(center: str) -> str:
+    """Where the center's paper-only items are registered (they have no file; see archive.paper)."""
+    from zhikong.archive.paper import PAPER_ROOT
+
+    return f"{PAPER_ROOT}/{center}/"
+
+
 def is_file_record(r: dict[str, Any]) -> bool:
     return r["state"] == "active" and r.get("kind", "electronic") == "electronic" and bool(r["sha256"])

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from zhikong.archive import bag
-from zhikong.archive.handover_model import MACHINE, BundleMeta, center_prefix
+from zhikong.archive.handover_model import MACHINE, BundleMeta, center_prefix, paper_prefix
 from zhikong.archive.paper import PAPER_ROOT
 from zhikong.archive.settings import DRAFTS_FOLDER, INBOX, SETTINGS_FILE, SYSTEM_DIR
 from zhikong.errors import Problem
@@ -246,7 +246,7 @@ def _check_records(records: list[dict[str, Any]], center: str) -> list[Problem]:
         if kind not in RECORD_KINDS:
             c.add(f"第 {n} 条 kind 的值不对：{str(kind)[:20]!r}")
             continue
-        problem = _path_problem(r["path"], inside=prefix)
+        problem = _path_problem(r["path"], inside=prefix if kind == "electronic" else paper_prefix(center))
         if problem:
             c.add(f"第 {n} 条的路径不能使用：{problem}（{r['path'][:80]}）", "security.path")
             continue

@@ -431,3 +431,35 @@ def test_open_rectification_items_are_the_checks_closed_loop_findings(
         ("2026-09-01 院感防控督查", "open"),
         ("2026-12-20 护理安全督查", "in_progress"),
     ]
+
+
+def test_paper_only_items_travel_with_their_center(tmp_path: Path, runner: CliRunner) -> None:
+    """A paper original registered by `paper add` (no file, under 纸质件/<center>/) is part of the center's
+    archive: it goes into the bundle's catalogue and arrives in the new host's paper register."""
+    root = tmp_path / "旧库"
+    _zk(runner, None, "init", str(root), "--county", "金乡县", "--bureau", "金乡县卫生健康局",
+        "--doc-prefix", "金卫健字", "--fonds", "Z109")  # fmt: skip
+    _zk(runner, root, "center", "add", CENTER, "--code", "HL", "--host", "金乡县人民医院")
+    make_docx(root / CENTER / "2026/2026-03-15 第一次工作会议/会议通知.docx", "会议通知", ["内容。"])
+    _zk(runner, root, "scan")
+    _zk(runner, root, "paper", "add", "--center", CENTER, "--title", "第一次工作会议签到表", "--category", "签到表",
+        "--activity", "2026-03-15 第一次工作会议", "--box", "1")  # fmt: skip
+    _zk(
+        runner,
+        root,
+        "handover",
+        "create",
+        "--center",
+        CENTER,
+        "--to",
+        NEW_HOST,
+        "--out",
+        str(tmp_path / "包"),
+    )
+    new_root = tmp_path / "新库"
+    _zk(runner, new_root, "handover", "import", str(tmp_path / "包"))
+    arrived = json.loads(_zk(runner, new_root, "ls", "--json").stdout)
+    paper = [r for r in arrived if r["kind"] == "paper"]
+    assert [(r["title"], r["paper_box"]) for r in paper] == [("第一次工作会议签到表", 1)]
+    assert paper[0]["archival_code"] and paper[0]["path"].startswith(f"纸质件/{CENTER}/")
+    assert "哈希链校验通过" in _zk(runner, new_root, "log", "verify").output
