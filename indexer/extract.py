@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
+from zhikong.indexer.extractors.archive import ArchiveExtractor
 from zhikong.indexer.extractors.base import (
     RESAVE,
     Extraction,
@@ -24,6 +26,7 @@ from zhikong.indexer.extractors.base import (
 from zhikong.indexer.extractors.docx import DocxExtractor
 from zhikong.indexer.extractors.image import ImageExtractor
 from zhikong.indexer.extractors.legacy import LEGACY_EXTRACTORS
+from zhikong.indexer.extractors.odf import OdfExtractor
 from zhikong.indexer.extractors.ofd import OfdExtractor
 from zhikong.indexer.extractors.pdf import PdfExtractor
 from zhikong.indexer.extractors.pptx import PptxExtractor
@@ -40,6 +43,8 @@ for _extractor in (
     XlsxExtractor(),
     PdfExtractor(),
     OfdExtractor(),
+    OdfExtractor(),
+    ArchiveExtractor(),
     TextExtractor(),
     ImageExtractor(),
     *LEGACY_EXTRACTORS,
@@ -65,22 +70,35 @@ _OLE_STREAMS = (
 _TEXT_EXTENSIONS = {".txt", ".csv", ".tsv", ".md", ".log", ".json", ".xml", ".html", ".htm"}
 _EXT_KINDS = {
     ".docx": "docx", ".pptx": "pptx", ".xlsx": "xlsx", ".ofd": "ofd", ".pdf": "pdf",
-    ".doc": "doc", ".wps": "doc", ".rtf": "rtf", ".xls": "xls", ".et": "xls", ".ppt": "ppt", ".dps": "ppt",
+    ".zip": "zip", ".rar": "rar", ".odt": "odt", ".ods": "ods", ".odp": "odp", ".doc": "doc", ".wps": "doc", ".rtf": "rtf", ".xls": "xls", ".et": "xls", ".ppt": "ppt", ".dps": "ppt",
     ".jpg": "image", ".jpeg": "image", ".png": "image", ".tif": "image", ".tiff": "image",
     ".bmp": "image", ".gif": "image", ".webp": "image",
 }  # fmt: skip
 _OLE_SCAN_BYTES = 16 * 1024 * 1024
 
 
+_ODF_MIMETYPES = {
+    "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.oasis.opendocument.presentation": "odp",
+}
+
+
 def _zip_kind(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+            mimetype = b""
+            if "mimetype" in names and zf.getinfo("mimetype").file_size < 200:
+                mimetype = zf.read("mimetype")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, zlib.error):
         return "corrupt"
     for marker, kind in _ZIP_MARKERS:
         if marker in names:
             return kind
+    odf = _ODF_MIMETYPES.get(mimetype.decode("ascii", "replace").strip().removesuffix("-template"))
+    if odf and "content.xml" in names:
+        return odf
     return "zip"
 
 
@@ -107,6 +125,8 @@ def sniff(path: Path) -> str:
         return _ole_kind(path)
     if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
         return "text"  # a byte-order mark: text, whatever the extension (.srt, .ini, none)
+    if head.startswith(b"Rar!\x1a\x07"):
+        return "rar"
     if head.startswith(b"{\\rtf"):
         return "rtf"
     if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
@@ -128,7 +148,7 @@ def _special(kind: str, path: Path) -> Extraction | None:
         return unreadable("文件已加密（设有打开密码），无法读取文字；请取得无密码的版本后重新放入")
     if kind == "corrupt":
         return unreadable(f"文件已损坏或与扩展名 {path.suffix or '（无）'} 不符，无法读取")
-    if kind in ("zip", "unknown"):
+    if kind == "unknown":
         return Extraction(
             ExtractStatus.UNSUPPORTED, reason=f"不支持的文件格式（{path.suffix or '无扩展名'}），只登记不检索"
         )
@@ -138,7 +158,7 @@ def _special(kind: str, path: Path) -> Extraction | None:
 # What each kind is called in a reason a secretary reads.
 _LABELS = {
     "docx": "Word ", "doc": "Word/WPS ", "rtf": "RTF ", "pptx": "PowerPoint ", "ppt": "PowerPoint/WPS 演示",
-    "xlsx": "Excel ", "xls": "Excel/WPS 表格", "pdf": "PDF ", "ofd": "OFD ", "text": "文本", "image": "图片",
+    "xlsx": "Excel ", "xls": "Excel/WPS 表格", "odt": "OpenDocument ", "ods": "OpenDocument ", "odp": "OpenDocument ", "zip": "压缩包", "rar": "压缩包", "pdf": "PDF ", "ofd": "OFD ", "text": "文本", "image": "图片",
 }  # fmt: skip
 _GARBLED_ADVICE = {
     "text": "请用记事本或 WPS 打开，另存为 UTF-8 编码后重新放入",

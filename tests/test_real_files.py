@@ -594,3 +594,200 @@ def test_unreadable_and_garbled_files_in_the_inbox_are_reported_as_unreadable(ro
     assert set(unreadable) == {"坏的.docx", "导出.txt"}
     assert {"坏的.docx", "导出.txt"} <= unclassified
     assert "乱码" in unreadable["导出.txt"] and "损坏" in unreadable["坏的.docx"]
+
+
+# --- point 5: the formats people have ------------------------------------------------------------------------
+
+_ODF_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"'
+)
+
+
+def _odf(path: Path, mimetype: str, body: str) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", f"application/vnd.oasis.opendocument.{mimetype}")
+        zf.writestr(
+            "content.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODF_NS}>'
+            f"<office:body>{body}</office:body></office:document-content>",
+        )
+        zf.writestr(
+            "META-INF/manifest.xml",
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"/>',
+        )
+    return path
+
+
+def test_odt_paragraphs_spaces_and_tables(tmp_path: Path) -> None:
+    body = (
+        "<office:text><text:h>关于开展院感督查的通知</text:h>"
+        '<text:p>各成员单位<text:s text:c="2"/>：<text:span>请于</text:span>五月十日前自查。</text:p>'
+        "<table:table><table:table-row><table:table-cell><text:p>科室</text:p></table:table-cell>"
+        "<table:table-cell><text:p>得分</text:p></table:table-cell></table:table-row></table:table>"
+        "</office:text>"
+    )
+    result = extract_text(_odf(tmp_path / "通知.odt", "text", body))
+    assert result.status is ExtractStatus.OK
+    assert result.text.splitlines() == [
+        "关于开展院感督查的通知",
+        "各成员单位  ：请于五月十日前自查。",
+        "科室\t得分",
+    ]
+
+
+def test_ods_repeated_cells_cost_nothing_and_sheets_are_named(tmp_path: Path) -> None:
+    body = (
+        '<office:spreadsheet><table:table table:name="签到表"><table:table-row>'
+        "<table:table-cell><text:p>张丽</text:p></table:table-cell>"
+        '<table:table-cell table:number-columns-repeated="1048576"/></table:table-row>'
+        '<table:table-row table:number-rows-repeated="1048000"><table:table-cell '
+        'table:number-columns-repeated="1024"/></table:table-row>'
+        '<table:table-row table:number-rows-repeated="3"><table:table-cell><text:p>同</text:p>'
+        "</table:table-cell></table:table-row></table:table></office:spreadsheet>"
+    )
+    result = extract_text(_odf(tmp_path / "签到表.ods", "spreadsheet", body))
+    assert result.status is ExtractStatus.OK
+    assert result.text.splitlines() == ["签到表", "张丽", "同", "同", "同"]
+
+
+def test_odp_slides(tmp_path: Path) -> None:
+    body = (
+        "<office:presentation><draw:page><draw:frame><draw:text-box><text:p>手卫生培训</text:p>"
+        "</draw:text-box></draw:frame></draw:page><draw:page><draw:frame><draw:text-box>"
+        "<text:p>六步洗手法</text:p></draw:text-box></draw:frame></draw:page></office:presentation>"
+    )
+    result = extract_text(_odf(tmp_path / "课件.odp", "presentation", body))
+    assert result.status is ExtractStatus.OK and result.pages == 2
+    assert result.text.splitlines() == ["手卫生培训", "六步洗手法"]
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("odt/simpletable.odt", "Cell 3 (bold)"),
+        ("ods/countrystatistics.ods", "Austria"),
+        ("odp/ol.odp", "Tsvey"),
+    ],
+)
+def test_real_opendocument_files(name: str, words: str) -> None:
+    result = extract_text(real(name))
+    assert result.status is ExtractStatus.OK and words in result.text
+
+
+_NUMBERING = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<w:numbering xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">
+<w:abstractNum w:abstractNumId="7">
+ <w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="%1、"/></w:lvl>
+ <w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="chineseCounting"/><w:lvlText w:val="（%2）"/></w:lvl>
+ <w:lvl w:ilvl="2"><w:start w:val="1"/><w:numFmt w:val="decimal"/><w:lvlText w:val="%3."/></w:lvl>
+</w:abstractNum>
+<w:abstractNum w:abstractNumId="8">
+ <w:lvl w:ilvl="0"><w:numFmt w:val="bullet"/><w:lvlText w:val="\uf0b7"/></w:lvl>
+</w:abstractNum>
+<w:num w:numId="3"><w:abstractNumId w:val="7"/></w:num>
+<w:num w:numId="4"><w:abstractNumId w:val="8"/></w:num>
+</w:numbering>"""
+
+
+def test_docx_automatic_numbering_and_bullets_are_in_the_text(tmp_path: Path) -> None:
+    from docx import Document
+    from docx.oxml import parse_xml
+
+    doc = Document()
+    ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    paragraphs = [
+        ("总体要求", 3, 0), ("工作目标", 3, 1), ("重点任务", 3, 1), ("细化措施", 3, 2), ("再细化", 3, 2),
+        ("保障措施", 3, 0), ("加强领导", 3, 1), ("手卫生", 4, 0),
+    ]  # fmt: skip
+    for text, num_id, level in paragraphs:
+        p = doc.add_paragraph(text)
+        p._p.get_or_add_pPr().append(
+            parse_xml(f'<w:numPr {ns}><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr>')
+        )
+    plain = tmp_path / "plain.docx"
+    doc.save(str(plain))
+    path = tmp_path / "实施方案.docx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            if item.filename != "word/numbering.xml":
+                dst.writestr(item, src.read(item))
+        dst.writestr("word/numbering.xml", _NUMBERING)
+    result = extract_text(path)
+    assert result.status is ExtractStatus.OK
+    assert result.text.splitlines() == [
+        "一、总体要求", "（一）工作目标", "（二）重点任务", "1.细化措施", "2.再细化",
+        "二、保障措施", "（一）加强领导", "• 手卫生",
+    ]  # fmt: skip
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_rtf_with_chinese(tmp_path: Path) -> None:
+    src = make_docx(tmp_path / "src" / "通知.docx", "会议通知", ["定于三月召开护理质控工作会议"])
+    subprocess.run(
+        ["soffice", f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless", "--convert-to", "rtf",
+         "--outdir", str(tmp_path), str(src)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    result = extract_text(tmp_path / "通知.rtf")
+    assert result.status is ExtractStatus.OK
+    assert "定于三月召开护理质控工作会议" in result.text
+
+
+class _LegacyName(zipfile.ZipInfo):
+    """A member name written in the system code page without the UTF-8 flag, as on Chinese Windows."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # zipfile's own method name
+        return self.filename.encode("cp437"), self.flag_bits
+
+
+def test_zip_of_attachments_lists_and_reads_them(tmp_path: Path) -> None:
+    notice = make_docx(tmp_path / "src" / "会议通知.docx", "会议通知", ["定于三月召开护理质控工作会议"])
+    inner = tmp_path / "src" / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.writestr("深处.txt", "不应被打开")
+    path = tmp_path / "附件.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.write(notice, "附件1 会议通知.docx")
+        zf.writestr("附件2 回执.txt", "参会回执：姓名、单位、联系电话".encode("gbk"))
+        zf.write(inner, "旧资料.zip")
+        # A name as Chinese Windows writes it: GBK bytes, no UTF-8 flag.
+        info = _LegacyName("签到表.csv".encode("gbk").decode("cp437"))
+        zf.writestr(info, "姓名,单位\n张丽,县中医院\n".encode("gbk"))
+    result = extract_text(path)
+    assert result.status is ExtractStatus.OK
+    lines = result.text.splitlines()
+    assert lines[:5] == [
+        "压缩包内共 4 个文件：",
+        "附件1 会议通知.docx",
+        "附件2 回执.txt",
+        "旧资料.zip",
+        "签到表.csv",
+    ]
+    assert "定于三月召开护理质控工作会议" in result.text and "参会回执" in result.text
+    assert "张丽,县中医院" in result.text
+    assert "不应被打开" not in result.text
+
+
+def test_zip_bomb_of_attachments_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "附件.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("通知.txt", b"\x00" * (64 * 1024 * 1024))
+    result = extract_text(path)
+    assert result.status is ExtractStatus.UNREADABLE
+    assert result.reason is not None and "压缩" in result.reason
+
+
+def test_real_rar_is_listed_and_read() -> None:
+    result = extract_text(real("rar/rar5-subdirs.rar"))
+    assert result.status is ExtractStatus.OK
+    assert "sub/dir1/file1.txt" in result.text and "【sub/dir1/file1.txt】" in result.text
+
+
+def test_real_encrypted_rar_says_encrypted() -> None:
+    result = extract_text(real("rar/rar5-psw.rar"))
+    assert result.reason is not None and "加密" in result.reason
+    assert "stest1.txt" in result.text

@@ -8,6 +8,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from zhikong.indexer.extractors.base import Extraction, Limits, TextSink, read_zip
+from zhikong.indexer.extractors.numbering import Numbering
 from zhikong.indexer.extractors.zipxml import iter_local, local, parse_member
 
 _HEADING_STYLE = re.compile(r"^(heading|title|标题)", re.IGNORECASE)
@@ -26,8 +27,9 @@ def _paragraph_text(p: ET.Element) -> str:
     return "".join(out)
 
 
-def _paragraphs(root: ET.Element) -> list[tuple[str, str]]:
-    """(style id, text) of every top-level paragraph in document order; table cells are paragraphs too."""
+def _paragraphs(root: ET.Element, numbering: Numbering) -> list[tuple[str, str]]:
+    """(style id, text) of every paragraph in document order, each with the number or bullet Word shows
+    before it ("一、", "（二）", "•"); table cells are paragraphs too."""
     result = []
     for p in iter_local(root, "p"):
         style = ""
@@ -35,7 +37,9 @@ def _paragraphs(root: ET.Element) -> list[tuple[str, str]]:
             if local(el.tag) == "pStyle":
                 style = next((v for k, v in el.attrib.items() if local(k) == "val"), "")
                 break
-        result.append((style, _paragraph_text(p)))
+        text = _paragraph_text(p)
+        label = numbering.label(p, style)
+        result.append((style, label + text if text.strip() else text))
     return result
 
 
@@ -65,11 +69,12 @@ class DocxExtractor:
     def _read(self, zf: zipfile.ZipFile, limits: Limits) -> Extraction:
         sink = TextSink(limits)
         heading: str | None = None
+        numbering = Numbering.read(zf)
         for name in _part_names(zf):
             root = parse_member(zf, name)
             if root is None:
                 continue
-            for style, text in _paragraphs(root):
+            for style, text in _paragraphs(root, numbering):
                 if heading is None and text.strip() and _HEADING_STYLE.match(style):
                     heading = text.strip()
                 if not sink.add(text):
