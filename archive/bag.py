@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 
 import bagit
 
+from zhikong.archive.preserve import sha256_file
 from zhikong.errors import ConflictError, InputFileError, Problem
 
 # bagit logs every mismatch as a warning; with no handler Python would print them on stderr, and the
@@ -113,7 +114,7 @@ def build(
             after_bag(bag_dir)
         oxum = str(bag.info.get("Payload-Oxum", "0.0"))
         size, _, count = oxum.partition(".")
-        fingerprint = _sha256_file(bag_dir / "tagmanifest-sha256.txt")
+        fingerprint = sha256_file(bag_dir / "tagmanifest-sha256.txt")
         if as_zip:
             _write_zip(bag_dir, part)
             os.replace(part, out)
@@ -157,16 +158,6 @@ def _write_zip(bag_dir: Path, target: Path) -> None:
                 full = Path(folder) / name
                 zf.write(full, (Path(bag_dir.name) / full.relative_to(bag_dir)).as_posix())
         zf.testzip()
-
-
-def _sha256_file(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # -- untrusted input -------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ The fingerprint printed on the 交接书 and 移交清单 covers what an import 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -43,7 +42,7 @@ from zhikong.archive.handover_model import (
     paper_prefix,
 )
 from zhikong.archive.handover_seal import seal
-from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.preserve import ObjectStore, sha256_file
 from zhikong.archive.rules import load_rules
 from zhikong.archive.settings import Center, Settings
 from zhikong.errors import ConflictError, Problem, SettingsError, VerificationError
@@ -323,16 +322,8 @@ def _expected_manifest(folder: Path, content: _Content) -> dict[str, str]:
     entries.update({f"data/{MACHINE}/objects/{sha}": sha for sha in content.objects})
     for path in sorted((folder / MACHINE).iterdir()):
         if path.is_file():
-            entries[f"data/{MACHINE}/{path.name}"] = _sha256(path)
+            entries[f"data/{MACHINE}/{path.name}"] = sha256_file(path)
     return entries
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _copy_preserved(store: ObjectStore, root: Path, r: dict[str, Any], dest: Path) -> None:

@@ -37,7 +37,7 @@ from zhikong.archive.handover_model import (
     load_meta,
 )
 from zhikong.archive.handover_verify import verify_chain, verify_dir
-from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.preserve import ObjectStore, sha256_file
 from zhikong.archive.settings import (
     SETTINGS_FILE,
     Center,
@@ -369,17 +369,9 @@ def _left_by_this_import(folder: Path, meta: BundleMeta) -> bool:
         return False
     for path in found:
         rel = path.relative_to(root).as_posix()
-        if path.is_symlink() or expected.get(rel) != _sha256_of(path):
+        if path.is_symlink() or expected.get(rel) != sha256_file(path):
             return False
     return True
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _records_digest(records: list[dict[str, Any]]) -> str:

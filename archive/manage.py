@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -11,7 +10,7 @@ from zhikong.archive import audit
 from zhikong.archive.catalogue import Catalogue, Record, RecordState
 from zhikong.archive.convention import UNCLASSIFIED, Source, activity_type_of, check_category, parse_activity
 from zhikong.archive.ingest import Reconciler
-from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.preserve import ObjectStore, sha256_file
 from zhikong.archive.settings import Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound
 
@@ -111,7 +110,7 @@ def restore(
     listed = "；".join(f"第 {v.version} 版（{v.ingested_at}，{v.size:,} 字节）" for v in versions)
     if version is None:
         chosen = versions[-1]
-        if record.state == RecordState.ACTIVE and target.is_file() and _sha256(target) == chosen.sha256:
+        if record.state == RecordState.ACTIVE and target.is_file() and sha256_file(target) == chosen.sha256:
             raise ConflictError(
                 f"{record.path} 已经是最新登记的第 {chosen.version} 版，没有恢复。",
                 hint=f"要换成较早的版本，请用 --version 指定：{listed}",
@@ -150,14 +149,6 @@ def restore(
     if restored is None:
         raise NotFound(f"恢复后没能重新登记 {record.path}。")
     return restored, chosen.version, saved if saved != chosen.sha256 else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass

@@ -18,6 +18,15 @@ from pathlib import Path
 CHUNK = 1 << 20
 
 
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's content, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class Stored:
     sha256: str

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +89,27 @@ def watch_started(root: Path) -> bool:
     """True once `zhikong watch` has logged that it follows events (after its start-up reconcile)."""
     log = root / ".zhikong" / "logs" / "watch.log"
     return log.exists() and "开始监视" in log.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    """`tmpfs(20)` mounts a real 20 MB file system and returns it, so a disk really fills. Needs root
+    (as CI has); skips the test elsewhere. Unmounted when the test ends."""
+    mounted: list[Path] = []
+
+    def mount(size_mb: int) -> Path:
+        point = tmp_path / f"小磁盘{len(mounted)}"
+        point.mkdir()
+        made = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(point)],
+            capture_output=True,
+            check=False,
+        )
+        if made.returncode != 0:
+            pytest.skip("cannot mount a small tmpfs here (needs root)")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=False)

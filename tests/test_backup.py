@@ -14,7 +14,7 @@ import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -318,19 +318,9 @@ def test_a_first_backup_that_never_finished_is_not_a_backup(
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
+def small_disk(tmpfs: Callable[[int], Path]) -> Path:
     """A real 8 MB file system (tmpfs), so the disk really fills; needs root, as CI has."""
-    mount = tmp_path / "移动硬盘"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True, check=False
-    )
-    if made.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+    return tmpfs(8)
 
 
 def test_a_backup_disk_too_small_is_a_chinese_storage_error(

@@ -4,7 +4,7 @@ preserved copies and the audit chain are checked after every kill."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -181,30 +181,12 @@ def test_a_named_pipe_in_the_folder_never_blocks_the_watcher_or_a_scan(root: Pat
 # -- a full disk ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 20 MB file system (tmpfs), so the disk really fills; needs root, as CI has."""
-    import subprocess
-
-    mount = tmp_path / "小磁盘"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mount)], capture_output=True, check=False
-    )
-    if made.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def test_a_full_disk_is_a_chinese_error_and_the_failed_batch_leaves_no_copies(
-    small_disk: Path, runner: CliRunner
+    tmpfs: Callable[[int], Path], runner: CliRunner
 ) -> None:
     import os
 
-    root = small_disk / "档案库"
+    root = tmpfs(20) / "档案库"
     invoke(runner, "init", str(root), "--county", "金乡县", "--bureau", "金乡县卫生健康局",
            "--doc-prefix", "金卫健字", "--fonds", "Z109")  # fmt: skip
     invoke(runner, "--root", str(root), "center", "add", "护理质控中心", "--code", "HL", "--host", "人民医院")
