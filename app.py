@@ -341,6 +341,9 @@ class IndexSink:
     def record_ids(self) -> set[int]:
         return self.index.record_ids()
 
+    def doc_count(self) -> int:
+        return self.index.doc_count()
+
     def close(self) -> None:
         if self._index is not None:
             self._index.close()

@@ -724,6 +724,9 @@ class Catalogue:
             "UPDATE records SET indexed_revision = ? WHERE id = ?", [(rev, rid) for rid, rev in revisions]
         )
 
+    def electronic_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM records WHERE kind = 'electronic'").fetchone()[0])
+
     def electronic_ids(self) -> set[int]:
         return {int(r[0]) for r in self.conn.execute("SELECT id FROM records WHERE kind = 'electronic'")}
 

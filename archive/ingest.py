@@ -64,6 +64,10 @@ class IndexSink(Protocol):
         """The records the index holds (to find ones the catalogue does not)."""
         ...
 
+    def doc_count(self) -> int:
+        """How many documents the index holds (cheap: no document is read)."""
+        ...
+
 
 @dataclass(frozen=True)
 class FileFacts:
@@ -583,7 +587,9 @@ class Reconciler:
             return
         for chunk in _chunks(self.cat.index_drift(), BATCH):
             self._to_index(chunk)
-        if whole and not self._index_error:
+        # With no drift left, every electronic record has exactly one document: more documents than
+        # records means documents of records that never committed. Counting is cheap; listing is not.
+        if whole and not self._index_error and self.sink.doc_count() != self.cat.electronic_count():
             ghosts = self.sink.record_ids() - self.cat.electronic_ids()
             if ghosts:
                 self.sink.delete(sorted(ghosts))
