@@ -440,6 +440,11 @@ class Catalogue:
     def close(self) -> None:
         self.conn.close()
 
+    @property
+    def in_transaction(self) -> bool:
+        """Inside a `transaction()` block: what is written now is not committed yet."""
+        return self._depth > 0
+
     def __enter__(self) -> Catalogue:
         return self
 

@@ -418,6 +418,7 @@ def file_final(settings: Settings, cat: Catalogue, reconciler: Reconciler, draft
             cat, reconciler, settings, final, draft.final_path, draft.doc_number, draft.content.spec
         )
         cat.set_draft_record(draft.id, record_id)
+    reconciler.index_records([record_id])  # committed now: searchable at once
     return get_draft(cat, draft.id)
 
 

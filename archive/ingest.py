@@ -569,6 +569,11 @@ class Reconciler:
         next reconcile sends them again, so the index never silently drifts from the catalogue."""
         if not self.sink or not record_ids:
             return
+        if self.cat.in_transaction:
+            # Called inside a caller's transaction (an approval filing its final): indexing now could leave
+            # a document for a record whose transaction then rolls back. They stay unindexed until the
+            # caller has committed and calls `index_records`, or the next reconcile repairs them.
+            return
         records = [self.cat.get(i) for i in record_ids]
         try:
             self.sink.upsert([(r, self.cat.text(r.id) or "") for r in records])
