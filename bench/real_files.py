@@ -47,6 +47,8 @@ CENTER = "护理质控中心"
 # chardet's test folder names, as this corpus keeps them, and the encoding each means.
 TEXT_ENCODINGS = {"big5": "big5hkscs", "gb2312": "gb18030", "euc-tw": "EUC-TW", "utf-8": "utf-8"}
 _WS = re.compile(r"\s+")
+BIGGEST: dict[str, int] = {}  # program → largest RSS seen, over the whole run (printed with -v)
+PSS_PEAK = [0]  # the largest proportional set size of a scan's tree, over the whole run
 
 
 # -- the corpus ----------------------------------------------------------------------------------------
@@ -210,8 +212,22 @@ def overlap(ours: str, ref: str) -> float:
 # -- scanning and measuring ----------------------------------------------------------------------------
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of `pid` and all its descendants."""
+def _pss(pid: int) -> int:
+    """Proportional set size: resident bytes with each shared page divided among the processes sharing it
+    (the extraction worker shares its imported libraries with the forkserver it was forked from)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree_rss(pid: int, biggest: dict[str, int] | None = None, pss: list[int] | None = None) -> int:
+    """Resident bytes of `pid` and all its descendants; `biggest` collects each program's largest RSS,
+    `pss` (one element) receives the tree's proportional set size."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -228,10 +244,27 @@ def _tree_rss(pid: int) -> int:
         todo.extend(children.get(p, []))
         try:
             with open(f"/proc/{p}/statm", "rb") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            total += rss
+            if pss is not None:
+                pss[0] += _pss(p)
+            if biggest is not None:
+                with open(f"/proc/{p}/cmdline", "rb") as fh:
+                    argv = fh.read().split(b"\0")
+                name = _program(argv)
+                biggest[name] = max(biggest.get(name, 0), rss)
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+def _program(argv: list[bytes]) -> str:
+    text = " ".join(a.decode("utf-8", "replace") for a in argv)
+    if "forkserver" in text:
+        return "forkserver / extraction worker"
+    if "zhikong" in text and " scan" in text:
+        return "zhikong scan"
+    return Path(argv[0].decode("utf-8", "replace")).name or "?"
 
 
 def scan(files: list[tuple[str, Path]], workdir: Path) -> tuple[Path, float, int, str]:
@@ -252,7 +285,9 @@ def scan(files: list[tuple[str, Path]], workdir: Path) -> tuple[Path, float, int
                                stderr=subprocess.PIPE)  # fmt: skip
     peak = 0
     while process.poll() is None:
-        peak = max(peak, _tree_rss(process.pid))
+        pss = [0]
+        peak = max(peak, _tree_rss(process.pid, BIGGEST, pss))
+        PSS_PEAK[0] = max(PSS_PEAK[0], pss[0])
         time.sleep(0.02)
     seconds = time.monotonic() - start
     stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
@@ -342,7 +377,16 @@ def report(rows: list[Row], verbose: bool) -> None:
             total.update({f"[{r.fmt}] {k}": v for k, v in r.reasons.items()})
     for reason, n in total.most_common():
         print(f"  {n:>4}  {reason}")
+    print(
+        "\npeak is the sum of resident sizes (RSS) over the scan's process tree, which counts the pages the"
+    )
+    print(
+        f"worker shares with its forkserver twice; the largest proportional set size (PSS) was {_mb(PSS_PEAK[0])}."
+    )
     if verbose:
+        print("\nlargest resident size per program:")
+        for name, rss in sorted(BIGGEST.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"  {_mb(rss):>9}  {name}")
         for r in rows:
             for w in r.wrong:
                 print(f"  not correct: {w}")

@@ -20,9 +20,11 @@ from zhikong.errors import InputFileError, MissingDependency
 MISSING_HINT = (
     "安装 poppler-utils（Debian/Ubuntu：apt-get install poppler-utils）后运行 zhikong reindex --reread"
 )
-# Pages are rendered for OCR at about the resolution the recognition model works at: an A4 page at
-# 2000 px on its long side is ~170 dpi, where a 5-号 character is ~25 px tall. More only costs memory.
-RENDER_LONG_SIDE = 2000
+# Pages are rendered for OCR at a scan's resolution, 150 dpi, but never larger than the OCR engine is given
+# (zhikong.indexer.ocr.MAX_SIDE, passed in as `max_side`): an A4 page comes out at ~80 dpi, where a 五号
+# character is ~12 px tall, which the engine still reads; a 128 × 96 pt page is not blown up to a poster. More pixels
+# only cost memory, which the detector needs in proportion to the area.
+RENDER_DPI = 150.0
 
 
 def available() -> bool:
@@ -67,11 +69,24 @@ def page_texts(path: Path, *, first: int = 1, last: int | None = None, timeout: 
     return pages
 
 
-def render_page(path: Path, page: int, *, timeout: float = 60) -> bytes:
-    """One page (1-based) as PNG bytes, scaled to `RENDER_LONG_SIDE` pixels on its long side."""
-    command = ["pdftoppm", "-png", "-f", str(page), "-l", str(page), "-singlefile"]
-    command += ["-scale-to", str(RENDER_LONG_SIDE), str(path)]  # no output root: PNG on stdout
-    png = _run(command, timeout)
+def render_page(path: Path, page: int, *, size_pt: float | None, max_side: int, timeout: float = 60) -> bytes:
+    """One page (1-based) as PNG bytes, at `RENDER_DPI` or less so that its long side (`size_pt`, in
+    points, when known) is at most `max_side` pixels."""
+    dpi = RENDER_DPI if not size_pt else min(RENDER_DPI, max_side * 72.0 / size_pt)
+    command = [
+        "pdftoppm",
+        "-png",
+        "-f",
+        str(page),
+        "-l",
+        str(page),
+        "-singlefile",
+        "-r",
+        f"{max(dpi, 10):.1f}",
+    ]
+    if not size_pt:
+        command += ["-scale-to", str(max_side)]  # size unknown: bound the long side instead
+    png = _run([*command, str(path)], timeout)  # no output root: PNG on stdout
     if not png:
         raise InputFileError("pdftoppm 没有输出图像")
     return png

@@ -112,6 +112,22 @@ def _serve(conn: Connection, memory_mb: int) -> None:
                 "修复后用 zhikong reindex --reread 重试",
             )
         conn.send(result)
+        _release_memory()
+
+
+def _release_memory() -> None:
+    """Give the heap freed by the last file back to the system. The OCR engine and pypdf free hundreds of
+    megabytes after a large page, but glibc keeps them mapped, so the idle worker would hold its peak
+    while LibreOffice or poppler runs beside it for the next file (measured: 830 MB idle after OCR)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl): nothing to trim
+        return
 
 
 def _cap_memory(memory_mb: int) -> None:

@@ -120,12 +120,26 @@ def _better(a: str, b: str) -> str:
     return a if len(a.strip()) >= len(b.strip()) else b
 
 
+def _long_side(reader: PdfReader | None, index: int) -> float | None:
+    """The page's long side in points, None when pypdf cannot say."""
+    if reader is None:
+        return None
+    try:
+        box = reader.pages[index].mediabox
+        return max(abs(float(box.width)), abs(float(box.height))) or None
+    except Exception:  # a page pypdf cannot even measure: let poppler bound the size
+        return None
+
+
 def _ocr_page(path: Path, reader: PdfReader | None, index: int, limits: Limits) -> str | None:
     """OCR of one page (0-based), or None when it cannot be rendered."""
     timeout = max(limits.deadline - time.monotonic(), 1.0)
     if poppler.available():
         try:
-            return ocr.recognize(poppler.render_page(path, index + 1, timeout=timeout))
+            png = poppler.render_page(
+                path, index + 1, size_pt=_long_side(reader, index), max_side=ocr.MAX_SIDE, timeout=timeout
+            )
+            return ocr.recognize(png)
         except ZhikongError:
             return None
     if reader is None:
