@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from zhikong.archive.watcher import WatchOptions
     from zhikong.indexer.extract import Extraction
     from zhikong.indexer.index import Hit
+    from zhikong.web.accounts import Account, Accounts
 
 Actor = str
 T = TypeVar("T")
@@ -257,6 +258,26 @@ class HandoverStatusResult(Result):
     seals: tuple[Seal, ...]
     host_changes: tuple[HostChange, ...]
     findings: tuple[AfterSealFinding, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountList(Result):
+    accounts: tuple[Account, ...]
+
+    def to_json(self) -> Any:
+        return [a.to_json() for a in self.accounts]
+
+
+@dataclasses.dataclass(frozen=True)
+class NewToken(Result):
+    account: Account
+    token: str  # shown once: only its hash is stored
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginResult(Result):
+    account: Account | None  # None: refused (wrong name or password, disabled, or locked)
+    locked: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1004,6 +1025,102 @@ class Archive:
         restored = restore_backup(dest, target, actor=actor)
         indexed = cls(restored.target).reindex(actor).indexed
         return BackupRestoreResult(restored, indexed)
+
+    # -- accounts of the web server (zhikong serve) ---------------------------------------------------------
+
+    @contextmanager
+    def _accounts(self) -> Iterator[Accounts]:
+        from zhikong.web.accounts import Accounts
+
+        with Accounts.open(self.settings().system_dir) as accounts:
+            yield accounts
+
+    @contextmanager
+    def _account_change(self, actor: Actor) -> Iterator[tuple[Accounts, Catalogue]]:
+        """An account change and its audit entry: the entry is written in the catalogue's transaction,
+        which commits only after the accounts database has committed the change (a failed change leaves
+        no entry)."""
+        with (
+            self._accounts() as accounts,
+            Catalogue.open(self.settings().system_dir, actor=actor) as cat,
+            cat.transaction(),
+        ):
+            yield accounts, cat
+
+    def user_add(
+        self, actor: Actor, name: str, *, role: str, centers: Sequence[str] = (), password: str
+    ) -> Account:
+        """A new account of the web server, with its role and (for a director or secretary) its centers."""
+        from zhikong.web.accounts import check_grant
+
+        chosen, checked = check_grant(role, centers, self.settings().center_names())
+        with self._account_change(actor) as (accounts, cat):
+            account = accounts.add(name, chosen, checked, password)
+            audit.append(cat, "user.add", user=account.name, role=chosen.value, centers=list(checked))
+        return account
+
+    def users(self, actor: Actor) -> AccountList:
+        with self._accounts() as accounts:
+            return AccountList(tuple(accounts.all()))
+
+    def user(self, actor: Actor, name: str) -> Account:
+        with self._accounts() as accounts:
+            return accounts.get(name)
+
+    def user_by_id(self, actor: Actor, account_id: int) -> Account | None:
+        with self._accounts() as accounts:
+            return accounts.by_id(account_id)
+
+    def has_admin(self) -> bool:
+        """Is there an active administrator account (without one, `serve` does not start)?"""
+        with self._accounts() as accounts:
+            return accounts.has_admin()
+
+    def user_passwd(self, actor: Actor, name: str, password: str) -> Account:
+        """Set an account's password; sessions opened with the old one end."""
+        with self._account_change(actor) as (accounts, cat):
+            account = accounts.set_password(name, password)
+            audit.append(cat, "user.passwd", user=account.name)
+        return account
+
+    def user_disable(self, actor: Actor, name: str) -> Account:
+        """Disable an account: it can no longer log in, its sessions end and its API tokens stop working."""
+        with self._account_change(actor) as (accounts, cat):
+            account = accounts.disable(name)
+            audit.append(cat, "user.disable", user=account.name)
+        return account
+
+    def token_create(self, actor: Actor, name: str) -> NewToken:
+        """An API token for an account, returned once; only its hash is kept."""
+        with self._account_change(actor) as (accounts, cat):
+            token = accounts.create_token(name)
+            account = accounts.get(name)
+            audit.append(cat, "token.create", user=account.name)
+        return NewToken(account, token)
+
+    def token_account(self, token: str) -> Account | None:
+        """The active account an API token belongs to (None: unknown token or disabled account)."""
+        with self._accounts() as accounts:
+            return accounts.token_account(token)
+
+    def login(self, name: str, password: str, *, address: str, now: float) -> LoginResult:
+        """A log-in attempt from `address` at `now` (seconds); each lockout it causes is audited."""
+        with self._accounts() as accounts:
+            outcome = accounts.login(name, password, address=address, now=now)
+        if outcome.new_locks:
+            with Catalogue.open(self.settings().system_dir, actor=f"网页登录（{address}）") as cat:
+                for lock in outcome.new_locks:
+                    audit.append(
+                        cat, "user.lockout", user=name, address=address, locked=lock.kind, minutes=15
+                    )
+        return LoginResult(outcome.account, outcome.locked)
+
+    def change_password(self, actor: Actor, old: str, new: str) -> Account:
+        """A user changes her own password (the actor's account), giving the old one."""
+        with self._accounts() as accounts:
+            if not accounts.password_matches(actor, old):
+                raise InputFileError("原密码不正确。")
+        return self.user_passwd(actor, actor, new)
 
 
 # -- the command line's actor ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import sqlite3
+import sys
 import tempfile
 import threading
 import traceback
@@ -1285,6 +1286,128 @@ def backup_restore(env: Env, dest: Path, target: Path) -> None:
 
 
 # -- the demo --------------------------------------------------------------------------------------
+
+
+# -- accounts and the web server ---------------------------------------------------------------------
+
+_ROLES = ("admin", "bureau", "director", "secretary")
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = click.prompt("新密码（至少 8 个字符）", hide_input=True, prompt_suffix="：")
+    again = click.prompt("再输入一次", hide_input=True, prompt_suffix="：")
+    if first != again:
+        raise click.UsageError("两次输入的密码不一致，没有修改。")
+    return str(first)
+
+
+@cli.group()
+def user() -> None:
+    """网页端账户：新建、查看、改密码、停用（每次变动记入审计日志）。"""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(_ROLES),
+    help="角色：admin 管理员、bureau 医政科、director 主任、secretary 秘书",
+)
+@click.option("--center", "centers", multiple=True, help="所属质控中心（主任、秘书必填，可多次）")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（一行），供脚本使用")
+@click.pass_obj
+def user_add(env: Env, name: str, role: str, centers: tuple[str, ...], password_stdin: bool) -> None:
+    """新建网页端账户。"""
+    arc = env.archive()
+    account = arc.user_add(
+        env.actor, name, role=role, centers=centers, password=_new_password(password_stdin)
+    )
+    scope = "、".join(account.centers) or "全部中心"
+    show(f"已新建账户：{account.name}（{account.role.label}，{scope}）")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
+@click.pass_obj
+def user_list(env: Env, as_json: bool) -> None:
+    """列出网页端账户。"""
+    result = env.archive().users(env.actor)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    if not result.accounts:
+        show("还没有账户。先新建管理员：zhikong user add 姓名 --role admin")
+    for a in result.accounts:
+        state = "" if a.active else "【已停用】"
+        show(f"{a.name}  {a.role.label}  {'、'.join(a.centers) or '全部中心'}  建于 {a.created}{state}")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取新密码（一行）")
+@click.pass_obj
+def user_passwd(env: Env, name: str, password_stdin: bool) -> None:
+    """修改账户的密码；用旧密码的登录随即失效。"""
+    account = env.archive().user_passwd(env.actor, name, _new_password(password_stdin))
+    show(f"已修改 {account.name} 的密码。")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.pass_obj
+def user_disable(env: Env, name: str) -> None:
+    """停用账户：不能再登录，已登录的会话和 API 令牌一并失效。"""
+    account = env.archive().user_disable(env.actor, name)
+    show(f"已停用账户：{account.name}")
+
+
+@cli.group()
+def token() -> None:
+    """JSON API 的访问令牌。"""
+
+
+@token.command("create")
+@click.argument("name")
+@click.pass_obj
+def token_create(env: Env, name: str) -> None:
+    """为账户生成一个 API 令牌（只显示这一次；系统只保存它的哈希）。"""
+    made = env.archive().token_create(env.actor, name)
+    show(f"{made.account.name} 的 API 令牌（只显示这一次，请妥善保存）：")
+    click.echo(made.token)
+    show("使用方法：请求头 Authorization: Bearer 令牌")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（让局域网访问用 0.0.0.0）")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="端口")
+@click.option("--poll", is_flag=True, help="监视用轮询模式（网络共享盘收不到文件事件时使用）")
+@click.pass_obj
+def serve(env: Env, host: str, port: int, poll: bool) -> None:
+    """启动网页端（浏览器访问档案库）并同时监视档案库。Ctrl-C 停止。"""
+    from zhikong.archive.watcher import WatchOptions
+    from zhikong.errors import SettingsError
+    from zhikong.web.server import serve as run_server
+
+    arc = env.archive()
+    if not arc.has_admin():
+        raise SettingsError(
+            "还没有管理员账户，网页端没有启动。",
+            hint="先新建一个管理员：zhikong user add 姓名 --role admin（按提示输入两次密码），再运行 zhikong serve。",
+        )
+
+    def _stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+
+    def ready(url: str) -> None:
+        show(f"网页端已启动：{url}（同时监视档案库），日志：.zhikong/logs/serve.log。按 Ctrl-C 停止。")
+
+    run_server(arc, env.actor, host=host, port=port, watch=WatchOptions(poll=poll), on_ready=ready)
+    show("网页端已停止。")
 
 
 @cli.command()

@@ -231,12 +231,22 @@ def _read_content(
     )
 
 
+# The web server's accounts (zhikong.web.accounts) belong to this county server, not to a center: their
+# entries (names, roles, lockouts by address) go as hashes only, like another center's, so a bundle never
+# carries accounts.
+ACCOUNT_ACTIONS = ("user.", "token.")
+
+
 def _redacted_chain(cat: Catalogue, center: str) -> list[dict[str, Any]]:
     prefix = center_prefix(center)
     out: list[dict[str, Any]] = []
     for r in cat.audit_chain_rows():
         mine = r["center"] == center or (r["path"] or "").startswith(prefix)
-        if mine or (r["center"] is None and not r["path"]):
+        if str(r["action"]).startswith(ACCOUNT_ACTIONS):
+            mine = False
+        elif r["center"] is None and not r["path"]:
+            mine = True
+        if mine:
             out.append(r)
         else:
             out.append({"seq": r["seq"], "prev": r["prev"], "hash": r["hash"], "redacted": True})

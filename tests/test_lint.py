@@ -72,6 +72,8 @@ def test_wheel_installs_one_name_with_its_data(tmp_path: Path) -> None:
         "zhikong/templates/examples/notice.toml",
         "zhikong/templates/examples/sign_in.json",
         "zhikong/templates/README.md",
+        "zhikong/web/templates/base.html",
+        "zhikong/web/static/zhikong.css",
     ):
         assert needed in names, needed
     assert not any(n.startswith(("zhikong/tests/", "zhikong/bench/")) for n in names)

@@ -1,0 +1,301 @@
+"""zhikong serve: the pages' permissions and security, and the server process itself
+(the accounts' commands are in test_web_accounts.py).
+
+The archive is made with the real commands (conftest's `root`); accounts with `zhikong user add`; pages
+are requested through Django's test client against the same archive, with a clock the tests move forward
+(the 15-minute lockout). One test starts `zhikong serve` as a real process on a free port.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import django
+import pytest
+from click.testing import CliRunner
+from django.conf import settings
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from webtools import PASSWORD, Zk
+
+from zhikong.web.config import django_settings
+
+NOW = datetime(2026, 6, 15, 10, 0).timestamp()
+MEETING = "护理质控中心/2026/2026-03-15 第一次工作会议（联系人13912345678）"
+
+
+class FakeClock:
+    def __init__(self, start: float) -> None:
+        self.t = start
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@dataclass
+class Site(Zk):
+    clock: FakeClock
+
+    def client(self, address: str = "10.0.0.1") -> Client:
+        return Client(REMOTE_ADDR=address)
+
+    def login(self, name: str, password: str = PASSWORD, address: str = "10.0.0.1") -> Client:
+        client = self.client(address)
+        response = client.post("/login/", {"name": name, "password": password})
+        assert response.status_code == 302, response.content.decode()
+        return client
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _django() -> None:
+    """Django's settings are per process: configured once here, then swapped per test (`site`)."""
+    if not settings.configured:
+        settings.configure(**django_settings(Path("/nonexistent"), secret_key="unused-" + "x" * 50))
+        django.setup(set_prefix=False)
+
+
+@pytest.fixture
+def site(root: Path, runner: CliRunner) -> Iterator[Site]:
+    clock = FakeClock(NOW)
+    swapped = django_settings(root, secret_key="test-secret-" + "s" * 50, clock=clock)
+    del swapped["DATABASES"]  # none either way; Django warns when it is overridden
+    with override_settings(**swapped):
+        yield Site(root, runner, clock)
+
+
+@pytest.fixture
+def filled(site: Site) -> Site:
+    """Two centers with files (one naming a patient's mobile), scanned; a secretary, a director, the bureau."""
+    folder = site.root / MEETING
+    folder.mkdir(parents=True)
+    (folder / "会议通知.txt").write_text(
+        "关于召开第一次护理质控工作会议的通知\n联系人电话 13912345678\n", encoding="utf-8"
+    )
+    (folder / "签到表-联系13912345678.txt").write_text("签到表\n刘敏\n", encoding="utf-8")
+    other = site.root / "院感质控中心/2026/2026-04-02 院感防控督查"
+    other.mkdir(parents=True)
+    (other / "督查记录.txt").write_text("院感防控督查记录\n", encoding="utf-8")
+    site.zk("scan")
+    site.add("刘敏", "secretary", "护理质控中心")
+    site.add("王秀英", "director", "护理质控中心")
+    site.add("医政科张", "bureau")
+    return site
+
+
+def page(response: HttpResponse) -> str:
+    return response.content.decode("utf-8")
+
+
+# -- the server process ---------------------------------------------------------------------------------------
+
+
+def test_serve_refuses_to_start_without_an_administrator(site: Site) -> None:
+    site.add("刘敏", "secretary", "护理质控中心")
+    refused = site.zk("serve", "--port", "1", expect=3)
+    assert "还没有管理员账户" in refused.output and "zhikong user add 姓名 --role admin" in refused.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_answers_the_login_page_and_stops_on_sigterm(site: Site) -> None:
+    site.add("管理员甲", "admin")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zhikong.cli", "--root", str(site.root), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline, body, headers = time.monotonic() + 30, "", {}
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as r:
+                    body, headers = r.read().decode("utf-8"), dict(r.headers)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.1)
+        assert '<html lang="zh-CN">' in body and "登录" in body
+        assert headers["Server"] == "zhikong" and headers["X-Frame-Options"] == "DENY"
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, output
+    assert "网页端已启动" in output and "网页端已停止" in output
+    log = (site.root / ".zhikong" / "logs" / "serve.log").read_text(encoding="utf-8")
+    assert "网页端已启动" in log and "网页端已停止" in log
+
+
+# -- security of every page --------------------------------------------------------------------------------
+
+
+def test_security_headers_and_session_cookie(filled: Site) -> None:
+    response = filled.client().get("/login/")
+    assert response.status_code == 200
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "no-store"
+    assert '<html lang="zh-CN">' in page(response)
+    client = filled.login("刘敏")
+    cookie = client.cookies["zhikong_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+
+
+def test_every_form_needs_its_csrf_token(filled: Site) -> None:
+    client = Client(enforce_csrf_checks=True, REMOTE_ADDR="10.0.0.9")
+    refused = client.post("/login/", {"name": "刘敏", "password": PASSWORD})
+    assert refused.status_code == 403 and "CSRF" in page(refused) and "请求已拒绝" in page(refused)
+    form = client.get("/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page(form))
+    assert token is not None
+    accepted = client.post(
+        "/login/", {"name": "刘敏", "password": PASSWORD, "csrfmiddlewaretoken": token.group(1)}
+    )
+    assert accepted.status_code == 302
+    assert client.post("/logout/").status_code == 403  # logged in, but the form came without its token
+    assert client.post("/password/", {"old": PASSWORD, "new": "x" * 9, "again": "x" * 9}).status_code == 403
+
+
+def test_no_page_loads_anything_from_elsewhere(filled: Site) -> None:
+    pages = [page(filled.client().get("/login/")), page(filled.client().get("/nothing-here/"))]
+    for name in ("刘敏", "王秀英", "医政科张"):
+        client = filled.login(name)
+        pages += [page(client.get("/")), page(client.get("/password/"))]
+    for html in pages:
+        assert '<html lang="zh-CN">' in html
+        assert not re.search(r"""(src|href|action)\s*=\s*["']?\s*(https?:)?//""", html, re.I), html
+        assert (
+            "<script" not in html.lower() and " style=" not in html.lower() and "<style" not in html.lower()
+        )
+        assert "url(" not in html
+    css = filled.client().get("/static/zhikong.css")
+    assert css.status_code == 200 and "//" not in b"".join(css.streaming_content).decode().replace(
+        "/*", ""
+    ).replace("*/", "")
+    assert filled.client().get("/static/..%2Fviews.py").status_code == 404
+
+
+# -- who sees what ---------------------------------------------------------------------------------------------
+
+
+def test_pages_need_a_login(filled: Site) -> None:
+    for url in ("/", "/password/"):
+        response = filled.client().get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
+
+
+def test_login_returns_to_the_page_asked_for_and_never_elsewhere(filled: Site) -> None:
+    asked = filled.client().post("/login/?next=/password/", {"name": "刘敏", "password": PASSWORD})
+    assert asked.status_code == 302 and asked["Location"] == "/password/"
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        response = filled.client().post("/login/", {"name": "刘敏", "password": PASSWORD, "next": target})
+        assert response.status_code == 302 and response["Location"] == "/", target
+
+
+def test_secretary_sees_her_center_and_its_to_do_list_only(filled: Site) -> None:
+    html = page(filled.login("刘敏").get("/"))
+    assert "护理质控中心" in html and "院感质控中心" not in html
+    assert "档案共 2 件，2026 年度 2 件：签到表 1，通知 1" in html
+    # The checks of 2026 as of the clock's day (15 June) are her to-do list.
+    assert "没有年度工作计划（应于 3月31日 前完成）" in html and "第一季度没有重点病例抽查" in html
+    # Personal data is masked like on the command line (the activity's folder names a mobile number).
+    assert "联系人139****5678）：缺少会议纪要" in html and "13912345678" not in html
+    director = page(filled.login("王秀英").get("/"))
+    assert "护理质控中心" in director and "院感质控中心" not in director
+
+
+def test_bureau_sees_every_center_at_a_glance(filled: Site) -> None:
+    html = page(filled.login("医政科张").get("/"))
+    assert "全县各中心概况" in html
+    assert re.search(r"护理质控中心</td><td class=\"num\">2</td>", html)
+    assert re.search(r"院感质控中心</td><td class=\"num\">1</td>", html)
+
+
+# -- logging in: lockout, disabled accounts, passwords ------------------------------------------------------
+
+
+def test_five_wrong_passwords_lock_the_account_for_15_minutes(filled: Site) -> None:
+    client = filled.client()
+    for _ in range(4):
+        wrong = client.post("/login/", {"name": "刘敏", "password": "不对的密码123"})
+        assert wrong.status_code == 200 and "不正确" in page(wrong)
+    locked = client.post("/login/", {"name": "刘敏", "password": "不对的密码123"})
+    assert locked.status_code == 429 and "锁定 15 分钟" in page(locked)
+    # Locked: the right password from another machine is refused too.
+    again = filled.client("10.0.0.2").post("/login/", {"name": "刘敏", "password": PASSWORD})
+    assert again.status_code == 429
+    log = filled.zk("log").output
+    assert log.count("user.lockout") == 2  # the account and the address, each audited
+    assert "操作人：网页登录（10.0.0.1）" in log
+    filled.clock.t += 14 * 60
+    assert (
+        filled.client("10.0.0.2").post("/login/", {"name": "刘敏", "password": PASSWORD}).status_code == 429
+    )
+    filled.clock.t += 61
+    filled.login("刘敏", address="10.0.0.2")
+
+
+def test_five_failures_from_one_address_lock_that_address(filled: Site) -> None:
+    client = filled.client("10.0.0.7")
+    for name in ("甲", "乙", "丙", "丁", "戊"):
+        client.post("/login/", {"name": name, "password": "不对的密码123"})
+    assert client.post("/login/", {"name": "王秀英", "password": PASSWORD}).status_code == 429
+    filled.login("王秀英", address="10.0.0.8")  # another machine is not locked
+    filled.clock.t += 15 * 60 + 1
+    filled.login("王秀英", address="10.0.0.7")
+
+
+def test_a_disabled_account_cannot_log_in_and_its_session_ends(filled: Site) -> None:
+    client = filled.login("刘敏")
+    assert client.get("/").status_code == 200
+    filled.zk("--as", "管理员甲", "user", "disable", "刘敏")
+    assert client.get("/").status_code == 302
+    refused = filled.client().post("/login/", {"name": "刘敏", "password": PASSWORD})
+    assert refused.status_code == 200 and "已停用" in page(refused)
+
+
+def test_changing_the_password_ends_other_sessions(filled: Site) -> None:
+    mine, elsewhere = filled.login("刘敏"), filled.login("刘敏", address="10.0.0.3")
+    wrong = mine.post(
+        "/password/", {"old": "不对的密码123", "new": "新密码新密码123", "again": "新密码新密码123"}
+    )
+    assert "原密码不正确" in page(wrong)
+    differ = mine.post("/password/", {"old": PASSWORD, "new": "新密码新密码123", "again": "另一个密码123"})
+    assert "不一致" in page(differ)
+    done = mine.post("/password/", {"old": PASSWORD, "new": "新密码新密码123", "again": "新密码新密码123"})
+    assert "密码已修改" in page(done)
+    assert mine.get("/").status_code == 200 and elsewhere.get("/").status_code == 302
+    filled.login("刘敏", "新密码新密码123", address="10.0.0.4")
+    assert (
+        filled.client("10.0.0.5").post("/login/", {"name": "刘敏", "password": PASSWORD}).status_code == 200
+    )
+    assert "操作人：刘敏" in filled.zk("log").output
+
+
+def test_logging_out_ends_the_session_on_the_server(filled: Site) -> None:
+    client = filled.login("刘敏")
+    stolen = client.cookies["zhikong_session"].value
+    assert client.post("/logout/").status_code == 302
+    replay = filled.client()
+    replay.cookies["zhikong_session"] = stolen
+    assert replay.get("/").status_code == 302

@@ -1,0 +1,1 @@
+"""zhikong serve: the archive in a browser (pages, accounts, JSON API)."""

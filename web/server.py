@@ -1,0 +1,100 @@
+"""`zhikong serve`: the pages (Django under waitress) and the watcher, in one process.
+
+waitress is a production WSGI server in pure Python that runs on Linux and on Windows alike (the county
+server may be either). It serves in the calling (main) thread; the watcher runs in a thread of its own
+with a stop event. Ctrl-C or SIGTERM (turned into KeyboardInterrupt by the front end) ends waitress's
+loop, which closes its workers; then the watcher is told to stop and joined.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from zhikong.app import Archive
+from zhikong.archive.watcher import WatchOptions
+from zhikong.indexer.pii import mask_pii
+from zhikong.web.accounts import Accounts
+from zhikong.web.config import Clock, django_settings
+
+log = logging.getLogger("zhikong.serve")
+
+
+def wsgi_application(root: Path, *, clock: Clock = time.time) -> Any:
+    """Django configured for the archive at `root`; one archive per process (Django's settings are global)."""
+    import django
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+
+    system_dir = Archive.open(root).settings().system_dir
+    with Accounts.open(system_dir) as accounts:
+        secret = accounts.secret_key()
+    if not settings.configured:
+        settings.configure(**django_settings(root, secret_key=secret, clock=clock))
+    elif Path(settings.ZHIKONG_ROOT) != Path(root):
+        raise RuntimeError("one zhikong server process serves one archive")
+    django.setup(set_prefix=False)
+    return WSGIHandler()
+
+
+class _MaskingFormatter(logging.Formatter):
+    """serve.log is read by people: paths and names in it are masked like every printed line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_pii(super().format(record))
+
+
+def setup_log(system_dir: Path) -> Path:
+    logs = system_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / "serve.log"
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=5, encoding="utf-8")
+    handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    for name in ("zhikong", "waitress", "django"):
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    return path
+
+
+def serve(
+    archive: Archive,
+    actor: str,
+    *,
+    host: str,
+    port: int,
+    watch: WatchOptions,
+    on_ready: Callable[[str], None] = lambda _url: None,
+) -> None:
+    """Serve the pages and watch the folder until KeyboardInterrupt (Ctrl-C, or SIGTERM made into one)."""
+    from waitress import create_server
+
+    settings = archive.settings()
+    setup_log(settings.system_dir)
+    app = wsgi_application(archive.root)
+    server = create_server(app, host=host, port=port, threads=8, ident="zhikong")
+    stop = threading.Event()
+
+    def follow() -> None:
+        try:
+            archive.watch(actor, watch, stop=stop)
+        except Exception:
+            log.exception("监视线程出错，已停止监视；网页端继续运行。请检查后重启 zhikong serve。")
+
+    watcher = threading.Thread(target=follow, name="zhikong-watch", daemon=True)
+    watcher.start()
+    url = f"http://{host}:{port}/"
+    log.info("网页端已启动：%s（档案库 %s）", url, settings.root)
+    on_ready(url)
+    try:
+        server.run()  # returns once KeyboardInterrupt has ended the loop (waitress then closes its workers)
+    finally:
+        stop.set()
+        server.close()
+        watcher.join(timeout=60)
+        log.info("网页端已停止。")
