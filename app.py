@@ -524,6 +524,11 @@ class Archive:
         with self.session(actor) as s:
             return RecordList(tuple(s.cat.records(center=center, year=year, category=category, state=state)))
 
+    def record(self, actor: Actor, record_id: int) -> Record:
+        """One record by its number (NotFound when there is none)."""
+        with self.session(actor) as s:
+            return s.cat.get(record_id)
+
     def status(self, actor: Actor) -> StatusResult:
         from zhikong.archive.manage import status
 

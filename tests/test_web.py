@@ -1,4 +1,4 @@
-"""zhikong serve: the pages' permissions and security, and the server process itself
+"""zhikong serve: the pages' permissions and security, the JSON API, and the server process itself
 (the accounts' commands are in test_web_accounts.py).
 
 The archive is made with the real commands (conftest's `root`); accounts with `zhikong user add`; pages
@@ -8,6 +8,7 @@ are requested through Django's test client against the same archive, with a cloc
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import socket
@@ -299,3 +300,58 @@ def test_logging_out_ends_the_session_on_the_server(filled: Site) -> None:
     replay = filled.client()
     replay.cookies["zhikong_session"] = stolen
     assert replay.get("/").status_code == 302
+
+
+# -- the JSON API ------------------------------------------------------------------------------------------------
+
+
+def _token(site: Site, name: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {site.token(name)}"}
+
+
+def test_api_needs_a_valid_token(filled: Site) -> None:
+    client = filled.client()
+    for url in ("/api/v1/search?q=会议", "/api/v1/records", "/api/v1/records/1"):
+        assert client.get(url).status_code == 401
+        assert client.get(url, HTTP_AUTHORIZATION="Bearer zk_forged").status_code == 401
+    logged_in = filled.login("医政科张")  # a session is no API credential
+    assert logged_in.get("/api/v1/records").status_code == 401
+    auth = _token(filled, "刘敏")
+    assert client.get("/api/v1/records", **auth).status_code == 200
+    filled.zk("--as", "管理员甲", "user", "disable", "刘敏")
+    refused = client.get("/api/v1/records", **auth)
+    assert refused.status_code == 401 and refused["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_api_search_and_records_keep_a_secretary_to_her_center(filled: Site) -> None:
+    client, auth = filled.client(), _token(filled, "刘敏")
+    records = client.get("/api/v1/records", **auth).json()
+    assert {r["center"] for r in records} == {"护理质控中心"} and len(records) == 2
+    assert client.get("/api/v1/records?center=院感质控中心", **auth).status_code == 403
+    assert client.get("/api/v1/search?q=督查&center=院感质控中心", **auth).status_code == 403
+    hits = client.get("/api/v1/search?q=督查 会议 通知", **auth).json()
+    assert hits and {h["center"] for h in hits} == {"护理质控中心"}
+    # The same objects as `zhikong search --json`: real paths for scripts, masked snippets.
+    cli_hits = json.loads(filled.zk("search", "会议", "通知", "--center", "护理质控中心", "--json").stdout)
+    api_hits = client.get("/api/v1/search?q=会议 通知", **auth).json()
+    assert [h["path"] for h in api_hits] == [h["path"] for h in cli_hits]
+    assert "13912345678" in json.dumps(api_hits, ensure_ascii=False)  # the path, as in --json
+    assert all("13912345678" not in h["snippet"] for h in api_hits)
+    other = next(
+        r
+        for r in filled.client().get("/api/v1/records", **_token(filled, "医政科张")).json()
+        if r["center"] == "院感质控中心"
+    )
+    assert client.get(f"/api/v1/records/{other['id']}", **auth).status_code == 403
+    mine = client.get(f"/api/v1/records/{records[0]['id']}", **auth)
+    assert mine.status_code == 200 and mine.json()["path"] == records[0]["path"]
+    assert client.get("/api/v1/records/99999", **auth).status_code == 404
+    assert client.get("/api/v1/search", **auth).status_code == 400
+
+
+def test_api_bureau_sees_every_center(filled: Site) -> None:
+    auth = _token(filled, "医政科张")
+    records = filled.client().get("/api/v1/records", **auth).json()
+    assert {r["center"] for r in records} == {"护理质控中心", "院感质控中心"}
+    hits = filled.client().get("/api/v1/search?q=督查", **auth).json()
+    assert "院感质控中心" in {h["center"] for h in hits}
