@@ -145,6 +145,23 @@ def test_serve_answers_the_login_page_and_stops_on_sigterm(site: Site) -> None:
     assert "网页端已启动" in log and "网页端已停止" in log
 
 
+def test_serve_says_so_when_the_port_is_taken(site: Site) -> None:
+    site.add("管理员甲", "admin")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "zhikong.cli", "--root", str(site.root), "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 9, done.stdout + done.stderr
+    assert f"网页端无法在 127.0.0.1:{port} 上启动" in done.stderr and "换一个 --port" in done.stderr
+
+
 # -- security of every page --------------------------------------------------------------------------------
 
 

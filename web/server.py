@@ -18,6 +18,7 @@ from typing import Any
 
 from zhikong.app import Archive
 from zhikong.archive.watcher import WatchOptions
+from zhikong.errors import ConflictError
 from zhikong.indexer.pii import mask_pii
 from zhikong.web.accounts import Accounts
 from zhikong.web.config import Clock, django_settings
@@ -77,7 +78,14 @@ def serve(
     settings = archive.settings()
     setup_log(settings.system_dir)
     app = wsgi_application(archive.root)
-    server = create_server(app, host=host, port=port, threads=8, ident="zhikong")
+    try:
+        server = create_server(app, host=host, port=port, threads=8, ident="zhikong")
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise ConflictError(
+            f"网页端无法在 {host}:{port} 上启动：{exc.strerror or exc}",
+            hint="端口可能已被占用（另一个 zhikong serve 或别的程序）：换一个 --port，或先停止占用它的程序；"
+            "--host 须是本机的地址（或 0.0.0.0）。",
+        ) from exc
     stop = threading.Event()
 
     def follow() -> None:
