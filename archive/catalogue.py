@@ -440,6 +440,20 @@ class Catalogue:
     def close(self) -> None:
         self.conn.close()
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside `transaction()`: a part that is undone alone if it raises (ROLLBACK TO), while the
+        transaction goes on; the exception is re-raised for the caller to report."""
+        assert self._depth, "a savepoint belongs inside transaction()"
+        self.conn.execute("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO part")
+            raise
+        finally:
+            self.conn.execute("RELEASE part")
+
     @property
     def in_transaction(self) -> bool:
         """Inside a `transaction()` block: what is written now is not committed yet."""

@@ -348,22 +348,18 @@ class Reconciler:
         undone (with what the report and `indexed` said of them), the file is reported with a Chinese
         error and the batch goes on: one thesis PDF once rolled back a batch of 200 files, on every
         rescan. Storage failures (disk full, a lock) still stop the batch: they are every file's."""
-        conn = self.cat.conn  # the catalogue's own connection, already inside its transaction
         marks = (len(report.added), len(report.changed), len(report.moved), report.unchanged, len(indexed))
-        conn.execute("SAVEPOINT one_file")
         try:
-            yield
+            with self.cat.savepoint():
+                yield
         except (StorageError, Busy, sqlite3.OperationalError):
             raise
         except Exception:
-            conn.execute("ROLLBACK TO one_file")
             del report.added[marks[0] :], report.changed[marks[1] :], report.moved[marks[2] :]
             del indexed[marks[4] :]
             report.unchanged = marks[3]
             report.errors.append(FileError(rel, _FILE_BUG))
             self._problem(rel, _FILE_BUG)
-        finally:
-            conn.execute("RELEASE one_file")
 
     def _classify(self, rel: str, text: TextResult | None, keep: Record | None = None) -> Classification:
         result = classify(PurePosixPath(rel), self.settings.center_names(), text.text if text else "")
