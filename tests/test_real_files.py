@@ -835,24 +835,21 @@ def test_a_12_megapixel_photo_is_read_within_the_memory_budget(tmp_path: Path) -
     """It took 780 MB and 18 s; read in a fresh process (as the worker does), the whole process must stay
     under 600 MB, engine included."""
     photo = _phone_photo(tmp_path / "IMG_0001.jpg")
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across fork and exec, so a child of a large pytest
+    # process would report the parent's size (753 MB at the end of the full suite).
     script = (
-        "import resource, sys, time\n"
+        "import re, sys, time\n"
         "from pathlib import Path\n"
         "from zhikong.indexer.extract import extract_text\n"
         "start = time.monotonic()\n"
         "r = extract_text(Path(sys.argv[1]))\n"
-        "print(r.status.value, repr(r.text), time.monotonic() - start,"
-        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        "hwm = int(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1))\n"
+        "print(r.status.value, repr(r.text), time.monotonic() - start, hwm // 1024)\n"
     )
-    runs = []
-    for _ in range(2):
-        # Two fresh processes: the peak is usually ~390 MB, but once, in a full suite run beside other
-        # engineers' tests, one process reached 673 MB; the budget must hold for an ordinary run.
-        done = subprocess.run(
-            [sys.executable, "-c", script, str(photo)], capture_output=True, text=True, check=True
-        )
-        status, rest = done.stdout.split(" ", 1)
-        text, seconds, peak_mb = rest.rsplit(" ", 2)
-        assert status == "ok" and "院感防控督查签到表" in text and "张建国" in text
-        runs.append((int(peak_mb), float(seconds)))
-    assert min(mb for mb, _ in runs) < 600, runs
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(photo)], capture_output=True, text=True, check=True
+    )
+    status, rest = done.stdout.split(" ", 1)
+    text, seconds, peak_mb = rest.rsplit(" ", 2)
+    assert status == "ok" and "院感防控督查签到表" in text and "张建国" in text
+    assert int(peak_mb) < 600, f"{peak_mb} MB, {float(seconds):.1f} s"
