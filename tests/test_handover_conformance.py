@@ -15,6 +15,13 @@ from conftest import invoke
 SUITE = Path(__file__).parent / "samples" / "bagit-conformance"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
+# The suite is not committed (fetched material stays out of git; its README says how to bring it back):
+# without it these tests skip, and tests/test_handover_attacks.py covers the same defects on bags it builds.
+pytestmark = pytest.mark.skipif(
+    not (SUITE / "v1.0").is_dir(),
+    reason="BagIt conformance suite not here (tests/samples/bagit-conformance/README.md)",
+)
+
 # case → the problem code that names its defect (see the README's table)
 INVALID = {
     "v0.97/invalid/baginfo-missing-encoding": "integrity.structure",
