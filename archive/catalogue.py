@@ -12,19 +12,20 @@ import errno
 import getpass
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from zhikong.archive.convention import ActivityType, Classification, Source
 from zhikong.errors import Busy, NotFound, SettingsError, StorageError, ZhikongError
 from zhikong.private import private_dir, private_file, tighten
 
 DB_NAME = "catalogue.sqlite"
+T = TypeVar("T")
 
 # Append only: a released migration is never edited, a new one is added at the end.
 MIGRATIONS: tuple[str, ...] = (
@@ -323,6 +324,32 @@ def _v(source: Source | None) -> str | None:
 BUSY_TIMEOUT_S = 30.0
 
 
+def open_database(path: Path, setup: Callable[[sqlite3.Connection], T]) -> T:
+    """Open one of the archive's databases — owner only (zhikong.private: SQLite gives the -wal and -shm
+    files the database's own mode, so it is made 0600 before SQLite creates it, and older ones are
+    tightened), WAL, foreign keys — and run `setup` on it. Any failure closes it; SQLite and file-system
+    failures (damaged, read-only, unreachable) become a Chinese StorageError saying how to recover."""
+    conn: sqlite3.Connection | None = None
+    try:
+        private_dir(path.parent)
+        private_file(path)
+        for companion in ("-wal", "-shm"):
+            tighten(path.with_name(path.name + companion))
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return setup(conn)
+    except (sqlite3.Error, OSError) as exc:
+        if conn is not None:
+            conn.close()
+        raise storage_error(exc, path) from exc
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
+
+
 def _statements(script: str) -> Iterator[str]:
     """The SQL statements of a migration; a trigger's body holds semicolons of its own."""
     pending = ""
@@ -411,31 +438,13 @@ class Catalogue:
 
     @classmethod
     def open(cls, system_dir: Path, *, actor: str | None = None) -> Catalogue:
-        path = system_dir / DB_NAME
-        conn: sqlite3.Connection | None = None
-        try:
-            # Owner only (zhikong.private): SQLite gives the -wal and -shm files the database's own mode,
-            # so the database is made 0600 before SQLite creates it; older archives are tightened here.
-            private_dir(system_dir)
-            private_file(path)
-            for companion in ("-wal", "-shm"):
-                tighten(path.with_name(DB_NAME + companion))
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+        def setup(conn: sqlite3.Connection) -> Catalogue:
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
             cat = cls(conn, actor or os_user())
             cat._migrate()
-        except (sqlite3.Error, OSError) as exc:  # damaged, read-only, unreachable: say how to recover
-            if conn is not None:
-                conn.close()
-            raise storage_error(exc, path) from exc
-        except BaseException:
-            if conn is not None:
-                conn.close()
-            raise
-        return cat
+            return cat
+
+        return open_database(system_dir / DB_NAME, setup)
 
     def close(self) -> None:
         self.conn.close()

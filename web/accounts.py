@@ -33,9 +33,8 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from zhikong.archive.catalogue import BUSY_TIMEOUT_S, now_iso, storage_error
+from zhikong.archive.catalogue import now_iso, open_database, storage_error
 from zhikong.errors import ConflictError, InputFileError, NotFound, SettingsError
-from zhikong.private import private_dir, private_file, tighten
 
 DB_NAME = "accounts.sqlite"
 MAX_FAILURES = 5
@@ -179,17 +178,9 @@ class Accounts:
 
     @classmethod
     def open(cls, system_dir: Path) -> Accounts:
-        path = system_dir / DB_NAME
-        conn: sqlite3.Connection | None = None
-        try:
-            private_dir(system_dir)
-            private_file(path)  # owner only, like the catalogue: it holds password hashes and sessions
-            for companion in ("-wal", "-shm"):
-                tighten(path.with_name(DB_NAME + companion))
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+        path = system_dir / DB_NAME  # owner only, like the catalogue: it holds password hashes and sessions
+
+        def setup(conn: sqlite3.Connection) -> Accounts:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
                 raise SettingsError(
@@ -198,15 +189,9 @@ class Accounts:
                 )
             if version < SCHEMA_VERSION:
                 conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
-        except (sqlite3.Error, OSError) as exc:
-            if conn is not None:
-                conn.close()
-            raise storage_error(exc, path) from exc
-        except BaseException:
-            if conn is not None:
-                conn.close()
-            raise
-        return cls(conn, path)
+            return cls(conn, path)
+
+        return open_database(path, setup)
 
     def close(self) -> None:
         self.conn.close()
