@@ -916,6 +916,9 @@ def handover_create(
         _listed("未决的公文送审稿", ready.open_drafts)
         _listed("归到本中心但不在中心文件夹内（未移交）", ready.outside)
         _listed("文件名不是有效编码（未移交，请改名后重做）", ready.untransferable, color="red")
+    _listed("文件名仅大小写或 Unicode 形式不同（Windows 上会互相覆盖），包内另存为", ready.renamed)
+    if ready.renamed:
+        show("    （原名保存在目录中，接收单位导入时自动恢复；文件系统不允许时保留包内名称）")
     show(f"已封存：{result.center}，自 {result.seal.sealed_at} 起其文件夹的变动都会被报告。")
     show(f"移交包：{result.bundle}", bold=True)
     show(
@@ -1024,6 +1027,10 @@ def handover_import(
     for n in result.numbers:
         if n.proven:
             show(f"发文字号：{n.prefix}〔{n.year}〕计数至少为 {n.proven}（由移交包中已批准的公文证明）")
+    _listed(
+        "本机文件系统不区分大小写或 Unicode 形式，以下文件保留包内名称（原名记在审计日志）",
+        result.kept_bag_names,
+    )
     show(f"索引已重建：{done.indexed} 条记录。")
     show(
         f"已导入：{result.center}，{result.from_host} → {result.to_host}；目录记录 {result.records} 条，"

@@ -30,6 +30,7 @@ from zhikong.archive import audit, bag, handover_origin, handoverdocs
 from zhikong.archive.catalogue import Catalogue, now_iso
 from zhikong.archive.checks import InspectionLoop, LoopState, inspection_loops, load_facts
 from zhikong.archive.handover_model import (
+    BAG_PATH,
     FORMAT,
     MACHINE,
     META,
@@ -37,6 +38,8 @@ from zhikong.archive.handover_model import (
     PiiFinding,
     Readiness,
     Seal,
+    bag_path,
+    bag_paths,
     center_prefix,
     is_file_record,
     paper_prefix,
@@ -82,7 +85,7 @@ class _Content:
     @property
     def expected(self) -> dict[str, str]:
         """Payload path → the sha256 the catalogue recorded for it."""
-        return {f"data/{r['path']}": r["sha256"] for r in self.record_files}
+        return {f"data/{bag_path(r)}": r["sha256"] for r in self.record_files}
 
     @property
     def objects(self) -> set[str]:
@@ -195,7 +198,7 @@ def _scope(cat: Catalogue, center: str) -> tuple[list[dict[str, Any]], Readiness
         rows.append(r)
         if r["state"] != "active":
             continue
-        if r["extract_status"] in ("unreadable", "unsupported"):
+        if r["extract_status"] in ("unreadable", "unsupported", "garbled"):
             readiness.unreadable.append(f"{r['path']}（{r['extract_reason'] or r['extract_status']}）")
         if r["paper_box"] is None:
             readiness.unboxed.append(r["path"])
@@ -215,6 +218,7 @@ def _read_content(
 ) -> _Content:
     center = request.center.name
     ids = [r["id"] for r in rows]
+    rows = _named_in_bag(rows, ready)
     return _Content(
         rows=rows,
         readiness=ready,
@@ -229,6 +233,19 @@ def _read_content(
         pii=_pii(cat, rows),
         rectification=_open_rectifications(settings, cat, center, request.when),
     )
+
+
+def _named_in_bag(rows: list[dict[str, Any]], ready: Readiness) -> list[dict[str, Any]]:
+    """Rows whose file name collides with another's on Windows or macOS get a distinct "bag_path"."""
+    names = bag_paths([r["path"] for r in rows if is_file_record(r)])
+    out = []
+    for r in rows:
+        inside = names.get(r["path"], r["path"]) if is_file_record(r) else r["path"]
+        if inside != r["path"]:
+            ready.renamed.append(f"{r['path']} → {inside}")
+            r = {**r, BAG_PATH: inside}
+        out.append(r)
+    return out
 
 
 # The web server's accounts (zhikong.web.accounts) belong to this county server, not to a center: their
@@ -302,7 +319,7 @@ def _fill(
             settings.root,
         )
         copies = [
-            pool.submit(_copy_preserved, store, settings.root, r, folder / r["path"])
+            pool.submit(_copy_preserved, store, settings.root, r, folder / bag_path(r))
             for r in content.record_files
         ]
         _write_machine(folder / MACHINE, settings, store, request, the_seal, content)

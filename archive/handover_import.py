@@ -14,6 +14,7 @@ the archive root, and only empty folders are ever removed to make room for it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -26,12 +27,14 @@ from typing import Any
 from zhikong.archive import audit, bag, handover_numbers, handover_origin
 from zhikong.archive.catalogue import Catalogue, now_iso
 from zhikong.archive.handover_model import (
+    BAG_PATH,
     MACHINE,
     BundleMeta,
     HostChange,
     ImportResult,
     NumberClaim,
     Origin,
+    bag_path,
     center_prefix,
     is_file_record,
     load_meta,
@@ -104,7 +107,7 @@ def _import(
     existed = root.exists()
     settings, created = _receiving_archive(root, meta, actor)
     try:
-        ids, entries = _move_in(settings, target, bag_dir, meta, to_host, actor, origin, numbers)
+        ids, entries, kept = _move_in(settings, target, bag_dir, meta, to_host, actor, origin, numbers)
         _register_center(settings, center, sc, to_host)
     except BaseException:
         if created:
@@ -124,6 +127,7 @@ def _import(
         record_ids=ids,
         origin=origin,
         numbers=numbers,
+        kept_bag_names=kept,
     )
 
 
@@ -234,12 +238,12 @@ def _move_in(
     actor: str | None,
     origin: Origin,
     numbers: list[NumberClaim],
-) -> tuple[list[int], int]:
+) -> tuple[list[int], int, list[str]]:
     """The center's folder into `target` and its rows into the catalogue: both, or neither."""
     center = str(meta.handover["center"])
     staging = Path(tempfile.mkdtemp(dir=_tmp_dir(settings), prefix="import-"))
     try:
-        _stage_files(bag_dir, staging, meta, ObjectStore(settings.system_dir))
+        meta = _stage_files(bag_dir, staging, meta, ObjectStore(settings.system_dir))
         if target.exists() and _left_by_this_import(target, meta):
             shutil.rmtree(target)  # this bundle's own files, moved in by an import killed before COMMIT
         elif target.exists():
@@ -247,7 +251,8 @@ def _move_in(
         os.replace(staging / center, target)
         try:
             with Catalogue.open(settings.system_dir, actor=actor) as cat:
-                return _insert(cat, meta, to_host, origin, numbers)
+                kept = [f"{r['original_path']} → {r['path']}" for r in meta.records if "original_path" in r]
+                return (*_insert(cat, meta, to_host, origin, numbers, kept), kept)
         except sqlite3.IntegrityError as exc:
             shutil.rmtree(target, ignore_errors=True)
             raise ConflictError(
@@ -277,15 +282,18 @@ def _tmp_dir(settings: Settings) -> Path:
     return path
 
 
-def _stage_files(bag_dir: Path, staging: Path, meta: BundleMeta, store: ObjectStore) -> None:
-    """The center's folder copied into `staging` with its mtimes; its files and objects preserved."""
+def _stage_files(bag_dir: Path, staging: Path, meta: BundleMeta, store: ObjectStore) -> BundleMeta:
+    """The center's folder copied into `staging` with its mtimes; its files and objects preserved.
+
+    Returns `meta` with each record's path where its file now is (see `_restore_names`)."""
     center = str(meta.handover["center"])
     source = bag_dir / "data" / center
     if source.is_dir():
         shutil.copytree(source, staging / center, copy_function=shutil.copyfile)
     else:
         (staging / center).mkdir()
-    mtimes = {r["path"]: int(r["mtime_ns"]) for r in meta.records if is_file_record(r) and r["mtime_ns"]}
+    placed = _restore_names(staging, meta)
+    mtimes = {r["path"]: int(r["mtime_ns"]) for r in placed.records if is_file_record(r) and r["mtime_ns"]}
     for rel, mtime in mtimes.items():
         os.utime(staging / rel, ns=(mtime, mtime))
         store.add_file(staging / rel)
@@ -293,6 +301,42 @@ def _stage_files(bag_dir: Path, staging: Path, meta: BundleMeta, store: ObjectSt
     if objects.is_dir():
         for obj in objects.iterdir():
             store.add_file(obj)
+    return placed
+
+
+def _restore_names(staging: Path, meta: BundleMeta) -> BundleMeta:
+    """Files the bag carries under another name (their names collide on Windows or macOS: Test.pdf and
+    test.pdf) are moved back to their original names where this file system holds both; where it does
+    not, the file keeps its name from the bag and the record says so (its original is in the audit)."""
+    records = []
+    for r in meta.records:
+        inside = bag_path(r)
+        r = {k: v for k, v in r.items() if k != BAG_PATH}
+        if inside != r["path"] and is_file_record(r):
+            if _holds_exactly(staging, r["path"]):
+                target = staging / r["path"]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(staging / inside, target)
+            else:
+                r = {**r, "path": inside, "original_path": r["path"]}
+        records.append(r)
+    return dataclasses.replace(meta, records=records)
+
+
+def _holds_exactly(root: Path, rel: str) -> bool:
+    """`rel` can be created under `root` with exactly this spelling: no file answers to its name, and
+    every folder on the way that exists is spelled the same (a case-insensitive or normalising file
+    system answers to a name that differs only in case or Unicode form)."""
+    parent = root
+    parts = rel.split("/")
+    for i, part in enumerate(parts):
+        path = parent / part
+        if not os.path.lexists(path):
+            return True
+        if i == len(parts) - 1 or part not in os.listdir(parent) or not path.is_dir():
+            return False
+        parent = path
+    return False
 
 
 def _chain_name(meta: BundleMeta) -> str:
@@ -301,7 +345,12 @@ def _chain_name(meta: BundleMeta) -> str:
 
 
 def _insert(
-    cat: Catalogue, meta: BundleMeta, to_host: str, origin: Origin, numbers: list[NumberClaim]
+    cat: Catalogue,
+    meta: BundleMeta,
+    to_host: str,
+    origin: Origin,
+    numbers: list[NumberClaim],
+    kept: list[str],
 ) -> tuple[list[int], int]:
     """Every catalogue row of the bundle, with new ids; the imported chain; the host change. One transaction."""
     h = meta.handover
@@ -355,14 +404,25 @@ def _insert(
             records=len(meta.records),
             catalogue_sha256=fingerprint,
             origin=origin.value,
+            **_kept_detail(kept),
         )
     return [new_id[int(r["id"])] for r in meta.records], len(meta.audit)
+
+
+def _kept_detail(kept: list[str]) -> dict[str, Any]:
+    return {"kept_bag_names": kept} if kept else {}
 
 
 def _left_by_this_import(folder: Path, meta: BundleMeta) -> bool:
     """The folder holds nothing but this bundle's own files, byte for byte (an import of it was killed
     between moving the folder in and committing the catalogue): taking it over again loses nothing."""
-    expected = {str(r["path"]): str(r["sha256"]) for r in meta.records if is_file_record(r)}
+    expected = {
+        str(name): str(r["sha256"])
+        for r in meta.records
+        if is_file_record(r)
+        for name in (r["path"], r.get(BAG_PATH), r.get("original_path"))
+        if name
+    }  # a file the bag renamed is where the killed import put it: under its original name or the bag's
     root = folder.parent
     found = [p for p in folder.rglob("*") if not p.is_dir()]
     if not found:

@@ -39,6 +39,9 @@ class Readiness:
     open_drafts: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)  # classified to the center, kept outside its folder
     untransferable: list[str] = field(default_factory=list)  # names that are not valid UTF-8
+    # Names that collide on Windows or macOS (Test.pdf, test.pdf): carried under another name in the bag,
+    # their original names restored by import. Told, not a defect: not counted in `empty`.
+    renamed: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -180,6 +183,8 @@ class ImportResult:
     record_ids: list[int]
     origin: Origin = Origin.UNCHECKED
     numbers: list[NumberClaim] = field(default_factory=list)  # counters raised (to `proven`)
+    # "原名 → 包内名" for files whose original name this file system could not hold beside another's
+    kept_bag_names: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -287,3 +292,51 @@ def paper_prefix(center: str) -> str:
 
 def is_file_record(r: dict[str, Any]) -> bool:
     return r["state"] == "active" and r.get("kind", "electronic") == "electronic" and bool(r["sha256"])
+
+
+# -- names in the bag ------------------------------------------------------------------------------
+#
+# Two files whose names differ only in case or Unicode form (Test.pdf and test.pdf; é as one code point
+# or as e + ◌́) are two files on Linux, one on Windows and macOS: a bag holding both could not be unpacked
+# by a receiver on Windows, and verify refuses it (security.duplicate). The bag therefore stores such a
+# file under a distinct name ("bag_path" in records.json) while the record keeps its original "path";
+# import restores the original where the receiver's file system can hold it.
+
+BAG_PATH = "bag_path"
+
+
+def bag_path(r: dict[str, Any]) -> str:
+    """Where a record's file is in the bag's data/ folder."""
+    return str(r.get(BAG_PATH) or r["path"])
+
+
+def bag_paths(paths: list[str]) -> dict[str, str]:
+    """Each path → a name in the bag that no other collides with under `fold` (case, Unicode form).
+
+    Folders that fold alike are merged under the first spelling met (as Windows would merge them); a file
+    whose folded name is taken is stored as "名称（同名2）.pdf". Deterministic: paths are taken in sorted
+    order, so the same catalogue always gives the same bag.
+    """
+    from zhikong.archive.bag import fold
+
+    folders: dict[str, str] = {}  # folded folder path → its spelling in the bag
+    taken: set[str] = {fold(p) for p in paths}  # every original name stays reserved for itself
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    for path in sorted(paths):
+        *dirs, name = path.split("/")
+        spelled: list[str] = []
+        for d in dirs:
+            key = fold("/".join([*spelled, d]))
+            spelled.append(folders.setdefault(key, "/".join([*spelled, d])).rsplit("/", 1)[-1])
+        parent = "/".join(spelled)
+        candidate = f"{parent}/{name}" if parent else name
+        n = 1
+        while fold(candidate) in used or (candidate != path and fold(candidate) in taken - {fold(path)}):
+            n += 1
+            stem, dot, ext = name.rpartition(".")
+            renamed = f"{stem}（同名{n}）.{ext}" if dot and stem else f"{name}（同名{n}）"
+            candidate = f"{parent}/{renamed}" if parent else renamed
+        used.add(fold(candidate))
+        out[path] = candidate
+    return out

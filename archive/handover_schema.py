@@ -24,7 +24,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from zhikong.archive import bag
-from zhikong.archive.handover_model import MACHINE, BundleMeta, center_prefix, paper_prefix
+from zhikong.archive.handover_model import (
+    BAG_PATH,
+    MACHINE,
+    BundleMeta,
+    bag_path,
+    center_prefix,
+    paper_prefix,
+)
 from zhikong.archive.paper import PAPER_ROOT
 from zhikong.archive.settings import DRAFTS_FOLDER, INBOX, SETTINGS_FILE, SYSTEM_DIR
 from zhikong.errors import Problem
@@ -250,12 +257,27 @@ def _check_records(records: list[dict[str, Any]], center: str) -> list[Problem]:
         if problem:
             c.add(f"第 {n} 条的路径不能使用：{problem}（{r['path'][:80]}）", "security.path")
             continue
+        if r.get(BAG_PATH) is not None:
+            problem = _path_problem(r[BAG_PATH], inside=prefix)
+            if problem:
+                c.add(f"第 {n} 条的包内路径不能使用：{problem}（{str(r[BAG_PATH])[:80]}）", "security.path")
+                continue
         if kind == "electronic" and r["state"] == "active" and (r["sha256"] is None or r["size"] is None):
             c.add(f"第 {n} 条（{r['path'][:80]}）是电子文件却没有 sha256 或大小")
             continue
         good.append(r)
     c.duplicates("记录编号 id ", (r["id"] for r in records if _int(r.get("id"))))
-    c.duplicates("现存文件路径 ", (bag.fold(r["path"]) for r in good if r["state"] == "active"))
+    c.duplicates("现存文件路径 ", (r["path"] for r in good if r["state"] == "active"))
+    # Names that fold alike (Test.pdf, test.pdf) are two records, but never two files in the bag.
+    c.duplicates(
+        "包内文件名（不计大小写和 Unicode 形式）",
+        (
+            bag.fold(bag_path(r))
+            for r in good
+            if r["state"] == "active" and r.get("kind", "electronic") == "electronic"
+        ),
+        "security.duplicate",
+    )
     c.duplicates("档号 ", (r["archival_code"] for r in good if r["archival_code"]))
     c.duplicates(
         "件号（年度、保管期限、件号）",

@@ -22,6 +22,7 @@ from zhikong.archive.handover_model import (
     MACHINE,
     META,
     VerifyReport,
+    bag_path,
     center_prefix,
     is_file_record,
     load_meta,
@@ -192,7 +193,7 @@ def _check_record_files(bag_dir: Path, files: list[dict[str, Any]], sha256: dict
     """Each catalogued file is in the bag with the catalogued checksum and size; 可用性 as warnings."""
     found = _Findings()
     for r in files:
-        rel = f"data/{r['path']}"
+        rel = f"data/{bag_path(r)}"
         listed = sha256.get(rel)
         if listed is None:
             found.problems.append(
@@ -214,7 +215,7 @@ def _check_record_files(bag_dir: Path, files: list[dict[str, Any]], sha256: dict
                 )
             )
         else:
-            issue = _usability(bag_dir, r["path"])
+            issue = _usability(bag_dir, bag_path(r))
             if issue:
                 found.warnings.append(issue)
     return found
@@ -223,7 +224,7 @@ def _check_record_files(bag_dir: Path, files: list[dict[str, Any]], sha256: dict
 def _check_unlisted(payload: set[str], center: str, files: list[dict[str, Any]]) -> list[Problem]:
     """完整性: no file in the center's folder of the bag that the catalogue does not list."""
     inside = f"data/{center_prefix(center)}"
-    record_paths = {f"data/{r['path']}" for r in files}
+    record_paths = {f"data/{bag_path(r)}" for r in files}
     return [
         Problem("integrity.unlisted", "包中有此文件，目录中没有记录", path=p[5:])
         for p in sorted(payload)

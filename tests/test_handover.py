@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 from conftest import Run, as_json, invoke
 
 from zhikong.app import Archive
-from zhikong.archive import handover, handoverdocs
+from zhikong.archive import bag, handover, handoverdocs
 from zhikong.archive.demo import DEMO_CENTERS, build_sample_archive
 from zhikong.archive.samplefiles import make_docx
 
@@ -65,6 +65,17 @@ def _copy(bundle: Path, tmp_path: Path) -> Path:
     target = tmp_path / "包"
     shutil.copytree(bundle, target, symlinks=True)
     return target
+
+
+def _new_archive(runner: CliRunner, root: Path) -> None:
+    """An empty archive with the one center."""
+    _zk(runner, None, "init", str(root), "--county", "金乡县", "--bureau", "金乡县卫生健康局",
+        "--doc-prefix", "金卫健字", "--fonds", "Z109")  # fmt: skip
+    _zk(runner, root, "center", "add", CENTER, "--code", "HL", "--host", "金乡县人民医院")
+
+
+def _create(runner: CliRunner, root: Path, out: Path) -> Result:
+    return _zk(runner, root, "handover", "create", "--center", CENTER, "--to", NEW_HOST, "--out", str(out))
 
 
 def _center_records(runner: CliRunner, root: Path) -> dict[str, tuple[str, str, int]]:
@@ -437,25 +448,12 @@ def test_paper_only_items_travel_with_their_center(tmp_path: Path, runner: CliRu
     """A paper original registered by `paper add` (no file, under 纸质件/<center>/) is part of the center's
     archive: it goes into the bundle's catalogue and arrives in the new host's paper register."""
     root = tmp_path / "旧库"
-    _zk(runner, None, "init", str(root), "--county", "金乡县", "--bureau", "金乡县卫生健康局",
-        "--doc-prefix", "金卫健字", "--fonds", "Z109")  # fmt: skip
-    _zk(runner, root, "center", "add", CENTER, "--code", "HL", "--host", "金乡县人民医院")
+    _new_archive(runner, root)
     make_docx(root / CENTER / "2026/2026-03-15 第一次工作会议/会议通知.docx", "会议通知", ["内容。"])
     _zk(runner, root, "scan")
     _zk(runner, root, "paper", "add", "--center", CENTER, "--title", "第一次工作会议签到表", "--category", "签到表",
         "--activity", "2026-03-15 第一次工作会议", "--box", "1")  # fmt: skip
-    _zk(
-        runner,
-        root,
-        "handover",
-        "create",
-        "--center",
-        CENTER,
-        "--to",
-        NEW_HOST,
-        "--out",
-        str(tmp_path / "包"),
-    )
+    _create(runner, root, tmp_path / "包")
     new_root = tmp_path / "新库"
     _zk(runner, new_root, "handover", "import", str(tmp_path / "包"))
     arrived = json.loads(_zk(runner, new_root, "ls", "--json").stdout)
@@ -463,3 +461,120 @@ def test_paper_only_items_travel_with_their_center(tmp_path: Path, runner: CliRu
     assert [(r["title"], r["paper_box"]) for r in paper] == [("第一次工作会议签到表", 1)]
     assert paper[0]["archival_code"] and paper[0]["path"].startswith(f"纸质件/{CENTER}/")
     assert "哈希链校验通过" in _zk(runner, new_root, "log", "verify").output
+
+
+# -- names that collide on Windows or macOS --------------------------------------------------------
+
+
+def colliding_names_round_trip(
+    tmp_path: Path, runner: CliRunner, contents: dict[str, bytes]
+) -> tuple[Path, Path, dict[str, Path]]:
+    """An archive holding `contents` (paths under the center's activity folder), handed over and
+    imported: returns (bundle, new root, each path → where the bag holds it)."""
+    root = tmp_path / "旧库"
+    _new_archive(runner, root)
+    activity = root / CENTER / "2026" / "2026-03-15 第一次工作会议"
+    for rel, data in contents.items():
+        (activity / rel).parent.mkdir(parents=True, exist_ok=True)
+        (activity / rel).write_bytes(data)
+    _zk(runner, root, "scan")
+    created = _create(runner, root, tmp_path / "包")
+    assert "包内另存为" in created.output
+    bundle = tmp_path / "包"
+    records = json.loads((bundle / "data/移交资料/zhikong/records.json").read_text(encoding="utf-8"))
+    prefix = f"{CENTER}/2026/2026-03-15 第一次工作会议/"
+    in_bag = {r["path"][len(prefix) :]: bundle / "data" / (r.get("bag_path") or r["path"]) for r in records}
+    assert set(in_bag) == set(contents)  # every original name is in the catalogue
+    folded = [bag.fold(p.relative_to(bundle).as_posix()) for p in in_bag.values()]
+    assert len(set(folded)) == len(folded)  # and no two names in the bag collide on Windows or macOS
+    for rel, path in in_bag.items():
+        assert path.read_bytes() == contents[rel]
+    verified = _zk(runner, None, "handover", "verify", str(bundle))
+    assert "核验通过" in verified.output and "安全性：通过" in verified.output
+    assert bagit.Bag(str(bundle)).validate(processes=1)
+    new_root = tmp_path / "新库"
+    imported = _zk(runner, new_root, "handover", "import", str(bundle))
+    assert "文件夹与目录一致" in imported.output
+    for rel, data in contents.items():
+        assert (new_root / prefix / rel).read_bytes() == data  # original names restored (Linux holds both)
+    assert {r["path"][len(prefix) :] for r in as_json(_zk(runner, new_root, "ls", "--json"))} == set(contents)
+    return bundle, new_root, in_bag
+
+
+def test_names_differing_in_case_or_unicode_form_travel_under_distinct_names(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    """Test.pdf and test.pdf, café in NFC and NFD, folders Plan and plan: two files each on Linux, one on
+    Windows. The bag keeps them apart, verify accepts its own bundle, import restores the names."""
+    docs = {}
+    for i, rel in enumerate(
+        [
+            "Test.docx",
+            "test.docx",
+            "caf\u00e9.docx",
+            "cafe\u0301.docx",
+            "Plan/a.docx",
+            "plan/a.docx",
+            "plan/b.docx",
+        ]
+    ):
+        make_docx(tmp_path / "src" / f"{i}.docx", f"文件{i}", [f"第 {i} 份内容。"])
+        docs[rel] = (tmp_path / "src" / f"{i}.docx").read_bytes()
+    _bundle, _new_root, in_bag = colliding_names_round_trip(tmp_path, runner, docs)
+    assert in_bag["Test.docx"].name == "Test.docx" and in_bag["test.docx"].name == "test（同名2）.docx"
+    assert in_bag["plan/b.docx"].parent.name == "Plan"  # folders that fold alike are merged in the bag
+
+
+def test_a_receiver_that_cannot_hold_both_names_keeps_the_bags_name(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a case-insensitive file system (Windows, macOS) the second file keeps its name from the bag,
+    nothing is overwritten, and the original name is told and audited."""
+    from zhikong.archive import handover_import
+
+    docs = {}
+    for i, rel in enumerate(["Test.docx", "test.docx"]):
+        make_docx(tmp_path / "src" / f"{i}.docx", f"文件{i}", [f"第 {i} 份内容。"])
+        docs[rel] = (tmp_path / "src" / f"{i}.docx").read_bytes()
+    root = tmp_path / "旧"
+    _new_archive(runner, root)
+    for rel, data in docs.items():
+        (root / CENTER / "2026" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / CENTER / "2026" / rel).write_bytes(data)
+    _zk(runner, root, "scan")
+    _create(runner, root, tmp_path / "包")
+    # a file system that answers to test.docx when Test.docx exists
+    real = handover_import._holds_exactly
+    monkeypatch.setattr(
+        handover_import,
+        "_holds_exactly",
+        lambda base, rel: real(base, rel) and not (base / rel).with_name("Test.docx").exists(),
+    )
+    imported = _zk(runner, tmp_path / "新", "handover", "import", str(tmp_path / "包"))
+    assert (
+        "保留包内名称" in imported.output
+        and f"{CENTER}/2026/test.docx → {CENTER}/2026/test（同名2）.docx" in (imported.output)
+    )
+    new = tmp_path / "新" / CENTER / "2026"
+    assert (new / "Test.docx").read_bytes() == docs["Test.docx"]
+    assert (new / "test（同名2）.docx").read_bytes() == docs["test.docx"]
+    paths = {r["path"] for r in as_json(_zk(runner, tmp_path / "新", "ls", "--json"))}
+    assert paths == {f"{CENTER}/2026/Test.docx", f"{CENTER}/2026/test（同名2）.docx"}
+    entries = Archive.open(tmp_path / "新").log("新秘书").entries
+    done = next(e for e in entries if e.action == "handover.import")
+    assert any("test.docx → " in k for k in done.detail["kept_bag_names"])
+    assert "文件夹与目录一致" in imported.output
+
+
+def test_real_pdfs_named_test_pdf_and_test_pdf_round_trip(tmp_path: Path, runner: CliRunner) -> None:
+    """The reported case on real files: two real PDFs (pdf.js's and pypdf's test files, sources in
+    tests/samples/real/SOURCES.csv) named Test.pdf and test.pdf in one folder."""
+    real = Path(__file__).parent / "samples" / "real" / "pdf"
+    files = [real / "hello-world.pdf", real / "google-doc-document.pdf"]
+    if not all(f.is_file() for f in files):
+        pytest.skip("real-file corpus not here (tests/samples/real/README.md says how to gather it)")
+    contents = {"Test.pdf": files[0].read_bytes(), "test.pdf": files[1].read_bytes()}
+    _bundle, new_root, in_bag = colliding_names_round_trip(tmp_path, runner, contents)
+    assert sorted(p.name for p in in_bag.values()) == ["Test.pdf", "test（同名2）.pdf"]
+    hits = as_json(_zk(runner, new_root, "search", "Beautiful", "--json"))
+    assert [h["path"].rsplit("/", 1)[-1] for h in hits] == ["test.pdf"]  # its text arrived under its name

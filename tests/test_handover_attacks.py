@@ -227,6 +227,20 @@ def _record_path_outside(bag: Path) -> str:
     return "路径含 .."
 
 
+def _bag_path_outside(bag: Path) -> str:
+    _edit(bag, "records.json", lambda rs: _active(rs).update(bag_path="院感质控中心/别人的.docx"))
+    return "包内路径不能使用"
+
+
+def _two_records_one_file_in_the_bag(bag: Path) -> str:
+    def point(rs: list[dict[str, Any]]) -> None:
+        first, second = [r for r in rs if r["state"] == "active" and r["sha256"]][:2]
+        second["bag_path"] = first["path"].upper() if first["path"].isascii() else first["path"]
+
+    _edit(bag, "records.json", point)
+    return "包内文件名（不计大小写和 Unicode 形式）重复"
+
+
 def _box_of_another_center(bag: Path) -> str:
     _edit(
         bag,
@@ -254,6 +268,8 @@ def _audit_row_without_hash(bag: Path) -> str:
         _records_not_a_list,
         _record_without_sha256,
         _record_path_outside,
+        _bag_path_outside,
+        _two_records_one_file_in_the_bag,
         _box_of_another_center,
         _draft_filed_outside,
         _audit_row_without_hash,
