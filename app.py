@@ -25,10 +25,10 @@ from contextlib import contextmanager
 from datetime import date
 from enum import Enum
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from zhikong.archive import audit
-from zhikong.archive.catalogue import Catalogue, Record, RecordState
+from zhikong.archive.catalogue import Catalogue, Record, RecordState, Version
 from zhikong.archive.ingest import Reconciler, ScanReport, TextResult
 from zhikong.archive.settings import (
     Center,
@@ -38,7 +38,7 @@ from zhikong.archive.settings import (
     init_archive,
     load_settings,
 )
-from zhikong.errors import InputFileError, NotFound, VerificationError, ZhikongError
+from zhikong.errors import InputFileError, NotFound, StorageError, VerificationError, ZhikongError
 from zhikong.indexer.index import IndexDoc, SearchFilters, SearchIndex
 from zhikong.indexer.pii import has_pii, mask_pii
 from zhikong.indexer.query import relative_year
@@ -57,9 +57,11 @@ if TYPE_CHECKING:
         VerifyReport,
     )
     from zhikong.archive.handover_origin import KeyPair
-    from zhikong.archive.manage import CenterYearStatus, Reclassification
+    from zhikong.archive.manage import CenterYearStatus, DetailsEdit, Reclassification
     from zhikong.archive.paper import Box, PaperItem
+    from zhikong.archive.preview import Preview
     from zhikong.archive.score import Ranking, ScoreSheet
+    from zhikong.archive.upload import UploadTarget
     from zhikong.archive.watcher import WatchOptions
     from zhikong.indexer.extract import Extraction
     from zhikong.indexer.index import Hit
@@ -147,6 +149,25 @@ class RestoreResult(Result):
     record: Record
     version: int  # the version brought back
     saved_sha256: str | None  # the content the restore replaced, kept in the preserved copies
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadResult(Result):
+    """One uploaded file, catalogued: `outcome` is new (a new record), version (a new version of the
+    record of that name) or unchanged (the same content was there already)."""
+
+    record: Record
+    outcome: str
+    given_name: str  # as the browser or script sent it; the record's path has the name it is stored under
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordDetail(Result):
+    """A record with its versions and the audit entries about it (the web page of one record)."""
+
+    record: Record
+    versions: tuple[Version, ...]
+    entries: tuple[audit.AuditEntry, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -556,6 +577,128 @@ class Archive:
         with self.session(actor) as s:
             rec = resolve_record(s.settings, s.cat, path, cwd)
             restored, chosen, saved = restore(s.settings, s.cat, rec, version, s.reconciler)
+        return RestoreResult(restored, chosen, saved)
+
+    def upload(
+        self,
+        actor: Actor,
+        target: UploadTarget,
+        name: str,
+        source: BinaryIO,
+        *,
+        max_bytes: int | None = None,
+    ) -> UploadResult:
+        """A file from the web page or the API into its folder by the convention, catalogued, read and
+        indexed like a file dropped into the folder. Nothing half-received is ever catalogued."""
+        from zhikong.archive import upload
+
+        settings = self.settings()
+        dest = target.folder_of(settings) / upload.safe_name(name)
+        rel = dest.relative_to(settings.root).as_posix()
+        limit = upload.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+        received = upload.receive(settings, source, name, max_bytes=limit)
+        try:
+            with upload.one_at_a_time(dest), self.session(actor) as s:
+                if dest.is_dir():
+                    raise InputFileError(f"同名的文件夹已经存在，没有保存：{rel}")
+                if dest.exists():  # what is there now is catalogued (and preserved) before it is replaced
+                    self._reconcile(s, [dest])
+                before = s.cat.find_by_path(rel, include_deleted=False)
+                upload.place(received, dest)
+                self._reconcile(s, [dest])
+                record = s.cat.find_by_path(rel, include_deleted=False)
+                if record is None:
+                    raise StorageError(
+                        f"上传的文件已放入文件夹，但没能登记：{rel}", hint="运行 zhikong doctor。"
+                    )
+                outcome = (
+                    "new" if before is None else "unchanged" if before.sha256 == record.sha256 else "version"
+                )
+                with s.cat.transaction():
+                    audit.append(
+                        s.cat, "record.upload", center=record.center, path=rel, name=name, outcome=outcome
+                    )
+                return UploadResult(record, outcome, name)
+        finally:
+            received.unlink(missing_ok=True)
+
+    def activities(self, actor: Actor, center: str, *, year: int | None = None) -> tuple[str, ...]:
+        """The center's activities ("YYYY-MM-DD 名称") that have records, newest first: where an upload
+        can go besides a new activity."""
+        with self.session(actor) as s:
+            found = {
+                f"{r.classification.activity_date.isoformat()} {r.classification.activity}"
+                for r in s.cat.records(center=center, year=year, state="active")
+                if r.classification.activity and r.classification.activity_date
+            }
+        return tuple(sorted(found, reverse=True))
+
+    def record_detail(self, actor: Actor, record_id: int) -> RecordDetail:
+        with self.session(actor) as s:
+            record = s.cat.get(record_id)
+            versions = tuple(s.cat.versions(record_id))
+            paths = tuple({record.path, *(v.path for v in versions)})
+            return RecordDetail(record, versions, tuple(audit.entries(s.cat, paths=paths)))
+
+    def record_file(self, actor: Actor, record_id: int, *, version: int | None = None) -> tuple[Record, Path]:
+        """The bytes of a record's current (or given) version: its preserved copy, which is exactly what
+        was catalogued; the file in the folder when no copy was kept."""
+        from zhikong.archive.preserve import ObjectStore
+
+        with self.session(actor) as s:
+            record = s.cat.get(record_id)
+            versions = s.cat.versions(record_id)
+            store = ObjectStore(s.settings.system_dir)
+            chosen = (
+                next((v for v in versions if v.version == version), None)
+                if version is not None
+                else next((v for v in reversed(versions) if v.sha256 == record.sha256), None)
+            )
+            if version is not None and chosen is None:
+                raise NotFound(f"{record.path} 没有第 {version} 版。")
+            if chosen is not None and store.has(chosen.sha256):
+                return record, store.path_of(chosen.sha256)
+            current = s.settings.root / record.path
+            if version is None and record.state == RecordState.ACTIVE and current.is_file():
+                return record, current
+            raise NotFound(
+                f"{record.path} 的文件不在档案库里了（没有保存副本）。", hint="运行 zhikong doctor。"
+            )
+
+    def preview(self, actor: Actor, record_id: int, *, convert: bool = True) -> tuple[Record, Preview]:
+        """What a browser can show of the record's current version (see `archive.preview`); an Office file
+        is converted by LibreOffice (once, cached) unless `convert` is False."""
+        from zhikong.archive.preview import preview_of
+
+        record, source = self.record_file(actor, record_id)
+        cache = self.settings().system_dir / "previews"
+        suffix = PurePath(record.path).suffix
+        return record, preview_of(source, suffix, record.sha256 or "none", cache, convert=convert)
+
+    def edit_record(
+        self,
+        actor: Actor,
+        record_id: int,
+        details: DetailsEdit,
+        change: Reclassification | None = None,
+    ) -> Record:
+        """Correct a record's title, date, responsible, pages, and (by hand) its category or activity;
+        every change audited, the search index updated in the same operation."""
+        from zhikong.archive.manage import edit_details, set_classification
+
+        with self.session(actor) as s:
+            record = edit_details(s.cat, s.cat.get(record_id), details)
+            if change is not None and not change.empty:
+                record = set_classification(s.cat, record, change, centers=s.settings.center_names())
+            s.reconciler.index_records([record.id])
+            return record
+
+    def restore_record(self, actor: Actor, record_id: int, *, version: int | None = None) -> RestoreResult:
+        """`restore` for a record named by its number (the web page)."""
+        from zhikong.archive.manage import restore
+
+        with self.session(actor) as s:
+            restored, chosen, saved = restore(s.settings, s.cat, s.cat.get(record_id), version, s.reconciler)
         return RestoreResult(restored, chosen, saved)
 
     # -- the audit log ----------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import threading
 import traceback
+import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -1394,11 +1396,24 @@ def token_create(env: Env, name: str) -> None:
 @click.pass_obj
 def serve(env: Env, host: str, port: int, poll: bool) -> None:
     """启动网页端（浏览器访问档案库）并同时监视档案库。Ctrl-C 停止。"""
+
+    def ready(url: str) -> None:
+        show(f"网页端已启动：{url}（同时监视档案库），日志：.zhikong/logs/serve.log。按 Ctrl-C 停止。")
+
+    _serve(env.archive(), env.actor, host=host, port=port, poll=poll, on_ready=ready)
+
+
+def _serve(
+    arc: Archive, actor: str, *, host: str, port: int, poll: bool, on_ready: Callable[[str], None]
+) -> None:
+    """What `zhikong serve` and `zhikong demo --serve` share: check the settings and the administrator, serve
+    until Ctrl-C or SIGTERM."""
     from zhikong.archive.watcher import WatchOptions
     from zhikong.errors import SettingsError
+    from zhikong.web.config import load_web_settings
     from zhikong.web.server import serve as run_server
 
-    arc = env.archive()
+    web = load_web_settings(arc.root)  # zhikong.toml's [web]: a wrong value stops here, in Chinese
     if not arc.has_admin():
         raise SettingsError(
             "还没有管理员账户，网页端没有启动。",
@@ -1411,19 +1426,41 @@ def serve(env: Env, host: str, port: int, poll: bool) -> None:
     signal.signal(signal.SIGTERM, _stop)
 
     def ready(url: str) -> None:
-        show(f"网页端已启动：{url}（同时监视档案库），日志：.zhikong/logs/serve.log。按 Ctrl-C 停止。")
+        on_ready(url)
+        sys.stdout.flush()  # a service manager or a pipe reads the address and the accounts right away
 
-    run_server(arc, env.actor, host=host, port=port, watch=WatchOptions(poll=poll), on_ready=ready)
+    run_server(arc, actor, host=host, port=port, watch=WatchOptions(poll=poll), on_ready=ready, web=web)
     show("网页端已停止。")
 
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--dir",
+    "dir_option",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="示例目录（默认：新建临时目录）",
+)
+@click.option(
+    "--serve", "then_serve", is_flag=True, help="演示后为每种角色建一个账户，在浏览器里打开示例档案库"
+)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="--serve 的端口（只监听本机）",
+)
 @click.pass_context
-def demo(ctx: click.Context, directory: Path | None) -> None:
-    """用示例档案演示主要流程：建库、登记、归档、检索、检查、起草通知、移交。"""
+def demo(
+    ctx: click.Context, directory: Path | None, dir_option: Path | None, then_serve: bool, port: int
+) -> None:
+    """用示例档案演示主要流程：建库、登记、归档、检索、检查、起草通知、移交；加 --serve 再用浏览器看。"""
     from zhikong.archive.demo import DEMO_CENTERS, build_sample_archive
 
+    if directory is not None and dir_option is not None and directory != dir_option:
+        raise click.UsageError("示例目录只能指定一个：DIR 或 --dir。")
+    directory = directory or dir_option
     base = directory or Path(tempfile.mkdtemp(prefix="zhikong-demo-"))
     root, outputs = base / "档案库", base / "输出"
     bundle, new_root = base / "护理质控中心移交包", base / "新挂靠单位档案库"
@@ -1521,7 +1558,47 @@ def demo(ctx: click.Context, directory: Path | None) -> None:
     step("zhikong log verify：审计日志")
     ctx.invoke(log_verify)
     show(f"\n示例档案库在：{root}", bold=True)
-    show(f"可以继续试：zhikong --root {root} ls")
+    if not then_serve:
+        show(f"可以继续试：zhikong --root {root} ls；在浏览器里看：zhikong demo --serve")
+        return
+    step("zhikong user add / serve：每种角色一个账户，用浏览器打开示例档案库")
+    _demo_serve(arc, actor, port)
+
+
+def _demo_serve(arc: Archive, actor: str, port: int) -> None:
+    """One account per role with a fresh strong password, a table of them, then `zhikong serve` on 127.0.0.1."""
+    from zhikong.archive.demo import DEMO_ACCOUNTS, strong_password
+
+    made = []
+    for a in DEMO_ACCOUNTS:
+        password = strong_password()
+        account = arc.user_add(actor, a.name, role=a.role, centers=a.centers, password=password)
+        made.append((account.name, account.role.label, "、".join(account.centers) or "全部中心", password))
+
+    def ready(url: str) -> None:
+        show(f"网页端已启动：{url}（同时监视示例档案库），日志：.zhikong/logs/serve.log。", bold=True)
+        show(f"用浏览器打开 {url} ，用下面任一账户登录（密码只显示这一次；只有本机能访问）：")
+        # Printed as is: a password must not pass through the personal-data mask of `show`.
+        rows = [("地址", "账户", "角色", "中心", "密码"), *((url, *m) for m in made)]
+        widths = _widths(rows)
+        for row in rows:
+            click.echo("  " + "  ".join(_cell(t, w) for t, w in zip(row, widths, strict=True)).rstrip())
+        show("秘书和主任只看到自己的中心，医政科和管理员看到全部中心。按 Ctrl-C 停止。")
+
+    _serve(arc, actor, host="127.0.0.1", port=port, poll=False, on_ready=ready)
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _widths(rows: Sequence[Sequence[str]]) -> list[int]:
+    return [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+
+
+def _cell(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
 
 
 def main() -> None:

@@ -77,8 +77,10 @@ def append(
     return AuditEntry(seq, ts, action, center, path, detail, prev, digest, actor)
 
 
-def entries(cat: Catalogue, *, center: str | None = None, limit: int | None = None) -> list[AuditEntry]:
-    rows = cat.audit_rows(center=center)
+def entries(
+    cat: Catalogue, *, center: str | None = None, limit: int | None = None, paths: tuple[str, ...] = ()
+) -> list[AuditEntry]:
+    rows = cat.audit_rows(center=center, paths=paths)
     if limit is not None:
         rows = rows[-limit:]
     return [_entry(r) for r in rows]

@@ -784,11 +784,19 @@ class Catalogue:
         )
 
     def audit_rows(
-        self, *, center: str | None = None
+        self, *, center: str | None = None, paths: tuple[str, ...] = ()
     ) -> list[tuple[int, str, str, str | None, str | None, str, str, str, str | None]]:
+        """The chain in order; only `center`'s entries, or only those about `paths`, when given."""
+        where, args = [], []
+        if center:
+            where.append("center = ?")
+            args.append(center)
+        if paths:
+            where.append(f"path IN ({','.join('?' * len(paths))})")
+            args += paths
         sql = "SELECT seq, ts, action, center, path, detail, prev, hash, actor FROM audit"
-        sql += (" WHERE center = ?" if center else "") + " ORDER BY seq"
-        return [tuple(r) for r in self.conn.execute(sql, (center,) if center else ())]
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
+        return [tuple(r) for r in self.conn.execute(sql, args)]
 
     def imported_audit_rows(self, chain: str | None = None) -> list[dict[str, Any]]:
         """The audit chains a handover carried in, kept verbatim (redacted entries: seq, prev, hash)."""
@@ -949,6 +957,17 @@ class Catalogue:
             "UPDATE records SET doc_number = ?, responsible = ?, doc_date = ? WHERE id = ?",
             (doc_number, responsible, doc_date, record_id),
         )
+
+    def set_details(self, record_id: int, details: dict[str, Any]) -> None:
+        """Title, 日期, 责任者 and 页数 as a user set them (`archive.manage.edit_details`)."""
+        allowed = ("title", "doc_date", "responsible", "pages")
+        columns = [k for k in allowed if k in details]
+        if columns:
+            assignments = ", ".join(f"{k} = ?" for k in columns)
+            self.conn.execute(
+                f"UPDATE records SET {assignments}, updated_at = ? WHERE id = ?",
+                [*(details[k] for k in columns), now_iso(), record_id],
+            )
 
     # the paper register and archival numbering (archive.paper, archive.numbering)
 

@@ -3,10 +3,15 @@
 Files are real .docx/.pdf/.pptx/.xlsx made on the spot, laid out in the folder convention of DOMAIN.md §3,
 with the kinds of gaps a secretary really has (a missing 会议纪要, an inspection without its 整改报告, a
 quarter without a case review, a photo dropped in the inbox).
+
+`zhikong demo --serve` then opens the sample archive in the browser with one account per role
+(`DEMO_ACCOUNTS`), each with a password made on the spot (`strong_password`).
 """
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from zhikong.archive.samplefiles import make_docx, make_pdf, make_pptx, make_xlsx
@@ -248,3 +253,29 @@ def build_sample_archive(root: Path, year: int) -> list[Path]:
 
 
 DEMO_CENTERS = (NURSING, INFECTION)
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    name: str
+    role: str  # admin | bureau | director | secretary (zhikong user add --role)
+    centers: tuple[str, ...] = ()
+
+
+# One account per role. The director and the secretary are the rosters' own people, of different centers,
+# so logging in as each shows that a center's people see their center only. The secretary's center is the
+# one the demo's handover leaves unsealed (the nursing center moves to its new host's archive).
+DEMO_ACCOUNTS = (
+    DemoAccount("韩志强", "admin"),  # 县卫生健康局信息科
+    DemoAccount("孟庆华", "bureau"),  # 县卫生健康局医政科
+    DemoAccount(NURSING.roster.director, "director", (NURSING.name,)),
+    DemoAccount(INFECTION.roster.secretary, "secretary", (INFECTION.name,)),
+)
+
+# No 0/O, 1/l/I: the password is read off the screen and typed in.
+_PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+
+def strong_password(groups: int = 4, size: int = 4) -> str:
+    """A random password such as `Hq7m-xK3p-9TfR-wa2N` (16 symbols of 57: about 93 bits)."""
+    return "-".join("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(size)) for _ in range(groups))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from zhikong.archive import audit
 from zhikong.archive.catalogue import Catalogue, Record, RecordState
@@ -13,6 +15,7 @@ from zhikong.archive.ingest import Reconciler
 from zhikong.archive.preserve import ObjectStore, sha256_file
 from zhikong.archive.settings import Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound
+from zhikong.textcheck import strip_unsafe
 
 
 def resolve_record(settings: Settings, cat: Catalogue, given: str, cwd: Path) -> Record:
@@ -85,6 +88,53 @@ def set_classification(
             category=c.category,
             activity=c.activity,
             year=c.year,
+        )
+    return cat.get(record.id)
+
+
+@dataclass(frozen=True)
+class DetailsEdit:
+    """题名, 日期, 责任者, 页数 of a record as a user corrects them; None leaves that field as it is, "" clears it."""
+
+    title: str | None = None
+    doc_date: str | None = None  # YYYY-MM-DD
+    responsible: str | None = None
+    pages: int | None = None
+
+
+def edit_details(cat: Catalogue, record: Record, edit: DetailsEdit) -> Record:
+    """Correct a record's descriptive fields; each change audited with its old and new value."""
+    changes: dict[str, Any] = {}
+    if edit.title is not None:
+        title = strip_unsafe(edit.title).strip()
+        if len(title) > 300:
+            raise InputFileError("题名太长（最多 300 字）。")
+        changes["title"] = title or None
+    if edit.doc_date is not None:
+        text = edit.doc_date.strip()
+        if text:
+            try:
+                date.fromisoformat(text)
+            except ValueError:
+                raise InputFileError(f"日期应写成 YYYY-MM-DD：{text}") from None
+        changes["doc_date"] = text or None
+    if edit.responsible is not None:
+        changes["responsible"] = strip_unsafe(edit.responsible).strip()[:100] or None
+    if edit.pages is not None:
+        if not 0 <= edit.pages <= 100_000:
+            raise InputFileError(f"页数不对：{edit.pages}")
+        changes["pages"] = edit.pages or None
+    changed = {k: v for k, v in changes.items() if getattr(record, k) != v}
+    if not changed:
+        return record
+    with cat.transaction():
+        cat.set_details(record.id, changed)
+        audit.append(
+            cat,
+            "record.edit",
+            center=record.center,
+            path=record.path,
+            **{k: {"old": getattr(record, k), "new": v} for k, v in changed.items()},
         )
     return cat.get(record.id)
 

@@ -113,3 +113,43 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     yield mount
     for point in mounted:
         subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+@pytest.fixture
+def site(root: Path, runner: CliRunner) -> Iterator[Any]:
+    """The fixture archive served to Django's test client (webtools.Site)."""
+    from webtools import served
+
+    with served(root, runner) as s:
+        yield s
+
+
+def cjk_font() -> str:
+    """A CJK font file of this machine (fc-list); the test is skipped without one."""
+    try:
+        out = subprocess.run(
+            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False
+        ).stdout
+    except FileNotFoundError:
+        out = ""
+    fonts = sorted(
+        line.split(":")[0] for line in out.splitlines() if "Regular" in line or "zenhei" in line.lower()
+    )
+    if not fonts:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    return fonts[0]
+
+
+def photo_of_paper(path: Path, lines: list[str]) -> Path:
+    """A picture of a paper with `lines` on it, drawn with Pillow in a CJK font (what OCR must find is
+    known exactly)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(cjk_font(), 40)
+    img = Image.new("RGB", (1000, 80 + 70 * len(lines)), "white")
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        draw.text((40, 40 + 70 * i), line, fill="black", font=font)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)  # the suffix decides: .jpg is a phone photo, .pdf a scan with no text layer
+    return path

@@ -7,12 +7,10 @@ Skipped, with the reason, when the OCR engine or a CJK font is not installed (.c
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Run, as_json
-from PIL import Image, ImageDraw, ImageFont
+from conftest import Run, as_json, photo_of_paper
 
 from zhikong.indexer.extract import ExtractStatus, extract_text
 
@@ -20,32 +18,6 @@ pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("rapidocr_onnxruntime") is None,
     reason='OCR extra not installed: pip install -e ".[ocr]"',
 )
-
-
-def cjk_font() -> str:
-    try:
-        out = subprocess.run(
-            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False
-        ).stdout
-    except FileNotFoundError:
-        out = ""
-    fonts = sorted(
-        line.split(":")[0] for line in out.splitlines() if "Regular" in line or "zenhei" in line.lower()
-    )
-    if not fonts:
-        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
-    return fonts[0]
-
-
-def photo_of_paper(path: Path, lines: list[str]) -> Path:
-    font = ImageFont.truetype(cjk_font(), 40)
-    img = Image.new("RGB", (1000, 80 + 70 * len(lines)), "white")
-    draw = ImageDraw.Draw(img)
-    for i, line in enumerate(lines):
-        draw.text((40, 40 + 70 * i), line, fill="black", font=font)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)  # the suffix decides: .jpg is a phone photo, .pdf a scan with no text layer
-    return path
 
 
 def test_photo_and_scanned_pdf_are_read(tmp_path: Path) -> None:

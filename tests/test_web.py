@@ -16,62 +16,12 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
-import django
 import pytest
-from click.testing import CliRunner
-from django.conf import settings
-from django.http import HttpResponse
-from django.test import Client, override_settings
-from webtools import PASSWORD, Zk
+from django.test import Client
+from webtools import PASSWORD, Site, page
 
-from zhikong.web.config import django_settings
-
-NOW = datetime(2026, 6, 15, 10, 0).timestamp()
 MEETING = "护理质控中心/2026/2026-03-15 第一次工作会议（联系人13912345678）"
-
-
-class FakeClock:
-    def __init__(self, start: float) -> None:
-        self.t = start
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@dataclass
-class Site(Zk):
-    clock: FakeClock
-
-    def client(self, address: str = "10.0.0.1") -> Client:
-        return Client(REMOTE_ADDR=address)
-
-    def login(self, name: str, password: str = PASSWORD, address: str = "10.0.0.1") -> Client:
-        client = self.client(address)
-        response = client.post("/login/", {"name": name, "password": password})
-        assert response.status_code == 302, response.content.decode()
-        return client
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _django() -> None:
-    """Django's settings are per process: configured once here, then swapped per test (`site`)."""
-    if not settings.configured:
-        settings.configure(**django_settings(Path("/nonexistent"), secret_key="unused-" + "x" * 50))
-        django.setup(set_prefix=False)
-
-
-@pytest.fixture
-def site(root: Path, runner: CliRunner) -> Iterator[Site]:
-    clock = FakeClock(NOW)
-    swapped = django_settings(root, secret_key="test-secret-" + "s" * 50, clock=clock)
-    del swapped["DATABASES"]  # none either way; Django warns when it is overridden
-    with override_settings(**swapped):
-        yield Site(root, runner, clock)
 
 
 @pytest.fixture
@@ -91,10 +41,6 @@ def filled(site: Site) -> Site:
     site.add("王秀英", "director", "护理质控中心")
     site.add("医政科张", "bureau")
     return site
-
-
-def page(response: HttpResponse) -> str:
-    return response.content.decode("utf-8")
 
 
 # -- the server process ---------------------------------------------------------------------------------------

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+import django
 from click.testing import CliRunner, Result
+from django.conf import settings
+from django.http import HttpResponse
+from django.test import Client, override_settings
 
 from zhikong.cli import cli
+from zhikong.web.config import django_settings
 
 PASSWORD = "正确的密码-2026"
 
@@ -47,3 +55,52 @@ class Zk:
         """`zhikong token create NAME`: the token it prints once."""
         (token,) = re.findall(r"^zk_\S+$", self.zk("--as", "管理员甲", "token", "create", name).stdout, re.M)
         return str(token)
+
+
+NOW = datetime(2026, 6, 15, 10, 0).timestamp()
+
+
+class FakeClock:
+    def __init__(self, start: float) -> None:
+        self.t = start
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@dataclass
+class Site(Zk):
+    """An archive served by Django's test client, with a clock the tests move forward."""
+
+    clock: FakeClock
+
+    def client(self, address: str = "10.0.0.1") -> Client:
+        return Client(REMOTE_ADDR=address)
+
+    def login(self, name: str, password: str = PASSWORD, address: str = "10.0.0.1") -> Client:
+        client = self.client(address)
+        response = client.post("/login/", {"name": name, "password": password})
+        assert response.status_code == 302, response.content.decode()
+        return client
+
+
+def configure_django() -> None:
+    """Django's settings are per process: configured once, then swapped per test (`served`)."""
+    if not settings.configured:
+        settings.configure(**django_settings(Path("/nonexistent"), secret_key="unused-" + "x" * 50))
+        django.setup(set_prefix=False)
+
+
+@contextmanager
+def served(root: Path, runner: CliRunner) -> Iterator[Site]:
+    """The archive at `root` as the site Django's test client talks to, for the time of the block."""
+    configure_django()
+    clock = FakeClock(NOW)
+    swapped = django_settings(root, secret_key="test-secret-" + "s" * 50, clock=clock)
+    del swapped["DATABASES"]  # none either way; Django warns when it is overridden
+    with override_settings(**swapped):
+        yield Site(root, runner, clock)
+
+
+def page(response: HttpResponse) -> str:
+    return response.content.decode("utf-8")

@@ -114,6 +114,13 @@ class Account:
     def may_see(self, center: str | None) -> bool:
         return self.role.sees_all or (center is not None and center in self.centers)
 
+    def may_write(self, center: str | None) -> bool:
+        """Upload, edit a record's details, restore a version: a secretary in her centers, an administrator
+        anywhere. Directors and the bureau read (they review and approve, in the drafts' workflow)."""
+        if self.role is Role.ADMIN:
+            return True
+        return self.role is Role.SECRETARY and center is not None and center in self.centers
+
     def visible(self, all_centers: Sequence[str]) -> tuple[str, ...]:
         return (
             tuple(all_centers) if self.role.sees_all else tuple(c for c in all_centers if c in self.centers)

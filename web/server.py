@@ -4,6 +4,9 @@ waitress is a production WSGI server in pure Python that runs on Linux and on Wi
 server may be either). It serves in the calling (main) thread; the watcher runs in a thread of its own
 with a stop event. Ctrl-C or SIGTERM (turned into KeyboardInterrupt by the front end) ends waitress's
 loop, which closes its workers; then the watcher is told to stop and joined.
+
+On start the `[web]` table of zhikong.toml is read and checked first (a wrong value: a Chinese
+SettingsError, nothing started).
 """
 
 from __future__ import annotations
@@ -21,22 +24,26 @@ from zhikong.archive.watcher import WatchOptions
 from zhikong.errors import ConflictError
 from zhikong.indexer.pii import mask_pii
 from zhikong.web.accounts import Accounts
-from zhikong.web.config import Clock, django_settings
+from zhikong.web.config import Clock, WebSettings, django_settings, load_web_settings
 
 log = logging.getLogger("zhikong.serve")
 
 
-def wsgi_application(root: Path, *, clock: Clock = time.time) -> Any:
-    """Django configured for the archive at `root`; one archive per process (Django's settings are global)."""
+def wsgi_application(root: Path, *, clock: Clock = time.time, web: WebSettings | None = None) -> Any:
+    """Django configured for the archive at `root`; one archive per process (Django's settings are global).
+    `web`: the `[web]` settings (read from root's zhikong.toml when not given)."""
     import django
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
 
     system_dir = Archive.open(root).settings().system_dir
+    if web is None:
+        web = load_web_settings(root)
+    (system_dir / "tmp").mkdir(parents=True, exist_ok=True)  # FILE_UPLOAD_TEMP_DIR
     with Accounts.open(system_dir) as accounts:
         secret = accounts.secret_key()
     if not settings.configured:
-        settings.configure(**django_settings(root, secret_key=secret, clock=clock))
+        settings.configure(**django_settings(root, secret_key=secret, clock=clock, web=web))
     elif Path(settings.ZHIKONG_ROOT) != Path(root):
         raise RuntimeError("one zhikong server process serves one archive")
     django.setup(set_prefix=False)
@@ -71,13 +78,17 @@ def serve(
     port: int,
     watch: WatchOptions,
     on_ready: Callable[[str], None] = lambda _url: None,
+    web: WebSettings | None = None,
 ) -> None:
-    """Serve the pages and watch the folder until KeyboardInterrupt (Ctrl-C, or SIGTERM made into one)."""
+    """Serve the pages and watch the folder until KeyboardInterrupt (Ctrl-C, or SIGTERM made into one).
+    `web`: the `[web]` settings when the caller has read them already (else read from zhikong.toml)."""
     from waitress import create_server
 
     settings = archive.settings()
+    if web is None:
+        web = load_web_settings(settings.root)  # a wrong value stops here, before anything is started
     setup_log(settings.system_dir)
-    app = wsgi_application(archive.root)
+    app = wsgi_application(archive.root, web=web)
     try:
         server = create_server(app, host=host, port=port, threads=8, ident="zhikong")
     except OSError as exc:  # the port is taken, or the address is not this machine's
@@ -97,7 +108,14 @@ def serve(
     watcher = threading.Thread(target=follow, name="zhikong-watch", daemon=True)
     watcher.start()
     url = f"http://{host}:{port}/"
-    log.info("网页端已启动：%s（档案库 %s）", url, settings.root)
+    log.info(
+        "网页端已启动：%s（档案库 %s；上传上限 %d MB；https %s；可信代理 %s）",
+        url,
+        settings.root,
+        web.upload_max_mb,
+        "是" if web.https else "否",
+        "、".join(web.trusted_proxies) or "无",
+    )
     on_ready(url)
     try:
         server.run()  # returns once KeyboardInterrupt has ended the loop (waitress then closes its workers)

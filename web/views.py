@@ -24,7 +24,7 @@ from zhikong.archive.checks import Finding
 from zhikong.errors import ZhikongError
 from zhikong.web.accounts import Account
 from zhikong.web.config import WEB_DIR
-from zhikong.web.context import archive, now, today
+from zhikong.web.context import archive, client_address, now, today
 from zhikong.web.forms import LoginForm, PasswordForm
 
 View = Callable[..., HttpResponse]
@@ -43,10 +43,6 @@ def login_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "未知地址")
 
 
 # -- logging in and out -----------------------------------------------------------------------------------
@@ -165,6 +161,14 @@ def static(request: HttpRequest, name: str) -> HttpResponse:
     response = FileResponse(path.open("rb"), content_type=mimetypes.guess_type(name)[0] or "text/plain")
     response["Cache-Control"] = "max-age=3600"
     return response
+
+
+def forbidden(
+    request: HttpRequest, message: str, *, status: int = 403, title: str = "无权访问"
+) -> HttpResponse:
+    """A refusal as a page in Chinese (403 by default): the role or center does not allow it."""
+    context = {"title": title, "message": for_people(message), "me": account(request)}
+    return render(request, "error.html", context, status=status)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
