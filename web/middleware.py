@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -20,7 +21,11 @@ CONTENT_SECURITY_POLICY = (
 
 def security_headers(get_response: Handler) -> Handler:
     def middleware(request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
         response = get_response(request)
+        # The server's own time for the request (what bench/serve_load.py reports), shown by a browser's
+        # developer tools too.
+        response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         if not request.path.startswith("/static/"):
             # Pages show records and personal data (masked or not): no copy in a shared PC's browser cache.
