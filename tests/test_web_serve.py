@@ -1,8 +1,8 @@
-"""Running the server: `zhikong demo --serve`, the `[web]` settings of zhikong.toml and the client's address
-behind a reverse proxy.
+"""Running the server: `zhikong demo --serve`, the `[web]` settings of zhikong.toml, the client's address
+behind a reverse proxy, and what `serve` tidies on start.
 
-One test starts the demo as a real process on a free port and talks HTTP to it; the rest use CliRunner,
-`django_settings` and Django's RequestFactory.
+Two tests start a real process on a free port (the demo, and `serve` on an archive made with the
+commands) and talk HTTP to it; the rest use CliRunner, `django_settings` and Django's RequestFactory.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import django
 import pytest
 from click.testing import CliRunner
 from django.conf import settings
-from django.test import RequestFactory, override_settings
-from webtools import Zk
+from django.test import Client, RequestFactory, override_settings
+from webtools import PASSWORD, Zk
 
 from zhikong.cli import cli
 from zhikong.errors import SettingsError
@@ -208,6 +208,26 @@ def test_demo_takes_its_folder_as_dir_or_argument_not_both(tmp_path: Path, runne
 # -- serve on start: the settings, the stale uploads -----------------------------------------------------------
 
 
+def test_serve_reads_web_settings_and_clears_half_received_uploads(
+    root: Path, runner: CliRunner, started: list[subprocess.Popen[str]]
+) -> None:
+    Zk(root, runner).add("管理员甲", "admin")
+    _with_web(root, 'upload_max_mb = 1\ntrusted_proxies = ["127.0.0.1"]')
+    tmp = root / ".zhikong" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    for stale in ("upload-a1.part", "upload-b2.part"):
+        (tmp / stale).write_bytes(b"half a file")
+    (tmp / "other.bin").write_bytes(b"not an upload")
+    port = _free_port()
+    lines = _start(started, "--root", str(root), "serve", "--port", str(port))
+    lines.until("网页端已启动")
+    assert sorted(p.name for p in tmp.iterdir()) == ["other.bin"]
+    _stop(lines)
+    log = (root / ".zhikong" / "logs" / "serve.log").read_text(encoding="utf-8")
+    assert "未传完的上传临时文件 2 个" in log
+    assert "上传上限 1 MB" in log and "可信代理 127.0.0.1" in log
+
+
 def test_web_settings_become_django_settings(root: Path) -> None:
     assert load_web_settings(root) == WebSettings()  # no [web]: the defaults
     plain = django_settings(root, secret_key="k" * 50)
@@ -335,3 +355,20 @@ def test_client_address_behind_a_trusted_proxy() -> None:
     # What is no address at all counts as the proxy's, never as a fresh identity.
     assert _address(proxy, "127.0.0.1", "10.0.0.9, <script>") == "127.0.0.1"
     assert _address(("::1",), "::1", "2001:DB8::0:1") == "2001:db8::1"
+
+
+def test_a_forged_forwarded_address_does_not_dodge_the_lockout(root: Path, runner: CliRunner) -> None:
+    Zk(root, runner).add("黄丽", "secretary", "院感质控中心")
+    swapped = django_settings(
+        root, secret_key="test-secret-" + "s" * 50, web=WebSettings(trusted_proxies=("127.0.0.1",))
+    )
+    del swapped["DATABASES"]
+    with override_settings(**swapped):
+        for forged in ("1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4", "5.5.5.5"):
+            client = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"{forged}, 10.0.0.7")
+            client.post("/login/", {"name": f"甲{forged}", "password": "不对的密码123"})
+        again = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="9.9.9.9, 10.0.0.7")
+        assert again.post("/login/", {"name": "黄丽", "password": PASSWORD}).status_code == 429
+        other = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.0.0.8")
+        assert other.post("/login/", {"name": "黄丽", "password": PASSWORD}).status_code == 302
+    assert "操作人：网页登录（10.0.0.7）" in Zk(root, runner).zk("log").output

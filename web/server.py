@@ -6,7 +6,8 @@ with a stop event. Ctrl-C or SIGTERM (turned into KeyboardInterrupt by the front
 loop, which closes its workers; then the watcher is told to stop and joined.
 
 On start the `[web]` table of zhikong.toml is read and checked first (a wrong value: a Chinese
-SettingsError, nothing started).
+SettingsError, nothing started), and once the port is ours the half-received uploads a stopped server left
+in .zhikong/tmp/ are removed.
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def serve(
     `web`: the `[web]` settings when the caller has read them already (else read from zhikong.toml)."""
     from waitress import create_server
 
+    from zhikong.archive.upload import clear_stale
+
     settings = archive.settings()
     if web is None:
         web = load_web_settings(settings.root)  # a wrong value stops here, before anything is started
@@ -106,21 +109,29 @@ def serve(
             log.exception("监视线程出错，已停止监视；网页端继续运行。请检查后重启 zhikong serve。")
 
     watcher = threading.Thread(target=follow, name="zhikong-watch", daemon=True)
-    watcher.start()
     url = f"http://{host}:{port}/"
-    log.info(
-        "网页端已启动：%s（档案库 %s；上传上限 %d MB；https %s；可信代理 %s）",
-        url,
-        settings.root,
-        web.upload_max_mb,
-        "是" if web.https else "否",
-        "、".join(web.trusted_proxies) or "无",
-    )
-    on_ready(url)
     try:
+        # Only once the port is ours (a second start on a taken port must not touch a running server's
+        # uploads): what an upload left half-written when the last server stopped was never catalogued.
+        removed = clear_stale(settings)
+        if removed:
+            log.info("已清除上次停止时未传完的上传临时文件 %d 个（.zhikong/tmp/）。", removed)
+        watcher.start()
+        log.info(
+            "网页端已启动：%s（档案库 %s；上传上限 %d MB；https %s；可信代理 %s）",
+            url,
+            settings.root,
+            web.upload_max_mb,
+            "是" if web.https else "否",
+            "、".join(web.trusted_proxies) or "无",
+        )
+        on_ready(url)
         server.run()  # returns once KeyboardInterrupt has ended the loop (waitress then closes its workers)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C or SIGTERM came before waitress's loop took over: the same clean stop
     finally:
         stop.set()
         server.close()
-        watcher.join(timeout=60)
+        if watcher.is_alive():
+            watcher.join(timeout=60)
         log.info("网页端已停止。")
