@@ -56,6 +56,26 @@ class Finding:
         }
 
 
+@dataclass(frozen=True)
+class Upcoming:
+    """Something a rule requires that is not there yet and whose deadline has not passed: a reminder
+    (半年工作总结还剩 12 天), not a finding."""
+
+    center: str
+    year: int
+    what: str
+    due: date
+    days_left: int
+
+    @property
+    def message(self) -> str:
+        return f"{self.what}：还剩 {self.days_left} 天（{self.due.month}月{self.due.day}日 前）"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"center": self.center, "year": self.year, "what": self.what, "due": self.due.isoformat(),
+                "days_left": self.days_left, "message": self.message}  # fmt: skip
+
+
 @dataclass
 class Activity:
     name: str
@@ -165,6 +185,7 @@ class CheckReport:
     rules: str
     findings: tuple[Finding, ...]
     years: tuple[YearResult, ...]
+    upcoming: tuple[Upcoming, ...] = ()  # deadlines ahead with what is still missing (reminders)
 
     def to_json(self) -> list[dict[str, Any]]:
         return [f.to_json() for f in self.findings]
@@ -238,6 +259,7 @@ class _Ctx:
     findings: list[Finding] = field(default_factory=list)
     looked_at: dict[str, tuple[str, ...]] = field(default_factory=dict)
     loops: list[InspectionLoop] = field(default_factory=list)
+    upcoming: list[Upcoming] = field(default_factory=list)
 
     def add(self, rule: str, message: str, paths: Iterable[str] = (), **details: Any) -> None:
         r: CheckRule = self.rules.check(rule)
@@ -325,6 +347,8 @@ def _filed(ctx: _Ctx, rule: str, what: str, category: str | None, standing: bool
     if not found:
         if ctx.as_of > due:
             ctx.add(rule, f"没有{what}（应于 {due.month}月{due.day}日 前完成）", missing=True)
+        elif ctx.as_of.year == due.year:
+            ctx.upcoming.append(Upcoming(ctx.fy.center.name, ctx.fy.year, what, due, (due - ctx.as_of).days))
         return
     if not on_time:
         return
@@ -633,6 +657,7 @@ def run_checks(
     groups, records = load_facts(settings, cat)
     order = {rule: i for i, rule in enumerate(rules.checks)}
     findings: list[Finding] = []
+    upcoming: list[Upcoming] = []
     results: list[YearResult] = []
     for c in settings.centers:
         if center is not None and c.name != center:
@@ -645,6 +670,7 @@ def run_checks(
                 rule_fn(ctx)
             results.append(YearResult(c.name, y, tuple(ctx.findings), ctx.looked_at, fy, tuple(ctx.loops)))
             findings.extend(ctx.findings)
+            upcoming.extend(ctx.upcoming)
         roster = _roster(rules, c, year or as_of.year, as_of)
         if roster:
             findings.append(roster)
@@ -659,4 +685,5 @@ def run_checks(
     findings.extend(_record_findings(rules, records, wanted))
     findings.extend(_after_seal(rules, cat, center))
     findings.sort(key=lambda f: (f.center or "\uffff", f.year or 0, order.get(f.rule, 99), f.message))
-    return CheckReport(as_of, rules.name, tuple(findings), tuple(results))
+    upcoming.sort(key=lambda u: (u.due, u.center))
+    return CheckReport(as_of, rules.name, tuple(findings), tuple(results), tuple(upcoming))

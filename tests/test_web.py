@@ -191,8 +191,8 @@ def test_secretary_sees_her_center_and_its_to_do_list_only(filled: Site) -> None
 def test_bureau_sees_every_center_at_a_glance(filled: Site) -> None:
     html = page(filled.login("医政科张").get("/"))
     assert "全县各中心概况" in html
-    assert re.search(r"护理质控中心</td><td class=\"num\">2</td>", html)
-    assert re.search(r"院感质控中心</td><td class=\"num\">1</td>", html)
+    assert re.search(r"护理质控中心</a></td><td class=\"num\">2</td>", html)
+    assert re.search(r"院感质控中心</a></td><td class=\"num\">1</td>", html)
 
 
 # -- logging in: lockout, disabled accounts, passwords ------------------------------------------------------

@@ -86,8 +86,8 @@ def test_record_page_shows_details_versions_audit_and_a_pdf_preview(web: Site) -
     rid = _id(web, "会议纪要.pdf")
     c = web.login("王秀英")  # a director reads
     body = page(c.get(f"/records/{rid}/"))
-    assert "会议纪要" in body and "第 1 版" in body and "登记文件" not in body  # actions are shown by code
-    assert "add" in body and f'src="/records/{rid}/preview"' in body
+    assert "会议纪要" in body and "第 1 版" in body and "登记文件" in body  # its audit entry, in words
+    assert f'src="/records/{rid}/preview#' in body
     assert 'name="title"' not in body  # no edit form for a director
     preview = c.get(f"/records/{rid}/preview")
     assert preview.status_code == 200 and preview["Content-Type"] == "application/pdf"
@@ -434,3 +434,19 @@ def test_api_upload_download_and_check(web: Site, tmp_path: Path) -> None:
         "/api/v1/records/{id}/file",
         "/api/v1/check",
     }
+
+
+# -- the home page's reminders ---------------------------------------------------------------------------
+
+
+def test_home_reminds_the_secretary_of_deadlines_ahead_with_the_days_left(web: Site) -> None:
+    """On 2026-06-15 (the site's clock) the half-year summary (due 07-31) is not missed yet: a reminder
+    with the days left, not a finding; the bureau sees it in the overview."""
+    body = page(web.login("刘敏").get("/"))
+    assert "半年工作总结还剩 46 天" in body and "年度工作总结还剩 199 天" in body
+    assert "没有半年工作总结" not in body
+    web.clock.t += 50 * 86400  # 2026-08-04: now it is missed, a finding
+    later = page(web.login("刘敏", address="10.0.0.7").get("/"))
+    assert "没有半年工作总结" in later and "半年工作总结还剩" not in later
+    overview = page(web.login("医政科张").get("/"))
+    assert "年度工作总结：还剩 149 天" in overview

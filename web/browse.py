@@ -26,7 +26,8 @@ from zhikong.archive.manage import DetailsEdit, Reclassification
 from zhikong.errors import InputFileError, NotFound, ZhikongError
 from zhikong.web.accounts import Account
 from zhikong.web.context import archive
-from zhikong.web.views import account, forbidden, login_required
+from zhikong.web.logpage import ACTIONS
+from zhikong.web.views import account, forbidden, local_time, login_required
 
 SOURCE_LABEL = {
     Source.PATH: "按所在文件夹",
@@ -230,8 +231,11 @@ def _record_page(
         "r": for_people(r),
         "row": for_people(_row(r)),
         "why": for_people(why(r)),
-        "versions": for_people(list(reversed(detail.versions))),
-        "entries": for_people(list(reversed(detail.entries))),
+        "versions": [(v, local_time(v.ingested_at)) for v in for_people(list(reversed(detail.versions)))],
+        "entries": [
+            (e, local_time(e.ts), ACTIONS.get(e.action, e.action))
+            for e in for_people(list(reversed(detail.entries)))
+        ],
         "preview": preview,
         "is_image": bool(preview and preview.media_type and preview.media_type.startswith("image/")),
         "may_write": me.may_write(r.center),

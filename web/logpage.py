@@ -16,7 +16,7 @@ from zhikong.archive.audit import AuditEntry
 from zhikong.errors import VerificationError
 from zhikong.web.accounts import Account
 from zhikong.web.context import archive
-from zhikong.web.views import account, forbidden, login_required
+from zhikong.web.views import account, forbidden, local_time, login_required
 
 PAGE = 50
 ACTIONS = {
@@ -95,7 +95,7 @@ def _page(
     raw = request.GET.get("page", "1")
     number = int(raw) if raw.isdigit() and int(raw) > 0 else 1
     shown = entries[(number - 1) * PAGE : number * PAGE]
-    rows = [(e.seq, e.ts[:19].replace("T", " "), ACTIONS.get(e.action, e.action), e.action, e.center or "",
+    rows = [(e.seq, local_time(e.ts), ACTIONS.get(e.action, e.action), e.action, e.center or "",
              e.path or "", e.actor or "—", _detail(e)) for e in shown]  # fmt: skip
     context = {
         "me": me,

@@ -10,17 +10,20 @@ import dataclasses
 import mimetypes
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
+from django.conf import settings as django_settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zhikong.app import for_people
-from zhikong.archive.checks import Finding
+from zhikong.archive.checks import Finding, Upcoming
 from zhikong.errors import ZhikongError
 from zhikong.web.accounts import Account
 from zhikong.web.config import WEB_DIR
@@ -33,6 +36,19 @@ View = Callable[..., HttpResponse]
 def account(request: HttpRequest) -> Account | None:
     found: Account | None = getattr(request, "account", None)
     return found
+
+
+def local_time(ts: str | None) -> str:
+    """A stored ISO time as the county reads it: Beijing time (TIME_ZONE), to the second."""
+    if not ts:
+        return ""
+    try:
+        when = datetime.fromisoformat(ts)
+    except ValueError:
+        return ts[:19]
+    if when.tzinfo is not None:
+        when = when.astimezone(ZoneInfo(django_settings.TIME_ZONE))
+    return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def login_required(view: View) -> View:
@@ -109,6 +125,7 @@ class CenterSummary:
     this_year: int
     by_category: tuple[tuple[str, int], ...]  # this year's records by category
     findings: tuple[Finding, ...]  # the checks of this year, as of today: the to-do list
+    upcoming: tuple[Upcoming, ...] = ()  # what is still to be done before a deadline ahead
 
 
 @login_required
@@ -125,11 +142,16 @@ def home(request: HttpRequest) -> HttpResponse:
             if group.year == day.year:
                 current[group.center].update(group.by_category)
     findings: dict[str, list[Finding]] = {n: [] for n in names}
+    upcoming: dict[str, list[Upcoming]] = {n: [] for n in names}
     if names:
         scope = names[0] if len(names) == 1 else None
-        for f in arc.check(me.name, as_of=day, year=day.year, center=scope).findings:
+        report = arc.check(me.name, as_of=day, year=day.year, center=scope)
+        for f in report.findings:
             if f.center in findings:
                 findings[f.center].append(f)
+        for u in report.upcoming:
+            if u.center in upcoming:
+                upcoming[u.center].append(u)
     summaries = [
         CenterSummary(
             n,
@@ -137,6 +159,7 @@ def home(request: HttpRequest) -> HttpResponse:
             sum(current[n].values()),
             tuple(sorted(current[n].items())),
             tuple(findings[n]),
+            tuple(upcoming[n]),
         )
         for n in names
     ]
