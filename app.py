@@ -38,7 +38,14 @@ from zhikong.archive.settings import (
     init_archive,
     load_settings,
 )
-from zhikong.errors import InputFileError, NotFound, StorageError, VerificationError, ZhikongError
+from zhikong.errors import (
+    InputFileError,
+    NotFound,
+    StorageError,
+    TemplateError,
+    VerificationError,
+    ZhikongError,
+)
 from zhikong.indexer.index import IndexDoc, SearchFilters, SearchIndex
 from zhikong.indexer.pii import has_pii, mask_pii
 from zhikong.indexer.query import relative_year
@@ -983,12 +990,59 @@ class Archive:
 
     # -- red-header drafts and their approval ---------------------------------------------------------
 
-    def draft(self, actor: Actor, request: DraftRequest, *, today: date) -> Draft:
-        """Check a 通知 or 请示 and write its 送审稿 (marked, unnumbered), waiting for the bureau."""
+    def draft(self, actor: Actor, request: DraftRequest, *, today: date, submit: bool = True) -> Draft:
+        """Check a 通知 or 请示 and write its 送审稿 (marked, unnumbered); submitted to the bureau at once
+        unless `submit` is False (then it is a 草稿 to preview, edit and submit)."""
         from zhikong.archive.drafts import create_notice_draft
 
         with self.session(actor) as s:
-            return create_notice_draft(s.settings, s.cat, request, today=today)
+            return create_notice_draft(s.settings, s.cat, request, today=today, submit=submit)
+
+    def draft_detail(self, actor: Actor, draft_id: int) -> Draft:
+        from zhikong.archive.drafts import get_draft
+
+        with self.session(actor) as s:
+            return get_draft(s.cat, draft_id)
+
+    def draft_upload(self, actor: Actor, draft_id: int, data: bytes, *, name: str) -> Draft:
+        """An edited 送审稿 as the draft's content (checked; see `archive.drafts.upload_draft`).
+        A TemplateError lists what it changed that it may not; nothing is changed then."""
+        from zhikong.archive.drafts import upload_draft
+
+        with self.session(actor) as s:
+            draft, problems = upload_draft(s.settings, s.cat, draft_id, data, name=name)
+        if problems:
+            raise TemplateError(f"上传的送审稿有 {len(problems)} 处不能接受的改动，没有保存：", problems)
+        return draft
+
+    def draft_submit(self, actor: Actor, draft_id: int) -> Draft:
+        from zhikong.archive.drafts import submit
+
+        with self.session(actor) as s:
+            return submit(s.settings, s.cat, draft_id)
+
+    def draft_proof(self, actor: Actor, draft_id: int) -> bool | None:
+        """Is the final the approved 送审稿 with only the number filled in and the mark removed? None when
+        it cannot be told here (not approved, or the approved file or the final is not kept here)."""
+        from zhikong.archive import draftfile
+        from zhikong.archive.drafts import get_draft
+        from zhikong.archive.preserve import ObjectStore
+        from zhikong.generator.docnumber import format_doc_number
+
+        with self.session(actor) as s:
+            d = get_draft(s.cat, draft_id)
+            store = ObjectStore(s.settings.system_dir)
+            if not (d.approved_sha256 and d.final_sha256 and d.doc_number):
+                return None
+            if not (store.has(d.approved_sha256) and store.has(d.final_sha256)):
+                return None
+            placeholder = format_doc_number(s.settings.doc_prefix, d.content.spec.year, None)
+            return draftfile.final_matches(
+                store.path_of(d.approved_sha256).read_bytes(),
+                store.path_of(d.final_sha256).read_bytes(),
+                placeholder,
+                d.doc_number,
+            )
 
     def drafts(self, actor: Actor, *, center: str | None = None) -> DraftList:
         from zhikong.archive.drafts import list_drafts
@@ -998,12 +1052,33 @@ class Archive:
                 s.settings.center(center)
             return DraftList(tuple(list_drafts(s.cat, center=center)))
 
-    def approve(self, actor: Actor, draft_id: int, *, by: str, ref: str = "", today: date) -> Draft:
-        """The bureau's approval: the next 发文字号, the final rendered, filed and catalogued, audited."""
+    def approve(
+        self,
+        actor: Actor,
+        draft_id: int,
+        *,
+        by: str,
+        ref: str = "",
+        today: date,
+        number: int | None = None,
+        seen_sha256: str | None = None,
+    ) -> Draft:
+        """The bureau's approval: a 发文字号 (the next, or `number` as the bureau's system gave it), the
+        final made from the approved 送审稿 itself, filed and catalogued, audited."""
         from zhikong.archive.drafts import approve
 
         with self.session(actor) as s:
-            return approve(s.settings, s.cat, s.reconciler, draft_id, by=by, ref=ref, today=today)
+            return approve(
+                s.settings,
+                s.cat,
+                s.reconciler,
+                draft_id,
+                by=by,
+                ref=ref,
+                today=today,
+                number=number,
+                seen_sha256=seen_sha256,
+            )
 
     def reject(self, actor: Actor, draft_id: int, *, reason: str, by: str = "") -> Draft:
         from zhikong.archive.drafts import reject

@@ -33,7 +33,7 @@ from zhikong.app import Archive, default_actor
 from zhikong.archive.catalogue import RecordState, storage_error
 from zhikong.archive.ingest import ScanReport
 from zhikong.archive.settings import Center, Roster, find_root
-from zhikong.errors import ExitCode, InternalError, VerificationError, ZhikongError
+from zhikong.errors import ExitCode, InputFileError, InternalError, VerificationError, ZhikongError
 from zhikong.indexer.index import SearchFilters
 from zhikong.indexer.pii import mask_pii
 
@@ -813,12 +813,44 @@ def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
 @click.argument("draft_id", type=int)
 @click.option("--by", required=True, help="批准机关或批准人，例如“县卫生健康局医政科”")
 @click.option("--ref", default="", help="批准依据（批件号、会议纪要等）")
+@click.option(
+    "--number",
+    type=click.IntRange(1, 99_999),
+    help="卫健局发文系统给的序号（如 12 即 〔年份〕12号）；不填则按本系统的顺序编下一个",
+)
 @click.pass_obj
-def draft_approve(env: Env, draft_id: int, by: str, ref: str) -> None:
-    """登记医政科的批准：分配下一个发文字号，生成正式文件（无送审稿标记）并归档为“通知”。"""
-    d = env.archive().approve(env.actor, draft_id, by=by, ref=ref, today=date.today())
+def draft_approve(env: Env, draft_id: int, by: str, ref: str, number: int | None) -> None:
+    """登记医政科的批准：编发文字号，正式文件就是送审的那份文件填上字号、去掉送审稿标记，归档为“通知”。"""
+    d = env.archive().approve(env.actor, draft_id, by=by, ref=ref, today=date.today(), number=number)
     show(f"已批准：草稿 {d.id}《{d.title}》，发文字号 {d.doc_number}")
     show(f"已归档：{d.final_path}（目录记录 {d.record_id}，类别 通知）")
+    show(f"  批准的送审稿 sha256 {d.approved_sha256}；正式文件 sha256 {d.final_sha256}")
+
+
+@draft.command("upload")
+@click.argument("draft_id", type=int)
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def draft_upload(env: Env, draft_id: int, file: Path) -> None:
+    """上传在 Word/WPS 中修改过的送审稿（.docx）：只许改文字，红头、发文字号一行、送审稿标记和版面须保持；
+    退回的草稿上传修改稿即重新送审。"""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"无法读取文件：{file}（{exc.strerror or exc}）") from exc
+    d = env.archive().draft_upload(env.actor, draft_id, data, name=file.name)
+    show(f"已保存修改稿：草稿 {d.id}《{d.title}》，状态 {d.state.label}")
+    if d.submitted_sha256:
+        show(f"  送审稿 sha256 {d.submitted_sha256}（批准时核对）")
+
+
+@draft.command("submit")
+@click.argument("draft_id", type=int)
+@click.pass_obj
+def draft_submit(env: Env, draft_id: int) -> None:
+    """把草稿（或退回后修改好的草稿）送审。"""
+    d = env.archive().draft_submit(env.actor, draft_id)
+    show(f"已送审：草稿 {d.id}《{d.title}》")
 
 
 @draft.command("reject")

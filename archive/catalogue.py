@@ -214,6 +214,13 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     CREATE INDEX records_unindexed ON records(id) WHERE indexed_revision IS NOT revision;
     """,
+    # 10: what was approved is what is issued: the 送审稿's sha256 when submitted, the approved file's and
+    # the final's (archive.draftfile); both files are kept among the preserved copies
+    """
+    ALTER TABLE drafts ADD COLUMN submitted_sha256 TEXT;
+    ALTER TABLE drafts ADD COLUMN approved_sha256 TEXT;
+    ALTER TABLE drafts ADD COLUMN final_sha256 TEXT;
+    """,
 )
 
 
@@ -880,13 +887,33 @@ class Catalogue:
         decided_at: str,
         decided_by: str,
         ref: str | None,
+        approved_sha256: str | None = None,
+        final_sha256: str | None = None,
     ) -> None:
         """Raises sqlite3.IntegrityError when `doc_number` is already another draft's (its unique index)."""
         self.conn.execute(
             """UPDATE drafts SET state = ?, spec = ?, final_path = ?, doc_number = ?, year = ?,
-               number = ?, decided_at = ?, decided_by = ?, ref = ? WHERE id = ?""",
-            (state, spec, final_path, doc_number, year, number, decided_at, decided_by, ref, draft_id),
+               number = ?, decided_at = ?, decided_by = ?, ref = ?, approved_sha256 = ?, final_sha256 = ?
+               WHERE id = ?""",
+            (state, spec, final_path, doc_number, year, number, decided_at, decided_by, ref,
+             approved_sha256, final_sha256, draft_id),
+        )  # fmt: skip
+
+    def set_draft_file(self, draft_id: int, *, title: str, state: str, submitted_sha256: str | None) -> None:
+        """A new 送审稿 file for the draft (created, or an edited one uploaded): its title, state, hash."""
+        self.conn.execute(
+            "UPDATE drafts SET title = ?, state = ?, submitted_sha256 = ?, reason = NULL WHERE id = ?",
+            (title, state, submitted_sha256, draft_id),
         )
+
+    def draft_hashes(self) -> set[str]:
+        """Every 送审稿 and approved file a draft names (kept among the preserved copies)."""
+        rows = self.conn.execute("SELECT submitted_sha256, approved_sha256 FROM drafts")
+        return {sha for row in rows for sha in row if sha}
+
+    def doc_number_taken(self, doc_number: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM drafts WHERE doc_number = ?", (doc_number,)).fetchone()
+        return row is not None
 
     def record_draft_rejection(
         self, draft_id: int, *, state: str, decided_at: str, decided_by: str | None, reason: str

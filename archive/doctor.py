@@ -124,8 +124,9 @@ def examine(
 
 
 def _replaced(cat: Catalogue) -> set[str]:
-    """Content a restore replaced: kept on purpose (the audit entry names it), though no version does."""
-    found = set()
+    """Content kept on purpose though no version references it: what a restore replaced (its audit entry
+    names it) and the 送审稿 files drafts submitted and approvals were given to (archive.draftfile)."""
+    found = cat.draft_hashes()
     for e in audit.entries(cat):
         sha = e.detail.get("replaced_sha256")
         if e.action == "restore" and sha:

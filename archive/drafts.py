@@ -6,10 +6,15 @@ belongs to the system (the folder convention ignores it), so a 送审稿 is neve
 通知. Only ``approve`` produces a numbered final, and it files that final into the center's folder
 through the normal reconcile path, so it is catalogued, preserved and indexed like any dropped file.
 
-States: 送审 (submitted: the 送审稿 exists) → 已批准 (numbered and filed) or 已退回 (refused);
-已批准 → 已印发 once the secretary records that the printed copies went out. 草稿 (a draft saved
-without being submitted) is part of the vocabulary the bureau uses; ``create_notice_draft`` writes
-the 送审稿 at once, so the drafts it makes start in 送审.
+States: 草稿 (a 送审稿 being prepared: previewed, downloaded, edited in Word/WPS and uploaded back) →
+送审 (submitted: its sha256 recorded) → 已批准 (numbered and filed) or 已退回 (refused, with a reason);
+a returned draft fixed and uploaded again is submitted again; 已批准 → 已印发 once the secretary records
+that the printed copies went out. ``zhikong draft notice`` submits at once; a draft made in the browser
+starts as 草稿.
+
+What is approved is what is issued: the final is the approved 送审稿 file itself with the number filled in
+and the 送审稿 mark removed (``archive.draftfile``); the approved file and the final are both preserved and
+their hashes recorded, and an approval refuses a 送审稿 that changed after it was submitted.
 
 The workflow lives next to the catalogue because it is the catalogue's: draft rows, the 发文字号
 sequences, the audit entries and the filed final. ``generator.notice`` only checks and renders the
@@ -28,15 +33,16 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from zhikong.archive import audit
+from zhikong.archive import audit, draftfile
 from zhikong.archive.catalogue import Catalogue, now_iso
 from zhikong.archive.convention import Source, classify
 from zhikong.archive.filenames import NAME_BYTES, fit_file_name
 from zhikong.archive.ingest import Reconciler
 from zhikong.archive.manage import Reclassification, set_classification
+from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.settings import DRAFTS_FOLDER, Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
-from zhikong.generator.docnumber import format_doc_number
+from zhikong.generator.docnumber import MAX_SERIAL, format_doc_number
 from zhikong.generator.notice import KINDS, NoticeSpec, check_notice, normalise_to, render_notice
 from zhikong.textcheck import check_text
 
@@ -117,6 +123,9 @@ class Draft:
     ref: str | None  # the approval's reference (批件号, meeting minutes …)
     reason: str | None  # why it was returned
     record_id: int | None  # the catalogue record of the final
+    submitted_sha256: str | None = None  # the 送审稿 as submitted (what the bureau reviews)
+    approved_sha256: str | None = None  # the 送审稿 file the approval was given to
+    final_sha256: str | None = None  # the final made from it (archive.draftfile.finalize)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -139,6 +148,9 @@ class Draft:
             "ref": self.ref,
             "reason": self.reason,
             "record_id": self.record_id,
+            "submitted_sha256": self.submitted_sha256,
+            "approved_sha256": self.approved_sha256,
+            "final_sha256": self.final_sha256,
         }
 
 
@@ -208,7 +220,7 @@ class DraftRequest:
 
 
 def create_notice_draft(
-    settings: Settings, cat: Catalogue, request: DraftRequest, *, today: datetime.date
+    settings: Settings, cat: Catalogue, request: DraftRequest, *, today: datetime.date, submit: bool = True
 ) -> Draft:
     """Check a 通知 (or 请示), write its 送审稿 and record the draft in state 送审.
 
@@ -264,9 +276,14 @@ def create_notice_draft(
                 spec.title, head=f"{draft_id} ", tail="（送审稿）.docx", folder=folder
             )
             written = out
-            render_notice(spec, out)
+            render_notice(spec, out, identifier=draftfile.identifier(draft_id))
             rel = out.relative_to(settings.root).as_posix()
             cat.set_draft_path(draft_id, rel)
+            sha = ObjectStore(settings.system_dir).add_file(out).sha256
+            state = DraftState.SUBMITTED if submit else DraftState.DRAFT
+            cat.set_draft_file(
+                draft_id, title=spec.title, state=state.value, submitted_sha256=sha if submit else None
+            )
             audit.append(
                 cat, "draft.create", center=center, path=rel, draft=draft_id, kind=kind, title=spec.title
             )
@@ -314,39 +331,66 @@ def approve(
     by: str,
     ref: str = "",
     today: datetime.date,
+    number: int | None = None,
+    seen_sha256: str | None = None,
 ) -> Draft:
-    """Record the bureau's approval: allocate the 发文字号, render and file the final, audit it.
+    """Record the bureau's approval: a 发文字号, the final made from the approved 送审稿 file, filed.
 
-    Two stages, and why. (1) One ``BEGIN IMMEDIATE`` transaction checks the state, takes the next
-    number for (代字, year), renders the final to a hidden ``.tmp`` (ignored by the folder convention),
-    and records the decision and its ``draft.approve`` entry; COMMIT. The write lock serialises
-    approvals across processes, so racing approvals never share a number, and any failure here rolls
-    the counter back and removes the staged file: no number is consumed without an approval. (2) Only
-    then does the final appear in the center's folder (renamed from the staged file) and is it
-    catalogued as a 通知 (`file_final`). So no numbered final ever exists without a committed approval,
-    whatever moment the process is killed at; an approval whose final is not yet filed (a kill or a full
-    disk during stage 2) is finished by the next `finish_approvals` — every scan and approval runs it —
-    which adopts the staged or already-placed file, or renders it again from the approved content.
+    ``number``: the serial the bureau's own document system gave (checked for form and reuse; the
+    counter is raised past it), else the next of the one sequence per (代字, year) on this server.
+    ``seen_sha256``: the 送审稿 the approver looked at (the web page sends it); a draft submitted again
+    since is refused, so nobody approves a text they have not seen.
+
+    Two stages, and why. (1) One ``BEGIN IMMEDIATE`` transaction checks the state and the 送审稿 (it must
+    be the file submitted, byte for byte), takes the number, writes the final — the approved file with
+    the number filled in and the 送审稿 mark removed (``archive.draftfile.finalize``) — to a hidden
+    ``.tmp`` (ignored by the folder convention), and records the decision, both hashes and its
+    ``draft.approve`` entry; COMMIT. The write lock serialises approvals across processes, so two
+    approvals of one draft at once give one approval and one refusal, and racing approvals never share a
+    number; any failure rolls the counter back and removes the staged file. (2) Only then does the final
+    appear in the center's folder and is it catalogued as a 通知 (`file_final`). An approval whose final
+    is not yet filed (a kill or a full disk during stage 2) is finished by the next `finish_approvals`.
     """
     if not by.strip():
         raise InputFileError("请用 --by 写明批准人或批准机关，例如“县卫生健康局医政科”。")
+    if number is not None and not 1 <= number <= MAX_SERIAL:
+        raise InputFileError(f"发文字号的序号应是 1 到 {MAX_SERIAL} 的整数：{number}")
     finish_approvals(settings, cat, reconciler)
+    store = ObjectStore(settings.system_dir)
     staged: Path | None = None
     try:
         with cat.transaction():
             draft = get_draft(cat, draft_id)
             if draft.state != DraftState.SUBMITTED:
                 raise ConflictError(
-                    f"草稿 {draft_id} 的状态是“{draft.state.label}”，不能批准。",
-                    hint="只有送审中的草稿可以批准；已退回的草稿请修改后重新起草。",
+                    f"草稿 {draft_id} 的状态是“{draft.state.label}”，不能批准"
+                    + (
+                        "（可能刚被另一位审批人处理）。"
+                        if draft.state != DraftState.DRAFT
+                        else "（尚未送审）。"
+                    ),
+                    hint="只有送审中的草稿可以批准；已退回的草稿由秘书修改后重新送审。",
+                )
+            approved = _submitted_file(settings, draft)
+            if seen_sha256 is not None and seen_sha256 != draftfile.sha256(approved):
+                raise ConflictError(
+                    f"草稿 {draft_id} 在你查看之后重新送审了，内容已变，没有批准。",
+                    hint="请重新打开这份草稿，看过新的送审稿后再批准。",
                 )
             content = draft.content
-            when = today if content.dated_on_approval else content.spec.date
-            prefix = settings.doc_prefix
-            number = cat.next_doc_number(prefix, when.year)
-            doc_number = format_doc_number(prefix, when.year, number)
-            spec = replace(content.spec, year=when.year, date=when, number=number, draft=False)
-            final = _final_path(settings, draft, doc_number, when.year)
+            year, prefix = content.spec.year, settings.doc_prefix
+            if number is None:
+                number = cat.next_doc_number(prefix, year)
+            else:
+                taken = format_doc_number(prefix, year, number)
+                if cat.doc_number_taken(taken):
+                    raise ConflictError(
+                        f"发文字号 {taken} 已经用过（另一份已批准的公文），没有批准。",
+                        hint="请核对卫健局发文登记，填写未用过的序号；不填则按本系统的顺序自动编号。",
+                    )
+                cat.raise_doc_number(prefix, year, number)
+            doc_number = format_doc_number(prefix, year, number)
+            final = _final_path(settings, draft, doc_number, year)
             stray = _stray_with_number(cat, final.parent, doc_number)
             if stray:
                 # Not made by an approval (a final appears only after its approval commits): someone
@@ -360,9 +404,12 @@ def approve(
                     f"归档位置已有同名文件：{final.relative_to(settings.root)}",
                     hint="请先移走该文件（它不是这份草稿批准后生成的）再批准。",
                 )
+            made = draftfile.finalize(approved, format_doc_number(prefix, year, None), doc_number)
             final.parent.mkdir(parents=True, exist_ok=True)
             staged = _staged(final)
-            render_notice(spec, staged)
+            _write_atomic(staged, made)
+            approved_sha = _preserve(store, approved)
+            spec = replace(content.spec, number=number, draft=False)
             rel = final.relative_to(settings.root).as_posix()
             try:
                 cat.record_draft_approval(
@@ -371,11 +418,13 @@ def approve(
                     spec=replace(content, spec=spec).to_json(),
                     final_path=rel,
                     doc_number=doc_number,
-                    year=when.year,
+                    year=year,
                     number=number,
                     decided_at=now_iso(),
                     decided_by=by.strip(),
                     ref=ref.strip() or None,
+                    approved_sha256=approved_sha,
+                    final_sha256=draftfile.sha256(made),
                 )
             except sqlite3.IntegrityError as exc:  # the unique index on doc_number: never issue twice
                 raise ConflictError(
@@ -391,6 +440,9 @@ def approve(
                 doc_number=doc_number,
                 by=by.strip(),
                 ref=ref.strip(),
+                approved_sha256=approved_sha,
+                final_sha256=draftfile.sha256(made),
+                number_given=number is not None,
             )
     except BaseException:
         if staged is not None:
@@ -399,11 +451,114 @@ def approve(
     return file_final(settings, cat, reconciler, get_draft(cat, draft_id))
 
 
+def _submitted_file(settings: Settings, draft: Draft) -> bytes:
+    """The 送审稿 as it was submitted: refused if the file changed since (edited outside the system)."""
+    if not draft.draft_path:
+        raise NotFound(f"草稿 {draft.id} 没有送审稿文件。")
+    path = settings.root / draft.draft_path
+    try:
+        data = draftfile.read_limited(path)
+    except FileNotFoundError:
+        raise NotFound(
+            f"草稿 {draft.id} 的送审稿文件不见了：{draft.draft_path}",
+            hint="请秘书重新上传送审稿（zhikong draft upload 或网页上的“上传修改稿”）。",
+        ) from None
+    if draft.submitted_sha256 and draftfile.sha256(data) != draft.submitted_sha256:
+        raise ConflictError(
+            f"草稿 {draft.id} 的送审稿在送审后被改动过（与送审时的校验和不符），没有批准。",
+            hint="修改过的送审稿须经“上传修改稿”重新送审，审批人看过后再批准。",
+        )
+    return data
+
+
+def _preserve(store: ObjectStore, data: bytes) -> str:
+    tmp = store.tmp / f"draft-{os.getpid()}-{draftfile.sha256(data)[:16]}"
+    store.tmp.mkdir(parents=True, exist_ok=True)
+    tmp.write_bytes(data)
+    try:
+        return store.add_file(tmp).sha256
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def upload_draft(
+    settings: Settings, cat: Catalogue, draft_id: int, data: bytes, *, name: str
+) -> tuple[Draft, list[Problem]]:
+    """An edited 送审稿 (from Word or WPS) as the draft's new content.
+
+    Checked against the current one (`archive.draftfile.check_edited`): it must be this draft's, keep
+    the red head, the blank 发文字号 line, the 送审稿 mark and the page setup. When it passes, it
+    replaces the 送审稿 file (atomically), is preserved, and the draft is submitted again unless it
+    is still being prepared (草稿); a returned draft uploaded again is thereby resubmitted. Returns the
+    draft and the problems (none: accepted; some: nothing changed).
+    """
+    draft = get_draft(cat, draft_id)
+    if draft.state not in (DraftState.DRAFT, DraftState.SUBMITTED, DraftState.REJECTED):
+        raise ConflictError(f"草稿 {draft_id} 已{draft.state.label}，不能再上传修改稿。")
+    if not draft.draft_path:
+        raise NotFound(f"草稿 {draft_id} 没有送审稿文件。")
+    path = settings.root / draft.draft_path
+    original = draftfile.read_limited(path)
+    problems = draftfile.check_edited(original, data, draft_id=draft_id, title=draft.title, name=name)
+    if problems:
+        return draft, problems
+    title = draftfile.edited_title(data) or draft.title
+    state = DraftState.DRAFT if draft.state == DraftState.DRAFT else DraftState.SUBMITTED
+    sha = _preserve(ObjectStore(settings.system_dir), data)
+    with cat.transaction():
+        current = get_draft(cat, draft_id)
+        if current.state != draft.state:
+            raise ConflictError(f"草稿 {draft_id} 刚刚被处理（{current.state.label}），修改稿没有保存。")
+        _write_atomic(path, data)
+        cat.set_draft_file(
+            draft_id,
+            title=title,
+            state=state.value,
+            submitted_sha256=sha if state == DraftState.SUBMITTED else None,
+        )
+        audit.append(
+            cat,
+            "draft.upload",
+            center=draft.center,
+            path=draft.draft_path,
+            draft=draft_id,
+            sha256=sha,
+            name=name,
+        )
+    return get_draft(cat, draft_id), []
+
+
+def submit(settings: Settings, cat: Catalogue, draft_id: int) -> Draft:
+    """Send a draft being prepared (草稿) to the bureau: its 送审稿 as it is now is what will be approved."""
+    with cat.transaction():
+        draft = get_draft(cat, draft_id)
+        if draft.state not in (DraftState.DRAFT, DraftState.REJECTED):
+            raise ConflictError(f"草稿 {draft_id} 的状态是“{draft.state.label}”，不需要再送审。")
+        if not draft.draft_path:
+            raise NotFound(f"草稿 {draft_id} 没有送审稿文件。")
+        data = draftfile.read_limited(settings.root / draft.draft_path)
+        sha = _preserve(ObjectStore(settings.system_dir), data)
+        cat.set_draft_file(
+            draft_id, title=draft.title, state=DraftState.SUBMITTED.value, submitted_sha256=sha
+        )
+        audit.append(
+            cat, "draft.submit", center=draft.center, path=draft.draft_path, draft=draft_id, sha256=sha
+        )
+    return get_draft(cat, draft_id)
+
+
 def file_final(settings: Settings, cat: Catalogue, reconciler: Reconciler, draft: Draft) -> Draft:
     """Stage 2 of an approval: put the final in the center's folder and catalogue it as a 通知.
 
     Safe to run again after any interruption: a final already in place is adopted as it is, a staged
-    one is renamed into place, and a missing one is rendered again from the approved content.
+    one is renamed into place, and a missing one is made again from the approved file (preserved), or,
+    for an approval recorded before approved files were kept, rendered from the approved content.
     """
     assert draft.final_path and draft.doc_number
     final = settings.root / draft.final_path
@@ -411,7 +566,16 @@ def file_final(settings: Settings, cat: Catalogue, reconciler: Reconciler, draft
         staged = _staged(final)
         if not staged.exists():
             final.parent.mkdir(parents=True, exist_ok=True)
-            render_notice(draft.content.spec, staged)
+            store = ObjectStore(settings.system_dir)
+            if draft.approved_sha256 and store.has(draft.approved_sha256):
+                approved = store.path_of(draft.approved_sha256).read_bytes()
+                spec = draft.content.spec
+                made = draftfile.finalize(
+                    approved, format_doc_number(settings.doc_prefix, spec.year, None), draft.doc_number
+                )
+                _write_atomic(staged, made)
+            else:
+                render_notice(draft.content.spec, staged)
         os.replace(staged, final)
     with cat.transaction():
         record_id = _catalogue_final(
@@ -537,4 +701,7 @@ def _draft(row: Mapping[str, Any]) -> Draft:
         ref=row["ref"],
         reason=row["reason"],
         record_id=row["record_id"],
+        submitted_sha256=row["submitted_sha256"],
+        approved_sha256=row["approved_sha256"],
+        final_sha256=row["final_sha256"],
     )

@@ -158,11 +158,12 @@ def check_notice(spec: NoticeSpec) -> list[Problem]:
     return [replace(p, message=strip_unsafe(p.message)) for p in problems]
 
 
-def render_notice(spec: NoticeSpec, out: Path, template: Path | None = None) -> Path:
+def render_notice(spec: NoticeSpec, out: Path, template: Path | None = None, *, identifier: str = "") -> Path:
     """Write the notice to ``out`` (atomically). Raises TemplateError with every problem first.
 
     ``template`` defaults to the shipped ``notice.docx``/``request.docx``; a user's adjusted copy
-    must keep the same tags and style names.
+    must keep the same tags and style names. ``identifier`` goes into the document's properties
+    (dc:identifier): a 送审稿 says whose draft it is (archive.draftfile).
     """
     problems = check_notice(spec)
     if problems:
@@ -184,6 +185,8 @@ def render_notice(spec: NoticeSpec, out: Path, template: Path | None = None) -> 
     # (Set after rendering, on the rendered document: get_docx() would reload the template, and a
     # title set before rendering would itself be rendered as a template.)
     tpl.docx.core_properties.title = xml_safe(spec.title.strip())
+    if identifier:
+        tpl.docx.core_properties.identifier = identifier
     return save_atomic(tpl, out)
 
 

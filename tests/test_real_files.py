@@ -803,8 +803,8 @@ needs_ocr_engine = pytest.mark.skipif(
 
 def _phone_photo(path: Path) -> Path:
     """A 12-megapixel JPEG of a sign-in sheet, as a phone takes it (4000 × 3000, sideways in EXIF)."""
-    from PIL import Image, ImageDraw, ImageFont
     from conftest import cjk_font
+    from PIL import Image, ImageDraw, ImageFont
 
     img = Image.new("RGB", (4000, 3000), (236, 233, 226))
     draw = ImageDraw.Draw(img)
