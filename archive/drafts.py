@@ -127,12 +127,16 @@ class Draft:
     approved_sha256: str | None = None  # the 送审稿 file the approval was given to
     final_sha256: str | None = None  # the final made from it (archive.draftfile.finalize)
 
+    @property
+    def kind_label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "center": self.center,
             "kind": self.kind,
-            "kind_label": KINDS.get(self.kind, self.kind),
+            "kind_label": self.kind_label,
             "title": self.title,
             "state": self.state.value,
             "state_label": self.state.label,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from zhikong.web import admin, api, browse, logpage, search, upload, views
+from zhikong.web import admin, api, browse, drafts, logpage, search, upload, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,6 +20,14 @@ urlpatterns = [
     path("records/<int:record_id>/edit", browse.record_edit, name="record-edit"),
     path("records/<int:record_id>/restore", browse.record_restore, name="record-restore"),
     path("upload/", upload.page, name="upload"),
+    path("drafts/", drafts.queue, name="drafts"),
+    path("drafts/new/", drafts.new, name="draft-new"),
+    path("drafts/<int:draft_id>/", drafts.detail, name="draft"),
+    path("drafts/<int:draft_id>/file", drafts.draft_file, name="draft-file"),
+    path("drafts/<int:draft_id>/preview", drafts.draft_preview, name="draft-preview"),
+    path("drafts/<int:draft_id>/upload", drafts.upload, name="draft-upload"),
+    path("drafts/<int:draft_id>/submit", drafts.submit, name="draft-submit"),
+    path("drafts/<int:draft_id>/decide", drafts.decide, name="draft-decide"),
     path("search/", search.page, name="search"),
     path("log/", logpage.page, name="log"),
     path("log/verify", logpage.verify, name="log-verify"),
