@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from zhikong.web import admin, api, browse, drafts, logpage, search, upload, views
+from zhikong.web import admin, api, assess_urls, browse, drafts, handover_urls, logpage, search, upload, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -40,6 +40,8 @@ urlpatterns = [
     path("api/v1/check", api.check, name="api-check"),
     path("api/v1/openapi.json", api.openapi, name="api-openapi"),
     re_path(r"^static/(?P<name>[A-Za-z0-9_.-]+)$", views.static, name="static"),
+    *assess_urls.urlpatterns,  # checks, the annual assessment, the ranking
+    *handover_urls.urlpatterns,  # handover in the browser
 ]
 
 handler404 = "zhikong.web.views.not_found"
