@@ -111,6 +111,37 @@ def _writer(ix: Any, limitmb: int) -> Any:
         ) from exc
 
 
+INTERACTIVE_MERGE_DOCS = 500
+COMPACT_MERGE_DOCS = 6000
+COMPACT_MIN_SEGMENTS = 6
+
+
+def _bounded_merge(max_docs: int, *, min_segments: int) -> Callable[[Any, list[Any]], list[Any]]:
+    """A whoosh merge policy: the smallest segments, while together they hold at most `max_docs`
+    documents, merged into one when there are at least `min_segments` of them; the rest untouched. The
+    cost of a commit is bounded by `max_docs`, whatever the size of the index."""
+
+    def merge(writer: Any, segments: list[Any]) -> list[Any]:
+        from whoosh.reading import SegmentReader
+
+        chosen: list[Any] = []
+        total = 0
+        for seg in sorted(segments, key=lambda s: s.doc_count_all()):
+            if total + seg.doc_count_all() > max_docs:
+                break
+            chosen.append(seg)
+            total += seg.doc_count_all()
+        if len(chosen) < min_segments:
+            return segments
+        for seg in chosen:
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+        return [s for s in segments if s not in chosen]
+
+    return merge
+
+
 class QueryError(ZhikongError):
     exit_code = ExitCode.USAGE
 
@@ -276,9 +307,18 @@ class SearchIndex:
         `search` asks for `zhikong reindex`, and `rebuild` recreates it in the current layout.
         """
         storage = _storage(index_dir)
-        if not windex.exists_in(str(index_dir)):
-            _create_once(index_dir)
-        return cls(storage.open_index(), Synonyms.load(synonyms), index_dir)
+        for attempt in range(5):
+            try:
+                if not windex.exists_in(str(index_dir)):
+                    _create_once(index_dir)
+                return cls(storage.open_index(), Synonyms.load(synonyms), index_dir)
+            except FileNotFoundError:
+                # A writer committing in another thread or process replaced the table of contents
+                # between our listing and our reading it: the next look finds the new one.
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     @property
     def outdated(self) -> bool:
@@ -291,14 +331,27 @@ class SearchIndex:
 
     @contextmanager
     def writer(self) -> Iterator[WriteBatch]:
-        """A write transaction: committed when the block ends normally, cancelled if it raises."""
+        """A write transaction: committed when the block ends normally, cancelled if it raises.
+
+        A commit merges only small segments, at most `INTERACTIVE_MERGE_DOCS` documents in all: an
+        upload or a watched file is searchable within a second, never behind a merge of thousands of
+        documents (whoosh's default merge folded 2,000 documents into one segment inside such a commit,
+        holding the write lock for a minute). `compact` merges larger segments after a bulk scan."""
         writer = _writer(self._ix, 128)
         try:
             yield WriteBatch(writer)
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        writer.commit(mergetype=_bounded_merge(INTERACTIVE_MERGE_DOCS, min_segments=4))
+
+    def compact(self) -> None:
+        """After many batches (a first scan, a reindex of part): merge the smaller segments, up to
+        `COMPACT_MERGE_DOCS` documents, so searches read few segments. Skipped when few segments exist."""
+        if len(self._ix._segments()) <= COMPACT_MIN_SEGMENTS:
+            return
+        writer = _writer(self._ix, 256)
+        writer.commit(mergetype=_bounded_merge(COMPACT_MERGE_DOCS, min_segments=COMPACT_MIN_SEGMENTS))
 
     def rebuild(self, docs: Iterable[IndexDoc] | Callable[[], Iterable[IndexDoc]]) -> int:
         """Replace the whole index with `docs`; the old index stays readable until the new one commits
@@ -357,10 +410,20 @@ class SearchIndex:
         if self._searcher is not None and not self._searcher.up_to_date():
             self._drop_searcher()
         if self._searcher is None or self._source is None:
-            self._searcher = self._ix.searcher()
+            self._searcher = self._fresh_searcher()
             self._source = PostingSource(self._searcher)
             self._searcher_outdated = _layout(self._searcher.schema) != _layout(_schema())
         return self._searcher, self._source
+
+    def _fresh_searcher(self) -> Any:
+        for attempt in range(5):
+            try:
+                return self._ix.searcher()
+            except FileNotFoundError:  # a commit elsewhere swapped the segments: read the new ones
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def search(self, query: str, filters: SearchFilters = SearchFilters(), limit: int = 20) -> list[Hit]:
         """Records matching `query`, those matching more of its words first, then by relevance."""

@@ -275,3 +275,26 @@ def test_mobile_not_inside_longer_digits() -> None:
 def test_mask_pii() -> None:
     assert mask_pii("身份证370828199001011233 手机13812345678") == "身份证3708**********1233 手机138****5678"
     assert has_pii("13812345678") and not has_pii("12812345678")
+
+
+def _segment_sizes(ix: SearchIndex) -> list[int]:
+    return sorted(seg.doc_count_all() for seg in ix._ix._segments())
+
+
+def test_a_small_commit_never_merges_big_segments_and_compact_merges_after_a_bulk_scan(
+    index: SearchIndex,
+) -> None:
+    """What made an upload wait a minute behind the lock (bench/serve_load.py): whoosh's default merge
+    folded ten 200-document batches into one segment inside the next one-file commit."""
+    for batch in range(10):  # a first scan commits in batches of 200
+        _add(index, *(_doc(batch * 200 + i, f"院感督查 第{batch}批 记录{i}") for i in range(200)))
+    after_scan = _segment_sizes(index)
+    assert sum(after_scan) == 2000 and max(after_scan) <= 1000  # batches merged at most 500 docs at a time
+    _add(index, _doc(99_999, "上传的签到表"))  # an upload: a new small segment, nothing big rewritten
+    after_upload = _segment_sizes(index)
+    assert [s for s in after_upload if s >= 200] == [s for s in after_scan if s >= 200]  # untouched
+    assert sum(after_upload) == 2001
+    index.compact()
+    compacted = _segment_sizes(index)
+    assert len(compacted) < len(after_upload) and sum(compacted) == 2001
+    assert _ids(index, "上传的签到表") == [99_999] and len(_ids(index, "院感督查")) == 20

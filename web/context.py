@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import threading
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
@@ -13,9 +14,19 @@ from django.http import HttpRequest
 
 from zhikong.app import Archive
 
+_archives: dict[Path, Archive] = {}
+_archives_lock = threading.Lock()
+
 
 def archive() -> Archive:
-    return Archive(Path(settings.ZHIKONG_ROOT))
+    """The archive this server serves: one `Archive` per process (it keeps its settings and an open
+    searcher between requests; it is safe to share between threads)."""
+    root = Path(settings.ZHIKONG_ROOT)
+    with _archives_lock:
+        found = _archives.get(root)
+        if found is None:
+            found = _archives[root] = Archive(root)
+        return found
 
 
 def now() -> float:

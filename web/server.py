@@ -93,7 +93,9 @@ def serve(
     setup_log(settings.system_dir)
     app = wsgi_application(archive.root, web=web)
     try:
-        server = create_server(app, host=host, port=port, threads=8, ident="zhikong")
+        # 4 threads: requests share one core (the GIL); more threads only queue work inside the process
+        # (bench/serve_load.py: p95 784 ms with 8, 158 ms with 4, at 5,000 documents).
+        server = create_server(app, host=host, port=port, threads=4, ident="zhikong")
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise ConflictError(
             f"网页端无法在 {host}:{port} 上启动：{exc.strerror or exc}",
