@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from zhikong.archive.manage import CenterYearStatus, DetailsEdit, Reclassification
     from zhikong.archive.paper import Box, PaperItem
     from zhikong.archive.preview import Preview
+    from zhikong.archive.rules import RuleSet
     from zhikong.archive.score import Ranking, ScoreSheet
     from zhikong.archive.upload import UploadTarget
     from zhikong.archive.watcher import WatchOptions
@@ -993,6 +994,44 @@ class Archive:
 
             ranking_book(for_people(ranking), out)
         return ranking
+
+    def assessment(self, actor: Actor, *, center: str, year: int, as_of: date) -> Assessment:
+        """The 21-item form with the self-assessed score (`score`) and the bureau's score beside each item,
+        and both totals: the bureau total takes the bureau's score where given."""
+        from zhikong.archive.assessment import assessment, scores_of
+        from zhikong.archive.rules import load_rules
+
+        sheet = self.score(actor, center=center, year=year, as_of=as_of)
+        with self.session(actor) as s:
+            rules = load_rules(s.settings.rules, s.settings.root)
+            return assessment(rules, sheet, scores_of(s.cat, center, year))
+
+    def assessor_scores(self, actor: Actor, *, center: str, year: int) -> dict[int, AssessorScore]:
+        """The bureau's scores of one center-year, by item number."""
+        from zhikong.archive.assessment import scores_of
+
+        with self.session(actor) as s:
+            s.settings.center(center)
+            return scores_of(s.cat, center, year)
+
+    def set_assessor_score(
+        self, actor: Actor, *, center: str, year: int, item: int, score: float, note: str = ""
+    ) -> AssessorScore:
+        """The bureau grades one item (0 ≤ score ≤ the item's maximum), with a note; audited (assess.score)."""
+        from zhikong.archive.assessment import set_score
+        from zhikong.archive.rules import load_rules
+
+        with self.session(actor) as s:
+            s.settings.center(center)
+            rules = load_rules(s.settings.rules, s.settings.root)
+            return set_score(s.cat, rules, center=center, year=year, item=item, score=score, note=note)
+
+    def rule_set(self, actor: Actor) -> RuleSet:
+        """The rule set this archive is graded by: its scoring items, tiers and forced distribution."""
+        from zhikong.archive.rules import load_rules
+
+        settings = self.settings()
+        return load_rules(settings.rules, settings.root)
 
     @staticmethod
     def _evidence(settings: Settings) -> Callable[[Catalogue, str, int, list[str]], list[Record]]:

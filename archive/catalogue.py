@@ -221,6 +221,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE drafts ADD COLUMN approved_sha256 TEXT;
     ALTER TABLE drafts ADD COLUMN final_sha256 TEXT;
     """,
+    # 11: the bureau's grading of the annual assessment (archive.assessment): one score and note per
+    # center, year and item of the scoring form, by whom and when (each change is also in the audit chain)
+    """
+    CREATE TABLE assessor_scores (
+        center TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        item INTEGER NOT NULL,
+        score REAL NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        scored_by TEXT NOT NULL,
+        scored_at TEXT NOT NULL,
+        PRIMARY KEY (center, year, item)
+    );
+    """,
 )
 
 
@@ -1273,6 +1287,28 @@ class Catalogue:
             ids.append(int(cur.lastrowid or 0))
         return ids
 
+
+    # -- the bureau's grading (migration 11) -----------------------------------------------------------
+
+    def assessor_score_rows(self, center: str, year: int) -> list[dict[str, Any]]:
+        return [
+            dict(r)
+            for r in self.conn.execute(
+                "SELECT * FROM assessor_scores WHERE center = ? AND year = ? ORDER BY item", (center, year)
+            )
+        ]
+
+    def put_assessor_score(
+        self, *, center: str, year: int, item: int, score: float, note: str, by: str, at: str
+    ) -> None:
+        """Insert or replace the bureau's score of one item; call inside `transaction()` with its audit entry."""
+        self.conn.execute(
+            "INSERT INTO assessor_scores (center, year, item, score, note, scored_by, scored_at)"
+            " VALUES (?,?,?,?,?,?,?) ON CONFLICT (center, year, item) DO UPDATE SET"
+            " score = excluded.score, note = excluded.note, scored_by = excluded.scored_by,"
+            " scored_at = excluded.scored_at",
+            (center, year, item, score, note, by, at),
+        )
 
 def _record(row: sqlite3.Row) -> Record:
     def src(value: str | None) -> Source | None:
