@@ -1095,6 +1095,13 @@ class Archive:
             raise TemplateError(f"上传的送审稿有 {len(problems)} 处不能接受的改动，没有保存：", problems)
         return draft
 
+    def draft_attachments(self, actor: Actor, draft_id: int) -> tuple[Path, ...]:
+        """The draft's attachment files, in order (附件1 …)."""
+        from zhikong.archive.drafts import attachment_files, get_draft
+
+        with self.session(actor) as s:
+            return tuple(attachment_files(s.settings, get_draft(s.cat, draft_id)))
+
     def draft_submit(self, actor: Actor, draft_id: int) -> Draft:
         from zhikong.archive.drafts import submit
 

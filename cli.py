@@ -741,6 +741,13 @@ def _document_options(command: Any) -> Any:
             help="正文：纯文本文件（UTF-8 或 GBK）；以 一、（一）1.（1）开头的行自动成为各级标题",
         ),
         click.option("--attach", "attachments", multiple=True, help="附件名称（可多次，按顺序编号）"),
+        click.option(
+            "--attach-file",
+            "attachment_paths",
+            multiple=True,
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="附件文件（可多次，与 --attach 的名称按顺序对应）：批准后与正式文件一起归档",
+        ),
         click.option("--cc", multiple=True, help="抄送机关（可多次）"),
         click.option("--date", "day", callback=_day_option, help="成文日期 YYYY-MM-DD（默认：批准当天）"),
         click.option("--issuer", default="", help="印发机关（默认：发文机关）"),
@@ -753,12 +760,22 @@ def _document_options(command: Any) -> Any:
     return command
 
 
-def _make_draft(env: Env, kind: str, body: Path, signer: str = "", **fields: Any) -> None:
+def _make_draft(
+    env: Env, kind: str, body: Path, signer: str = "", attachment_paths: tuple[Path, ...] = (), **fields: Any
+) -> None:
     from zhikong.archive.drafts import DraftRequest, read_body
 
     arc = env.archive()
+    files = []
+    for path in attachment_paths:
+        try:
+            files.append((path.name, path.read_bytes()))
+        except OSError as exc:
+            raise InputFileError(f"无法读取附件文件：{path}（{exc.strerror or exc}）") from exc
     # the options are named after DraftRequest's fields
-    request = DraftRequest(body=read_body(body), kind=kind, signed_by=signer, **fields)
+    request = DraftRequest(
+        body=read_body(body), kind=kind, signed_by=signer, attachment_files=files, **fields
+    )
     d = arc.draft(env.actor, request, today=date.today())
     show(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
     show(f"文件：{arc.root / (d.draft_path or '')}")

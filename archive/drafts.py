@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -221,6 +222,9 @@ class DraftRequest:
     issuer: str = ""
     signed_by: str = ""
     activity: str | None = None  # "YYYY-MM-DD 名称": the final is filed in that activity's folder
+    # The attachments' files, in the order of `attachments` (file name, bytes): kept beside the 送审稿 and
+    # filed beside the final on approval, named 附件1 名称.ext …
+    attachment_files: Sequence[tuple[str, bytes]] = ()
 
 
 def create_notice_draft(
@@ -257,6 +261,7 @@ def create_notice_draft(
     problems = check_notice(spec)
     if activity is not None:
         problems += _check_activity(activity, center, settings)
+    problems += _check_attachment_files(r.attachment_files, spec.attachments)
     if problems:
         raise TemplateError(f"公文有 {len(problems)} 处问题，没有生成送审稿：", problems)
     content = DraftContent(spec, activity.strip() if activity else None, dated_on_approval=day is None)
@@ -283,6 +288,7 @@ def create_notice_draft(
             render_notice(spec, out, identifier=draftfile.identifier(draft_id))
             rel = out.relative_to(settings.root).as_posix()
             cat.set_draft_path(draft_id, rel)
+            _write_attachments(out, r.attachment_files, spec.attachments)
             sha = ObjectStore(settings.system_dir).add_file(out).sha256
             state = DraftState.SUBMITTED if submit else DraftState.DRAFT
             cat.set_draft_file(
@@ -294,8 +300,65 @@ def create_notice_draft(
     except BaseException:
         if written is not None:
             written.unlink(missing_ok=True)
+            shutil.rmtree(attachments_folder(written), ignore_errors=True)
         raise
     return get_draft(cat, draft_id)
+
+
+MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
+
+
+def attachments_folder(draft_file: Path) -> Path:
+    """Where a 送审稿's attachment files are kept: a folder beside it, "<编号> 附件"."""
+    return draft_file.with_name(draft_file.name.split(" ", 1)[0] + " 附件")
+
+
+def attachment_files(settings: Settings, draft: Draft) -> list[Path]:
+    """The draft's attachment files, in order (附件1 …)."""
+    if not draft.draft_path:
+        return []
+    folder = attachments_folder(settings.root / draft.draft_path)
+    return sorted(folder.iterdir(), key=_attachment_order) if folder.is_dir() else []
+
+
+def _attachment_order(path: Path) -> int:
+    head = path.name.split(" ", 1)[0].removeprefix("附件")
+    return int(head) if head.isdigit() else 0
+
+
+def _check_attachment_files(files: Sequence[tuple[str, bytes]], names: Sequence[str]) -> list[Problem]:
+    from zhikong.archive.upload import EXECUTABLE_SUFFIXES
+
+    problems = []
+    if len(files) > len(names):
+        problems.append(
+            Problem(
+                "draft.attachment_files",
+                f"附件文件有 {len(files)} 个，附件名称只有 {len(names)} 个：请为每个附件文件写一个附件名称（按顺序对应）",
+            )
+        )
+    for name, data in files:
+        suffix = PurePosixPath(name.replace("\\", "/")).suffix.lower()
+        if not data:
+            problems.append(Problem("draft.attachment_empty", f"附件文件是空的：{name}"))
+        elif len(data) > MAX_ATTACHMENT_BYTES:
+            problems.append(Problem("draft.attachment_size", f"附件文件太大（超过 50 MB）：{name}"))
+        elif suffix in EXECUTABLE_SUFFIXES or data[:2] == b"MZ" or data[:4] == b"\x7fELF":
+            problems.append(Problem("draft.attachment_program", f"附件不能是程序或脚本：{name}"))
+    return problems
+
+
+def _write_attachments(draft_file: Path, files: Sequence[tuple[str, bytes]], names: Sequence[str]) -> None:
+    if not files:
+        return
+    folder = attachments_folder(draft_file)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, ((given, data), name) in enumerate(zip(files, names, strict=False), 1):
+        suffix = "".join(
+            ch for ch in PurePosixPath(given.replace("\\", "/")).suffix.lower() if ch.isalnum() or ch == "."
+        )
+        target = folder / fit_file_name(name, head=f"附件{i} ", tail=suffix[:10], folder=folder)
+        _write_atomic(target, data)
 
 
 def _check_activity(activity: str, center: str, settings: Settings) -> list[Problem]:
@@ -581,13 +644,30 @@ def file_final(settings: Settings, cat: Catalogue, reconciler: Reconciler, draft
             else:
                 render_notice(draft.content.spec, staged)
         os.replace(staged, final)
+    placed = _file_attachments(settings, draft, final)
     with cat.transaction():
         record_id = _catalogue_final(
             cat, reconciler, settings, final, draft.final_path, draft.doc_number, draft.content.spec
         )
         cat.set_draft_record(draft.id, record_id)
+    if placed:
+        reconciler.reconcile(placed)  # the attachments: catalogued like any file of that folder
     reconciler.index_records([record_id])  # committed now: searchable at once
     return get_draft(cat, draft.id)
+
+
+def _file_attachments(settings: Settings, draft: Draft, final: Path) -> list[Path]:
+    """The draft's attachment files beside the final, named "<发文字号> 附件1 名称.ext" (already placed
+    ones, after an interruption, are left as they are)."""
+    placed = []
+    for source in attachment_files(settings, draft):
+        target = final.with_name(
+            fit_file_name(source.stem, head=f"{draft.doc_number} ", tail=source.suffix, folder=final.parent)
+        )
+        if not target.exists():
+            _write_atomic(target, source.read_bytes())
+        placed.append(target)
+    return placed
 
 
 def finish_approvals(settings: Settings, cat: Catalogue, reconciler: Reconciler) -> list[Draft]:

@@ -217,3 +217,39 @@ def test_an_approver_who_saw_an_older_text_is_refused(root: Path, run: Run, tmp_
         arc.approve(
             "医政科张", int(str(d["id"])), by="医政科", today=datetime.date(2026, 3, 2), seen_sha256=seen
         )
+
+
+def test_attachment_files_travel_with_the_draft_and_are_filed_beside_the_final(
+    run: Run, root: Path, tmp_path: Path
+) -> None:
+    from zhikong.archive.samplefiles import make_xlsx
+
+    receipt = make_xlsx(tmp_path / "回执.xlsx", "参会回执", ["单位", "姓名"], [["县人民医院", "刘敏"]])
+    body = tmp_path / "body.txt"
+    body.write_text(BODY, encoding="utf-8")
+    base = (
+        "draft",
+        "notice",
+        "--center",
+        "护理质控中心",
+        "--title",
+        TITLE,
+        "--to",
+        "各医疗机构",
+        "--body",
+        str(body),
+    )
+    too_many = run(*base, "--attach-file", str(receipt), expect=None)
+    assert too_many.exit_code != 0 and "附件文件有 1 个，附件名称只有 0 个" in too_many.output
+    program = tmp_path / "setup.exe"
+    program.write_bytes(b"MZ" + b"\0" * 64)
+    refused = run(*base, "--attach", "安装程序", "--attach-file", str(program), expect=None)
+    assert refused.exit_code != 0 and "不能是程序" in refused.output
+    assert not as_json(run("draft", "list", "--json"))  # nothing drafted
+    run(*base, "--attach", "参会回执", "--attach-file", str(receipt))
+    run("draft", "approve", "1", "--by", "医政科")
+    final = root / str(as_json(run("draft", "list", "--json"))[0]["final_path"])
+    filed = final.with_name("金卫健字〔2026〕1号 附件1 参会回执.xlsx")
+    assert filed.read_bytes() == receipt.read_bytes()
+    paths = {r["path"] for r in as_json(run("ls", "--json"))}
+    assert filed.relative_to(root).as_posix() in paths and final.relative_to(root).as_posix() in paths

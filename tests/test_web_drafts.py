@@ -145,3 +145,25 @@ def test_the_draft_preview_is_the_rendered_pages(web: Site) -> None:
     shown = secretary.get(f"{url}preview")
     assert shown.status_code == 200 and shown["Content-Type"] == "application/pdf"
     assert b"".join(shown.streaming_content).startswith(b"%PDF")
+
+
+def test_attachment_files_in_the_form_are_listed_downloaded_and_filed(web: Site, tmp_path: Path) -> None:
+    from zhikong.archive.samplefiles import make_xlsx
+
+    receipt = make_xlsx(
+        tmp_path / "回执.xlsx", "参会回执", ["单位", "姓名"], [["县人民医院", "刘敏"]]
+    ).read_bytes()
+    secretary, bureau = web.login("刘敏"), web.login("医政科张")
+    made = secretary.post("/drafts/new/", FORM | {"attachment_files": [_upload("回执.xlsx", receipt)]})
+    assert made.status_code == 302, page(made)
+    url = made["Location"].split("?")[0]
+    shown = page(secretary.get(url))
+    assert "附件1 参会回执.xlsx" in shown
+    assert b"".join(secretary.get(f"{url}attachment/1").streaming_content) == receipt
+    assert secretary.get(f"{url}attachment/2").status_code == 404
+    assert web.login("赵静").get(f"{url}attachment/1").status_code == 403
+    extra = secretary.post("/drafts/new/", FORM | {"attachment_files": [_upload("a.xlsx", receipt)] * 2})
+    assert extra.status_code == 400 and "附件文件有 2 个" in page(extra)
+    secretary.post(f"{url}submit")
+    assert bureau.post(f"{url}decide", {"action": "approve"}).status_code == 302
+    assert "附件1 参会回执.xlsx" in page(secretary.get(f"/archive/{NURSING}/2026/"))

@@ -35,6 +35,10 @@ def field_of(problem: Problem) -> str:
     """Which form field a problem of `check_notice` (or the draft's checks) belongs next to."""
     code = problem.code.split(".", 1)[-1]
     for prefix, field in (
+        ("attachment_files", "attachment_files"),
+        ("attachment_empty", "attachment_files"),
+        ("attachment_size", "attachment_files"),
+        ("attachment_program", "attachment_files"),
         ("title", "title"),
         ("to", "to"),
         ("request_to", "to"),
@@ -120,6 +124,9 @@ def new(request: HttpRequest) -> HttpResponse:
                         cc=_lines(form["cc"].replace("，", "\n").replace("、", "\n")),
                         signed_by=form["signed_by"],
                         activity=form["activity"].strip() or None,
+                        attachment_files=[
+                            (f.name or "附件", f.read()) for f in request.FILES.getlist("attachment_files")
+                        ],
                     ),
                     today=today(),
                     submit=False,
@@ -182,6 +189,7 @@ def _detail(
     proof = arc.draft_proof(me.name, draft.id) if draft.final_sha256 else None
     context = {
         "me": me,
+        "attachments": [p.name for p in arc.draft_attachments(me.name, draft.id)],
         "d": for_people(draft),
         "created": local_time(draft.created_at),
         "decided": local_time(draft.decided_at),
@@ -326,3 +334,20 @@ def decide(request: HttpRequest, draft_id: int) -> HttpResponse:
         current = arc.draft_detail(me.name, draft_id)
         return _detail(request, me, current, problems=[message], status=409)
     return HttpResponseRedirect(f"/drafts/{draft_id}/?done=approve")
+
+
+@login_required
+@require_GET
+def attachment(request: HttpRequest, draft_id: int, number: int) -> HttpResponse:
+    """One of the draft's attachment files (附件N), as a download."""
+    found = _draft_for(request, draft_id)
+    if isinstance(found, HttpResponse):
+        return found
+    me, draft = found
+    files = archive().draft_attachments(me.name, draft_id)
+    if not 1 <= number <= len(files):
+        raise Http404(str(number))
+    path = files[number - 1]
+    return _file_response(
+        draft, path.open("rb"), inline=False, media_type="application/octet-stream", name=path.name
+    )

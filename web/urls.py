@@ -26,6 +26,7 @@ urlpatterns = [
     path("drafts/<int:draft_id>/file", drafts.draft_file, name="draft-file"),
     path("drafts/<int:draft_id>/preview", drafts.draft_preview, name="draft-preview"),
     path("drafts/<int:draft_id>/upload", drafts.upload, name="draft-upload"),
+    path("drafts/<int:draft_id>/attachment/<int:number>", drafts.attachment, name="draft-attachment"),
     path("drafts/<int:draft_id>/submit", drafts.submit, name="draft-submit"),
     path("drafts/<int:draft_id>/decide", drafts.decide, name="draft-decide"),
     path("search/", search.page, name="search"),
