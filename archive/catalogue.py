@@ -1287,7 +1287,6 @@ class Catalogue:
             ids.append(int(cur.lastrowid or 0))
         return ids
 
-
     # -- the bureau's grading (migration 11) -----------------------------------------------------------
 
     def assessor_score_rows(self, center: str, year: int) -> list[dict[str, Any]]:
@@ -1309,6 +1308,7 @@ class Catalogue:
             " scored_at = excluded.scored_at",
             (center, year, item, score, note, by, at),
         )
+
 
 def _record(row: sqlite3.Row) -> Record:
     def src(value: str | None) -> Source | None:

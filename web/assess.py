@@ -68,6 +68,11 @@ def action_for(rule: str) -> str:
 class FileLink:
     path: str
     record: int | None  # the record page to link to, when the path is a catalogued file
+    label: str = ""  # the path as shown: without the center's folder when the page is about one center
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.path
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,11 @@ class FindingRow:
     files: tuple[FileLink, ...]
 
 
-def _links(paths: Iterable[str], ids: dict[str, int]) -> tuple[FileLink, ...]:
-    return tuple(FileLink(p, ids.get(p)) for p in paths)
+def _links(paths: Iterable[str], ids: dict[str, int], center: str | None = None) -> tuple[FileLink, ...]:
+    prefix = f"{center}/" if center else None
+    return tuple(
+        FileLink(p, ids.get(p), p[len(prefix) :] if prefix and p.startswith(prefix) else "") for p in paths
+    )
 
 
 def _record_ids(arc: Archive, me: Account, centers: Iterable[str | None]) -> dict[str, int]:
@@ -163,6 +171,10 @@ def _checks_page(
         loops = [lp for y in report.years if y.center in shown for lp in y.loops]
     items = {i.no: i.name for i in arc.rule_set(me.name).items}
     ids = _record_ids(arc, me, shown if not (me.role.sees_all and center is None) else (None,))
+    merged: dict[tuple[str | None, int | None, str, str], list[str]] = {}
+    for f in findings:  # the same finding for many files (21 unreadable files …) is one row with every file
+        merged.setdefault((f.center, f.year, f.rule, f.message), []).extend(f.paths)
+    first = {(f.center, f.year, f.rule, f.message): f for f in reversed(findings)}
     rows = [
         FindingRow(
             f.rule,
@@ -173,13 +185,18 @@ def _checks_page(
             items.get(f.item, ""),
             f.message,
             action_for(f.rule),
-            _links(f.paths, ids),
+            _links(dict.fromkeys(paths), ids, f.center),
         )
-        for f in findings
+        for key, paths in merged.items()
+        for f in (first[key],)
     ]
     groups = [(c, [r for r in rows if r.center == c]) for c in (*shown, "未归类")]
     groups = [(c, rs) for c, rs in groups if rs or c in shown]
-    loop_rows = [(lp, _links(lp.paths + lp.follow_up, ids)) for lp in loops]
+    loop_rows = [(lp, _links(lp.paths + lp.follow_up, ids, lp.center)) for lp in loops]
+    overview = [
+        (c, len(rs), sum(1 for u in reminders if u.center == c), sum(1 for lp in loops if lp.center == c))
+        for c, rs in groups
+    ]
     context = {
         "me": me,
         "center": center,
@@ -193,6 +210,7 @@ def _checks_page(
         "reminders": for_people(reminders),
         "loops": for_people(loop_rows),
         "total": len(rows),
+        "overview": for_people(overview) if center is None and len(groups) > 1 else [],
         "future": year > as_of.year,
     }
     return render(request, "checks.html", context)
@@ -290,7 +308,7 @@ def _assess_page(
             line.item.no, (_fmt(stored.score) if stored else "", stored.note if stored else "")
         )
         when = local_time(stored.at)[:16] if stored else ""
-        files = _links(line.item.paths, ids)
+        files = _links(line.item.paths, ids, center)
         rows.append(FormRow(line, files, score, note, errors.get(line.item.no, ""), when))
     saved = request.GET.get("saved", "")
     rules = arc.rule_set(me.name)
