@@ -299,6 +299,34 @@ def _inspect_manifest(manifest: Path) -> list[Problem]:
 
 ZIP_BOMB_RATIO = 100
 ZIP_BOMB_MIN_BYTES = 50 * 1024 * 1024
+_UTF8_FLAG = 0x800  # general-purpose bit 11: the entry's name is UTF-8
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """The name a zip member was given, as its author's system wrote it.
+
+    A zip re-made on Chinese Windows ("发送到 → 压缩(zipped)文件夹", older WinRAR, 360压缩) writes names
+    in the system's code page, GBK, without the UTF-8 flag; zipfile then decodes the bytes as CP437 and the
+    bundle's Chinese names become mojibake (every file "unexpected"). Without the flag, names that are not
+    pure ASCII are taken back to their raw bytes and decoded as UTF-8 when they are valid UTF-8 (some tools
+    write UTF-8 and omit the flag), else as GB18030 (a superset of GBK; it decodes any byte sequence that is
+    not valid UTF-8 only when it is well-formed, otherwise the CP437 reading is kept and the checks refuse
+    whatever it names). Every check and the extraction use this one name.
+    """
+    name = info.filename
+    if info.flag_bits & _UTF8_FLAG or name.isascii():
+        return name
+    try:
+        raw = name.encode("cp437")
+    except UnicodeEncodeError:  # not a name zipfile decoded as CP437: keep it
+        return name
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            decoded = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return decoded
+    return name
 
 
 def inspect_zip(zf: zipfile.ZipFile, zip_size: int, limits: Limits = LIMITS) -> list[Problem]:
@@ -306,20 +334,20 @@ def inspect_zip(zf: zipfile.ZipFile, zip_size: int, limits: Limits = LIMITS) -> 
     infos = zf.infolist()
     if len(infos) > limits.zip_members:
         return [Problem("security.size", f"压缩包成员过多（{len(infos):,} 个，上限 {limits.zip_members:,}）")]
-    names = [i.filename for i in infos]
+    names = [member_name(i) for i in infos]
     # The bag is either the zip's root or its one top folder (what `opened` extracts it as).
     root = "" if "bagit.txt" in names else names[0].split("/")[0] + "/" if names else ""
-    problems = [p for info in infos for p in _inspect_member(info, root, limits)]
+    problems = [
+        p for info, name in zip(infos, names, strict=True) for p in _inspect_member(info, name, root, limits)
+    ]
     seen: dict[str, str] = {}
-    for info in infos:
-        key = fold(info.filename.rstrip("/"))
+    for name in names:
+        key = fold(name.rstrip("/"))
         if key in seen:
             problems.append(
-                Problem(
-                    "security.duplicate", f"文件名重复（或仅大小写不同）：{seen[key]}", path=info.filename
-                )
+                Problem("security.duplicate", f"文件名重复（或仅大小写不同）：{seen[key]}", path=name)
             )
-        seen[key] = info.filename
+        seen[key] = name
     # Many members each below the per-member bomb threshold add up just the same (80 × 47 MB of zeros
     # is 3.78 GB from a 4 MB zip): the total is bounded relative to the zip, and absolutely.
     total = sum(i.file_size for i in infos)
@@ -336,8 +364,7 @@ def inspect_zip(zf: zipfile.ZipFile, zip_size: int, limits: Limits = LIMITS) -> 
     return problems
 
 
-def _inspect_member(info: zipfile.ZipInfo, root: str, limits: Limits) -> list[Problem]:
-    name = info.filename
+def _inspect_member(info: zipfile.ZipInfo, name: str, root: str, limits: Limits) -> list[Problem]:
     reason = unsafe_reason(name.rstrip("/") if info.is_dir() else name)
     if reason:
         return [Problem("security.path", reason, path=name)]
@@ -417,7 +444,7 @@ def _extract(bundle: Path, dest: Path, limits: Limits) -> list[Problem]:
         if problems:
             return problems
         for info in zf.infolist():
-            target = dest / info.filename
+            target = dest / member_name(info)  # the name inspect_zip checked
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
