@@ -285,7 +285,7 @@ def serve_log_summary(path: Path) -> list[str]:
     queue = sum(" WARNING waitress.queue " in line for line in lines)
     if queue:
         out.append(
-            f"{queue} × waitress: task queue depth warnings (requests waiting for one of its 8 threads)"
+            f"{queue} × waitress: task queue depth warnings (requests waiting for one of its threads)"
         )
     return out
 
