@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         CreateResult,
         HostChange,
         ImportResult,
+        Readiness,
         Seal,
         VerifyReport,
     )
@@ -1292,6 +1293,16 @@ class Archive:
         with self.session(actor) as s:
             s.settings.center(center)
             return release(s.cat, center, reason)
+
+    def handover_readiness(self, actor: Actor, *, center: str) -> Readiness:
+        """What `handover_create` would list as not ready for `center`, without sealing anything: the
+        folder is compared first, as create does."""
+        from zhikong.archive.handover import readiness
+
+        with self.session(actor) as s:
+            s.settings.center(center)
+            s.reconciler.reconcile()
+            return readiness(s.cat, center)
 
     # -- backups -------------------------------------------------------------------------------------------
 
