@@ -1027,6 +1027,18 @@ class Archive:
             rules = load_rules(s.settings.rules, s.settings.root)
             return set_score(s.cat, rules, center=center, year=year, item=item, score=score, note=note)
 
+    def ranked_assessments(self, actor: Actor, ranking: Ranking) -> dict[str, Assessment]:
+        """The bureau's scores beside every sheet of a county ranking (item 19 as the ranking scored it)."""
+        from zhikong.archive.assessment import assessment, scores_of
+        from zhikong.archive.rules import load_rules
+
+        with self.session(actor) as s:
+            rules = load_rules(s.settings.rules, s.settings.root)
+            return {
+                sheet.center: assessment(rules, sheet, scores_of(s.cat, sheet.center, ranking.year))
+                for sheet in ranking.sheets
+            }
+
     def rule_set(self, actor: Actor) -> RuleSet:
         """The rule set this archive is graded by: its scoring items, tiers and forced distribution."""
         from zhikong.archive.rules import load_rules

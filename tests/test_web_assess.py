@@ -201,6 +201,14 @@ def test_ranking_page_has_the_table_and_svg_charts(web: Site) -> None:
         assert row["center"] in table and f"{row['total']:g}" in table and row["tier"] in table
     assert 'class="heat"' in body and "局评" in body  # the items of every center
     assert "2025 年总分" in body  # year against year, as a table too
+    assert "（1 项）" not in table  # nothing graded yet
+    Archive(web.root).set_assessor_score("医政科张", center=NURSING, year=2026, item=10, score=2, note="迟报")
+    graded = page(web.login("医政科张").get("/assess/ranking/2026/"))
+    nursing = next(r for r in ranking if r["center"] == NURSING)
+    row = graded.split(f">{NURSING}</a>", 1)[1].split("</tr>", 1)[0]
+    assert f'title="已评 1 项，其余按自查得分">{nursing["total"] - 3:g}<' in row  # item 10: 2 of 5
+    heat = graded.split('class="heat"', 1)[1].split(f"<th>{NURSING}</th>", 1)[1].split("</tr>", 1)[0]
+    assert '<td class="h1 graded" title="第10项' in heat and "卫健局评分 2 / 5" in heat
 
 
 def test_ranking_refused_to_a_secretary_and_a_director(web: Site) -> None:

@@ -26,7 +26,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from zhikong.app import Archive, for_people
-from zhikong.archive.assessment import AssessedItem, parse_score
+from zhikong.archive.assessment import AssessedItem, Assessment, parse_score
 from zhikong.archive.checks import Finding
 from zhikong.archive.rules import RuleSet
 from zhikong.archive.score import Ranking
@@ -489,27 +489,39 @@ class HeatCell:
     title: str
 
 
-def _heat(ranking: Ranking) -> tuple[list[tuple[int, str, str]], list[tuple[str, list[HeatCell]]]]:
-    """Centers × items: each cell the item's score (局评 when the bureau still has to judge) and a class by
-    the share of the item's maximum it got."""
+def _heat(
+    ranking: Ranking, graded: dict[str, Assessment]
+) -> tuple[list[tuple[int, str, str]], list[tuple[str, list[HeatCell]]]]:
+    """Centers × items: each cell the item's score — the bureau's where it graded the item (outlined), else
+    the self-assessed one, 局评 when the bureau still has to judge — and a class by the share of the item's
+    maximum it got."""
     if not ranking.sheets:
         return [], []
     head = [(i.no, i.name, _fmt(i.max)) for i in ranking.sheets[0].items]
     body = []
     for sheet in ranking.sheets:
+        given = (
+            {line.item.no: line.bureau for line in graded[sheet.center].items}
+            if sheet.center in graded
+            else {}
+        )
         cells = []
         for i in sheet.items:
-            if i.score is None:
+            bureau = given.get(i.no)
+            score = bureau.score if bureau is not None else i.score
+            if score is None:
                 cells.append(
                     HeatCell("局评", "hb", f"第{i.no}项 {i.name}：待卫健局评分（满分 {_fmt(i.max)}）")
                 )
                 continue
-            share = i.score / i.max if i.max else 1.0
+            share = score / i.max if i.max else 1.0
             level = (
                 4 if share >= 0.999 else 3 if share >= 0.75 else 2 if share >= 0.5 else 1 if share > 0 else 0
             )
+            who = "卫健局评分" if bureau is not None else "自查"
+            css = HEAT[level] + (" graded" if bureau is not None else "")
             cells.append(
-                HeatCell(_fmt(i.score), HEAT[level], f"第{i.no}项 {i.name}：{_fmt(i.score)} / {_fmt(i.max)}")
+                HeatCell(_fmt(score), css, f"第{i.no}项 {i.name}：{who} {_fmt(score)} / {_fmt(i.max)}")
             )
         body.append((sheet.center, cells))
     return head, body
@@ -529,6 +541,7 @@ def ranking(request: HttpRequest, year: int) -> HttpResponse:
     last = arc.rank(me.name, year=year - 1, as_of=as_of)
     last_total = {r.center: r.total for r in last.rows}
     last_rank = {r.center: r.rank for r in last.rows}
+    graded = arc.ranked_assessments(me.name, this)
     n = len(this.rows)
     shares = []
     for t, share in zip(rules.tiers, rules.distribution or (), strict=False):
@@ -546,10 +559,12 @@ def ranking(request: HttpRequest, year: int) -> HttpResponse:
             "—" if r.center not in last_total else _fmt(last_total[r.center]),
             "" if r.center not in last_total else f"{r.total - last_total[r.center]:+g}",
             last_rank.get(r.center),
+            _fmt(graded[r.center].bureau_total) if r.center in graded and graded[r.center].graded else "",
+            graded[r.center].graded if r.center in graded else 0,
         )
         for r in this.rows
     ]
-    head, heat = _heat(this)
+    head, heat = _heat(this, graded)
     pairs = [(r.center, last_total.get(r.center), r.total) for r in this.rows]
     context = {
         "me": me,
