@@ -491,7 +491,7 @@ def check(bag_dir: Path, *, processes: int = 1) -> BagCheck:
     try:
         bag._validate_oxum()
     except (bagit.BagError, ValueError, OSError) as exc:
-        problems.append(Problem("integrity.oxum", f"文件数或总字节数与 bag-info.txt 不符：{exc}"))
+        problems.append(Problem("integrity.oxum", _oxum_message(exc)))
     missing, unexpected = bag.compare_manifests_with_fs()
     problems += [
         Problem("integrity.missing", "清单中有、包中缺少的文件", path=_posix(p)) for p in sorted(missing)
@@ -562,6 +562,21 @@ def _check_tag_files(bag_dir: Path) -> list[Problem]:
             Problem("integrity.structure", "缺少 bag-info.txt（移交单位、接收单位等）", path="bag-info.txt")
         )
     return problems
+
+
+_OXUM = re.compile(r"Expected (\d+) files and (\d+) bytes but found (\d+) files and (\d+) bytes")
+
+
+def _oxum_message(exc: Exception) -> str:
+    """bagit's Payload-Oxum finding in Chinese (people read the report; bagit writes English)."""
+    found = _OXUM.search(str(exc))
+    if found is None:
+        return f"文件数或总字节数与 bag-info.txt 不符：{exc}"
+    files, size, now_files, now_size = (int(n) for n in found.groups())
+    return (
+        f"文件数或总字节数与 bag-info.txt 不符：应为 {files:,} 个文件、{size:,} 字节，"
+        f"实有 {now_files:,} 个文件、{now_size:,} 字节"
+    )
 
 
 def _posix(path: str) -> str:

@@ -167,6 +167,7 @@ def test_tampered_bundle_is_reported_and_cannot_be_imported(web: Site, tmp_path:
     assert "核验未通过" in text and "会议纪要.pdf" in text
     assert re.search(r"真实性：[0-9]+ 项问题", text) and "完整性：" in text
     assert "内容与清单校验和不符" in text and "不要导入" in text
+    assert "实有" in text and "validation failed" not in text  # bagit's Payload-Oxum finding, in Chinese
     assert "/import" not in text
     assert not list((web.root / ".zhikong" / "tmp").glob("handover-*"))  # nothing left to import
     assert c.post("/handover/receive/0123456789abcdef/import").status_code == 404

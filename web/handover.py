@@ -24,7 +24,7 @@ import secrets
 import threading
 import zipfile
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -114,6 +114,8 @@ def _jobs(arc: Archive) -> list[dict[str, Any]]:
     if not folder.is_dir():
         return []
     found = [_read_job(f) for f in sorted(folder.iterdir(), reverse=True) if (f / "job.json").is_file()]
+    for job in found:
+        job["started"] = local_time(job.get("started"))
     return for_people(found)
 
 
@@ -151,7 +153,7 @@ def _run(root: Path, folder: Path, actor: str, center: str, to_host: str, as_of:
             + len(ready.untransferable),
         )
     finally:
-        data["finished"] = datetime.now().isoformat(timespec="seconds")
+        data["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
         _write_job(folder, data)
         with _LOCK:
             _RUNNING.discard(folder.name)
@@ -273,7 +275,7 @@ def start(request: HttpRequest) -> HttpResponse:
         "to_host": form["to"],
         "as_of": form["as_of"],
         "actor": me.name,
-        "started": datetime.now().isoformat(timespec="seconds"),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "state": "running",
         "bundle": f"{form['center']}移交包",
     }
