@@ -9,6 +9,7 @@ import io
 import json
 import re
 import zipfile
+from urllib.parse import quote
 
 import pytest
 from webtools import Site, page
@@ -67,8 +68,12 @@ def test_checks_page_shows_findings_with_article_action_files_and_reminders(web:
     assert "summary.half_year" not in body
     # the nav link and the index page
     assert 'href="/checks/"' in body
-    index = page(c.get("/checks/"))
-    assert NURSING in index and INFECTION not in index
+    index = c.get("/checks/?as_of=2026-05-01")  # one center of hers: her center's page
+    assert (
+        index.status_code == 302 and index["Location"] == f"/checks/{quote(NURSING)}/2026/?as_of=2026-05-01"
+    )
+    overview = page(web.login("医政科张").get("/checks/"))
+    assert 'class="list overview"' in overview and NURSING in overview and INFECTION in overview
 
 
 def test_as_of_changes_the_findings(web: Site) -> None:
@@ -92,7 +97,7 @@ def test_secretary_refused_another_centers_checks_and_assessment(web: Site) -> N
     ):
         refused = c.get(url)
         assert refused.status_code == 403 and "无权" in page(refused), url
-    assert INFECTION not in page(c.get("/checks/"))
+    assert INFECTION not in page(c.get("/checks/", follow=True))
     assert c.get("/checks/没有这个中心/2026/").status_code == 404
     bureau = page(web.login("医政科张").get(f"/checks/{INFECTION}/2026/"))
     assert "inspection.closed_loop" in bureau or "整改期内" in bureau

@@ -132,8 +132,11 @@ def checks_index(request: HttpRequest) -> HttpResponse:
     raw_year = request.GET.get("year", "").strip()
     as_of, error = _as_of(request)
     year = int(raw_year) if raw_year.isdigit() and 2000 <= int(raw_year) <= 2100 else as_of.year
+    names = me.visible(archive().settings().center_names())
+    if not center and len(names) == 1:  # a secretary or director of one center: her center's page
+        center = names[0]
     if center:
-        query = f"?as_of={as_of.isoformat()}" if request.GET.get("as_of") else ""
+        query = f"?as_of={as_of.isoformat()}" if request.GET.get("as_of") and not error else ""
         return HttpResponseRedirect(f"/checks/{quote(center)}/{year}/{query}")
     return _checks_page(request, me, None, year, as_of, error)
 
