@@ -6,6 +6,7 @@ refused everywhere; the audit log names the web user."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 import zipfile
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from django.test import Client
+from django.test import Client, override_settings
 from webtools import Site, page, served
 
 from zhikong.app import Archive
@@ -205,8 +206,9 @@ def test_good_bundle_verifies_and_imports_into_an_empty_server_archive(
         receiver.add("医政科李", "bureau")
         c = receiver.login("医政科李")
         assert NURSING not in page(c.get("/handover/"))
-        with bundle.open("rb") as f:
-            r = c.post("/handover/receive/", {"bundle": f, "fingerprint": ""})
+        (new_root / ".zhikong" / "tmp").mkdir(exist_ok=True)  # as zhikong serve makes it when it starts
+        with bundle.open("rb") as f, override_settings(FILE_UPLOAD_MAX_MEMORY_SIZE=1024):
+            r = c.post("/handover/receive/", {"bundle": f, "fingerprint": ""})  # spooled to .zhikong/tmp
         text = page(r)
         assert r.status_code == 200, text
         assert (
@@ -232,3 +234,20 @@ def test_good_bundle_verifies_and_imports_into_an_empty_server_archive(
         assert [e.actor for e in entries if e.action == "handover.import"] == ["医政科李"]
         again = c.post(f"/handover/receive/{rid}/import")
         assert again.status_code == 404
+
+
+def test_a_job_cut_short_by_a_restart_is_shown_as_interrupted(web: Site) -> None:
+    folder = web.root / ".zhikong" / "handovers" / "20260615-100000-abcdef"
+    folder.mkdir(parents=True)
+    (folder / "job.json").write_text(
+        json.dumps({"center": NURSING, "to_host": NEW_HOST, "as_of": "2026-06-30", "actor": "医政科张",
+                    "started": "2026-06-15T02:00:00+00:00", "state": "running", "bundle": "护理质控中心移交包"}),
+        encoding="utf-8",
+    )  # fmt: skip
+    c = web.login("医政科张")
+    shown = c.get(f"/handover/jobs/{folder.name}/")
+    text = page(shown)
+    assert "已中断" in text and "重新启动" in text and "2026-06-15 10:00:00" in text  # Beijing time
+    assert "Refresh" not in shown and 'http-equiv="refresh"' not in text
+    assert c.get(f"/handover/jobs/{folder.name}/bundle.zip").status_code == 404
+    assert "已中断" in page(c.get("/handover/"))

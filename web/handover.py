@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -236,10 +237,9 @@ def start(request: HttpRequest) -> HttpResponse:
     if error:
         context = {"me": me, "form": form, "error": error, "centers": arc.settings().center_names()}
         return render(request, "handover_start.html", context, status=400)
-    with _LOCK:
-        busy = [j for j in _RUNNING if _read_center(arc, j) == form["center"]]
+    busy = _busy(arc, form["center"])
     if busy:
-        return HttpResponseRedirect(f"/handover/jobs/{busy[0]}/")
+        return HttpResponseRedirect(f"/handover/jobs/{busy}/")
     if request.method == "GET":
         try:
             ready = arc.handover_readiness(me.name, center=form["center"])
@@ -268,6 +268,11 @@ def start(request: HttpRequest) -> HttpResponse:
         }
         return render(request, "handover_start.html", context)
     job = datetime.fromtimestamp(now()).strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+    with _LOCK:  # one handover of a center at a time: a second click finds the first one's job
+        busy = _busy(arc, form["center"], locked=True)
+        if busy:
+            return HttpResponseRedirect(f"/handover/jobs/{busy}/", status=303)
+        _RUNNING.add(job)
     folder = _jobs_dir(arc) / job
     folder.mkdir(parents=True)
     data = {
@@ -280,8 +285,6 @@ def start(request: HttpRequest) -> HttpResponse:
         "bundle": f"{form['center']}移交包",
     }
     _write_job(folder, data)
-    with _LOCK:
-        _RUNNING.add(job)
     thread = threading.Thread(
         target=_run,
         args=(arc.root, folder, me.name, form["center"], form["to"], form["as_of_date"]),
@@ -290,6 +293,14 @@ def start(request: HttpRequest) -> HttpResponse:
     )
     thread.start()
     return HttpResponseRedirect(f"/handover/jobs/{job}/", status=303)
+
+
+def _busy(arc: Archive, center: str, *, locked: bool = False) -> str | None:
+    """The job of this process now making `center`'s bundle, if any."""
+    if not locked:
+        with _LOCK:
+            return _busy(arc, center, locked=True)
+    return next((j for j in sorted(_RUNNING) if _read_center(arc, j) == center), None)
 
 
 def _read_center(arc: Archive, job: str) -> str | None:
@@ -421,6 +432,33 @@ def _received(arc: Archive, rid: str) -> Path:
     return path
 
 
+KEEP_RECEIVED_S = 24 * 3600
+
+
+def _link_spooled(upload: Any, path: Path) -> bool:
+    """A large upload is already a file in .zhikong/tmp (FILE_UPLOAD_TEMP_DIR): keep it under our name
+    instead of copying gigabytes. False when it is in memory or cannot be linked (then it is copied)."""
+    spooled = getattr(upload, "temporary_file_path", None)
+    if spooled is None or Path(spooled()).parent != path.parent:
+        return False
+    try:
+        os.link(spooled(), path)
+    except OSError:
+        return False
+    return True
+
+
+def _forget_old(folder: Path) -> None:
+    """Received bundles nobody imported within a day (verified and left, or the browser closed)."""
+    limit = time.time() - KEEP_RECEIVED_S
+    for old in folder.glob("handover-*.zip"):
+        try:
+            if old.stat().st_mtime < limit:
+                old.unlink()
+        except OSError:
+            pass
+
+
 def _report(report: Any) -> dict[str, Any]:
     """A VerifyReport as the page shows it: the four properties, each with its problems and notes."""
     fatal = {id(p) for p in report.problems}
@@ -472,11 +510,13 @@ def receive(request: HttpRequest) -> HttpResponse:
     rid = secrets.token_hex(8)
     folder = arc.settings().system_dir / "tmp"
     folder.mkdir(parents=True, exist_ok=True)
+    _forget_old(folder)
     path = folder / f"handover-{rid}.zip"
     try:
-        with open(path, "xb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
+        if not _link_spooled(upload, path):
+            with open(path, "xb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
     finally:
         upload.close()
     name = for_people(upload.name or "移交包.zip")
