@@ -323,10 +323,14 @@ def job_page(request: HttpRequest, job: str) -> HttpResponse:
     data = _read_job(_job_dir(arc, job))
     papers = data["bundle"] + "/data/移交资料"
     data["papers"] = [p for p in PAPERS if (_job_dir(arc, job) / papers / p).is_file()]
-    data["fingerprint_grouped"] = _grouped(data.get("fingerprint"))
     for key in ("started", "finished", "sealed_at"):
         data[key] = local_time(data.get(key))
-    context = {"me": me, "job": for_people(data), "refresh": data["state"] == "running"}
+    shown = for_people(data)
+    # Digests are not personal data, and a grouped one may look like a phone number to the masker: shown
+    # as they are, since people copy them onto paper and type them in again.
+    shown["fingerprint_grouped"] = _grouped(data.get("fingerprint"))
+    shown["audit_head"] = data.get("audit_head")
+    context = {"me": me, "job": shown, "refresh": data["state"] == "running"}
     response = render(request, "handover_job.html", context)
     if data["state"] == "running":
         response["Refresh"] = "3"  # besides the page's <meta http-equiv="refresh">: no script needed
@@ -473,7 +477,7 @@ def _report(report: Any) -> dict[str, Any]:
                 "notes": [{"message": p.message, "path": p.path or ""} for p in found if id(p) not in fatal],
             }
         )
-    return for_people(
+    shown: dict[str, Any] = for_people(
         {
             "center": report.center or "（未知中心）",
             "from_host": report.from_host or "？",
@@ -482,8 +486,6 @@ def _report(report: Any) -> dict[str, Any]:
             "record_files": report.record_files,
             "files": report.files,
             "bytes": report.bytes,
-            "fingerprint": _grouped(report.fingerprint),
-            "audit_head": report.audit_head or "",
             "origin": report.origin.label,
             "origin_checked": report.origin.value != "unchecked",
             "properties": properties,
@@ -491,6 +493,9 @@ def _report(report: Any) -> dict[str, Any]:
             "count": len(report.problems),
         }
     )
+    shown["fingerprint"] = _grouped(report.fingerprint)  # a digest, unmasked (see job_page)
+    shown["audit_head"] = report.audit_head or ""
+    return shown
 
 
 @login_required
