@@ -251,3 +251,21 @@ def test_a_job_cut_short_by_a_restart_is_shown_as_interrupted(web: Site) -> None
     assert "Refresh" not in shown and 'http-equiv="refresh"' not in text
     assert c.get(f"/handover/jobs/{folder.name}/bundle.zip").status_code == 404
     assert "已中断" in page(c.get("/handover/"))
+
+
+def test_importing_a_center_this_archive_already_holds_is_refused_in_chinese(
+    web: Site, tmp_path: Path
+) -> None:
+    bundle = _bundle(web, tmp_path)  # made from this very archive: its center is here already
+    c = web.login("管理员甲")
+    with bundle.open("rb") as f:
+        checked = c.post("/handover/receive/", {"bundle": f})
+    assert checked.status_code == 200, page(checked)
+    (rid,) = re.findall(r'action="/handover/receive/([0-9a-f]{16})/import"', page(checked))
+    before = sorted(p.relative_to(web.root) for p in (web.root / NURSING).rglob("*"))
+    refused = c.post(f"/handover/receive/{rid}/import")
+    text = page(refused)
+    assert refused.status_code == 409 and "已拒绝" in text and "不能直接接收这个中心" in text, text
+    assert "没有导入：<br>" in text  # the command line's refusal, one problem a line
+    assert "Traceback" not in text and "Error" not in text
+    assert sorted(p.relative_to(web.root) for p in (web.root / NURSING).rglob("*")) == before
