@@ -142,7 +142,7 @@ def test_bureau_grades_an_item_audited_and_the_total_follows(web: Site) -> None:
     )
     assert _number(body, "self-total") == sheet["self_total"]  # the self-assessment is unchanged
     log = page(c.get("/log/?action=assess.score"))
-    assert "assess.score" in log and "医政科张" in log and "只开了一次工作会议" in log
+    assert "考核评分" in log and "医政科张" in log and "只开了一次工作会议" in log
     entries = [e for e in Archive(web.root).log("测试").entries if e.action == "assess.score"]
     assert len(entries) == 1 and entries[0].detail["item"] == 3 and entries[0].detail["score"] == 1.5
     assert entries[0].actor == "医政科张" and entries[0].center == NURSING
@@ -221,3 +221,17 @@ def test_ranking_refused_to_a_secretary_and_a_director(web: Site) -> None:
         refused = web.login(name).get("/assess/ranking/2026/")
         assert refused.status_code == 403 and "全县排名" in page(refused)
     assert web.login("管理员甲").get("/assess/ranking/2026/").status_code == 200
+
+
+def test_saving_the_form_again_keeps_a_notes_personal_data(web: Site) -> None:
+    """The page shows a note masked (139****5678); submitting the page unchanged must not store the mask."""
+    c = web.login("医政科张")
+    c.post(f"/assess/{NURSING}/2026/", {"score_3": "1.5", "note_3": "联系人电话 13912345678"})
+    body = page(c.get(f"/assess/{NURSING}/2026/"))
+    assert "13912345678" not in body and "139****5678" in body
+    again = c.post(f"/assess/{NURSING}/2026/", {"score_3": "1.5", "note_3": "联系人电话 139****5678"})
+    assert "saved=0" in again["Location"]
+    assert (
+        Archive(web.root).assessor_scores("测试", center=NURSING, year=2026)[3].note
+        == "联系人电话 13912345678"
+    )

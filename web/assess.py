@@ -263,6 +263,10 @@ def assess(request: HttpRequest, center: str, year: int) -> HttpResponse:
             raw = request.POST.get(f"score_{no}", "").strip()
             note = request.POST.get(f"note_{no}", "").strip()
             typed[no] = (raw, note)
+            if line.bureau is not None and note == for_people(line.bureau.note):
+                # The page shows the stored note masked (a mobile number as 139****5678): an unchanged
+                # note comes back masked and must not overwrite the real one.
+                note = line.bureau.note
             if not raw:
                 if note and line.bureau is None:
                     errors[no] = "填写说明时请同时填写分数。"

@@ -48,6 +48,10 @@ ACTIONS = {
     "user.disable": "停用账户",
     "user.lockout": "登录锁定",
     "token.create": "生成 API 令牌",
+    "assess.score": "考核评分",
+    "draft.upload": "上传修改稿",
+    "draft.submit": "送审",
+    "handover.verify": "核验移交包",
     "backup": "备份",
     "backup.restore": "从备份恢复",
 }
