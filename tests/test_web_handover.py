@@ -135,7 +135,12 @@ def test_secretary_and_director_are_refused_everywhere(web: Site) -> None:
         ):
             r = c.get(url)
             assert r.status_code == 403 and "医政科或管理员" in page(r), (name, url)
-        for url in ("/handover/start/", "/handover/receive/", "/handover/receive/0123456789abcdef/import"):
+        for url in (
+            "/handover/start/",
+            "/handover/release/",
+            "/handover/receive/",
+            "/handover/receive/0123456789abcdef/import",
+        ):
             r = c.post(url, {"center": NURSING, "to": NEW_HOST})
             assert r.status_code == 403, (name, url)
     assert Archive(web.root).handover_status("测试").seals == ()
@@ -269,3 +274,24 @@ def test_importing_a_center_this_archive_already_holds_is_refused_in_chinese(
     assert "没有导入：<br>" in text  # the command line's refusal, one problem a line
     assert "Traceback" not in text and "Error" not in text
     assert sorted(p.relative_to(web.root) for p in (web.root / NURSING).rglob("*")) == before
+
+
+def test_the_bureau_lifts_a_seal_when_the_handover_is_called_off(web: Site, tmp_path: Path) -> None:
+    _bundle(web, tmp_path)  # sealed by the command line
+    assert "封存中" in page(web.login("医政科张").get("/handover/"))
+    assert (
+        web.login("刘敏").post("/handover/release/", {"center": NURSING, "reason": "不移交了"}).status_code
+        == 403
+    )
+    c = web.login("医政科张")
+    empty = c.post("/handover/release/", {"center": NURSING, "reason": " "})
+    assert empty.status_code == 400 and "须写明原因" in page(empty)
+    unknown = c.post("/handover/release/", {"center": "不存在的中心", "reason": "移交取消"})
+    assert unknown.status_code == 400 and "Traceback" not in page(unknown)
+    done = c.post("/handover/release/", {"center": NURSING, "reason": "移交取消，经医政科同意"})
+    assert done.status_code == 303 and done["Location"] == "/handover/"
+    assert "已解除封存" in page(c.get("/handover/"))
+    (seal,) = Archive(web.root).handover_status("测试").seals
+    assert seal.released_at
+    released = [e for e in Archive(web.root).log("测试").entries if e.action == "handover.release"]
+    assert [e.actor for e in released] == ["医政科张"]

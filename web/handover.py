@@ -310,6 +310,29 @@ def _read_center(arc: Archive, job: str) -> str | None:
         return None
 
 
+@login_required
+@require_POST
+def release(request: HttpRequest) -> HttpResponse:
+    """Lift a center's seal when its handover is called off (`Archive.handover_release`, audited)."""
+    me = _allowed(request)
+    if isinstance(me, HttpResponse):
+        return me
+    center = request.POST.get("center", "").strip()
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        return forbidden(
+            request, "解除封存须写明原因（例如“移交取消，经医政科同意”）。", status=400, title="没有解除封存"
+        )
+    if _busy(archive(), center):
+        message = f"{center}的移交包正在生成，生成结束后才能解除封存。"
+        return forbidden(request, message, status=409, title="没有解除封存")
+    try:
+        archive().handover_release(me.name, center=center, reason=reason)
+    except ZhikongError as exc:
+        return forbidden(request, _message(exc), status=400, title="没有解除封存")
+    return HttpResponseRedirect("/handover/", status=303)
+
+
 # -- a job's page, its bundle and its papers ------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from zhikong.web import handover
 urlpatterns: list[Any] = [
     path("handover/", handover.index, name="handover"),
     path("handover/start/", handover.start, name="handover-start"),
+    path("handover/release/", handover.release, name="handover-release"),
     path("handover/jobs/<str:job>/", handover.job_page, name="handover-job"),
     path("handover/jobs/<str:job>/bundle.zip", handover.job_bundle, name="handover-bundle"),
     path("handover/jobs/<str:job>/papers/<str:name>", handover.job_paper, name="handover-paper"),
