@@ -180,3 +180,32 @@ def test_login_page_and_administrator_pages(server: tuple[str, Zk], browser: Any
     d.get(f"{base}/accounts/")
     assert "刘敏" in d.find_element(By.TAG_NAME, "main").text
     shot(d, "11-账户管理")
+
+
+def test_bureau_checks_assessment_ranking_and_handover_pages(server: tuple[str, Zk], browser: Any) -> None:
+    """The assessment page in the browser shows the scores `zhikong score` computes; the checks, ranking
+    and handover pages render for the bureau (screenshots kept)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    base, site = server
+    d = browser
+    log_in(d, base, "医政科张")
+    wait_for(d, ec.title_contains("首页"))
+    d.get(f"{base}/checks/{NURSING}/2026/")
+    assert "J" in d.find_element(By.TAG_NAME, "main").text
+    shot(d, "12-检查")
+    year = time.localtime().tm_year
+    sheet = json.loads(site.zk("score", "--center", NURSING, "--year", str(year), "--json").stdout)
+    d.get(f"{base}/assess/{NURSING}/{year}/")
+    shown = float(d.find_element(By.ID, "self-total").text)
+    assert shown == sheet["self_total"]
+    rows = d.find_elements(By.CSS_SELECTOR, "table tbody tr")
+    assert len(rows) >= 21
+    shot(d, "13-考核表")
+    d.get(f"{base}/assess/ranking/{year}/")
+    assert d.find_elements(By.CSS_SELECTOR, "svg")
+    shot(d, "14-全县排名")
+    d.get(f"{base}/handover/")
+    assert NURSING in d.find_element(By.TAG_NAME, "main").text
+    shot(d, "15-移交")
