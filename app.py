@@ -1108,6 +1108,13 @@ class Archive:
             raise TemplateError(f"上传的送审稿有 {len(problems)} 处不能接受的改动，没有保存：", problems)
         return draft
 
+    def draft_of_record(self, actor: Actor, record_id: int) -> Draft | None:
+        """The approved draft whose final is this record, if it is one."""
+        from zhikong.archive.drafts import list_drafts
+
+        with self.session(actor) as s:
+            return next((d for d in list_drafts(s.cat) if d.record_id == record_id), None)
+
     def draft_attachments(self, actor: Actor, draft_id: int) -> tuple[Path, ...]:
         """The draft's attachment files, in order (附件1 …)."""
         from zhikong.archive.drafts import attachment_files, get_draft

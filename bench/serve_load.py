@@ -284,9 +284,7 @@ def serve_log_summary(path: Path) -> list[str]:
     out += [line[24:240] for line in lines if " WARNING zhikong" in line]
     queue = sum(" WARNING waitress.queue " in line for line in lines)
     if queue:
-        out.append(
-            f"{queue} × waitress: task queue depth warnings (requests waiting for one of its threads)"
-        )
+        out.append(f"{queue} × waitress: task queue depth warnings (requests waiting for one of its threads)")
     return out
 
 

@@ -106,7 +106,9 @@ def test_draft_upload_submit_return_resubmit_approve_with_a_number(web: Site) ->
     before = draftfile.DraftFile.read(fixed).paragraphs()
     after = draftfile.DraftFile.read(final).paragraphs()
     assert after == [p.replace("金卫健字〔2026〕  号", "金卫健字〔2026〕7号") for p in before]
-    assert "通知" in page(secretary.get(f"/records/{record_id}/"))  # filed as a record of the center
+    record_page = page(secretary.get(f"/records/{record_id}/"))
+    assert "通知" in record_page and "金卫健字〔2026〕7号" in record_page  # filed as a record of the center
+    assert "核对无误" in record_page  # the record page shows the proof too
 
 
 def test_refusals_other_center_wrong_file_used_number_and_stale_view(web: Site, tmp_path: Path) -> None:

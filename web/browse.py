@@ -226,8 +226,11 @@ def _record_page(
             _, preview = arc.preview(me.name, record_id, convert=False)
         except NotFound as exc:
             error = error or exc.message
+    issued = arc.draft_of_record(me.name, r.id)
     context = {
         "me": me,
+        "issued": for_people(issued),
+        "proof": arc.draft_proof(me.name, issued.id) if issued else None,
         "r": for_people(r),
         "row": for_people(_row(r)),
         "why": for_people(why(r)),

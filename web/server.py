@@ -28,6 +28,7 @@ from zhikong.web.accounts import Accounts
 from zhikong.web.config import Clock, WebSettings, django_settings, load_web_settings
 
 log = logging.getLogger("zhikong.serve")
+MAX_BODY_BYTES = 64 * 1024**3  # 64 GB
 
 
 def wsgi_application(root: Path, *, clock: Clock = time.time, web: WebSettings | None = None) -> Any:
@@ -95,7 +96,11 @@ def serve(
     try:
         # 4 threads: requests share one core (the GIL); more threads only queue work inside the process
         # (bench/serve_load.py: p95 784 ms with 8, 158 ms with 4, at 5,000 documents).
-        server = create_server(app, host=host, port=port, threads=4, ident="zhikong")
+        # Request bodies: waitress's own cap is 1 GB, too small for a center's handover bundle; each view
+        # checks its own limit (uploads: [web] upload_max_mb), so waitress only guards against the absurd.
+        server = create_server(
+            app, host=host, port=port, threads=4, ident="zhikong", max_request_body_size=MAX_BODY_BYTES
+        )
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise ConflictError(
             f"网页端无法在 {host}:{port} 上启动：{exc.strerror or exc}",
