@@ -987,7 +987,10 @@ def handover_create(
     if result.pii:
         _listed(
             "含个人信息的文件（只列位置和数量；移交后须按 H27、H28 保管）",
-            [f"{p.path}：身份证号 {p.id_cards} 处，手机号 {p.mobiles} 处" for p in result.pii],
+            [
+                f"{p.path}：身份证号 {p.id_cards} 处，手机号 {p.mobiles} 处，病案号等 {p.record_nos} 处"
+                for p in result.pii
+            ],
         )
     else:
         show("  未发现身份证号或手机号。")

@@ -282,7 +282,9 @@ def _pii(cat: Catalogue, rows: list[dict[str, Any]]) -> list[PiiFinding]:
         places = (r["path"], title, text)
         kinds = Counter(m.kind for text in places for m in find_pii(text))
         if kinds:
-            found.append(PiiFinding(r["path"], kinds[PiiKind.ID_CARD], kinds[PiiKind.MOBILE]))
+            found.append(
+                PiiFinding(r["path"], kinds[PiiKind.ID_CARD], kinds[PiiKind.MOBILE], kinds[PiiKind.RECORD_NO])
+            )
     return found
 
 
@@ -566,9 +568,10 @@ def _derived_files(
                 ]
             )
     lines = [f"{center}移交包个人信息检查（只列文件与数量，不含个人信息本身）", ""]
-    lines += [f"{mask_pii(p.path)}\t身份证号 {p.id_cards} 处\t手机号 {p.mobiles} 处" for p in pii] or [
-        "未发现身份证号或手机号。"
-    ]
+    lines += [
+        f"{mask_pii(p.path)}\t身份证号 {p.id_cards} 处\t手机号 {p.mobiles} 处\t病案号等 {p.record_nos} 处"
+        for p in pii
+    ] or ["未发现身份证号或手机号。"]
     (folder / "个人信息检查.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return compiled
 

@@ -57,6 +57,7 @@ class PiiFinding:
     path: str
     id_cards: int
     mobiles: int
+    record_nos: int = 0  # 住院号/病案号 …
 
 
 @dataclass(frozen=True)

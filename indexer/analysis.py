@@ -16,13 +16,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_RUN = re.compile(rf"([{_CJK}]+)|([0-9a-z]+)")
+# A CJK run goes on across a line break (a PDF or OCR line wrapped inside a word: 回头\n看 is 回头看).
+_WRAP = r"[ \t]*\r?\n[ \t]*"
+_RUN = re.compile(rf"([{_CJK}]+(?:{_WRAP}[{_CJK}]+)*)|([0-9a-z]+)")
+_WRAPPED = re.compile(rf"(?<=[{_CJK}]){_WRAP}(?=[{_CJK}])")
 _CJK_ONLY = re.compile(rf"^[{_CJK}]+$")
 
 DEFAULT_SYNONYMS = Path(__file__).with_name("synonyms.txt")
@@ -43,7 +47,8 @@ _FULLWIDTH = {c: c - 0xFEE0 for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xF
 
 
 def normalize(text: str) -> str:
-    """Full-width to half-width, lower case; always the same length as `text` (offsets stay valid).
+    """Full-width to half-width, lower case, traditional characters to simplified; always the same length
+    as `text` (offsets stay valid), so a simplified query finds a traditional text and its snippet.
 
     Not NFKC: that is far slower on Chinese text, and this runs on every candidate at search time.
     """
@@ -51,9 +56,32 @@ def normalize(text: str) -> str:
         text = text.translate(_FULLWIDTH)
     folded = text.lower()
     # lower() lengthens a handful of exotic letters (İ); keep offsets exact in that rare case.
-    return (
-        folded if len(folded) == len(text) else "".join(c if len(c.lower()) > 1 else c.lower() for c in text)
-    )
+    if len(folded) != len(text):
+        folded = "".join(c if len(c.lower()) > 1 else c.lower() for c in text)
+    return to_simplified(folded)
+
+
+@cache
+def _converter() -> Any:
+    """OpenCC's traditional-to-simplified conversion (its own data; BYVoid/OpenCC, Apache-2.0)."""
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@cache
+def _one_char(ch: str) -> str:
+    out = _converter().convert(ch)
+    return out if len(out) == 1 else ch
+
+
+def to_simplified(text: str) -> str:
+    """`text` in simplified characters, character for character (OpenCC's phrase table where it keeps
+    the length, its character table otherwise). Simplified text comes back unchanged."""
+    if text.isascii():
+        return text
+    out = str(_converter().convert(text))
+    return out if len(out) == len(text) else "".join(_one_char(ch) for ch in text)
 
 
 def tokens(text: str) -> Iterator[tuple[str, int, int]]:
@@ -62,10 +90,22 @@ def tokens(text: str) -> Iterator[tuple[str, int, int]]:
         run = m.group(0)
         start = m.start()
         if m.group(1) and len(run) > 1:
+            if "\n" in run:  # wrapped: bigrams of the characters, each from its own offset
+                chars = [(c, start + i) for i, c in enumerate(run) if not c.isspace()]
+                if len(chars) == 1:
+                    yield chars[0][0], chars[0][1], chars[0][1] + 1
+                for (a, i), (b, j) in pairwise(chars):
+                    yield a + b, i, j + 1
+                continue
             for i in range(len(run) - 1):
                 yield run[i : i + 2], start + i, start + i + 2
         else:
             yield run, start, m.end()
+
+
+def join_wrapped(text: str) -> str:
+    """`text` with line breaks inside CJK runs removed (for checking a query word as written)."""
+    return _WRAPPED.sub("", text) if "\n" in text else text
 
 
 class BigramTokenizer(Tokenizer):

@@ -471,15 +471,23 @@ def _verify(
     scored: list[_Scored] = []
     best: list[float] = []  # min-heap of the `limit` best scores so far
     for candidate in pool:
-        if len(best) >= limit and best[0] >= candidate.matched + _squash(candidate.relevance):
+        bound = candidate.matched + _squash(candidate.relevance) if candidate.matched else 1.0
+        if len(best) >= limit and best[0] >= bound:
             break
         fields = stored_fields(candidate.docnum)
         haystack = "\n".join([fields.get("title", ""), fields.get("activity", ""), fields.get("path", ""),
                               fields.get("center", ""), fields.get("category", ""), fields.get("body", "")])  # fmt: skip
         matched = plan.matched(haystack)
-        if matched == 0 and len(fields.get("body", "")) < _STORED_TEXT:
+        if matched:
+            score = matched + _squash(candidate.relevance)
+        elif candidate.partial:
+            # Most of a word's characters, not as written: after every record holding a word as written.
+            share = candidate.partial / max(1, len(plan.clauses))
+            score = 0.9 * min(1.0, share) + 0.09 * _squash(candidate.relevance)
+        elif len(fields.get("body", "")) < _STORED_TEXT:
             continue  # its bigrams are all there, but not one query word as written
-        score = matched + _squash(candidate.relevance)
+        else:
+            score = _squash(candidate.relevance)
         scored.append((fields, score))
         heapq.heappush(best, score)
         if len(best) > limit:

@@ -33,6 +33,7 @@ from enum import StrEnum
 class PiiKind(StrEnum):
     ID_CARD = "id_card"
     MOBILE = "mobile"
+    RECORD_NO = "record_no"  # a patient's 住院号 / 病案号 / 病历号 / 门诊号: the number after the label
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _DIGEST_RUN = 32
 _MAX_PARTS = 5
 # The longest match: 18 digits in five groups (22 characters), or +0086 and a mobile in three groups (19).
-MAX_MATCH = 22
+MAX_MATCH = 32  # and a record number with its label: 住院病历号： A-12345678901234567890 (31)
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -198,7 +199,35 @@ def _mask(text: str, start: int, parts: list[_Part], head: int, tail: int) -> st
     return "".join("*" if start + k in hidden else c for k, c in enumerate(text))
 
 
+# 病案号 and the like identify a patient as surely as a name: the number that follows one of these labels
+# (住院号：2023001234, 病案号 A-0012345) is masked whole; the label stays, so the text still reads.
+_RECORD_NO = re.compile(
+    r"(?:住院病案号|住院号|病案号|病历号|门诊号|住院病历号)[ \t]*[:：]?[ \t]*(?P<no>[A-Za-z]{0,2}-?[0-9０-９][0-9０-９-]{2,19})"
+)
+
+
+def _record_numbers(text: str) -> list[PiiMatch]:
+    found = []
+    for m in _RECORD_NO.finditer(text):
+        start, end = m.start("no"), m.end("no")
+        written = text[start:end]
+        masked = "".join("*" if c.isalnum() else c for c in written)
+        found.append(PiiMatch(PiiKind.RECORD_NO, start, end, written, masked))
+    return found
+
+
 def find_pii(text: str) -> list[PiiMatch]:
+    """Every 身份证号, mobile number and patient record number (病案号 …) in `text`, in order of position,
+    none overlapping."""
+    found = _numbers(text)
+    taken = [(m.start, m.end) for m in found]
+    for m in _record_numbers(text):
+        if not any(s < m.end and m.start < e for s, e in taken):
+            found.append(m)
+    return sorted(found, key=lambda m: m.start)
+
+
+def _numbers(text: str) -> list[PiiMatch]:
     """Every 身份证号 and mobile number in `text`, in order of position, none overlapping."""
     folded = text.translate(_FOLD)
     found: list[PiiMatch] = []

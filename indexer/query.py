@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from zhikong.indexer.analysis import STOPWORDS, Synonyms, is_cjk, normalize, segment, tokens
+from zhikong.indexer.analysis import STOPWORDS, Synonyms, is_cjk, join_wrapped, normalize, segment, tokens
 
 _QUOTED = re.compile(r'"([^"]+)"|“([^”]+)”|「([^」]+)」|『([^』]+)』')
 _CHUNK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff0-9a-z]+")
@@ -30,6 +30,7 @@ class Clause:
     """One thing the user asked for, and the interchangeable strings that satisfy it."""
 
     variants: tuple[str, ...]
+    exact: bool = False  # a quoted phrase: only the phrase as written, never most of its characters
 
     def matches(self, text: str) -> bool:
         return any(v in text for v in self.variants)
@@ -48,10 +49,7 @@ class QueryPlan:
     def matched(self, text: str) -> int:
         """Clauses found in `text`, plus one for each whole chunk found with its words together."""
         units = (*self.clauses, *self.bonuses)
-        # Folding (normalize) changes only ASCII and full-width letters and digits: when every variant is
-        # CJK the text is searched as stored, which spares folding 200,000-character records.
-        if not all(is_cjk(v) for c in units for v in c.variants):
-            text = normalize(text)
+        text = join_wrapped(normalize(text))  # a traditional text, a word broken across lines: still found
         return sum(c.matches(text) for c in units)
 
 
@@ -89,7 +87,7 @@ def plan_query(text: str, synonyms: Synonyms) -> QueryPlan:
     for m in _QUOTED.finditer(text):
         phrase = normalize(next(g for g in m.groups() if g)).strip()
         if any(True for _ in tokens(phrase)):
-            clauses.append(Clause((phrase,)))
+            clauses.append(Clause((phrase,), exact=True))
     rest = normalize(_QUOTED.sub(" ", text))
     for chunk in _CHUNK.findall(rest):
         words = _words(chunk, synonyms)
@@ -110,6 +108,7 @@ class Probe:
     terms: tuple[str, ...]
     prefix: bool
     boost: float
+    exact: bool = False  # from a quoted phrase (indexer.ranking never widens it to part of its bigrams)
 
 
 def _terms(text: str) -> tuple[tuple[str, ...], bool]:
@@ -128,8 +127,8 @@ def probes(clause: Clause, boost: float = 1.0) -> list[Probe]:
     for variant in clause.variants:
         terms, lone = _terms(variant)
         if terms:
-            found.append(Probe(CONTENT, terms, lone, boost))
-            found.append(Probe(META, terms, lone, boost * _META_BOOST))
+            found.append(Probe(CONTENT, terms, lone, boost, clause.exact))
+            found.append(Probe(META, terms, lone, boost * _META_BOOST, clause.exact))
     return found
 
 

@@ -38,6 +38,13 @@ class Candidate:
     docnum: int
     matched: int  # units (clauses and bonuses) with all the bigrams of some variant present
     relevance: float  # BM25 over the matched probes, boosted as the probes say
+    partial: float = 0.0  # for units not matched: the best share of a variant's bigrams present (0–1 each)
+
+
+# A word of three or more characters whose bigrams are only partly in a record (回头看 written 回头 看, 视频
+# 会议 as 会议视频, a compound split by the segmenter's choice) is still a candidate — ranked below every record
+# that holds a query word as written — so a search never offers fewer records than a plain bigram search.
+_PARTIAL_SHARE = 0.5
 
 
 class PostingSource:
@@ -185,7 +192,11 @@ def rank(
     eligible = counts.keys() - excluded - source.deleted
     if allowed is not None:
         eligible &= allowed
-    order = sorted(eligible, key=counts.__getitem__, reverse=True)
+    partial: dict[int, float] = {}
+    if len(eligible) < pool:  # few records hold the words as such: widen to those holding most of them
+        partial, more = _partial(source, units, counts, scored)
+        eligible |= (more - excluded - source.deleted) & (allowed if allowed is not None else more)
+    order = sorted(eligible, key=lambda d: (counts[d], partial.get(d, 0.0)), reverse=True)
     if len(order) > pool:
         # Records above the pool's lowest coordination level are in it whatever their BM25; those at
         # that level compete for the places left.
@@ -195,8 +206,37 @@ def rank(
     else:
         sure, contenders = set(order), set()
     relevance = _relevance(source, scored, sure, contenders, pool - len(sure))
-    best = heapq.nlargest(pool, sure | contenders, key=lambda d: (counts[d], relevance[d], -d))
-    return [Candidate(d, counts[d], relevance[d]) for d in best]
+    best = heapq.nlargest(
+        pool, sure | contenders, key=lambda d: (counts[d], partial.get(d, 0.0), relevance[d], -d)
+    )
+    return [Candidate(d, counts[d], relevance[d], partial.get(d, 0.0)) for d in best]
+
+
+def _partial(
+    source: PostingSource, units: list[list[Probe]], counts: Counter[int], scored: list[_Scored]
+) -> tuple[dict[int, float], set[int]]:
+    """Per record, the summed share of bigrams present of the units it does not match whole (only shares
+    of at least `_PARTIAL_SHARE` of a word of two or more bigrams count), and the records found so."""
+    share: dict[int, float] = {}
+    for unit in units:
+        best: dict[int, float] = {}
+        for probe in unit:
+            if probe.prefix or probe.exact or len(probe.terms) < 2 or probe.field != CONTENT:
+                continue
+            lists = [source.postings(probe.field, t) for t in probe.terms]
+            present: Counter[int] = Counter()
+            for ids, _tfs in lists:
+                present.update(ids)
+            need = math.ceil(len(lists) * _PARTIAL_SHARE)
+            docs = {d for d, n in present.items() if n >= need}
+            for d in docs:
+                best[d] = max(best.get(d, 0.0), present[d] / len(lists))
+            weighted = [(p, probe.boost * source.idf(len(p[0])) * (K1 + 1)) for p in lists if len(p[0])]
+            scored.append(_Scored(probe.field, docs, weighted))
+        for d, value in best.items():
+            if value < 1.0:  # a whole match is counted already
+                share[d] = share.get(d, 0.0) + value
+    return share, set(share) - set(counts)
 
 
 def _relevance(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
-from zhikong.indexer.analysis import is_cjk, normalize
+from zhikong.indexer.analysis import normalize
 from zhikong.indexer.pii import MAX_MATCH, mask_pii
 
 OPEN, CLOSE = "【", "】"
@@ -53,8 +53,7 @@ def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
 def make_snippet(text: str, needles: list[str], width: int = 100) -> str:
     """A one-line passage of about `width` characters from `text` around the query's matches."""
     needles = [n for n in needles if n]
-    # Folding (normalize) changes only ASCII and full-width letters and digits: CJK needles match as is.
-    folded = normalize(text) if not all(is_cjk(n) for n in needles) else text
+    folded = normalize(text)  # same length: a traditional text's matches are found and marked in place
     spans = _spans(folded, needles)
     lo = _best_window(spans, width, len(text)) if spans else 0
     hi = min(len(text), lo + width)

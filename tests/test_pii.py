@@ -89,7 +89,7 @@ def test_every_written_form_is_found_and_masked_in_place(text: str, kind: PiiKin
         "经费 1,234,567.89 元、12345678.90 元、13900000 元、￥13,912,345",
         "档号 Z109-WS·2026-D30-HL-0001 至 Z109-WS·2026-D30-HL-0020，邮编 272200",
         "第 1391 号文件共 2345 页，1391 2345 678 份",
-        "统一社会信用代码 12370828MB1234567X，病案号 2026001234，订单 2013912345678999",
+        "统一社会信用代码 12370828MB1234567X，档号 Z109-2026-0012，订单 2013912345678999",
         "身份证号 370828200002290048（校验位错），370828200002300049（2 月 30 日），"
         "990828200002290049（无此省份）",
         "旧证 370828850229123（1985 年无 2 月 29 日），370028850315123（市代码 00）",
@@ -336,3 +336,22 @@ def test_an_older_archive_is_tightened_when_opened(planted: Path, run: Run) -> N
     run("ls")  # opens the catalogue
     assert _private(system) == []
     assert _mode(system) == 0o700 and _mode(system / "catalogue.sqlite") == 0o600
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("患者住院号：2023001234，跌倒评估漏评", "患者住院号：**********，跌倒评估漏评"),
+        ("病案号 A-0012345 首页填写不全", "病案号 *-******* 首页填写不全"),
+        ("病历号:２０２３０８８", "病历号:*******"),
+        ("门诊号 88123456", "门诊号 ********"),
+    ],
+)
+def test_a_patients_record_number_is_masked_after_its_label(text: str, masked: str) -> None:
+    assert mask_pii(text) == masked and len(mask_pii(text)) == len(text)
+    assert has_pii(text)
+
+
+def test_numbers_that_are_no_record_number_are_left_alone() -> None:
+    for text in ("病案首页合格率 98%", "住院病案首页质量控制（2023年第3季度）", "病案号码规则见附件1"):
+        assert mask_pii(text) == text

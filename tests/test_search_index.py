@@ -298,3 +298,33 @@ def test_a_small_commit_never_merges_big_segments_and_compact_merges_after_a_bul
     compacted = _segment_sizes(index)
     assert len(compacted) < len(after_upload) and sum(compacted) == 2001
     assert _ids(index, "上传的签到表") == [99_999] and len(_ids(index, "院感督查")) == 20
+
+
+def test_a_simplified_query_finds_traditional_text_and_marks_it(index: SearchIndex) -> None:
+    """Texts from Hong Kong, Macao or Taiwan, converted files, OCR of old print: folded to simplified
+    characters at index and query time (OpenCC's data), one character for one, so snippets mark them."""
+    _add(index, _doc(1, "上蔡縣人民醫院病歷質量督查報告：發現病歷書寫不規範。"), _doc(2, "護理質控中心工作會議"))
+    hits = index.search("上蔡县人民医院 病历")
+    assert [h.record_id for h in hits] == [1]
+    assert "【上蔡縣人民醫院病歷】" in hits[0].snippet and "發現【病歷】書寫" in hits[0].snippet
+    assert _ids(index, "護理") == [2]  # and a traditional query finds it too
+
+
+def test_a_word_broken_across_lines_is_found_as_written(index: SearchIndex) -> None:
+    _add(index, _doc(1, "开展整改“回头\n看”工作，核查整改落实"), _doc(2, "回头再看这份材料"))
+    assert _ids(index, "回头看") == [1, 2]  # as written (across the line) first, then in part
+    assert _ids(index, '"回头看"') == [1]
+
+
+def test_a_word_found_only_in_part_still_comes_after_those_holding_it(index: SearchIndex) -> None:
+    """视频会议 written 会议视频 (another word order) is found — never fewer records than a bigram search —
+    but after every record holding the word as written; a quoted phrase stays exact."""
+    _add(
+        index,
+        _doc(1, "召开全县护理质控视频会议"),
+        _doc(2, "会议视频已上传至工作群"),
+        _doc(3, "院感防控督查记录"),
+    )
+    assert _ids(index, "视频会议") == [1, 2]
+    assert _ids(index, '"视频会议"') == [1]
+    assert _ids(index, "技能竞赛") == []  # no bigram of it anywhere: nothing
