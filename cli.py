@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from zhikong import clitext
 from zhikong.app import Archive, default_actor
 from zhikong.archive.catalogue import RecordState, storage_error
 from zhikong.archive.ingest import ScanReport
@@ -40,6 +41,11 @@ from zhikong.indexer.pii import mask_pii
 if TYPE_CHECKING:  # names for the type checker only: their modules are imported on first use
     from zhikong.archive.checks import CheckReport
     from zhikong.archive.score import ScoreSheet
+
+# click's own messages in Chinese (see zhikong.clitext), from here on: before the decorators below run
+# (@click.version_option takes its help text when applied) and before any command line is parsed — tests
+# call `cli` directly, without main().
+clitext.activate()
 
 
 class ZhikongGroup(click.Group):
@@ -96,6 +102,26 @@ def _internal(ctx: click.Context, exc: BaseException) -> InternalError:
     )
 
 
+def _day_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    """Every option that takes a day: 2026-03-05, 2026-3-5, 2026/3/5, 2026.3.5, 2026年3月5日 (or 号), in
+    full-width digits too; click names the option in the error ("'--date' 的值不对：没有这一天：…")."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return clitext.parse_day(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _day_text_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """A day kept as text (YYYY-MM-DD), e.g. a term's start in zhikong.toml; empty if not given."""
+    day = _day_option(ctx, param, value)
+    return day.isoformat() if day else ""
+
+
+_DAY = "如 2026-03-05、2026/3/5 或 2026年3月5日"
+
+
 @dataclass
 class Env:
     root_option: Path | None
@@ -134,6 +160,7 @@ def emit_json(data: Any) -> None:
 @click.pass_context
 def cli(ctx: click.Context, root: Path | None, actor: str | None) -> None:
     """质控中心档案与公文系统：归档、检索、检查、红头文件送审稿、挂靠单位变更移交。"""
+    clitext.activate()  # again, in case something reset click's messages after import (cheap, idempotent)
     ctx.obj = Env(root, actor)
 
 
@@ -167,7 +194,9 @@ def center() -> None:
 @click.option("--deputy", multiple=True, help="副主任（可多次）")
 @click.option("--secretary", default="", help="秘书")
 @click.option("--member", multiple=True, help="成员（可多次）")
-@click.option("--term-start", default="", help="本届任期开始日期 YYYY-MM-DD")
+@click.option(
+    "--term-start", default="", metavar="日期", callback=_day_text_option, help=f"本届任期开始日期（{_DAY}）"
+)
 @click.pass_obj
 def center_add(
     env: Env,
@@ -481,15 +510,6 @@ def doctor(env: Env, repair: bool, as_json: bool) -> None:
 # -- search ----------------------------------------------------------------------------------------
 
 
-def _date_option(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(f"日期应写成 YYYY-MM-DD：{value}", param_hint=name) from exc
-
-
 @cli.command()
 @click.argument("query", nargs=-1, required=True)
 @click.option("--center", "center_name", help="质控中心")
@@ -500,8 +520,8 @@ def _date_option(value: str | None, name: str) -> date | None:
     "activity_type",
     help="活动类型：meeting competition exchange training case_review inspection follow_up campaign",
 )
-@click.option("--from", "date_from", help="起始日期 YYYY-MM-DD")
-@click.option("--to", "date_to", help="截止日期 YYYY-MM-DD")
+@click.option("--from", "date_from", metavar="日期", callback=_day_option, help=f"起始日期（{_DAY}）")
+@click.option("--to", "date_to", metavar="日期", callback=_day_option, help=f"截止日期（{_DAY}）")
 @click.option("--limit", default=10, show_default=True, help="最多显示条数")
 @click.option("--deleted", is_flag=True, help="同时显示已删除的记录（标注“已删除”）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
@@ -513,8 +533,8 @@ def search(
     year: int | None,
     category: str | None,
     activity_type: str | None,
-    date_from: str | None,
-    date_to: str | None,
+    date_from: date | None,
+    date_to: date | None,
     limit: int,
     deleted: bool,
     as_json: bool,
@@ -526,8 +546,8 @@ def search(
         year=year,
         category=category,
         activity_type=activity_type,
-        date_from=_date_option(date_from, "--from"),
-        date_to=_date_option(date_to, "--to"),
+        date_from=date_from,
+        date_to=date_to,
         include_deleted=deleted,
     )
     result = arc.search(env.actor, " ".join(query), filters, today=date.today(), limit=limit)
@@ -565,13 +585,6 @@ def reindex(env: Env, reread: bool) -> None:
 
 
 # -- paper register, checks and self-assessment ----------------------------------------------------
-
-
-def _as_of(value: str | None) -> date:
-    try:
-        return date.fromisoformat(value) if value else date.today()
-    except ValueError as exc:
-        raise click.BadParameter(f"日期应写成 YYYY-MM-DD：{value}") from exc
 
 
 @cli.group()
@@ -667,7 +680,7 @@ def paper_mark(
 @click.option("--category", required=True, help="类别，如 签到表")
 @click.option("--activity", help="所属活动，写成“YYYY-MM-DD 名称”")
 @click.option("--year", type=int, help="年度（默认取活动日期的年份）")
-@click.option("--date", "doc_date", help="文件日期 YYYY-MM-DD")
+@click.option("--date", "doc_date", metavar="日期", callback=_day_option, help=f"文件日期（{_DAY}）")
 @click.option("--doc-number", help="文号")
 @click.option("--responsible", help="责任者")
 @click.option("--pages", type=int, help="页数")
@@ -680,7 +693,7 @@ def paper_add(
     category: str,
     activity: str | None,
     year: int | None,
-    doc_date: str | None,
+    doc_date: date | None,
     doc_number: str | None,
     responsible: str | None,
     pages: int | None,
@@ -695,7 +708,7 @@ def paper_add(
         category,
         activity=activity,
         year=year,
-        doc_date=_as_of(doc_date) if doc_date else None,
+        doc_date=doc_date,
         doc_number=doc_number,
         responsible=responsible,
         pages=pages,
@@ -717,13 +730,6 @@ def paper_link(env: Env, paper_record: str, scan_path: str) -> None:
 
 
 # -- red-header drafts and their approval; rendering templates -------------------------------------
-
-
-def _day_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError as exc:
-        raise click.BadParameter(f"日期应写成 YYYY-MM-DD，例如 2026-03-05：{value}") from exc
 
 
 def _document_options(command: Any) -> Any:
@@ -749,7 +755,9 @@ def _document_options(command: Any) -> Any:
             help="附件文件（可多次，与 --attach 的名称按顺序对应）：批准后与正式文件一起归档",
         ),
         click.option("--cc", multiple=True, help="抄送机关（可多次）"),
-        click.option("--date", "day", callback=_day_option, help="成文日期 YYYY-MM-DD（默认：批准当天）"),
+        click.option(
+            "--date", "day", metavar="日期", callback=_day_option, help=f"成文日期（{_DAY}；默认：批准当天）"
+        ),
         click.option("--issuer", default="", help="印发机关（默认：发文机关）"),
         click.option(
             "--activity", help="所属活动“YYYY-MM-DD 名称”：批准后归入该活动文件夹（默认：年度/发文/）"
@@ -883,7 +891,7 @@ def draft_reject(env: Env, draft_id: int, reason: str, by: str) -> None:
 
 @draft.command("issue")
 @click.argument("draft_id", type=int)
-@click.option("--date", "day", callback=_day_option, help="印发日期 YYYY-MM-DD（默认：今天）")
+@click.option("--date", "day", metavar="日期", callback=_day_option, help=f"印发日期（{_DAY}；默认：今天）")
 @click.pass_obj
 def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
     """登记已印发：批准的公文已印制分发。"""
@@ -897,8 +905,8 @@ def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="输出的 .docx")
 @click.pass_obj
 def render_(env: Env, template: str, data: Path, out: Path) -> None:
-    """按模板生成文档。TEMPLATE：自带模板名（notice request letter minutes annual_plan summary
-    inspection_feedback rectification_notice sign_in）或自己的 .docx；DATA：.json 或 .toml。"""
+    """按模板生成文档。模板：自带模板名（notice request letter minutes annual_plan summary
+    inspection_feedback rectification_notice sign_in）或自己的 .docx；数据文件：.json 或 .toml。"""
     kind = Archive.render(env.actor, template, data, out)
     show(f"已生成：{out}（{kind}）")
 
@@ -924,7 +932,13 @@ def _listed(title: str, items: list[str], color: str = "yellow", limit: int = 10
 @handover.command("create")
 @click.option("--center", "center_name", required=True, help="移交的质控中心")
 @click.option("--to", "to_host", required=True, help="新的挂靠单位，例如 金乡县中医院")
-@click.option("--as-of", "as_of", help="交接日期 YYYY-MM-DD（默认：今天），写入交接书和 bag-info.txt")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="日期",
+    callback=_day_option,
+    help=f"交接日期（{_DAY}；默认：今天），写入交接书和 bag-info.txt",
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -942,7 +956,7 @@ def handover_create(
     env: Env,
     center_name: str,
     to_host: str,
-    as_of: str | None,
+    as_of: date | None,
     out: Path,
     processes: int,
     sign_key: Path | None,
@@ -953,7 +967,7 @@ def handover_create(
         center=center_name,
         to_host=to_host,
         out=out,
-        as_of=_as_of(as_of),
+        as_of=as_of or date.today(),
         processes=processes,
         sign_key=sign_key,
     )
@@ -1181,15 +1195,23 @@ def _print_sheet(sheet: ScoreSheet) -> None:
 @cli.command()
 @click.option("--center", "center_name", help="只检查某个中心")
 @click.option("--year", type=int, help="只检查某个年度")
-@click.option("--as-of", "as_of", help="按哪一天检查 YYYY-MM-DD（默认今天；未到期的不算问题）")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="日期",
+    callback=_day_option,
+    help=f"按哪一天检查（{_DAY}；默认今天；未到期的不算问题）",
+)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="另存检查报告 .docx 或 .xlsx")
 @click.pass_obj
 def check(
-    env: Env, center_name: str | None, year: int | None, as_of: str | None, as_json: bool, out: Path | None
+    env: Env, center_name: str | None, year: int | None, as_of: date | None, as_json: bool, out: Path | None
 ) -> None:
     """合规检查：按管理办法逐条检查各中心各年度的档案，列出会扣分的问题。有问题时退出码为 1。"""
-    report = env.archive().check(env.actor, as_of=_as_of(as_of), center=center_name, year=year, out=out)
+    report = env.archive().check(
+        env.actor, as_of=as_of or date.today(), center=center_name, year=year, out=out
+    )
     if as_json:
         emit_json(report.to_json())
     else:
@@ -1203,7 +1225,9 @@ def check(
 @cli.command()
 @click.option("--center", "center_name", help="质控中心（与 --all 二选一）")
 @click.option("--year", type=int, help="考核年度（默认：检查日期所在年度）")
-@click.option("--as-of", "as_of", help="按哪一天自查 YYYY-MM-DD（默认今天）")
+@click.option(
+    "--as-of", "as_of", metavar="日期", callback=_day_option, help=f"按哪一天自查（{_DAY}；默认今天）"
+)
 @click.option("--all", "all_centers", is_flag=True, help="全县排名：计算第19项并按比例确定等次")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.option(
@@ -1214,7 +1238,7 @@ def score(
     env: Env,
     center_name: str | None,
     year: int | None,
-    as_of: str | None,
+    as_of: date | None,
     all_centers: bool,
     as_json: bool,
     out: Path | None,
@@ -1222,7 +1246,7 @@ def score(
     """自查得分：按考核评分表逐项打分，每项注明依据的文件；局评项目留给卫健局。"""
     if all_centers == bool(center_name):
         raise click.UsageError("请用 --center 指定中心，或用 --all 计算全县排名（二者选一）。")
-    when = _as_of(as_of)
+    when = as_of or date.today()
     the_year = year or when.year
     arc = env.archive()
     if all_centers:
@@ -1273,7 +1297,7 @@ def backup() -> None:
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 def backup_create(env: Env, dest: Path, as_json: bool) -> None:
-    """备份到 DEST（新的或空的文件夹；已有的备份文件夹则只补新增的）：目录数据库、全部文件副本、文件夹、设置。"""
+    """备份到备份位置（新的或空的文件夹；已有的备份文件夹则只补新增的）：目录数据库、全部文件副本、文件夹、设置。"""
     result = env.archive().backup(env.actor, dest)
     if as_json:
         emit_json(result.to_json())
@@ -1332,7 +1356,7 @@ def backup_verify(env: Env, dest: Path, as_json: bool) -> None:
 @click.argument("target", type=click.Path(path_type=Path))
 @click.pass_obj
 def backup_restore(env: Env, dest: Path, target: Path) -> None:
-    """先核对备份 DEST，再在 TARGET（新的或空的文件夹）恢复出完整的档案库，并重建检索索引。"""
+    """先核对备份位置中的备份，再在恢复位置（新的或空的文件夹）恢复出完整的档案库，并重建检索索引。"""
     done = Archive.backup_restore(env.actor, dest, target)
     r = done.restored
     show(f"已恢复到 {r.target}", bold=True)
@@ -1653,7 +1677,30 @@ def _cell(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
+# The names of the arguments in the usage lines and their errors (`zhikong draft approve 送审稿编号`,
+# "缺少参数 '名称'"); the values of options are named by their types (zhikong.clitext.localize).
+_ARGUMENTS = {
+    "bundle": "移交包",
+    "data": "数据文件",
+    "dest": "备份位置",
+    "directory": "目录",
+    "draft_id": "送审稿编号",
+    "file": "文件",
+    "name": "名称",
+    "paper_record": "纸质件",
+    "path": "路径",
+    "query": "检索词",
+    "records": "文件或档号",
+    "root": "档案库目录",
+    "scan_path": "扫描件路径",
+    "target": "恢复位置",
+    "template": "模板",
+}
+clitext.localize(cli, _ARGUMENTS)
+
+
 def main() -> None:
+    clitext.activate()
     cli(prog_name="zhikong")
 
 
