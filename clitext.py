@@ -108,11 +108,93 @@ _TYPE_NAMES = {
 }
 
 
+def width(text: str) -> int:
+    """Columns a text takes in a terminal: a Chinese character (or full-width sign) takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+# A piece that is never split: click's short bracket ([必填], [默认：10]), a run of ASCII (a word, an
+# option, a path), a run of spaces, one character.
+_PIECE = re.compile(r"\[[^\[\]\n]{1,24}\]|[!-~]+|\s+|.", re.DOTALL)
+_NO_LINE_START = set("，。、；：？！）》」』】”’…,.;:?!)]")
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """Lines of at most `columns` terminal columns (an ASCII run longer than that stands alone): Chinese
+    breaks between any two characters, ASCII between words, and no line starts with a closing sign."""
+    lines: list[list[str]] = [[]]
+    used = 0
+    for piece in _PIECE.findall(text):
+        if piece.isspace():
+            if lines[-1]:
+                lines[-1].append(re.sub(r"\s", " ", piece))
+                used += len(piece)
+            continue
+        if used + width(piece) > columns and lines[-1]:
+            carried: list[str] = []
+            if piece[0] in _NO_LINE_START and len(lines[-1]) > 1:
+                carried = [lines[-1].pop()]  # the sign keeps the character before it company
+            while lines[-1] and lines[-1][-1].isspace():
+                lines[-1].pop()
+            lines.append(carried)
+            used = sum(width(p) for p in carried)
+        lines[-1].append(piece)
+        used += width(piece)
+    return ["".join(line).rstrip() for line in lines if line]
+
+
+def _paragraphs(text: str) -> list[tuple[bool, str]]:
+    """click's paragraphs (blank-line separated; one starting with a \\b line is kept as written),
+    each other paragraph's lines joined — with a space only between two ASCII characters."""
+    found: list[tuple[bool, str]] = []
+    for block in re.split(r"\n\s*\n", text.strip("\n")):
+        lines = [line.strip() for line in block.splitlines()]
+        if lines and lines[0] == "\b":
+            found.append((True, "\n".join(block.splitlines()[1:])))
+            continue
+        joined = ""
+        for line in lines:
+            if joined and line and joined[-1].isascii() and line[0].isascii():
+                joined += " "
+            joined += line
+        found.append((False, joined))
+    return found
+
+
 class ChineseHelpFormatter(click.HelpFormatter):
-    """Headings end with a full-width colon: `选项：`, `命令：`."""
+    """click's help layout measured in terminal columns, so Chinese lines up and wraps at the terminal's
+    width (click counts characters: a Chinese character takes two columns); headings end with a
+    full-width colon: `选项：`, `命令：`."""
 
     def write_heading(self, heading: str) -> None:
         self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        paragraphs = []
+        for kept, paragraph in _paragraphs(text):
+            lines = (
+                paragraph.splitlines() if kept else wrap(paragraph, max(self.width - self.current_indent, 11))
+            )
+            paragraphs.append("\n".join(indent + line for line in lines))
+        self.write("\n\n".join(paragraphs) + "\n")
+
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first_col = min(max((width(first) for first, _second in rows), default=0), col_max) + col_spacing
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if width(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - width(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = wrap(second, max(self.width - first_col - self.current_indent, 11))
+            self.write(f"{lines[0] if lines else ''}\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n")
 
 
 class ChineseContext(click.Context):

@@ -358,3 +358,32 @@ def test_dates_on_the_command_line(run: Run, root: Path) -> None:
     assert "2025-01-02" in (root / "zhikong.toml").read_text(encoding="utf-8")
     found = run("search", "院感", "--from", "2026年1月1日", "--to", "2026/12/31", "--json", expect=None)
     assert found.exit_code == 0, found.output
+
+
+# -- help layout in terminal columns -------------------------------------------------------------------
+
+
+def test_wrap_counts_terminal_columns() -> None:
+    assert clitext.width("a检索") == 5
+    assert clitext.wrap("一二三四五", 4) == ["一二", "三四", "五"]
+    assert clitext.wrap("检查 docx 和 libreoffice 文件", 12) == ["检查 docx 和", "libreoffice", "文件"]
+    assert clitext.wrap("一二三，四五", 6) == ["一二", "三，四", "五"]  # a comma never starts a line
+    assert clitext.wrap("标题  [必填]", 8) == ["标题", "[必填]"]
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "zhikong")
+def test_help_lines_up_and_fits_80_columns(path: tuple[str, ...]) -> None:
+    text = CliRunner().invoke(cli, [*path, "--help"], terminal_width=80).output
+    assert all(clitext.width(line) <= 80 for line in text.splitlines()), text
+    for section in re.split(r"\n(?=\S)", text):
+        if not section.startswith(("选项：", "命令：")):
+            continue
+        columns = set()
+        for line in section.splitlines()[1:]:
+            m = re.match(r"(  \S(?:.*?\S)?)  +(?=\S)", line)
+            if not line.startswith("   "):  # a term, and its description unless the term is too long
+                if m:
+                    columns.add(clitext.width(m[0]))
+            elif line.strip():  # a continued description starts in the same column
+                columns.add(clitext.width(line) - clitext.width(line.lstrip()))
+        assert len(columns) <= 1, f"{columns}\n{section}"
