@@ -32,6 +32,7 @@ import click
 from zhikong import clitext
 from zhikong.app import Archive, default_actor
 from zhikong.archive.catalogue import RecordState, storage_error
+from zhikong.archive.convention import ACTIVITY_KEYWORDS, ActivityType
 from zhikong.archive.ingest import ScanReport
 from zhikong.archive.settings import Center, Roster, find_root
 from zhikong.errors import ExitCode, InputFileError, InternalError, VerificationError, ZhikongError
@@ -510,6 +511,36 @@ def doctor(env: Env, repair: bool, as_json: bool) -> None:
 # -- search ----------------------------------------------------------------------------------------
 
 
+# The activity types as the web's search page names them (zhikong.web.search.TYPE_LABEL).
+_TYPE_NAMES = {
+    "会议": ActivityType.MEETING,
+    "竞赛": ActivityType.COMPETITION,
+    "学术交流": ActivityType.EXCHANGE,
+    "培训": ActivityType.TRAINING,
+    "病例抽查": ActivityType.CASE_REVIEW,
+    "督查": ActivityType.INSPECTION,
+    "回头看": ActivityType.FOLLOW_UP,
+    "专项行动": ActivityType.CAMPAIGN,
+    "其他": ActivityType.OTHER,
+}
+
+
+def _activity_type_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """`--type 督查`: an activity type by its Chinese name, a word the classifier knows it by (督导, 例会,
+    复查 …) or its code (inspection); anything else is refused, not searched for in vain."""
+    if value is None or not value.strip():
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    if text in _TYPE_NAMES:
+        return _TYPE_NAMES[text].value
+    for kind, words in ACTIVITY_KEYWORDS:
+        if text in words:
+            return kind.value
+    if text.lower() in {t.value for t in ActivityType}:
+        return text.lower()
+    raise click.BadParameter(f"不认识的活动类型“{value}”。可以写：{'、'.join(_TYPE_NAMES)}")
+
+
 @cli.command()
 @click.argument("query", nargs=-1, required=True)
 @click.option("--center", "center_name", help="质控中心")
@@ -518,7 +549,9 @@ def doctor(env: Env, repair: bool, as_json: bool) -> None:
 @click.option(
     "--type",
     "activity_type",
-    help="活动类型：meeting competition exchange training case_review inspection follow_up campaign",
+    metavar="类型",
+    callback=_activity_type_option,
+    help=f"活动类型：{'、'.join(_TYPE_NAMES)}",
 )
 @click.option("--from", "date_from", metavar="日期", callback=_day_option, help=f"起始日期（{_DAY}）")
 @click.option("--to", "date_to", metavar="日期", callback=_day_option, help=f"截止日期（{_DAY}）")

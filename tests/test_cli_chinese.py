@@ -21,7 +21,7 @@ from conftest import Run, invoke
 
 from zhikong import clitext
 from zhikong.archive.convention import ActivityType
-from zhikong.cli import _day_option, _day_text_option, cli
+from zhikong.cli import _activity_type_option, _day_option, _day_text_option, cli
 
 CLICK_DIR = Path(click.__file__).parent
 COMMANDS = [path for path, _command in clitext.walk(cli)]
@@ -387,3 +387,20 @@ def test_help_lines_up_and_fits_80_columns(path: tuple[str, ...]) -> None:
             elif line.strip():  # a continued description starts in the same column
                 columns.add(clitext.width(line) - clitext.width(line.lstrip()))
         assert len(columns) <= 1, f"{columns}\n{section}"
+
+
+# -- activity types in Chinese -------------------------------------------------------------------------
+
+
+def test_search_type_takes_the_chinese_names(run: Run) -> None:
+    from zhikong.cli import _TYPE_NAMES
+    from zhikong.web.search import TYPE_LABEL
+
+    assert {name: kind for kind, name in TYPE_LABEL.items()} == _TYPE_NAMES  # the web page's names
+    for text, code in (("督查", "inspection"), ("督导", "inspection"), ("回头看", "follow_up"), ("例会", "meeting"),
+                       ("inspection", "inspection"), ("Training", "training"), (" 培训 ", "training")):  # fmt: skip
+        assert _activity_type_option(click.Context(cli), _command(("search",)).params[0], text) == code
+    assert run("search", "院感", "--type", "督查", "--json").exit_code == 0
+    refused = run("search", "院感", "--type", "开会吧", expect=2)
+    assert "'--type' 的值不对：不认识的活动类型“开会吧”。可以写：会议、竞赛、学术交流、培训" in refused.output
+    assert "--type 类型" in run("search", "--help").output
