@@ -471,7 +471,10 @@ def _verify(
     scored: list[_Scored] = []
     best: list[float] = []  # min-heap of the `limit` best scores so far
     for candidate in pool:
-        bound = candidate.matched + _squash(candidate.relevance) if candidate.matched else 1.0
+        share = min(1.0, candidate.partial / max(1, len(plan.clauses)))
+        bound = (
+            candidate.matched + 0.5 * share + 0.5 * _squash(candidate.relevance) if candidate.matched else 1.0
+        )
         if len(best) >= limit and best[0] >= bound:
             break
         fields = stored_fields(candidate.docnum)
@@ -479,7 +482,7 @@ def _verify(
                               fields.get("center", ""), fields.get("category", ""), fields.get("body", "")])  # fmt: skip
         matched = plan.matched(haystack)
         if matched:
-            score = matched + _squash(candidate.relevance)
+            score = matched + 0.5 * share + 0.5 * _squash(candidate.relevance)
         elif candidate.partial:
             # Most of a word's characters, not as written: after every record holding a word as written.
             share = candidate.partial / max(1, len(plan.clauses))

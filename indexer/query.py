@@ -60,6 +60,10 @@ def _words(chunk: str, synonyms: Synonyms) -> list[str]:
     words = [w for w in words if w not in STOPWORDS]
     # A lone character (的, 年) says little; keep one only if nothing else is left.
     longer = [w for w in words if len(w) > 1 or not is_cjk(w)]
+    if len(longer) < len(words) and len(chunk) <= 4:
+        # A short chunk that loses a character is a name or an abbreviation the dictionary splits
+        # (段美丽 → 段/美丽, 院感办 → 院感/办): the chunk itself is the word, not what is left of it.
+        return [chunk]
     return longer or words or [chunk]
 
 
@@ -92,7 +96,7 @@ def plan_query(text: str, synonyms: Synonyms) -> QueryPlan:
     for chunk in _CHUNK.findall(rest):
         words = _words(chunk, synonyms)
         clauses += [Clause(tuple(synonyms.variants(w))) for w in words]
-        if len(words) > 1:
+        if words != [chunk]:  # the words together as typed rank higher (also when one was dropped)
             bonuses.append(Clause(tuple(synonyms.variants(chunk))))
     unique = tuple(dict.fromkeys(clauses))
     return QueryPlan(unique, tuple(b for b in dict.fromkeys(bonuses) if b not in unique))

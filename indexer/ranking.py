@@ -192,6 +192,9 @@ def rank(
     eligible = counts.keys() - excluded - source.deleted
     if allowed is not None:
         eligible &= allowed
+    # When few records hold the words as written, those holding most of a word's characters join (and
+    # within one coordination level a record holding part of a missing word ranks above one holding none).
+    # Not always: counting every bigram's postings doubled the p95 of a search at 5,000 records.
     partial: dict[int, float] = {}
     if len(eligible) < pool:  # few records hold the words as such: widen to those holding most of them
         partial, more = _partial(source, units, counts, scored)
@@ -227,12 +230,12 @@ def _partial(
             present: Counter[int] = Counter()
             for ids, _tfs in lists:
                 present.update(ids)
-            need = math.ceil(len(lists) * _PARTIAL_SHARE)
+            need = max(1, math.ceil(len(lists) * _PARTIAL_SHARE))
             docs = {d for d, n in present.items() if n >= need}
             for d in docs:
                 best[d] = max(best.get(d, 0.0), present[d] / len(lists))
             weighted = [(p, probe.boost * source.idf(len(p[0])) * (K1 + 1)) for p in lists if len(p[0])]
-            scored.append(_Scored(probe.field, docs, weighted))
+            scored.append(_Scored(probe.field, docs, weighted))  # records found only so need their BM25
         for d, value in best.items():
             if value < 1.0:  # a whole match is counted already
                 share[d] = share.get(d, 0.0) + value

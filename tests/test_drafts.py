@@ -180,7 +180,7 @@ def test_empty_and_missing_body_and_unknown_center(run: Run, tmp_path: Path) -> 
         expect=3,
     )
     assert "未知的质控中心：不存在中心" in result.output
-    assert "YYYY-MM-DD" in draft(run, body_file(tmp_path), "--date", "2026/3/5", expect=2).output
+    assert "日期可以写成" in draft(run, body_file(tmp_path), "--date", "2026-02-30", expect=2).output
 
 
 def test_request_with_signer(run: Run, root: Path, tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_bad_queries_get_clear_messages(filled: Path, run: Run) -> None:
     assert "没有可检索的文字" in result.output
     for query in ('"院感', "院感*", "center:院感", "(督查", "院感 AND OR NOT"):
         run("search", query, "--json")
-    assert run("search", "整改", "--from", "2026/01/01", expect=2).exit_code == 2
+    assert run("search", "整改", "--from", "2026/02/30", expect=2).exit_code == 2
     assert "没有找到" in run("search", "完全不存在的词语组合甲乙丙").output
 
 

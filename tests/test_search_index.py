@@ -303,7 +303,11 @@ def test_a_small_commit_never_merges_big_segments_and_compact_merges_after_a_bul
 def test_a_simplified_query_finds_traditional_text_and_marks_it(index: SearchIndex) -> None:
     """Texts from Hong Kong, Macao or Taiwan, converted files, OCR of old print: folded to simplified
     characters at index and query time (OpenCC's data), one character for one, so snippets mark them."""
-    _add(index, _doc(1, "上蔡縣人民醫院病歷質量督查報告：發現病歷書寫不規範。"), _doc(2, "護理質控中心工作會議"))
+    _add(
+        index,
+        _doc(1, "上蔡縣人民醫院病歷質量督查報告：發現病歷書寫不規範。"),
+        _doc(2, "護理質控中心工作會議"),
+    )
     hits = index.search("上蔡县人民医院 病历")
     assert [h.record_id for h in hits] == [1]
     assert "【上蔡縣人民醫院病歷】" in hits[0].snippet and "發現【病歷】書寫" in hits[0].snippet
@@ -328,3 +332,14 @@ def test_a_word_found_only_in_part_still_comes_after_those_holding_it(index: Sea
     assert _ids(index, "视频会议") == [1, 2]
     assert _ids(index, '"视频会议"') == [1]
     assert _ids(index, "技能竞赛") == []  # no bigram of it anywhere: nothing
+
+
+def test_a_short_name_the_dictionary_splits_is_searched_whole(index: SearchIndex) -> None:
+    """段美丽 segments as 段 / 美丽 and lost its surname: pages about 美丽中国 came first (real-text evaluation)."""
+    _add(
+        index,
+        _doc(1, "在美丽的翠湖北岸召开年会"),
+        _doc(2, "建设美丽中国的重要体现"),
+        _doc(3, "在重症医学科主任段美丽教授的主持下进行"),
+    )
+    assert _ids(index, "段美丽")[0] == 3
