@@ -357,11 +357,66 @@ def classify(
     show(f"{rec.path}：{c.center or '—'} {c.year or '—'} {c.activity or '—'} {c.category}（manual）")
 
 
+_STATES = {
+    "active": "active", "现存": "active", "在用": "active", "有效": "active", "未删除": "active",
+    "deleted": "deleted", "删除": "deleted", "已删除": "deleted", "删掉": "deleted",
+}  # fmt: skip
+
+
+def _state_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """`--state 已删除` as well as `deleted`."""
+    if value is None or not value.strip():
+        return None
+    found = _STATES.get(value.strip().lower())
+    if found is None:
+        raise click.BadParameter(f"状态只能是 现存（active）或 已删除（deleted）：{value}")
+    return found
+
+
+def _year_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    """`--year 2026`, `2026年`, `今年`, `去年`, `前年` (as `zhikong search 去年…` understands them)."""
+    if value is None or not value.strip():
+        return None
+    text = unicodedata.normalize("NFKC", value).strip().removesuffix("年度").removesuffix("年")
+    if text.isdigit() and len(text) == 4:
+        return int(text)
+    from zhikong.indexer.query import relative_year
+
+    rest, year = relative_year(value.strip(), date.today())
+    if year is not None and not rest.strip():
+        return year
+    raise click.BadParameter(f"年度应写成四位数字（如 2026、2026年）或 今年、去年、前年：{value}")
+
+
+def _center_option(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A center the archive has registered; a misspelt one is answered with the registered ones, not with
+    an empty list."""
+    if value is None or not value.strip():
+        return None
+    env = ctx.find_object(Env)
+    if env is None:
+        return value
+    try:
+        names = env.archive().settings().center_names()
+    except ZhikongError:
+        return value  # no archive here: the command itself says so
+    if value in names:
+        return value
+    close = [n for n in names if value in n or n in value]
+    raise click.BadParameter(
+        f"没有登记这个质控中心：{value}"
+        + (f"。是不是：{'、'.join(close)}？" if close else "")
+        + f"（已登记：{'、'.join(names) or '无'}）"
+    )
+
+
 @cli.command("ls")
-@click.option("--center", "center_name", help="质控中心")
-@click.option("--year", type=int, help="年度")
+@click.option("--center", "center_name", callback=_center_option, help="质控中心")
+@click.option("--year", metavar="年度", callback=_year_option, help="年度：2026、2026年、今年、去年")
 @click.option("--category", help="类别")
-@click.option("--state", type=click.Choice(["active", "deleted"]), help="状态")
+@click.option(
+    "--state", metavar="状态", callback=_state_option, help="状态：现存（active）或 已删除（deleted）"
+)
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
 @click.pass_obj
 def ls_(
@@ -543,8 +598,8 @@ def _activity_type_option(_ctx: click.Context, _param: click.Parameter, value: s
 
 @cli.command()
 @click.argument("query", nargs=-1, required=True)
-@click.option("--center", "center_name", help="质控中心")
-@click.option("--year", type=int, help="年度")
+@click.option("--center", "center_name", callback=_center_option, help="质控中心")
+@click.option("--year", metavar="年度", callback=_year_option, help="年度：2026、2026年、今年、去年")
 @click.option("--category", help="类别，如 反馈意见")
 @click.option(
     "--type",
@@ -1227,7 +1282,7 @@ def _print_sheet(sheet: ScoreSheet) -> None:
 
 @cli.command()
 @click.option("--center", "center_name", help="只检查某个中心")
-@click.option("--year", type=int, help="只检查某个年度")
+@click.option("--year", metavar="年度", callback=_year_option, help="只检查某个年度（2026、今年、去年）")
 @click.option(
     "--as-of",
     "as_of",
@@ -1257,7 +1312,12 @@ def check(
 
 @cli.command()
 @click.option("--center", "center_name", help="质控中心（与 --all 二选一）")
-@click.option("--year", type=int, help="考核年度（默认：检查日期所在年度）")
+@click.option(
+    "--year",
+    metavar="年度",
+    callback=_year_option,
+    help="考核年度（2026、今年、去年；默认：检查日期所在年度）",
+)
 @click.option(
     "--as-of", "as_of", metavar="日期", callback=_day_option, help=f"按哪一天自查（{_DAY}；默认今天）"
 )

@@ -404,16 +404,56 @@ def set_center_host(settings: Settings, name: str, host: str) -> Settings:
     return load_settings(settings.root)
 
 
-def _read(root: Path) -> tomlkit.TOMLDocument:
-    path = root / SETTINGS_FILE
+def read_settings_text(path: Path) -> str:
+    """zhikong.toml as Notepad may have saved it: UTF-8 with or without a BOM, or the Chinese Windows
+    "ANSI" encoding (GBK/GB18030). A settings file is rewritten as UTF-8 the next time zhikong saves it."""
     try:
-        return tomlkit.parse(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise ArchiveNotFound(f"找不到设置文件 {path}。", hint="先运行 zhikong init 新建档案库。") from exc
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
     except UnicodeDecodeError as exc:
-        raise SettingsError(f"{path} 不是 UTF-8 编码。", hint="用记事本“另存为”UTF-8 编码后重试。") from exc
+        raise SettingsError(
+            f"{path} 既不是 UTF-8 也不是 GBK 编码，无法读取。", hint="用记事本打开，“另存为”时编码选 UTF-8。"
+        ) from exc
+
+
+def toml_problem(text: str, line: int | None) -> str:
+    """A TOML syntax error in words a secretary can act on: the line, and the usual cause on it."""
+    lines = text.splitlines()
+    where = f"第 {line} 行" if line else "某一行"
+    shown = lines[line - 1].strip() if line and 0 < line <= len(lines) else ""
+    if any(q in shown for q in "“”‘’"):
+        cause = '引号不能用中文引号“”，请改成英文引号 ""'
+    elif "＝" in shown:
+        cause = "等号须用英文（半角）的 ="
+    elif shown.startswith("［") or "］" in shown:
+        cause = "方括号须用英文（半角）的 [ ]"
+    elif shown and "=" not in shown and not shown.startswith(("[", "#")):
+        cause = "应写成“名称 = 值”，文字值加英文引号"
+    else:
+        cause = "格式不对：检查这一行的引号、方括号是否成对，文字值是否加了英文引号"
+    return f"{where}：{cause}" + (f"（{shown[:60]}）" if shown else "")
+
+
+def _read(root: Path) -> tomlkit.TOMLDocument:
+    path = root / SETTINGS_FILE
+    text = read_settings_text(path)
+    try:
+        return tomlkit.parse(text)
     except TOMLKitError as exc:
-        raise SettingsError(f"{path} 格式有误：{exc}", hint="检查引号、方括号是否成对。") from exc
+        line = getattr(exc, "line", None)
+        raise SettingsError(
+            f"{path} 格式有误，{toml_problem(text, line if isinstance(line, int) else None)}",
+            hint="用记事本打开 zhikong.toml 改正这一行后重试。",
+        ) from exc
 
 
 def _write(root: Path, doc: tomlkit.TOMLDocument) -> None:

@@ -117,7 +117,7 @@ def test_bad_values_are_refused_in_chinese(run: Run, tmp_path: Path) -> None:
     for args, said in (
         (("paper", "catalog", "--center", "护理质控中心", "--year", "去年", "--box", "1", "--out", "x.docx"),
          "'--year' 的值不对：“去年”不是有效的整数。"),
-        (("ls", "--state", "没有"), "“没有”不是可选的值，可选：'active', 'deleted'。"),
+        (("serve", "--host", "127.0.0.1", "--port", "x"), "“x”不是有效的整数。"),
         (("serve", "--port", "0"), "0 不在 1<=x<=65535 的范围内"),
         (("draft", "upload", "1", str(tmp_path)), "是文件夹，这里要的是文件。"),
         (("draft", "approve", "一"), "“一”不是有效的整数。"),
@@ -404,3 +404,47 @@ def test_search_type_takes_the_chinese_names(run: Run) -> None:
     refused = run("search", "院感", "--type", "开会吧", expect=2)
     assert "'--type' 的值不对：不认识的活动类型“开会吧”。可以写：会议、竞赛、学术交流、培训" in refused.output
     assert "--type 类型" in run("search", "--help").output
+
+
+# -- settings files as Notepad saves them ------------------------------------------------------------------
+
+
+def test_settings_saved_by_notepad_with_a_bom_or_in_gbk_are_read(root: Path, runner: CliRunner) -> None:
+    settings = root / "zhikong.toml"
+    text = settings.read_text(encoding="utf-8")
+    for data in (b"\xef\xbb\xbf" + text.encode("utf-8"), text.encode("gbk")):
+        settings.write_bytes(data)
+        listed = runner.invoke(cli, ["--root", str(root), "center", "list"])
+        assert listed.exit_code == 0, listed.output
+        assert "护理质控中心" in listed.output
+
+
+def test_a_toml_mistake_names_its_line_and_cause_in_chinese(root: Path, runner: CliRunner) -> None:
+    settings = root / "zhikong.toml"
+    lines = settings.read_text(encoding="utf-8").splitlines()
+    county = next(i for i, line in enumerate(lines) if line.startswith("county"))
+    lines[county] = "county = “金乡县”"
+    settings.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    refused = runner.invoke(cli, ["--root", str(root), "center", "list"])
+    assert refused.exit_code != 0
+    assert f"第 {county + 1} 行：引号不能用中文引号" in refused.output and "Unexpected" not in refused.output
+
+
+# -- filters in the secretary's words ------------------------------------------------------------------------
+
+
+def test_ls_and_search_take_chinese_states_relative_years_and_name_a_misspelt_center(run: Run) -> None:
+    this_year = date.today().year
+    assert run("ls", "--state", "已删除", "--json").exit_code == 0
+    assert run("ls", "--state", "现存").exit_code == 0
+    assert run("ls", "--year", "去年", "--json").exit_code == 0
+    assert run("ls", "--year", f"{this_year}年").exit_code == 0
+    assert run("check", "--year", "今年", "--json", expect=None).exit_code in (0, 1)  # 1: findings
+    bad_state = run("ls", "--state", "丢了", expect=2)
+    assert "状态只能是 现存（active）或 已删除（deleted）" in bad_state.output
+    bad_year = run("ls", "--year", "明年后", expect=2)
+    assert "年度应写成四位数字" in bad_year.output
+    misspelt = run("ls", "--center", "护理质控", expect=2)
+    assert "没有登记这个质控中心：护理质控" in misspelt.output and "是不是：护理质控中心" in misspelt.output
+    unknown = run("search", "督查", "--center", "未登记的中心", expect=2)
+    assert "已登记：护理质控中心、院感质控中心" in unknown.output

@@ -19,6 +19,7 @@ naming it, never a half-configured server.
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 import tomllib
 from collections.abc import Callable
@@ -49,15 +50,20 @@ _WEB_KEYS = ("upload_max_mb", "allowed_hosts", "trusted_proxies", "https")
 
 def load_web_settings(root: Path) -> WebSettings:
     """The `[web]` table of `root`/zhikong.toml, each value checked; SettingsError names every wrong one."""
+    from zhikong.archive.settings import read_settings_text, toml_problem
+
     path = Path(root) / SETTINGS_FILE
+    text = read_settings_text(path)  # UTF-8 with or without a BOM, or GBK, as Notepad saves it
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise SettingsError(f"找不到设置文件 {path}。", hint="先运行 zhikong init 新建档案库。") from exc
-    except UnicodeDecodeError as exc:
-        raise SettingsError(f"{path} 不是 UTF-8 编码。", hint="用记事本“另存为”UTF-8 编码后重试。") from exc
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path} 格式有误：{exc}", hint="检查引号、方括号是否成对。") from exc
+        line = getattr(exc, "lineno", None)  # Python 3.14; before, only in the message
+        found = re.search(r"line (\d+)", str(exc))
+        line = line if isinstance(line, int) else int(found.group(1)) if found else None
+        raise SettingsError(
+            f"{path} 格式有误，{toml_problem(text, line)}",
+            hint="用记事本打开 zhikong.toml 改正这一行后重试。",
+        ) from exc
     return web_settings_from(data.get("web", {}), path)
 
 
