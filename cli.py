@@ -832,7 +832,7 @@ def _document_options(command: Any) -> Any:
             "--body",
             type=click.Path(path_type=Path, dir_okay=False),
             required=True,
-            help="正文：纯文本文件（UTF-8 或 GBK）；以 一、（一）1.（1）开头的行自动成为各级标题",
+            help="正文：Word 文档（.docx）或纯文本文件（UTF-8 或 GBK）；以 一、（一）1.（1）开头的行自动成为各级标题",
         ),
         click.option("--attach", "attachments", multiple=True, help="附件名称（可多次，按顺序编号）"),
         click.option(

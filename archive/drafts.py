@@ -163,7 +163,8 @@ class Draft:
 
 
 def read_body(path: Path) -> str:
-    """A plain-text body file: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
+    """A body file: a Word document (.docx: its paragraphs, automatic numbering included), or plain text in
+    UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030/GBK.
 
     Secretaries on Chinese Windows save from Notepad as ANSI (GBK) as often as UTF-8. Valid UTF-8
     is tried first: GBK text is almost never valid UTF-8, while GB18030 decodes nearly any bytes.
@@ -176,6 +177,13 @@ def read_body(path: Path) -> str:
             hint="正文应是纯文本；请确认选对了文件（不是 Word 文档或图片）。",
         )
     data = path.read_bytes()
+    if data.startswith(b"PK\x03\x04"):  # a Word document (.docx): its paragraphs, numbering included
+        return _docx_body(path, data)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputFileError(
+            f"正文文件 {path.name} 是旧版 Word（.doc）或加密的文件，无法读取。",
+            hint="请在 Word/WPS 中“另存为” .docx 或纯文本（.txt）后再用 --body 指定。",
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     for encoding in ("utf-8-sig", "gb18030"):
@@ -187,6 +195,23 @@ def read_body(path: Path) -> str:
         f"正文文件的编码无法识别：{path.name}",
         hint="请用记事本打开，另存为时选择“UTF-8”编码。",
     )
+
+
+def _docx_body(path: Path, data: bytes) -> str:
+    import io
+    import zipfile
+
+    from zhikong.indexer.extractors.docx import body_lines
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            lines = body_lines(zf)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise InputFileError(
+            f"正文文件 {path.name} 不是完整的 Word 文档（.docx），无法读取。",
+            hint="请在 Word/WPS 中重新保存，或另存为纯文本（.txt）。",
+        ) from exc
+    return "\n".join(lines)
 
 
 # -- reading --------------------------------------------------------------------------------------

@@ -466,3 +466,20 @@ def test_draft_and_final_open_in_libreoffice(run: Run, root: Path, tmp_path: Pat
         )
         assert "送审稿" in draft_text and "送审稿" not in final_text
         assert "金卫健字〔2026〕1号" in "".join(final_text.split())  # pdftotext spaces Latin from CJK
+
+
+def test_a_word_document_as_the_body(run: Run, root: Path, tmp_path: Path) -> None:
+    """`--body 正文.docx`: its paragraphs, a line each, so "一、" lines become headings as in a text body."""
+    doc = Document()
+    for line in ("为加强护理质量管理，决定召开会议。现将有关事项通知如下：", "一、会议时间", "3月15日上午。"):
+        doc.add_paragraph(line)
+    body = tmp_path / "正文.docx"
+    doc.save(str(body))
+    draft(run, body)
+    made = root / drafts_json(run)[0]["draft_path"]
+    styled = {p.text: p.style.name for p in Document(str(made)).paragraphs if p.style is not None}
+    assert styled["一、会议时间"] == "公文一级标题" and styled["3月15日上午。"] == "公文正文"
+    old_word = tmp_path / "旧版.docx"
+    old_word.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    refused = draft(run, old_word, expect=None)
+    assert refused.exit_code != 0 and "旧版 Word" in refused.output

@@ -82,3 +82,12 @@ class DocxExtractor:
             if sink.full:
                 break
         return sink.result(title=_core_title(zf) or heading)
+
+
+def body_lines(zf: zipfile.ZipFile) -> list[str]:
+    """The main text of a .docx, one line per paragraph, with Word's automatic numbering (一、（一）1.) put
+    back: what a secretary typed as the body of a notice (`zhikong draft notice --body 正文.docx`)."""
+    root = parse_member(zf, "word/document.xml")
+    if root is None:
+        return []
+    return [text for _style, text in _paragraphs(root, Numbering.read(zf))]
