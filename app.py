@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from zhikong.archive import audit
 from zhikong.archive.catalogue import Catalogue, Record, RecordState, Version
-from zhikong.archive.ingest import Reconciler, ScanReport, TextResult
+from zhikong.archive.ingest import Reconciler, ScanProgress, ScanReport, TextResult
 from zhikong.archive.settings import (
     SETTINGS_FILE,
     Center,
@@ -529,10 +529,14 @@ class Archive:
 
     # -- the folder and its records -----------------------------------------------------------------
 
-    def scan(self, actor: Actor, paths: Sequence[Path] | None = None) -> ScanReport:
+    def scan(
+        self, actor: Actor, paths: Sequence[Path] | None = None, *, progress: ScanProgress | None = None
+    ) -> ScanReport:
         """Bring the catalogue in line with the folder (or only `paths`): new, changed, moved, deleted;
-        and file the final of any approval an interruption left unfiled."""
+        and file the final of any approval an interruption left unfiled. `progress` hears of each file."""
         with self.session(actor) as s:
+            if progress is not None:
+                s.reconciler.progress = progress
             return self._reconcile(s, paths)
 
     @staticmethod

@@ -19,6 +19,7 @@ import sqlite3
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ from zhikong import clitext
 from zhikong.app import Archive, default_actor
 from zhikong.archive.catalogue import RecordState, storage_error
 from zhikong.archive.convention import ACTIVITY_KEYWORDS, ActivityType
-from zhikong.archive.ingest import ScanReport
+from zhikong.archive.ingest import ScanProgress, ScanReport
 from zhikong.archive.settings import Center, Roster, find_root
 from zhikong.errors import ExitCode, InputFileError, InternalError, VerificationError, ZhikongError
 from zhikong.indexer.index import SearchFilters
@@ -260,12 +261,58 @@ def _print_report(report: ScanReport, verbose: bool = True) -> None:
         show(f"  跳过：{skip.path}：{skip.message}")
 
 
+class _TerminalProgress(ScanProgress):
+    """One line on the terminal that updates itself: files done of all, the time left, the file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.drawn = False
+
+    def step(self, done: int, total: int, rel: str) -> None:
+        now = time.monotonic()
+        if total < 20 or now - self.last < 0.2:  # short work, or drawn a moment ago
+            return
+        self.last = now
+        left = ""
+        if done >= 5:
+            seconds = (now - self.started) / done * (total - done)
+            left = (
+                f"，约剩 {int(seconds // 60)} 分 {int(seconds % 60)} 秒"
+                if seconds >= 60
+                else f"，约剩 {int(seconds)} 秒"
+            )
+        name = mask_pii(rel)
+        name = name if len(name) <= 40 else "…" + name[-39:]
+        click.echo(f"\r\x1b[K登记 {done}/{total}{left}：{name}", err=True, nl=False)
+        self.drawn = True
+
+    def finish(self) -> None:
+        if self.drawn:
+            click.echo("\r\x1b[K", err=True, nl=False)
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（各项计数）")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度")
 @click.pass_obj
-def scan(env: Env, as_json: bool) -> None:
-    """核对一次：把文件夹里的变化登记进目录（新增、修改、移动、删除）。"""
-    report = env.archive().scan(env.actor)
+def scan(env: Env, as_json: bool, quiet: bool) -> None:
+    """核对一次：把文件夹里的变化登记进目录（新增、修改、移动、删除）。在终端上显示进度。"""
+    progress = _TerminalProgress() if sys.stderr.isatty() and not (as_json or quiet) else ScanProgress()
+    try:
+        report = env.archive().scan(env.actor, progress=progress)
+    except KeyboardInterrupt:
+        if isinstance(progress, _TerminalProgress):
+            progress.finish()
+        show(
+            f"已中断：已登记保存 {progress.saved} 个文件（中断时正在处理的一批不算）；"
+            "再运行 zhikong scan 会接着登记其余的文件。",
+            err=True,
+        )
+        raise
+    if isinstance(progress, _TerminalProgress):
+        progress.finish()
     if as_json:
         emit_json(report.to_json())
     else:

@@ -128,6 +128,18 @@ class _Prepared:
     text: TextResult | None
 
 
+class ScanProgress:
+    """What a long scan tells a person at a terminal: `step` before each new or changed file is read
+    (files done, files in all, the file), and `saved`, the files whose batch has been committed — what
+    survives a Ctrl-C. The default does nothing; the command line draws a line that updates itself."""
+
+    def __init__(self) -> None:
+        self.saved = 0
+
+    def step(self, done: int, total: int, rel: str) -> None:
+        pass
+
+
 class Reconciler:
     """Brings the catalogue in line with the folder. One per command; not thread-safe."""
 
@@ -146,6 +158,9 @@ class Reconciler:
         self.sink = sink
         self._index_error: str | None = None
         self._batch_copies: list[str] = []  # objects the current batch created (removed if it fails)
+        self.progress = ScanProgress()
+        self._done = 0
+        self._total = 0
 
     # -- the whole pass -----------------------------------------------------------------------------
 
@@ -190,10 +205,13 @@ class Reconciler:
         for rel, entry in missing.items():
             missing_by_sha.setdefault(entry[3], []).append(rel)
 
+        self._done, self._total = 0, len(changed) + len(new)
         for changed_chunk in _chunks(changed, BATCH):
             self._apply_changed(changed_chunk, report)
+            self.progress.saved += len(changed_chunk)
         for new_chunk in _chunks(new, BATCH):
             self._apply_new(new_chunk, missing, missing_by_sha, report)
+            self.progress.saved += len(new_chunk)
         if missing:
             self._apply_deleted(missing, report)
         self._clear_problems(on_disk.keys(), report)
@@ -271,6 +289,8 @@ class Reconciler:
 
     def _prepare(self, facts: FileFacts, report: ScanReport) -> _Prepared | None:
         """preserve + extract, outside any transaction (they are the slow part)."""
+        self.progress.step(self._done, self._total, facts.rel)
+        self._done += 1
         try:
             return self._prepare_one(facts, report)
         except StorageError:

@@ -448,3 +448,39 @@ def test_ls_and_search_take_chinese_states_relative_years_and_name_a_misspelt_ce
     assert "没有登记这个质控中心：护理质控" in misspelt.output and "是不是：护理质控中心" in misspelt.output
     unknown = run("search", "督查", "--center", "未登记的中心", expect=2)
     assert "已登记：护理质控中心、院感质控中心" in unknown.output
+
+
+# -- progress on long work -----------------------------------------------------------------------------------
+
+
+def test_scan_shows_its_progress_on_a_terminal_only(root: Path, runner: CliRunner) -> None:
+    """A pseudo-terminal gets a line that updates itself (登记 n/总数); a pipe or --json gets none."""
+    import pty
+
+    folder = root / "护理质控中心" / "2026" / "2026-03-15 第一次工作会议"
+    folder.mkdir(parents=True)
+    for i in range(60):
+        (folder / f"记录{i:02d}.txt").write_text(f"第 {i} 份会议记录。" * 50, encoding="utf-8")
+    command = [sys.executable, "-m", "zhikong.cli", "--root", str(root), "scan"]
+    env = dict(os.environ)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(120)
+    os.close(leader)
+    shown = seen.decode("utf-8", "replace")
+    assert proc.returncode == 0, shown
+    assert re.search(r"登记 \d+/60", shown) and "新增 60" in shown
+    for i in range(30):
+        (folder / f"补充{i:02d}.txt").write_text(f"补充记录 {i}。" * 50, encoding="utf-8")
+    piped = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    assert "新增 30" in piped.stdout and "登记 " not in piped.stderr  # no terminal: no progress line
