@@ -32,6 +32,7 @@ import click
 
 from zhikong import clitext
 from zhikong.app import Archive, default_actor
+from zhikong.archive import audit
 from zhikong.archive.catalogue import RecordState, storage_error
 from zhikong.archive.convention import ACTIVITY_KEYWORDS, ActivityType
 from zhikong.archive.ingest import ScanProgress, ScanReport
@@ -523,27 +524,39 @@ def restore_(env: Env, path: str, version: int | None) -> None:
 @click.option("--center", "center_name", help="只看某个中心")
 @click.option("--limit", default=50, show_default=True, help="最多显示条数（最新的）")
 @click.option("--imported", is_flag=True, help="显示移交时从原挂靠单位带来的审计日志")
+@click.option(
+    "--json", "as_json", is_flag=True, help="输出 JSON 数组（操作的代号、ISO 8601 时间，供脚本使用）"
+)
 @click.pass_context
-def log(ctx: click.Context, center_name: str | None, limit: int, imported: bool) -> None:
+def log(ctx: click.Context, center_name: str | None, limit: int, imported: bool, as_json: bool) -> None:
     """审计日志：每次登记、修改、删除、审批都有记录（谁做的），且前后哈希相连。"""
     if ctx.invoked_subcommand:
         return
     env: Env = ctx.obj
     arc = env.archive()
+    if as_json:
+        found = (
+            arc.imported_log(env.actor, center=center_name)
+            if imported
+            else arc.log(env.actor, center=center_name, limit=limit)
+        )
+        emit_json(found.to_json()["entries"])
+        return
     if imported:
         for r in arc.imported_log(env.actor, center=center_name).entries:
             shown = (
                 "（其他中心的条目，仅保留哈希）"
                 if r.redacted
-                else f"{r.action or '':<10} {r.center or ''}  {r.path or ''}"
+                else f"{audit.label(r.action or '')}  {r.center or ''}  {r.path or ''}"
                 + (f"  {r.actor}" if r.actor else "")
             )
-            show(f"{r.chain[:8]} {r.seq:>6}  {r.ts or ''}  {shown}")
+            show(f"{r.chain[:8]} {r.seq:>6}  {audit.local_time(r.ts)}  {shown}")
         return
     for e in arc.log(env.actor, center=center_name, limit=limit).entries:
         extra = "，".join(f"{k}={v}" for k, v in e.detail.items() if k not in ("sha256", "previous_sha256"))
         who = f"  操作人：{e.actor}" if e.actor else ""
-        show(f"{e.seq:>6}  {e.ts}  {e.action:<10} {e.center or ''}  {e.path or ''}  {extra}{who}")
+        when = audit.local_time(e.ts)
+        show(f"{e.seq:>6}  {when}  {audit.label(e.action)}  {e.center or ''}  {e.path or ''}  {extra}{who}")
 
 
 @log.command("verify")

@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from zhikong.archive.catalogue import Catalogue, now_iso
@@ -59,6 +60,62 @@ def _digest(
         fields.append(actor)
     payload = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# Each action in words, for people (the log page, `zhikong log`); the stored names never change.
+ACTION_LABELS: dict[str, str] = {
+    "init": "建立档案库",
+    "center.add": "登记质控中心",
+    "add": "登记文件",
+    "change": "文件新版本",
+    "move": "文件移动",
+    "delete": "文件删除",
+    "reappear": "文件重新出现",
+    "restore": "恢复版本",
+    "classify": "人工归类",
+    "record.edit": "修改著录信息",
+    "record.upload": "网页上传",
+    "paper.add": "登记纸质件",
+    "paper.mark": "纸质件入盒",
+    "paper.link": "关联扫描件",
+    "paper.catalog": "编制归档目录",
+    "draft.create": "起草公文",
+    "draft.approve": "批准公文",
+    "draft.reject": "退回公文",
+    "draft.issue": "印发公文",
+    "handover.seal": "封存",
+    "handover.create": "生成移交包",
+    "handover.import": "导入移交包",
+    "handover.release": "解除封存",
+    "user.add": "新建账户",
+    "user.passwd": "修改密码",
+    "user.disable": "停用账户",
+    "user.lockout": "登录锁定",
+    "token.create": "生成 API 令牌",
+    "assess.score": "考核评分",
+    "draft.upload": "上传修改稿",
+    "draft.submit": "送审",
+    "handover.verify": "核验移交包",
+    "backup": "备份",
+    "backup.restore": "从备份恢复",
+}
+
+
+def label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
+
+
+def local_time(ts: str | None) -> str:
+    """A stored time (ISO 8601) as people write it, in the machine's local time: 2026年3月5日 14:08:09."""
+    if not ts:
+        return ""
+    try:
+        when = datetime.fromisoformat(ts)
+    except ValueError:
+        return ts
+    if when.tzinfo is not None:
+        when = when.astimezone()
+    return f"{when.year}年{when.month}月{when.day}日 {when:%H:%M:%S}"
 
 
 def append(

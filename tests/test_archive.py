@@ -290,7 +290,7 @@ def test_deleted_file_is_reported_never_forgotten_and_restorable(root: Path, run
     run("restore", f"{MEETING}/会议通知.docx")
     assert path.read_bytes() == content
     assert records(run)[f"{MEETING}/会议通知.docx"]["state"] == "active"
-    actions = [line.split()[2] for line in run("log").output.splitlines()]
+    actions = [e["action"] for e in as_json(run("log", "--json"))]
     assert actions[-3:] == ["delete", "restore", "reappear"]
 
 

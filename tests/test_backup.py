@@ -117,12 +117,12 @@ def test_restore_gives_back_the_archive_as_it_was_backed_up(
     on_target("restore", f"{MEETING}/会议纪要.docx", "--version", "1")
     assert folder_contents(target)[f"{MEETING}/会议纪要.docx"] != before_files[f"{MEETING}/会议纪要.docx"]
     log = on_target("log").output
-    assert "backup.restore" in log and "管理员" in log
+    assert "从备份恢复" in log and "管理员" in log
 
 
 def test_every_backup_is_an_audit_entry_with_its_actor(filled: Path, run: Run, tmp_path: Path) -> None:
     run("--as", "信息科王工", "backup", str(tmp_path / "备份"))
-    entry = [line for line in run("log").output.splitlines() if " backup " in line]
+    entry = [line for line in run("log").output.splitlines() if "  备份  " in line]
     assert len(entry) == 1 and "操作人：信息科王工" in entry[0]
     assert "审计日志完整" in run("log", "verify").output
 

@@ -93,7 +93,7 @@ def test_linking_the_scan_clears_record_electronic(tmp_path: Path, runner: CliRu
     run("scan")
     run("paper", "link", item["archival_code"], str(scan))
     assert as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y))) == []
-    actions = [e.split()[2] for e in run("log", "--limit", "500").output.splitlines() if "paper." in e]
+    actions = [e["action"] for e in as_json(run("log", "--limit", "500", "--json"))]
     assert {"paper.add", "paper.mark", "paper.link", "paper.catalog"} <= set(actions)
 
 

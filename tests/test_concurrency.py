@@ -53,7 +53,7 @@ def assert_catalogued_once(run: Run, expected: int) -> None:
     records = as_json(run("ls", "--json"))
     paths = Counter(r["path"] for r in records if r["state"] == "active")
     assert len(paths) == expected and set(paths.values()) == {1}
-    adds = [line for line in run("log", "--limit", "100000").output.splitlines() if " add " in line]
+    adds = [e for e in as_json(run("log", "--limit", "100000", "--json")) if e["action"] == "add"]
     assert len(adds) == expected
     assert "审计日志完整" in run("log", "verify").output
 

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from zhikong.app import for_people
+from zhikong.archive import audit
 from zhikong.archive.audit import AuditEntry
 from zhikong.errors import VerificationError
 from zhikong.web.accounts import Account
@@ -19,42 +20,7 @@ from zhikong.web.context import archive
 from zhikong.web.views import account, forbidden, local_time, login_required
 
 PAGE = 50
-ACTIONS = {
-    "init": "建立档案库",
-    "center.add": "登记质控中心",
-    "add": "登记文件",
-    "change": "文件新版本",
-    "move": "文件移动",
-    "delete": "文件删除",
-    "reappear": "文件重新出现",
-    "restore": "恢复版本",
-    "classify": "人工归类",
-    "record.edit": "修改著录信息",
-    "record.upload": "网页上传",
-    "paper.add": "登记纸质件",
-    "paper.mark": "纸质件入盒",
-    "paper.link": "关联扫描件",
-    "paper.catalog": "编制归档目录",
-    "draft.create": "起草公文",
-    "draft.approve": "批准公文",
-    "draft.reject": "退回公文",
-    "draft.issue": "印发公文",
-    "handover.seal": "封存",
-    "handover.create": "生成移交包",
-    "handover.import": "导入移交包",
-    "handover.release": "解除封存",
-    "user.add": "新建账户",
-    "user.passwd": "修改密码",
-    "user.disable": "停用账户",
-    "user.lockout": "登录锁定",
-    "token.create": "生成 API 令牌",
-    "assess.score": "考核评分",
-    "draft.upload": "上传修改稿",
-    "draft.submit": "送审",
-    "handover.verify": "核验移交包",
-    "backup": "备份",
-    "backup.restore": "从备份恢复",
-}
+ACTIONS = audit.ACTION_LABELS
 
 
 def _visible(me: Account, e: AuditEntry) -> bool:
