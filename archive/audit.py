@@ -102,7 +102,10 @@ ACTION_LABELS: dict[str, str] = {
 
 
 def label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    """The action in words, its stored code after it (登记文件（add）): people read the words, and the
+    code is what `zhikong log --json`, the rule ids and the README speak of."""
+    words = ACTION_LABELS.get(action)
+    return f"{words}（{action}）" if words else action
 
 
 def local_time(ts: str | None) -> str:

@@ -40,8 +40,8 @@ def test_every_audit_entry_names_its_actor(root: Path, run: Run) -> None:
     run("--as", "刘敏", "scan")  # --as belongs to the group: before the command (run adds --root first)
     run("--as", "医政科张科长", "classify", f"{MEETING}/会议通知.docx", "--category", "通知")
     lines = run("log").output.splitlines()
-    add = next(line for line in lines if "  登记文件  " in line)  # actions in words for people
-    classify = next(line for line in lines if "  人工归类  " in line)
+    add = next(line for line in lines if "登记文件（add）" in line)  # actions in words for people
+    classify = next(line for line in lines if "人工归类（classify）" in line)
     assert add.endswith("操作人：刘敏") and classify.endswith("操作人：医政科张科长")
     entries = as_json(run("log", "--json"))  # and by their codes for scripts
     assert {e["action"]: e["actor"] for e in entries}["classify"] == "医政科张科长"

@@ -122,7 +122,7 @@ def test_restore_gives_back_the_archive_as_it_was_backed_up(
 
 def test_every_backup_is_an_audit_entry_with_its_actor(filled: Path, run: Run, tmp_path: Path) -> None:
     run("--as", "信息科王工", "backup", str(tmp_path / "备份"))
-    entry = [line for line in run("log").output.splitlines() if "  备份  " in line]
+    entry = [line for line in run("log").output.splitlines() if "备份（backup）" in line]
     assert len(entry) == 1 and "操作人：信息科王工" in entry[0]
     assert "审计日志完整" in run("log", "verify").output
 
