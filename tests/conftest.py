@@ -153,3 +153,12 @@ def photo_of_paper(path: Path, lines: list[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     img.save(path)  # the suffix decides: .jpg is a phone photo, .pdf a scan with no text layer
     return path
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium under Selenium at 1366×768 (tests/browsertools.py)."""
+    from browsertools import chromium
+
+    with chromium() as driver:
+        yield driver

@@ -21,7 +21,6 @@ import pytest
 from browsertools import (
     INFECTION,
     NURSING,
-    chromium,
     log_in,
     needs_browser,
     new_archive,
@@ -58,12 +57,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Zk]]
     site.add("医政科张", "bureau")
     with serving(root) as base:
         yield base, site
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as driver:
-        yield driver
 
 
 def test_secretary_uploads_finds_previews_and_is_kept_to_her_center(

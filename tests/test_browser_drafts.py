@@ -19,7 +19,6 @@ import pytest
 from browsertools import (
     INFECTION,
     NURSING,
-    chromium,
     log_in,
     log_out,
     needs_browser,
@@ -51,12 +50,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Zk]]
     site.add("医政科张", "bureau")
     with serving(root) as base:
         yield base, site
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as driver:
-        yield driver
 
 
 def _edited(data: bytes, sentence: str) -> bytes:

@@ -10,7 +10,10 @@ drafts; the bureau reads every center's and alone approves or returns; an admini
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from functools import wraps
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import quote
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -162,6 +165,25 @@ def _draft_for(request: HttpRequest, draft_id: int) -> tuple[Account, Draft] | H
     return me, draft
 
 
+DraftView = Callable[..., HttpResponse]
+
+
+def with_draft(view: DraftView) -> DraftView:
+    """A view of one draft: logged in, the draft exists (404), the account may see its center (403);
+    the view gets the account and the draft."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, draft_id: int, **kwargs: Any) -> HttpResponse:
+        found = _draft_for(request, draft_id)
+        if isinstance(found, HttpResponse):
+            return found
+        me, draft = found
+        return view(request, me, draft, **kwargs)
+
+    return wrapped
+
+
 DONE = {
     "new": "已生成送审稿。请预览、下载核对（可在 Word/WPS 中修改后上传），确认无误后送审。",
     "upload": "已保存修改稿。",
@@ -171,13 +193,9 @@ DONE = {
 }
 
 
-@login_required
 @require_GET
-def detail(request: HttpRequest, draft_id: int) -> HttpResponse:
-    found = _draft_for(request, draft_id)
-    if isinstance(found, HttpResponse):
-        return found
-    me, draft = found
+@with_draft
+def detail(request: HttpRequest, me: Account, draft: Draft) -> HttpResponse:
     return _detail(request, me, draft, done=DONE.get(request.GET.get("done", ""), ""))
 
 
@@ -215,16 +233,12 @@ def _file_response(
     return response
 
 
-@login_required
 @require_GET
-def draft_file(request: HttpRequest, draft_id: int) -> HttpResponse:
+@with_draft
+def draft_file(request: HttpRequest, me: Account, draft: Draft) -> HttpResponse:
     """The 送审稿 .docx as it is now (to print, or to edit in Word/WPS and upload back)."""
-    found = _draft_for(request, draft_id)
-    if isinstance(found, HttpResponse):
-        return found
-    _me, draft = found
     if not draft.draft_path:
-        raise Http404(str(draft_id))
+        raise Http404(str(draft.id))
     path = archive().settings().root / draft.draft_path
     if not path.is_file():
         return forbidden(request, "送审稿文件不见了，请秘书重新上传。", status=404, title="找不到文件")
@@ -235,16 +249,12 @@ def draft_file(request: HttpRequest, draft_id: int) -> HttpResponse:
 
 
 @xframe_options_sameorigin
-@login_required
 @require_GET
-def draft_preview(request: HttpRequest, draft_id: int) -> HttpResponse:
+@with_draft
+def draft_preview(request: HttpRequest, me: Account, draft: Draft) -> HttpResponse:
     """The 送审稿's pages as LibreOffice renders them (cached by content), for the page's frame."""
-    found = _draft_for(request, draft_id)
-    if isinstance(found, HttpResponse):
-        return found
-    _me, draft = found
     if not draft.draft_path:
-        raise Http404(str(draft_id))
+        raise Http404(str(draft.id))
     settings = archive().settings()
     path = settings.root / draft.draft_path
     if not path.is_file():
@@ -262,13 +272,9 @@ def draft_preview(request: HttpRequest, draft_id: int) -> HttpResponse:
     return response
 
 
-@login_required
 @require_POST
-def upload(request: HttpRequest, draft_id: int) -> HttpResponse:
-    found = _draft_for(request, draft_id)
-    if isinstance(found, HttpResponse):
-        return found
-    me, draft = found
+@with_draft
+def upload(request: HttpRequest, me: Account, draft: Draft) -> HttpResponse:
     if not may_draft(me, draft.center):
         return forbidden(request, "只有本中心的秘书可以上传修改稿。")
     file = request.FILES.get("file")
@@ -278,51 +284,43 @@ def upload(request: HttpRequest, draft_id: int) -> HttpResponse:
         return _detail(request, me, draft, problems=["文件太大，不像一份送审稿。"], status=400)
     try:
         arc = archive()
-        arc.draft_upload(me.name, draft_id, file.read(), name=file.name or "送审稿.docx")
+        arc.draft_upload(me.name, draft.id, file.read(), name=file.name or "送审稿.docx")
     except MultiProblemError as exc:
         return _detail(request, me, draft, problems=[p.message for p in exc.problems], status=400)
     except ZhikongError as exc:
         return _detail(request, me, draft, problems=[exc.message], status=400)
-    return HttpResponseRedirect(f"/drafts/{draft_id}/?done=upload")
+    return HttpResponseRedirect(f"/drafts/{draft.id}/?done=upload")
 
 
-@login_required
 @require_POST
-def submit(request: HttpRequest, draft_id: int) -> HttpResponse:
-    found = _draft_for(request, draft_id)
-    if isinstance(found, HttpResponse):
-        return found
-    me, draft = found
+@with_draft
+def submit(request: HttpRequest, me: Account, draft: Draft) -> HttpResponse:
     if not may_draft(me, draft.center):
         return forbidden(request, "只有本中心的秘书可以送审。")
     try:
-        archive().draft_submit(me.name, draft_id)
+        archive().draft_submit(me.name, draft.id)
     except ZhikongError as exc:
         return _detail(request, me, draft, problems=[exc.message], status=409)
-    return HttpResponseRedirect(f"/drafts/{draft_id}/?done=submit")
+    return HttpResponseRedirect(f"/drafts/{draft.id}/?done=submit")
 
 
-@login_required
 @require_POST
-def decide(request: HttpRequest, draft_id: int) -> HttpResponse:
+@with_draft
+def decide(request: HttpRequest, me: Account, draft: Draft) -> HttpResponse:
     """The bureau approves (with the next number, or the one entered) or returns with a reason."""
-    found = _draft_for(request, draft_id)
-    if isinstance(found, HttpResponse):
-        return found
-    me, _draft = found
     if not may_decide(me):
         return forbidden(request, "只有卫健局医政科可以批准或退回公文。")
     arc = archive()
     try:
         if request.POST.get("action") == "reject":
-            arc.reject(me.name, draft_id, reason=request.POST.get("reason", ""), by=me.name)
-            return HttpResponseRedirect(f"/drafts/{draft_id}/?done=reject")
+            arc.reject(me.name, draft.id, reason=request.POST.get("reason", ""), by=me.name)
+            return HttpResponseRedirect(f"/drafts/{draft.id}/?done=reject")
         raw = request.POST.get("number", "").strip()
         if raw and not raw.isdigit():
             raise ZhikongError(f"发文字号的序号应是整数（如 12）：{raw}")
         arc.approve(
             me.name,
-            draft_id,
+            draft.id,
             by=request.POST.get("by", "").strip() or f"{arc.settings().bureau}（{me.name}）",
             ref=request.POST.get("ref", ""),
             today=today(),
@@ -331,20 +329,16 @@ def decide(request: HttpRequest, draft_id: int) -> HttpResponse:
         )
     except ZhikongError as exc:
         message = exc.message + (f"（{exc.hint}）" if exc.hint else "")
-        current = arc.draft_detail(me.name, draft_id)
+        current = arc.draft_detail(me.name, draft.id)
         return _detail(request, me, current, problems=[message], status=409)
-    return HttpResponseRedirect(f"/drafts/{draft_id}/?done=approve")
+    return HttpResponseRedirect(f"/drafts/{draft.id}/?done=approve")
 
 
-@login_required
 @require_GET
-def attachment(request: HttpRequest, draft_id: int, number: int) -> HttpResponse:
+@with_draft
+def attachment(request: HttpRequest, me: Account, draft: Draft, number: int) -> HttpResponse:
     """One of the draft's attachment files (附件N), as a download."""
-    found = _draft_for(request, draft_id)
-    if isinstance(found, HttpResponse):
-        return found
-    me, draft = found
-    files = archive().draft_attachments(me.name, draft_id)
+    files = archive().draft_attachments(me.name, draft.id)
     if not 1 <= number <= len(files):
         raise Http404(str(number))
     path = files[number - 1]
