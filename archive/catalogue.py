@@ -262,6 +262,14 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE name = 'unclassified';
     END;
     """,
+    # 13: where each of a record's register values (题名, 日期, 责任者, 页数, 文号) came from — a JSON object
+    # field → 'document' | 'folder' | 'filename' | 'user' — and the version (sha256) the derived ones were
+    # read from (archive.meta). A 'user' value is never replaced by a derived one. Columns of the record,
+    # so a handover carries them with it.
+    """
+    ALTER TABLE records ADD COLUMN meta_by TEXT;
+    ALTER TABLE records ADD COLUMN meta_sha256 TEXT;
+    """,
 )
 
 
