@@ -263,6 +263,20 @@ def parse_day(text: str) -> date:
         ) from None
 
 
+def parse_activity(text: str) -> str:
+    """An activity as people write it — a day in any of the forms `parse_day` reads, then its name, with
+    or without a space (2026/3/5 院感督导, 2026年3月5日院感督导) — in the form folders use:
+    "2026-03-05 院感督导". ValueError (a Chinese message) when the day or the name is missing."""
+    normal = unicodedata.normalize("NFKC", text).strip()
+    m = _DAY.match(normal)
+    name = normal[m.end() :].strip(" 　_-—·") if m else ""
+    if not m or not name:
+        raise ValueError(
+            f"看不懂的活动“{text}”。活动写成“日期 名称”，如“2026-03-05 院感督导”；日期可以写成 {DAY_FORMS}"
+        )
+    return f"{parse_day(m.group(0)).isoformat()} {name}"
+
+
 # -- the catalogue: .po to .mo ------------------------------------------------------------------------
 
 Entry = tuple[str, str | None, list[str]]  # msgid, msgid_plural, msgstr forms

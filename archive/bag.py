@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 
 import bagit
 
+from zhikong.archive import progress
 from zhikong.archive.preserve import sha256_file
 from zhikong.errors import ConflictError, InputFileError, Problem
 
@@ -127,8 +128,15 @@ def build(
             part.unlink()
 
 
-def _make_bag(bag_dir: str, info: dict[str, str], processes: int, tags: dict[str, str]) -> None:
-    made = bagit.make_bag(bag_dir, info, processes=processes, checksums=list(CHECKSUMS))
+def _make_bag(
+    bag_dir: str, info: dict[str, str], processes: int, tags: dict[str, str], counter: str | None = None
+) -> None:
+    if "fork" in multiprocessing.get_all_start_methods():
+        # This process was spawned, so bagit's pool would spawn its workers too: fork them instead (this
+        # process has one thread), which starts them faster and lets them count for the progress line.
+        multiprocessing.set_start_method("fork", force=True)
+    with progress.counting_bagit_files(counter):
+        made = bagit.make_bag(bag_dir, info, processes=processes, checksums=list(CHECKSUMS))
     if tags:
         for name, text in tags.items():
             Path(bag_dir, name).write_text(text, encoding="utf-8")
@@ -143,8 +151,12 @@ def _make_bag_isolated(
     So it runs in a process of its own ("spawn": the same on Windows and Linux); the bag is then read
     back here, which reads only its small tag files."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        pool.submit(_make_bag, str(bag_dir), info, processes, tags).result()
+    files = sum(len(names) for _folder, _dirs, names in os.walk(bag_dir))
+    with (
+        progress.bagit_files(files, "计算校验和") as counter,
+        ProcessPoolExecutor(max_workers=1, mp_context=context) as pool,
+    ):
+        pool.submit(_make_bag, str(bag_dir), info, processes, tags, counter).result()
     return bagit.Bag(str(bag_dir))
 
 
@@ -521,7 +533,11 @@ def check(bag_dir: Path, *, processes: int = 1) -> BagCheck:
     try:
         # Not `validate()`: it would stop at the first failing stage above. `_validate_entries` is the
         # stage of bagit that re-reads every byte and compares every algorithm's checksum.
-        bag._validate_entries(processes)
+        with (
+            progress.bagit_files(len(bag.entries), "核验校验和") as counter,
+            progress.counting_bagit_files(counter),
+        ):
+            bag._validate_entries(processes)
     except bagit.BagValidationError as exc:
         for detail in exc.details:
             if isinstance(detail, bagit.ChecksumMismatch) and detail.path not in gone:
