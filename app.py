@@ -28,7 +28,7 @@ from enum import Enum
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from zhikong.archive import audit
+from zhikong.archive import audit, progress
 from zhikong.archive.catalogue import Catalogue, Record, RecordState, Version
 from zhikong.archive.ingest import Reconciler, ScanProgress, ScanReport, TextResult
 from zhikong.archive.settings import (
@@ -858,10 +858,13 @@ class Archive:
     def _all_docs(cat: Catalogue, taken: list[tuple[int, int]]) -> Iterator[IndexDoc]:
         """Every electronic record as an index document; (id, revision) of each goes into `taken`."""
         texts = cat.texts_by_id()
-        for r in cat.records():
-            if r.kind == "electronic":
-                taken.append((r.id, r.revision))
-                yield index_doc(r, texts.get(r.id, ""))
+        records = [r for r in cat.records() if r.kind == "electronic"]
+        shown = progress.current()
+        shown.phase("重建索引")
+        for n, r in enumerate(records):
+            shown.step(n, len(records), r.path)
+            taken.append((r.id, r.revision))
+            yield index_doc(r, texts.get(r.id, ""))
 
     # -- paper register, checks and the assessment ---------------------------------------------------
 

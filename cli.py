@@ -22,7 +22,8 @@ import threading
 import time
 import traceback
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ import click
 from zhikong import clitext
 from zhikong.app import Archive, default_actor
 from zhikong.archive import audit
+from zhikong.archive import progress as progress_of
 from zhikong.archive.catalogue import RecordState, storage_error
 from zhikong.archive.convention import ACTIVITY_KEYWORDS, ActivityType
 from zhikong.archive.ingest import ScanProgress, ScanReport
@@ -123,6 +125,16 @@ def _day_text_option(ctx: click.Context, param: click.Parameter, value: str | No
 
 
 _DAY = "如 2026-03-05、2026/3/5 或 2026年3月5日"
+
+
+def _activity_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """`--activity 2026年3月5日 院感督导` (any day form `_day_option` takes) as "2026-03-05 院感督导"."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return clitext.parse_activity(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @dataclass
@@ -263,7 +275,8 @@ def _print_report(report: ScanReport, verbose: bool = True) -> None:
 
 
 class _TerminalProgress(ScanProgress):
-    """One line on the terminal that updates itself: files done of all, the time left, the file."""
+    """One line on the terminal that updates itself: what is being done, units done of all, the time
+    left, the file. A new stage (`phase`) starts its own count and clock."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -271,7 +284,11 @@ class _TerminalProgress(ScanProgress):
         self.last = 0.0
         self.drawn = False
 
-    def step(self, done: int, total: int, rel: str) -> None:
+    def phase(self, verb: str) -> None:
+        super().phase(verb)
+        self.started, self.last = time.monotonic(), 0.0
+
+    def step(self, done: int, total: int, label: str) -> None:
         now = time.monotonic()
         if total < 20 or now - self.last < 0.2:  # short work, or drawn a moment ago
             return
@@ -284,14 +301,28 @@ class _TerminalProgress(ScanProgress):
                 if seconds >= 60
                 else f"，约剩 {int(seconds)} 秒"
             )
-        name = mask_pii(rel)
+        name = mask_pii(label)
         name = name if len(name) <= 40 else "…" + name[-39:]
-        click.echo(f"\r\x1b[K登记 {done}/{total}{left}：{name}", err=True, nl=False)
+        click.echo(f"\r\x1b[K{self.verb} {done}/{total}{left}：{name}", err=True, nl=False)
         self.drawn = True
 
     def finish(self) -> None:
         if self.drawn:
             click.echo("\r\x1b[K", err=True, nl=False)
+            self.drawn = False
+
+
+@contextmanager
+def _showing_progress(*, silent: bool = False) -> Iterator[ScanProgress]:
+    """Progress of long work on the terminal (stderr), while the block runs; none when `silent`
+    (--json, --quiet) or when stderr is not a terminal. The line is cleared when the block ends."""
+    shown = _TerminalProgress() if sys.stderr.isatty() and not silent else ScanProgress()
+    try:
+        with progress_of.reporting(shown):
+            yield shown
+    finally:
+        if isinstance(shown, _TerminalProgress):
+            shown.finish()
 
 
 @cli.command()
@@ -300,20 +331,18 @@ class _TerminalProgress(ScanProgress):
 @click.pass_obj
 def scan(env: Env, as_json: bool, quiet: bool) -> None:
     """核对一次：把文件夹里的变化登记进目录（新增、修改、移动、删除）。在终端上显示进度。"""
-    progress = _TerminalProgress() if sys.stderr.isatty() and not (as_json or quiet) else ScanProgress()
-    try:
-        report = env.archive().scan(env.actor, progress=progress)
-    except KeyboardInterrupt:
-        if isinstance(progress, _TerminalProgress):
-            progress.finish()
-        show(
-            f"已中断：已登记保存 {progress.saved} 个文件（中断时正在处理的一批不算）；"
-            "再运行 zhikong scan 会接着登记其余的文件。",
-            err=True,
-        )
-        raise
-    if isinstance(progress, _TerminalProgress):
-        progress.finish()
+    with _showing_progress(silent=as_json or quiet) as progress:
+        try:
+            report = env.archive().scan(env.actor, progress=progress)
+        except KeyboardInterrupt:
+            if isinstance(progress, _TerminalProgress):
+                progress.finish()
+            show(
+                f"已中断：已登记保存 {progress.saved} 个文件（中断时正在处理的一批不算）；"
+                "再运行 zhikong scan 会接着登记其余的文件。",
+                err=True,
+            )
+            raise
     if as_json:
         emit_json(report.to_json())
     else:
@@ -387,7 +416,7 @@ def watch(env: Env, poll: bool, rescan: float, stable: float) -> None:
     "--category",
     help="类别：通知 签到表 课件 标准文件 督查记录 反馈意见 整改报告 总结 会议纪要 工作计划 其他",
 )
-@click.option("--activity", help="活动，写成“YYYY-MM-DD 名称”")
+@click.option("--activity", callback=_activity_option, help="活动，写成“日期 名称”，如“2026-03-05 院感督导”")
 @click.option("--center", "center_name", help="质控中心")
 @click.option("--year", type=int, help="年度")
 @click.pass_obj
@@ -402,7 +431,8 @@ def classify(
     change = Reclassification(category=category, activity=activity, center=center_name, year=year)
     rec = env.archive().classify(env.actor, path, change, cwd=Path.cwd())
     c = rec.classification
-    show(f"{rec.path}：{c.center or '—'} {c.year or '—'} {c.activity or '—'} {c.category}（manual）")
+    activity = " ".join(str(part) for part in (c.activity_date, c.activity) if part) or "—"
+    show(f"{rec.path}：{c.center or '—'} {c.year or '—'} {activity} {c.category}（manual）")
 
 
 _STATES = {
@@ -723,10 +753,12 @@ def _highlight(snippet: str) -> str:
     is_flag=True,
     help="先重新读取此前无法读取或尚未读取文字的文件（装好 LibreOffice 或 OCR 之后用）",
 )
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度")
 @click.pass_obj
-def reindex(env: Env, reread: bool) -> None:
-    """从目录中保存的文字重建检索索引（不重新读取文件）。"""
-    result = env.archive().reindex(env.actor, reread=reread)
+def reindex(env: Env, reread: bool, quiet: bool) -> None:
+    """从目录中保存的文字重建检索索引（不重新读取文件）。在终端上显示进度。"""
+    with _showing_progress(silent=quiet):
+        result = env.archive().reindex(env.actor, reread=reread)
     if reread:
         show(f"重新读取了 {len(result.reread)} 个文件的文字。")
     show(f"索引已重建：{result.indexed} 条记录。")
@@ -826,7 +858,9 @@ def paper_mark(
 @click.option("--center", "center_name", required=True, help="质控中心")
 @click.option("--title", required=True, help="题名")
 @click.option("--category", required=True, help="类别，如 签到表")
-@click.option("--activity", help="所属活动，写成“YYYY-MM-DD 名称”")
+@click.option(
+    "--activity", callback=_activity_option, help="所属活动，写成“日期 名称”，如“2026-03-05 院感督导”"
+)
 @click.option("--year", type=int, help="年度（默认取活动日期的年份）")
 @click.option("--date", "doc_date", metavar="日期", callback=_day_option, help=f"文件日期（{_DAY}）")
 @click.option("--doc-number", help="文号")
@@ -908,7 +942,9 @@ def _document_options(command: Any) -> Any:
         ),
         click.option("--issuer", default="", help="印发机关（默认：发文机关）"),
         click.option(
-            "--activity", help="所属活动“YYYY-MM-DD 名称”：批准后归入该活动文件夹（默认：年度/发文/）"
+            "--activity",
+            callback=_activity_option,
+            help="所属活动“日期 名称”（如 2026-03-05 院感督导）：批准后归入该活动文件夹（默认：年度/发文/）",
         ),
     ]
     for option in reversed(options):
@@ -974,9 +1010,9 @@ def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
         number = d.doc_number or "（未编号）"
         show(f"{d.id:>4}  {d.state.label:<3}  {d.center}  {number}  {d.title}")
         if d.final_path:
-            show(f"      归档：{d.final_path}（{d.decided_by}，{d.decided_at}）")
+            show(f"      归档：{d.final_path}（{d.decided_by}，{audit.local_time(d.decided_at)}）")
         elif d.reason:
-            show(f"      退回原因：{d.reason}（{d.decided_by or '—'}，{d.decided_at}）")
+            show(f"      退回原因：{d.reason}（{d.decided_by or '—'}，{audit.local_time(d.decided_at)}）")
         elif d.draft_path:
             show(f"      送审稿：{d.draft_path}")
     show(f"共 {len(drafts)} 份")
@@ -1109,16 +1145,18 @@ def handover_create(
     processes: int,
     sign_key: Path | None,
 ) -> None:
-    """先核对文件夹，再封存该中心，生成 BagIt 移交包（含移交清单、交接书、封存记录、PDF 汇编）。"""
-    done = env.archive().handover_create(
-        env.actor,
-        center=center_name,
-        to_host=to_host,
-        out=out,
-        as_of=as_of or date.today(),
-        processes=processes,
-        sign_key=sign_key,
-    )
+    """先核对文件夹，再封存该中心，生成 BagIt 移交包（含移交清单、交接书、封存记录、PDF 汇编）。
+    在终端上显示进度。"""
+    with _showing_progress():
+        done = env.archive().handover_create(
+            env.actor,
+            center=center_name,
+            to_host=to_host,
+            out=out,
+            as_of=as_of or date.today(),
+            processes=processes,
+            sign_key=sign_key,
+        )
     _print_report(done.scan, verbose=False)
     result = done.bundle
     ready = result.readiness
@@ -1132,7 +1170,9 @@ def handover_create(
     _listed("文件名仅大小写或 Unicode 形式不同（Windows 上会互相覆盖），包内另存为", ready.renamed)
     if ready.renamed:
         show("    （原名保存在目录中，接收单位导入时自动恢复；文件系统不允许时保留包内名称）")
-    show(f"已封存：{result.center}，自 {result.seal.sealed_at} 起其文件夹的变动都会被报告。")
+    show(
+        f"已封存：{result.center}，自 {audit.local_time(result.seal.sealed_at)} 起其文件夹的变动都会被报告。"
+    )
     show(f"移交包：{result.bundle}", bold=True)
     show(
         f"  {result.from_host} → {result.to_host}；目录记录 {result.records} 条，电子文件 {result.record_files} 个；"
@@ -1181,9 +1221,10 @@ def handover_verify(
 ) -> None:
     """核验移交包：逐个重算校验和，按 DA/T 70-2018 检查真实性、完整性、可用性、安全性，并用交接书上的指纹
     （--fingerprint）或原挂靠单位的公钥（--public-key）核对来源。"""
-    report = Archive.handover_verify(
-        env.actor, bundle, processes=processes, fingerprint=fingerprint, public_key=public_key
-    )
+    with _showing_progress(silent=as_json):
+        report = Archive.handover_verify(
+            env.actor, bundle, processes=processes, fingerprint=fingerprint, public_key=public_key
+        )
     if as_json:
         emit_json(report.to_json())
     else:
@@ -1227,9 +1268,10 @@ def handover_import(
     """先核验（含 --fingerprint/--public-key 核对来源），再把移交包里的中心并入新挂靠单位的档案库
     （--root；不是档案库的空目录会新建）。"""
     root = env.root_option.expanduser().resolve() if env.root_option else env.root()
-    done = Archive.handover_import(
-        env.actor, root, bundle, processes=processes, fingerprint=fingerprint, public_key=public_key
-    )
+    with _showing_progress():
+        done = Archive.handover_import(
+            env.actor, root, bundle, processes=processes, fingerprint=fingerprint, public_key=public_key
+        )
     result, report = done.imported, done.scan
     if result.created_archive:
         show(f"已按移交包的设置新建档案库：{result.root}")
@@ -1290,8 +1332,10 @@ def handover_status(env: Env, center_name: str | None) -> None:
     if not result.seals and not result.host_changes:
         show("没有封存或移交记录。")
     for s in result.seals:
-        state = f"已解除于 {s.released_at}" if s.released_at else "封存中"
-        show(f"封存：{s.center} 自 {s.sealed_at}（移交给 {s.to_host}，{state}）移交包 {s.bundle or '未生成'}")
+        state = f"已解除于 {audit.local_time(s.released_at)}" if s.released_at else "封存中"
+        show(
+            f"封存：{s.center} 自 {audit.local_time(s.sealed_at)}（移交给 {s.to_host}，{state}）移交包 {s.bundle or '未生成'}"
+        )
     for h in result.host_changes:
         show(f"挂靠单位变更：{h.center} {h.from_host or '—'} → {h.to_host}（{h.at}）{h.note or ''}")
     for f in result.findings:
@@ -1307,7 +1351,9 @@ def handover_status(env: Env, center_name: str | None) -> None:
 def handover_release(env: Env, center_name: str, reason: str) -> None:
     """解除封存（移交取消时使用）；原因写入审计日志。"""
     released = env.archive().handover_release(env.actor, center=center_name, reason=reason)
-    show(f"已解除封存：{released.center}（封存于 {released.sealed_at}，解除于 {released.released_at}）")
+    show(
+        f"已解除封存：{released.center}（封存于 {audit.local_time(released.sealed_at)}，解除于 {audit.local_time(released.released_at)}）"
+    )
 
 
 def _print_findings(report: CheckReport) -> None:
@@ -1455,7 +1501,7 @@ def backup_create(env: Env, dest: Path, as_json: bool) -> None:
     if as_json:
         emit_json(result.to_json())
     else:
-        show(f"已备份到 {result.dest}（{result.created_at}）", bold=True)
+        show(f"已备份到 {result.dest}（{audit.local_time(result.created_at)}）", bold=True)
         show(
             f"  目录记录 {result.records} 条，版本 {result.versions} 个；数据库：{'、'.join(result.databases)}"
         )
@@ -1486,7 +1532,7 @@ def backup_verify(env: Env, dest: Path, as_json: bool) -> None:
         emit_json(report.to_json())
     elif report.created_at:
         show(
-            f"备份 {report.dest}：{report.created_at} 备份自 {report.source}；目录记录 {report.records} 条，"
+            f"备份 {report.dest}：{audit.local_time(report.created_at)} 备份自 {report.source}；目录记录 {report.records} 条，"
             f"文件副本 {report.objects} 个（{report.bytes:,} 字节），文件夹中的文件 {report.folder_files} 个"
         )
         if report.audit_head:
@@ -1513,7 +1559,7 @@ def backup_restore(env: Env, dest: Path, target: Path) -> None:
     done = Archive.backup_restore(env.actor, dest, target)
     r = done.restored
     show(f"已恢复到 {r.target}", bold=True)
-    show(f"  备份时间 {r.created_at}，备份自 {r.source}")
+    show(f"  备份时间 {audit.local_time(r.created_at)}，备份自 {r.source}")
     show(f"  目录记录 {r.records} 条，文件夹中的文件 {r.files} 个，文件副本 {r.objects} 个")
     show(f"  检索索引已重建：{done.indexed} 条记录。")
     if r.audit_head:

@@ -23,6 +23,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError
 from pypdf.generic import IndirectObject
 
+from zhikong.archive.audit import local_time
 from zhikong.indexer.pii import mask_pii
 
 BODY_FONT = "仿宋_GB2312"
@@ -218,7 +219,7 @@ def seal_record(path: Path, parties: Parties, sealed_at: str, boxes: Sequence[Bo
     """封存记录: the paper boxes sealed by the old host, box by box."""
     doc = _document()
     _title(doc, f"{parties.center}纸质档案封存记录")
-    _para(doc, f"封存单位：{parties.from_host}    封存时间：{sealed_at}")
+    _para(doc, f"封存单位：{parties.from_host}    封存时间：{local_time(sealed_at)}")
     if boxes:
         _table(
             doc,

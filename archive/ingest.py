@@ -23,10 +23,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol, TypeVar, overload
 
-from zhikong.archive import audit
+from zhikong.archive import audit, progress
 from zhikong.archive.catalogue import Catalogue, Record, RecordState
 from zhikong.archive.convention import Classification, Source, classify, is_ignored
 from zhikong.archive.preserve import ObjectStore
+from zhikong.archive.progress import Progress
 from zhikong.archive.settings import SETTINGS_FILE, SYSTEM_DIR, Settings
 from zhikong.errors import Busy, StorageError
 from zhikong.indexer.pii import has_pii
@@ -128,16 +129,12 @@ class _Prepared:
     text: TextResult | None
 
 
-class ScanProgress:
+class ScanProgress(Progress):
     """What a long scan tells a person at a terminal: `step` before each new or changed file is read
     (files done, files in all, the file), and `saved`, the files whose batch has been committed — what
     survives a Ctrl-C. The default does nothing; the command line draws a line that updates itself."""
 
-    def __init__(self) -> None:
-        self.saved = 0
-
-    def step(self, done: int, total: int, rel: str) -> None:
-        pass
+    verb = "登记"
 
 
 class Reconciler:
@@ -158,7 +155,7 @@ class Reconciler:
         self.sink = sink
         self._index_error: str | None = None
         self._batch_copies: list[str] = []  # objects the current batch created (removed if it fails)
-        self.progress = ScanProgress()
+        self.progress: Progress = progress.current()  # the command line's, when it shows one
         self._done = 0
         self._total = 0
 
@@ -206,6 +203,7 @@ class Reconciler:
             missing_by_sha.setdefault(entry[3], []).append(rel)
 
         self._done, self._total = 0, len(changed) + len(new)
+        self.progress.phase("登记")
         for changed_chunk in _chunks(changed, BATCH):
             self._apply_changed(changed_chunk, report)
             self.progress.saved += len(changed_chunk)
@@ -563,8 +561,12 @@ class Reconciler:
         if self.extract is None:
             return []
         done: list[int] = []
-        for record_id in self.cat.ids_to_reread(statuses):
+        todo = self.cat.ids_to_reread(statuses)
+        shown = progress.current()
+        shown.phase("重新读取")
+        for n, record_id in enumerate(todo):
             rec = self.cat.get(record_id)
+            shown.step(n, len(todo), rec.path)
             path = self._abs(rec.path, rec.raw_path)
             if not path.is_file() or rec.sha256 is None:
                 continue

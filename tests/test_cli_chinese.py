@@ -453,18 +453,13 @@ def test_ls_and_search_take_chinese_states_relative_years_and_name_a_misspelt_ce
 # -- progress on long work -----------------------------------------------------------------------------------
 
 
-def test_scan_shows_its_progress_on_a_terminal_only(root: Path, runner: CliRunner) -> None:
-    """A pseudo-terminal gets a line that updates itself (登记 n/总数); a pipe or --json gets none."""
+def _on_a_terminal(root: Path, *args: str) -> str:
+    """What `zhikong --root ROOT ARGS` shows on a pseudo-terminal (stdout and stderr together)."""
     import pty
 
-    folder = root / "护理质控中心" / "2026" / "2026-03-15 第一次工作会议"
-    folder.mkdir(parents=True)
-    for i in range(60):
-        (folder / f"记录{i:02d}.txt").write_text(f"第 {i} 份会议记录。" * 50, encoding="utf-8")
-    command = [sys.executable, "-m", "zhikong.cli", "--root", str(root), "scan"]
-    env = dict(os.environ)
+    command = [sys.executable, "-m", "zhikong.cli", "--root", str(root), *args]
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower, env=env)
+    proc = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower)
     os.close(follower)
     seen = b""
     while True:
@@ -479,8 +474,70 @@ def test_scan_shows_its_progress_on_a_terminal_only(root: Path, runner: CliRunne
     os.close(leader)
     shown = seen.decode("utf-8", "replace")
     assert proc.returncode == 0, shown
+    return shown
+
+
+def test_long_work_shows_its_progress_on_a_terminal_only(root: Path, tmp_path: Path) -> None:
+    """A pseudo-terminal gets a line that updates itself (登记 n/总数, 重建索引 n/总数, 计算校验和 and 核验校验和
+    n/总数 for a handover); a pipe, --json or --quiet gets none."""
+    folder = root / "护理质控中心" / "2026" / "2026-03-15 第一次工作会议"
+    folder.mkdir(parents=True)
+    for i in range(60):
+        (folder / f"记录{i:02d}.txt").write_text(f"第 {i} 份会议记录。" * 50, encoding="utf-8")
+    shown = _on_a_terminal(root, "scan")
     assert re.search(r"登记 \d+/60", shown) and "新增 60" in shown
+    assert re.search(r"重建索引 \d+/60", _on_a_terminal(root, "reindex"))
+    bundle = tmp_path / "移交包"
+    created = _on_a_terminal(
+        root,
+        "handover",
+        "create",
+        "--center",
+        "护理质控中心",
+        "--to",
+        "金乡县第二人民医院",
+        "--out",
+        str(bundle),
+    )
+    assert re.search(r"计算校验和 \d+/\d+", created) and "移交包指纹" in created
+    assert re.search(r"自 \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d 起", created)  # not ISO 8601
+    from docx import Document
+
+    (seal_record,) = bundle.rglob("*封存记录*.docx")
+    seal_text = "\n".join(p.text for p in Document(str(seal_record)).paragraphs)
+    assert re.search(r"封存时间：\d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d", seal_text), seal_text
+    verified = _on_a_terminal(root, "handover", "verify", str(bundle))
+    assert re.search(r"核验校验和 \d+/\d+", verified) and "核验通过" in verified
+
     for i in range(30):
         (folder / f"补充{i:02d}.txt").write_text(f"补充记录 {i}。" * 50, encoding="utf-8")
-    piped = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    base = [sys.executable, "-m", "zhikong.cli", "--root", str(root)]
+    piped = subprocess.run([*base, "scan"], capture_output=True, text=True, check=True)
     assert "新增 30" in piped.stdout and "登记 " not in piped.stderr  # no terminal: no progress line
+    piped = subprocess.run(
+        [*base, "handover", "verify", str(bundle)], capture_output=True, text=True, check=True
+    )
+    assert "核验通过" in piped.stdout and "核验校验和 " not in piped.stderr
+    quiet = _on_a_terminal(root, "reindex", "--quiet")
+    assert "索引已重建" in quiet and "重建索引 " not in quiet
+
+
+def test_activities_take_the_day_as_people_write_it(run: Run, root: Path) -> None:
+    """--activity "2026年3月15日 第一次工作会议" (or 2026/3/15, 2026.3.15, with or without a space) is the
+    activity 2026-03-15 第一次工作会议; a name without a day is refused in Chinese."""
+    inbox = root / "护理质控中心" / "收件箱"
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "签到表.txt").write_text("第一次工作会议签到表", encoding="utf-8")
+    run("scan")
+    for written in (
+        "2026年3月15日 第一次工作会议",
+        "2026/3/15第一次工作会议",
+        "２０２６.３.１５ 第一次工作会议",
+    ):
+        done = run("classify", "护理质控中心/收件箱/签到表.txt", "--activity", written)
+        assert "2026-03-15 第一次工作会议" in done.output, done.output
+    bad = run("classify", "护理质控中心/收件箱/签到表.txt", "--activity", "第一次工作会议", expect=2)
+    assert "看不懂的活动“第一次工作会议”" in bad.output and "2026-03-05 院感督导" in bad.output
+    assert clitext.parse_activity("2026年3月5日院感督导") == "2026-03-05 院感督导"
+    with pytest.raises(ValueError, match="没有这一天"):
+        clitext.parse_activity("2026-2-30 院感督导")
