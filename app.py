@@ -412,7 +412,9 @@ class IndexSink:
 
 
 def open_index(settings: Settings) -> SearchIndex:
-    return SearchIndex.open(settings.system_dir / "index", synonyms=settings.synonyms_path)
+    return SearchIndex.for_archive(
+        settings.system_dir, engine=settings.search_engine, synonyms=settings.synonyms_path
+    )
 
 
 def _head(cat: Catalogue) -> str | None:
@@ -856,15 +858,15 @@ class Archive:
 
     @staticmethod
     def _all_docs(cat: Catalogue, taken: list[tuple[int, int]]) -> Iterator[IndexDoc]:
-        """Every electronic record as an index document; (id, revision) of each goes into `taken`."""
-        texts = cat.texts_by_id()
+        """Every electronic record as an index document; (id, revision) of each goes into `taken`.
+        Texts are read a record at a time, never all at once (a county's archive holds gigabytes)."""
         records = [r for r in cat.records() if r.kind == "electronic"]
         shown = progress.current()
         shown.phase("重建索引")
         for n, r in enumerate(records):
             shown.step(n, len(records), r.path)
             taken.append((r.id, r.revision))
-            yield index_doc(r, texts.get(r.id, ""))
+            yield index_doc(r, cat.text(r.id) or "")
 
     # -- paper register, checks and the assessment ---------------------------------------------------
 

@@ -78,6 +78,7 @@ class Settings:
     centers: tuple[Center, ...] = ()
     retention: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
     synonyms: str = ""  # a user's synonym list for search, relative to the root; "" = the shipped list
+    search_engine: str = "whoosh"  # [search] engine: "whoosh" (default) or "tantivy" (optional extra)
 
     @property
     def system_dir(self) -> Path:
@@ -225,6 +226,10 @@ def load_settings(root: Path) -> Settings:
     synonyms = data.get("synonyms", "") or ""
     if synonyms and not (root / str(synonyms)).is_file():
         problems.append(f"同义词表不存在：{synonyms}（相对于档案库目录）")
+    search = data.get("search") or {}
+    engine = search.get("engine", "whoosh") if isinstance(search, dict) else None
+    if engine not in ("whoosh", "tantivy"):
+        problems.append(f'检索引擎只能是 "whoosh" 或 "tantivy"：[search] engine = {engine!r}')
     if problems:
         raise SettingsError(
             f"{root / SETTINGS_FILE} 有误：\n  - " + "\n  - ".join(problems),
@@ -240,6 +245,7 @@ def load_settings(root: Path) -> Settings:
         centers=tuple(centers),
         retention=retention,
         synonyms=str(data.get("synonyms", "") or ""),
+        search_engine=str(engine),
     )
 
 

@@ -1,6 +1,6 @@
 """Search quality on the generated evaluation set: recall@10 and nDCG@10, ours against two baselines.
 
-    python -m bench.search_eval [--verbose]
+    python -m bench.search_eval [--verbose] [--engine whoosh|tantivy]
 
 Baselines, on the same documents and the same indexed text (title, activity folder, path, center,
 category, body): Whoosh's default StandardAnalyzer with its default AND query parser (what generic tools
@@ -23,7 +23,7 @@ from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import QueryParser
 
 from bench.corpus import Doc, Query, documents, queries
-from zhikong.indexer.index import IndexDoc, SearchIndex
+from zhikong.indexer.index import ENGINES, IndexDoc, SearchIndex
 
 K = 10
 Searcher = Callable[[str], list[int]]
@@ -38,8 +38,8 @@ def full_text(d: Doc) -> str:
     return "\n".join([d.title, d.activity, d.path, d.center + "质控中心", d.category, d.text])
 
 
-def ours(docs: list[Doc], tmp: Path) -> Searcher:
-    ix = SearchIndex.open(tmp / "ours")
+def ours(docs: list[Doc], tmp: Path, engine: str = "whoosh") -> Searcher:
+    ix = SearchIndex.open(tmp / "ours", engine=engine)
     ix.rebuild(index_doc(d) for d in docs)
     return lambda q: [h.record_id for h in ix.search(q, limit=K)]
 
@@ -80,6 +80,7 @@ def evaluate(search: Searcher, qs: list[Query], verbose: bool) -> tuple[float, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="list queries with recall below 1")
+    parser.add_argument("--engine", choices=ENGINES, default="whoosh", help="the engine ours runs on")
     args = parser.parse_args()
     import jieba
     from jieba.analyse import ChineseAnalyzer
@@ -92,7 +93,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         systems = {
-            "ours (bigrams + rjieba query words + synonyms, OR + coordination)": ours(docs, tmp),
+            f"ours (bigrams + rjieba query words + synonyms, OR + coordination, {args.engine})": ours(
+                docs, tmp, args.engine
+            ),
             "baseline: Whoosh StandardAnalyzer, default AND": whoosh_baseline(
                 docs, tmp, StandardAnalyzer(), "std"
             ),

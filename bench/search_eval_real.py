@@ -1,6 +1,6 @@
 """Search quality on REAL texts: recall@10, nDCG@10 and MRR@10 per query kind, ours against four baselines.
 
-    python -m bench.search_eval_real [--verbose]
+    python -m bench.search_eval_real [--verbose] [--engine whoosh|tantivy]
 
 The set (bench/real_search/, kept out of git; `python -m bench.real_search_corpus build` rebuilds it
 from its captures): documents from public web pages about medical quality control in both scripts,
@@ -32,7 +32,7 @@ from whoosh.analysis import NgramAnalyzer, StandardAnalyzer
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import OrGroup, QueryParser
 
-from zhikong.indexer.index import IndexDoc, SearchIndex
+from zhikong.indexer.index import ENGINES, IndexDoc, SearchIndex
 
 K = 10
 ROOT = Path(__file__).resolve().parent / "real_search"
@@ -84,8 +84,8 @@ def full_text(d: RealDoc) -> str:
     return "\n".join([d.title, d.path, d.center, d.category, d.text])
 
 
-def ours(docs: list[RealDoc], tmp: Path) -> Searcher:
-    ix = SearchIndex.open(tmp / "ours")
+def ours(docs: list[RealDoc], tmp: Path, engine: str = "whoosh") -> Searcher:
+    ix = SearchIndex.open(tmp / "ours", engine=engine)
     ix.rebuild(index_doc(d) for d in docs)
     return lambda q: [h.record_id for h in ix.search(q, limit=K)]
 
@@ -174,6 +174,7 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="list the queries ours loses on")
+    parser.add_argument("--engine", choices=ENGINES, default="whoosh", help="the engine ours runs on")
     args = parser.parse_args()
     if not (ROOT / "docs.jsonl").exists() or not (ROOT / "queries.json").exists():
         print(f"{ROOT} has no docs.jsonl/queries.json: the set is kept out of git;"
@@ -191,7 +192,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         builders: dict[str, Callable[[], Searcher]] = {
-            "ours (zhikong SearchIndex)": lambda: ours(docs, tmp),
+            f"ours (zhikong SearchIndex, {args.engine})": lambda: ours(docs, tmp, args.engine),
             "baseline: Whoosh StandardAnalyzer, AND": lambda: whoosh_baseline(
                 docs, tmp, StandardAnalyzer(), "std", any_word=False
             ),

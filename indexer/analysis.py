@@ -103,6 +103,21 @@ def tokens(text: str) -> Iterator[tuple[str, int, int]]:
             yield run, start, m.end()
 
 
+def terms(text: str) -> list[str]:
+    """The terms of `tokens(text)` without their offsets (what an engine fed whole terms stores), built
+    faster: most runs need no per-character work."""
+    found: list[str] = []
+    for m in _RUN.finditer(normalize(text)):
+        run = m.group(0)
+        if not m.group(1) or len(run) == 1:
+            found.append(run)
+        elif "\n" in run:
+            found.extend(term for term, _start, _end in tokens(run))
+        else:
+            found.extend(map(str.__add__, run[:-1], run[1:]))
+    return found
+
+
 def join_wrapped(text: str) -> str:
     """`text` with line breaks inside CJK runs removed (for checking a query word as written)."""
     return _WRAPPED.sub("", text) if "\n" in text else text

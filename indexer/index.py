@@ -1,8 +1,12 @@
-"""The search index: a small façade over Whoosh. Callers see dataclasses, never Whoosh objects.
+"""The search index: a small façade over a search engine. Callers see dataclasses, never engine objects.
 
-The index is derived data (DOMAIN §3): the catalogue keeps every record's extracted text, and `rebuild`
-recreates the index from it. Writes go through `writer()`, a transaction that commits only when its
-block finishes cleanly.
+Two engines hold the same documents, analysed the same way (indexer.analysis) and ranked by the same
+code (indexer.ranking): Whoosh (pure Python, the default) and tantivy (Rust, an optional extra; chosen with
+``[search] engine = "tantivy"`` in zhikong.toml; indexer.engine_tantivy). The index is derived data
+(DOMAIN §3): the catalogue keeps every record's extracted text, and `rebuild` recreates the index from it —
+also in the other engine, when the settings name another one. Writes go through `writer()`, a transaction
+that commits only when its block finishes cleanly, and never merges segments: `compact` does, when the
+archive is idle or after bulk work.
 """
 
 from __future__ import annotations
@@ -10,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from whoosh import index as windex
 from whoosh import query as wq
@@ -23,12 +28,12 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import StructFile
 from whoosh.util import random_name
-from whoosh.writing import CLEAR
+from whoosh.writing import NO_MERGE, SegmentWriter
 
 from zhikong.errors import ExitCode, ZhikongError
 from zhikong.indexer.analysis import Synonyms, analyzer
 from zhikong.indexer.query import CONTENT, META, QueryPlan, plan_probes, plan_query
-from zhikong.indexer.ranking import Candidate, PostingSource, rank
+from zhikong.indexer.ranking import Candidate, PostingSource, Source, rank
 from zhikong.indexer.snippet import make_snippet
 from zhikong.private import FILE_MODE, POSIX, private_dir, private_file, tighten
 
@@ -86,7 +91,15 @@ def _create_once(index_dir: Path) -> None:
     (two first scans of a new archive, a server's threads) could delete each other's table of contents
     or even a first commit. Creation therefore holds the lock Whoosh's writers take, and looks again.
     """
-    lock = _storage(index_dir).lock("MAIN_WRITELOCK")  # the lock of the default index, MAIN
+    with _write_lock(index_dir):
+        if not windex.exists_in(str(index_dir)):
+            _storage(index_dir).create_index(_schema())
+
+
+@contextmanager
+def _write_lock(index_dir: Path) -> Iterator[None]:
+    """The lock Whoosh's writers take (that of the default index, MAIN), held for the block."""
+    lock = _storage(index_dir).lock("MAIN_WRITELOCK")
     deadline = time.monotonic() + _LOCK_TIMEOUT_S
     while not lock.acquire():
         if time.monotonic() > deadline:
@@ -95,15 +108,25 @@ def _create_once(index_dir: Path) -> None:
             )
         time.sleep(0.05)
     try:
-        if not windex.exists_in(str(index_dir)):
-            _storage(index_dir).create_index(_schema())
+        yield
     finally:
         lock.release()
 
 
+def _codec() -> Any:
+    """Whoosh's codec without the per-posting field-length statistics: writing a posting looked up its
+    record's field length (a column seek and read, 17 % of a reindex) only to store each block's shortest
+    and longest record, which Whoosh's own scorer uses and ours (indexer.ranking) never reads."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    codec = W3Codec()
+    codec.length_stats = False
+    return codec
+
+
 def _writer(ix: Any, limitmb: int) -> Any:
     try:
-        return ix.writer(timeout=_LOCK_TIMEOUT_S, limitmb=limitmb)
+        return ix.writer(timeout=_LOCK_TIMEOUT_S, limitmb=limitmb, codec=_codec())
     except windex.LockError as exc:
         raise IndexBusy(
             f"检索索引正被另一个 zhikong 进程写入，等待 {_LOCK_TIMEOUT_S:.0f} 秒仍未释放。",
@@ -111,7 +134,11 @@ def _writer(ix: Any, limitmb: int) -> Any:
         ) from exc
 
 
-INTERACTIVE_MERGE_DOCS = 500
+# A rebuild writes a segment each time its sorting pool holds about this much (Whoosh's estimate of the
+# postings' size; about 600 documents of 3,000 characters): the pool is sorted in memory and never spills
+# to disk through pickle, which Whoosh does when a pool exceeds its limit (a quarter of a reindex's time).
+_POOL_MB = 160
+_SEGMENT_POOL_BYTES = 128 * 1024 * 1024
 COMPACT_MERGE_DOCS = 6000
 COMPACT_MIN_SEGMENTS = 6
 
@@ -119,7 +146,7 @@ COMPACT_MIN_SEGMENTS = 6
 def _bounded_merge(max_docs: int, *, min_segments: int) -> Callable[[Any, list[Any]], list[Any]]:
     """A whoosh merge policy: the smallest segments, while together they hold at most `max_docs`
     documents, merged into one when there are at least `min_segments` of them; the rest untouched. The
-    cost of a commit is bounded by `max_docs`, whatever the size of the index."""
+    cost of a merge is bounded by `max_docs`, whatever the size of the index."""
 
     def merge(writer: Any, segments: list[Any]) -> list[Any]:
         from whoosh.reading import SegmentReader
@@ -242,15 +269,39 @@ def _fields(doc: IndexDoc) -> dict[str, Any]:
 class WriteBatch:
     """Changes inside one `SearchIndex.writer()` block."""
 
+    def upsert(self, doc: IndexDoc) -> None:
+        """Add the record, replacing any earlier version of it (its old text is gone from the index)."""
+        raise NotImplementedError
+
+    def delete(self, record_id: int) -> None:
+        raise NotImplementedError
+
+
+class _WhooshBatch(WriteBatch):
     def __init__(self, writer: Any) -> None:
         self._writer = writer
 
     def upsert(self, doc: IndexDoc) -> None:
-        """Add the record, replacing any earlier version of it (its old text is gone from the index)."""
         self._writer.update_document(**_fields(doc))
 
     def delete(self, record_id: int) -> None:
         self._writer.delete_by_term("record_id", str(record_id))
+
+
+class Generation(Protocol):
+    """One committed state of an index, as a search reads it."""
+
+    source: Source
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]: ...
+
+    def matching(self, filters: SearchFilters) -> frozenset[int] | None:
+        """The documents the filters allow; None when there is no filter."""
+        ...
+
+    def deleted_records(self) -> frozenset[int]:
+        """The documents of records deleted from the archive (kept, found only on request)."""
+        ...
 
 
 def _filter_query(filters: SearchFilters) -> wq.Query | None:
@@ -290,28 +341,186 @@ def _layout(schema: Schema) -> tuple[tuple[str, str, str], ...]:
     return tuple((name, type(f).__name__, type(f.format).__name__) for name, f in schema.items())
 
 
+ENGINES = ("whoosh", "tantivy")
+# Each engine's index in its own folder of the archive's system folder, so a switch never mixes them.
+ENGINE_DIRS = {"whoosh": "index", "tantivy": "index-tantivy"}
+_SWITCHED = "REINDEX_NEEDED"  # in a new engine's folder while the archive's documents are in the other's
+
+
+class EngineError(ZhikongError):
+    exit_code = ExitCode.USAGE
+
+
 class SearchIndex:
-    def __init__(self, ix: Any, synonyms: Synonyms, index_dir: Path) -> None:
-        self._ix = ix
+    """The façade: one engine's index of the archive's records. `open` picks the engine."""
+
+    engine = ""
+
+    def __init__(self, synonyms: Synonyms, index_dir: Path) -> None:
         self._synonyms = synonyms
         self._dir = index_dir
-        self._searcher: Any = None
-        self._source: PostingSource | None = None
-        self._searcher_outdated = False
+        self._replaces: tuple[Path, ...] = ()
+
+    @staticmethod
+    def open(index_dir: Path, *, synonyms: Path | None = None, engine: str = "whoosh") -> SearchIndex:
+        """Open (or create) an index of `engine` in `index_dir`; `synonyms` replaces the shipped list."""
+        if engine == "tantivy":
+            from zhikong.indexer.engine_tantivy import TantivyIndex
+
+            return TantivyIndex.open_dir(index_dir, Synonyms.load(synonyms))
+        if engine != "whoosh":
+            raise EngineError(f"未知的检索引擎：{engine}", hint="可选 whoosh（默认）或 tantivy。")
+        return WhooshIndex.open_dir(index_dir, Synonyms.load(synonyms))
+
+    @staticmethod
+    def for_archive(system_dir: Path, *, engine: str, synonyms: Path | None = None) -> SearchIndex:
+        """The archive's index in the engine its settings name. The first time an engine is opened while
+        the other's index exists (the settings were just changed), it takes writes but asks for
+        `zhikong reindex` before searching; the rebuild then removes the other engine's index."""
+        if engine not in ENGINE_DIRS:
+            raise EngineError(f"未知的检索引擎：{engine}", hint="可选 whoosh（默认）或 tantivy。")
+        target = system_dir / ENGINE_DIRS[engine]
+        others = tuple(
+            system_dir / name
+            for other, name in ENGINE_DIRS.items()
+            if other != engine and (system_dir / name).exists()
+        )
+        fresh = not target.exists()
+        index = SearchIndex.open(target, synonyms=synonyms, engine=engine)
+        if fresh and others:
+            private_file(target / _SWITCHED)
+        index._replaces = others
+        return index
+
+    @property
+    def switched(self) -> bool:
+        """True while the archive's documents are still in the other engine's index."""
+        return (self._dir / _SWITCHED).exists()
+
+    @property
+    def outdated(self) -> bool:
+        """True when the index must be rebuilt before it can search (an earlier layout, another engine)."""
+        return self.switched or self._layout_outdated()
+
+    def _layout_outdated(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def writer(self) -> Iterator[WriteBatch]:
+        """A write transaction: committed when the block ends normally, cancelled if it raises. A commit
+        never merges segments (an upload or a watched file is searchable at once, never behind a merge):
+        `compact` merges them, when the archive is idle or after bulk work."""
+        raise NotImplementedError
+        yield
+
+    def compact(self) -> bool:
+        """Merge small segments so searches read few; True when a merge was done."""
+        raise NotImplementedError
+
+    def segment_count(self) -> int:
+        raise NotImplementedError
+
+    def rebuild(self, docs: Iterable[IndexDoc] | Callable[[], Iterable[IndexDoc]]) -> int:
+        """Replace the whole index with `docs` (streamed: never all in memory); the old index stays
+        readable until the new one commits. Given a function, it is called once the write lock is held,
+        so documents read from the catalogue then cannot miss a record another process indexed in
+        between. An index that took over from another engine's drops the old one."""
+        count = self._rebuild(docs)
+        (self._dir / _SWITCHED).unlink(missing_ok=True)
+        for old in self._replaces:
+            shutil.rmtree(old, ignore_errors=True)
+        self._replaces = ()
+        return count
+
+    def _rebuild(self, docs: Iterable[IndexDoc] | Callable[[], Iterable[IndexDoc]]) -> int:
+        raise NotImplementedError
+
+    def record_ids(self) -> set[int]:
+        """The record ids of the documents in the index."""
+        raise NotImplementedError
+
+    def documents(self) -> dict[int, tuple[str, str]]:
+        """record id -> (path, state) of every document: what `zhikong doctor` compares with the
+        catalogue (reads every stored document: a maintenance check, not for every reconcile)."""
+        raise NotImplementedError
+
+    def doc_count(self) -> int:
+        raise NotImplementedError
+
+    def _generation(self) -> Generation:
+        raise NotImplementedError
+
+    def search(self, query: str, filters: SearchFilters = SearchFilters(), limit: int = 20) -> list[Hit]:
+        """Records matching `query`, those matching more of its words first, then by relevance."""
+        plan = plan_query(query, self._synonyms)
+        if not plan.clauses:
+            raise QueryError(
+                f"检索词“{query.strip()}”中没有可检索的文字或数字",
+                hint="请输入要查找的词语，例如：院感 督查 反馈",
+            )
+        if self.switched:
+            raise IndexOutdated(
+                f"检索引擎已改为 {self.engine}，文件还在原来引擎的索引里，需要重建后才能检索",
+                hint="请运行 zhikong reindex（用目录中保存的文字重建，不会重新读取文件）",
+            )
+        generation = self._generation()
+        allowed = generation.matching(filters)
+        excluded = frozenset() if filters.include_deleted else generation.deleted_records()
+        pool = rank(generation.source, plan_probes(plan), max(limit * 3, 60), allowed, excluded)
+        ranked = _verify(plan, pool, generation.stored_fields, limit)
+        needles = plan.needles()
+        return [
+            _to_hit(fields, score, make_snippet(fields.get("body", ""), needles))
+            for fields, score in ranked[:limit]
+        ]
+
+
+class _WhooshGeneration:
+    def __init__(self, searcher: Any) -> None:
+        self._searcher = searcher
+        self.source: Source = PostingSource(searcher)
+        self.outdated = _layout(searcher.schema) != _layout(_schema())
+        self.stored_fields = searcher.stored_fields
+
+    def matching(self, filters: SearchFilters) -> frozenset[int] | None:
+        query = _filter_query(filters)
+        return None if query is None else frozenset(self._searcher.docs_for_query(query))
+
+    def deleted_records(self) -> frozenset[int]:
+        return frozenset(self._searcher.docs_for_query(wq.Term("state", DELETED)))
+
+    def close(self) -> None:
+        self._searcher.close()
+
+
+def _finish_part(part: Any) -> Any:
+    """The segment a rebuild's part writer wrote, its files complete, not yet in any table of contents."""
+    segment = part._finalize_segment()
+    part._finish()
+    return segment
+
+
+class WhooshIndex(SearchIndex):
+    engine = "whoosh"
+
+    def __init__(self, ix: Any, synonyms: Synonyms, index_dir: Path) -> None:
+        super().__init__(synonyms, index_dir)
+        self._ix = ix
+        self._current: _WhooshGeneration | None = None
 
     @classmethod
-    def open(cls, index_dir: Path, *, synonyms: Path | None = None) -> SearchIndex:
-        """Open (or create) the index in `index_dir`; `synonyms` replaces the shipped synonym list.
-
-        An index written by an earlier version with another layout still opens and takes writes, but
-        `search` asks for `zhikong reindex`, and `rebuild` recreates it in the current layout.
-        """
+    def open_dir(cls, index_dir: Path, synonyms: Synonyms) -> WhooshIndex:
+        """Open (or create) the index. One written by an earlier version with another layout still opens
+        and takes writes, but `search` asks for `zhikong reindex`, and `rebuild` recreates it."""
         storage = _storage(index_dir)
         for attempt in range(5):
             try:
                 if not windex.exists_in(str(index_dir)):
                     _create_once(index_dir)
-                return cls(storage.open_index(), Synonyms.load(synonyms), index_dir)
+                return cls(storage.open_index(), synonyms, index_dir)
             except FileNotFoundError:
                 # A writer committing in another thread or process replaced the table of contents
                 # between our listing and our reading it: the next look finds the new one.
@@ -320,9 +529,7 @@ class SearchIndex:
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    @property
-    def outdated(self) -> bool:
-        """True when the index on disk has an earlier version's layout and must be rebuilt to search."""
+    def _layout_outdated(self) -> bool:
         return _layout(self._ix.schema) != _layout(_schema())
 
     def close(self) -> None:
@@ -331,53 +538,61 @@ class SearchIndex:
 
     @contextmanager
     def writer(self) -> Iterator[WriteBatch]:
-        """A write transaction: committed when the block ends normally, cancelled if it raises.
-
-        A commit merges only small segments, at most `INTERACTIVE_MERGE_DOCS` documents in all: an
-        upload or a watched file is searchable within a second, never behind a merge of thousands of
-        documents (whoosh's default merge folded 2,000 documents into one segment inside such a commit,
-        holding the write lock for a minute). `compact` merges larger segments after a bulk scan."""
         writer = _writer(self._ix, 128)
         try:
-            yield WriteBatch(writer)
+            yield _WhooshBatch(writer)
         except BaseException:
             writer.cancel()
             raise
-        writer.commit(mergetype=_bounded_merge(INTERACTIVE_MERGE_DOCS, min_segments=4))
+        writer.commit(mergetype=NO_MERGE)
 
-    def compact(self) -> None:
-        """After many batches (a first scan, a reindex of part): merge the smaller segments, up to
-        `COMPACT_MERGE_DOCS` documents, so searches read few segments. Skipped when few segments exist."""
+    def compact(self) -> bool:
+        """Merge the smallest segments, up to `COMPACT_MERGE_DOCS` documents, when there are more than
+        `COMPACT_MIN_SEGMENTS`; each call one bounded merge (called again while the archive stays idle,
+        the next tier). Holds the write lock meanwhile."""
         if len(self._ix._segments()) <= COMPACT_MIN_SEGMENTS:
-            return
-        writer = _writer(self._ix, 256)
+            return False
+        writer = _writer(self._ix, _POOL_MB)
+        before = len(writer.segments)
         writer.commit(mergetype=_bounded_merge(COMPACT_MERGE_DOCS, min_segments=COMPACT_MIN_SEGMENTS))
+        return len(self._ix._segments()) < before
 
-    def rebuild(self, docs: Iterable[IndexDoc] | Callable[[], Iterable[IndexDoc]]) -> int:
-        """Replace the whole index with `docs`; the old index stays readable until the new one commits
-        (except one in an earlier layout, which is unusable anyway and is recreated first).
+    def segment_count(self) -> int:
+        return len(self._ix._segments())
 
-        Given a function, it is called once the write lock is held, so documents read from the catalogue
-        then cannot miss a record another process indexed in between."""
-        if self.outdated:
+    def _rebuild(self, docs: Iterable[IndexDoc] | Callable[[], Iterable[IndexDoc]]) -> int:
+        """Written as segments of a bounded pool each (no spill to disk), committed together in one table
+        of contents that drops every old segment; not merged afterwards (`compact`, when idle)."""
+        if self._layout_outdated():
             self._drop_searcher()
             self._ix.close()
             self._ix = _storage(self._dir).create_index(_schema())
-        writer = _writer(self._ix, 256)
+        segments: list[Any] = []
+        part: Any = None
         count = 0
-        try:
-            for doc in docs() if callable(docs) else docs:
-                writer.add_document(**_fields(doc))
-                count += 1
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(mergetype=CLEAR)
+        with _write_lock(self._dir):  # the parts write without taking it themselves
+            try:
+                for doc in docs() if callable(docs) else docs:
+                    if part is None:
+                        part = SegmentWriter(self._ix, _lk=False, limitmb=_POOL_MB, codec=_codec())
+                    part.add_document(**_fields(doc))
+                    count += 1
+                    if part.pool.currentsize > _SEGMENT_POOL_BYTES:
+                        segments.append(_finish_part(part))
+                        part = None
+                if part is None:
+                    part = SegmentWriter(self._ix, _lk=False, limitmb=_POOL_MB, codec=_codec())
+                # The last part commits every part's segment with its own, and none of the old ones.
+                part.commit(mergetype=lambda _writer, _old: list(segments))
+                part = None
+            except BaseException:
+                if part is not None:
+                    part.cancel()
+                raise
         return count
 
     def record_ids(self) -> set[int]:
-        """The record ids of the documents in the index (read from the id field's terms, not from the
-        stored documents, so it stays cheap for a large index)."""
+        # Read from the id field's terms, not from the stored documents, so it stays cheap.
         with self._ix.searcher() as searcher:
             reader = searcher.reader()
             return {
@@ -387,8 +602,6 @@ class SearchIndex:
             }
 
     def documents(self) -> dict[int, tuple[str, str]]:
-        """record id -> (path, state) of every document: what `zhikong doctor` compares with the
-        catalogue (reads every stored document: a maintenance check, not for every reconcile)."""
         with self._ix.searcher() as searcher:
             return {
                 int(fields["record_id"]): (fields["path"], fields["state"])
@@ -399,21 +612,23 @@ class SearchIndex:
         return int(self._ix.doc_count())
 
     def _drop_searcher(self) -> None:
-        if self._searcher is not None:
-            self._searcher.close()
-        self._searcher = None
-        self._source = None
+        if self._current is not None:
+            self._current.close()
+        self._current = None
 
-    def _current(self) -> tuple[Any, PostingSource]:
+    def _generation(self) -> Generation:
         # Reopened only when another writer committed; Searcher.refresh() misses deletion-only commits.
         # Kept open between searches, with what has been decoded from it (PostingSource).
-        if self._searcher is not None and not self._searcher.up_to_date():
+        if self._current is not None and not self._current._searcher.up_to_date():
             self._drop_searcher()
-        if self._searcher is None or self._source is None:
-            self._searcher = self._fresh_searcher()
-            self._source = PostingSource(self._searcher)
-            self._searcher_outdated = _layout(self._searcher.schema) != _layout(_schema())
-        return self._searcher, self._source
+        if self._current is None:
+            self._current = _WhooshGeneration(self._fresh_searcher())
+        if self._current.outdated:
+            raise IndexOutdated(
+                "检索索引是旧版本程序建立的，格式已经改变，需要重建后才能检索",
+                hint="请运行 zhikong reindex（用目录中保存的文字重建，不会重新读取文件）",
+            )
+        return self._current
 
     def _fresh_searcher(self) -> Any:
         for attempt in range(5):
@@ -424,35 +639,6 @@ class SearchIndex:
                     raise
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
-
-    def search(self, query: str, filters: SearchFilters = SearchFilters(), limit: int = 20) -> list[Hit]:
-        """Records matching `query`, those matching more of its words first, then by relevance."""
-        plan = plan_query(query, self._synonyms)
-        if not plan.clauses:
-            raise QueryError(
-                f"检索词“{query.strip()}”中没有可检索的文字或数字",
-                hint="请输入要查找的词语，例如：院感 督查 反馈",
-            )
-        searcher, source = self._current()
-        if self._searcher_outdated:
-            raise IndexOutdated(
-                "检索索引是旧版本程序建立的，格式已经改变，需要重建后才能检索",
-                hint="请运行 zhikong reindex（用目录中保存的文字重建，不会重新读取文件）",
-            )
-        query_filter = _filter_query(filters)
-        allowed = None if query_filter is None else frozenset(searcher.docs_for_query(query_filter))
-        excluded = (
-            frozenset()
-            if filters.include_deleted
-            else frozenset(searcher.docs_for_query(wq.Term("state", DELETED)))
-        )
-        pool = rank(source, plan_probes(plan), max(limit * 3, 60), allowed, excluded)
-        ranked = _verify(plan, pool, searcher.stored_fields, limit)
-        needles = plan.needles()
-        return [
-            _to_hit(fields, score, make_snippet(fields.get("body", ""), needles))
-            for fields, score in ranked[:limit]
-        ]
 
 
 def _squash(bm25: float) -> float:
@@ -500,7 +686,9 @@ def _verify(
 
 __all__ = [
     "CONTENT",
+    "ENGINES",
     "META",
+    "EngineError",
     "Hit",
     "IndexDoc",
     "IndexOutdated",

@@ -19,7 +19,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from whoosh.matching.wrappers import FilterMatcher
 
@@ -47,8 +47,31 @@ class Candidate:
 _PARTIAL_SHARE = 0.5
 
 
+class Source(Protocol):
+    """What the ranking reads from one generation of an index, whatever its engine. Document numbers are
+    ints, ascending in each posting list; the values beside them are what `saturation` turns into BM25's
+    tf / (tf + K1·(1 − B + B·length/average)) for a set of documents."""
+
+    doc_count: int
+    deleted: frozenset[int]
+
+    def postings(self, field: str, term: str) -> _Postings: ...
+
+    def expand_prefix(self, field: str, prefix: str) -> list[str]: ...
+
+    def idf(self, df: int) -> float: ...
+
+    def saturation(self, field: str, postings: _Postings, docs: set[int]) -> dict[int, float]: ...
+
+
+def idf(doc_count: int, df: int) -> float:
+    # Robertson–Spärck Jones with +1: near 0 for a term in every record (质控 in a QC archive), so
+    # ubiquitous words barely move the order among records that match the same number of clauses.
+    return math.log(1.0 + (doc_count - df + 0.5) / (df + 0.5))
+
+
 class PostingSource:
-    """Read access to one searcher's generation of the index. The generation never changes, so what is
+    """Whoosh's side of `Source`: read access to one searcher's generation of the index. The generation never changes, so what is
     decoded from it (posting lists, field lengths) is cached until the searcher is replaced."""
 
     def __init__(self, searcher: Any) -> None:
@@ -98,9 +121,11 @@ class PostingSource:
         ]
 
     def idf(self, df: int) -> float:
-        # Robertson–Spärck Jones with +1: near 0 for a term in every record (质控 in a QC archive), so
-        # ubiquitous words barely move the order among records that match the same number of clauses.
-        return math.log(1.0 + (self.doc_count - df + 0.5) / (df + 0.5))
+        return idf(self.doc_count, df)
+
+    def saturation(self, field: str, postings: _Postings, docs: set[int]) -> dict[int, float]:
+        norms = self.norms(field, docs)
+        return {d: tf / (tf + norms[d]) for d, tf in frequencies(postings, docs).items()}
 
     def norms(self, field: str, docs: Iterable[int]) -> dict[int, float]:
         """K1·(1 − B + B·length/average) per document of `docs` (and any computed before)."""
@@ -141,7 +166,7 @@ class _Scored:
     terms: list[tuple[_Postings, float]]  # postings and boost·idf·(K1 + 1)
 
 
-def _probe(source: PostingSource, probe: Probe) -> _Scored:
+def _probe(source: Source, probe: Probe) -> _Scored:
     terms = list(probe.terms)
     if probe.prefix:
         terms += [t for t in source.expand_prefix(probe.field, terms[0]) if t != terms[0]]
@@ -157,7 +182,7 @@ def _probe(source: PostingSource, probe: Probe) -> _Scored:
     return _Scored(probe.field, docs, weighted)
 
 
-def _frequencies(postings: _Postings, docs: set[int]) -> dict[int, float]:
+def frequencies(postings: _Postings, docs: set[int]) -> dict[int, float]:
     ids, tfs = postings
     if len(docs) * 16 >= len(ids):
         freq = dict(zip(ids, tfs, strict=True))
@@ -171,7 +196,7 @@ def _frequencies(postings: _Postings, docs: set[int]) -> dict[int, float]:
 
 
 def rank(
-    source: PostingSource,
+    source: Source,
     units: list[list[Probe]],
     pool: int,
     allowed: frozenset[int] | None,
@@ -216,7 +241,7 @@ def rank(
 
 
 def _partial(
-    source: PostingSource, units: list[list[Probe]], counts: Counter[int], scored: list[_Scored]
+    source: Source, units: list[list[Probe]], counts: Counter[int], scored: list[_Scored]
 ) -> tuple[dict[int, float], set[int]]:
     """Per record, the summed share of bigrams present of the units it does not match whole (only shares
     of at least `_PARTIAL_SHARE` of a word of two or more bigrams count), and the records found so."""
@@ -243,7 +268,7 @@ def _partial(
 
 
 def _relevance(
-    source: PostingSource, scored: list[_Scored], sure: set[int], contenders: set[int], places: int
+    source: Source, scored: list[_Scored], sure: set[int], contenders: set[int], places: int
 ) -> dict[int, float]:
     """BM25 of `sure` and of the `places` best `contenders` (others may be left partly summed).
 
@@ -267,7 +292,6 @@ def _relevance(
         targets = s.docs & alive
         if not targets:
             continue
-        norms = source.norms(s.field, targets)
-        for d, tf in _frequencies(postings, targets).items():
-            relevance[d] += weight * tf / (tf + norms[d])
+        for d, share in source.saturation(s.field, postings, targets).items():
+            relevance[d] += weight * share
     return relevance

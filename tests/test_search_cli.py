@@ -19,8 +19,27 @@ from zhikong.archive.samplefiles import make_docx, make_pdf, make_pptx, make_xls
 INSPECTION = "院感质控中心/2025/2025-05-10 院感防控督查"
 
 
-@pytest.fixture
-def filled(root: Path, run: Run) -> Path:
+try:
+    import tantivy
+except ImportError:
+    tantivy = None
+
+ENGINES = [
+    "whoosh",
+    pytest.param("tantivy", marks=pytest.mark.skipif(tantivy is None, reason="tantivy not installed")),
+]
+
+
+def use_engine(root: Path, engine: str) -> None:
+    """What a secretary writes in zhikong.toml to choose the search engine."""
+    settings = root / "zhikong.toml"
+    text = settings.read_text(encoding="utf-8").split("\n[search]")[0]
+    settings.write_text(f'{text}\n[search]\nengine = "{engine}"\n', encoding="utf-8")
+
+
+@pytest.fixture(params=ENGINES)
+def filled(root: Path, run: Run, request: pytest.FixtureRequest) -> Path:
+    use_engine(root, request.param)
     make_docx(
         root / INSPECTION / "反馈意见.docx",
         "院感防控督查反馈意见",
@@ -108,7 +127,8 @@ def test_reindex_rebuilds_from_stored_text_without_reading_files(
     import shutil
 
     before = as_json(run("search", "院感", "--json"))
-    shutil.rmtree(filled / ".zhikong" / "index")
+    for index_dir in (filled / ".zhikong").glob("index*"):
+        shutil.rmtree(index_dir)
 
     def no_reading(path: Path) -> object:
         raise AssertionError(f"reindex read {path}")
@@ -117,6 +137,30 @@ def test_reindex_rebuilds_from_stored_text_without_reading_files(
     monkeypatch.setattr("zhikong.indexer.extract.extract_text", no_reading)
     assert "索引已重建：5 条" in run("reindex").output
     assert as_json(run("search", "院感", "--json")) == before
+
+
+@pytest.mark.skipif(tantivy is None, reason="tantivy not installed")
+def test_reindex_moves_the_archive_to_the_engine_the_settings_name(root: Path, run: Run) -> None:
+    make_docx(root / INSPECTION / "反馈意见.docx", "院感防控督查反馈意见", ["请限期整改手卫生问题。"])
+    make_docx(root / INSPECTION / "督查记录.docx", "院感防控督查记录", ["检查医疗废物处置。"])
+    run("scan")
+    before = [h["path"] for h in as_json(run("search", "院感", "督查", "--json"))]
+    assert len(before) == 2
+    use_engine(root, "tantivy")
+    refused = run("search", "院感", expect=None)
+    assert refused.exit_code != 0 and "tantivy" in refused.output and "zhikong reindex" in refused.output
+    assert "索引已重建：2 条" in run("reindex").output
+    assert [h["path"] for h in as_json(run("search", "院感", "督查", "--json"))] == before
+    assert (root / ".zhikong" / "index-tantivy").is_dir() and not (root / ".zhikong" / "index").exists()
+    make_docx(root / INSPECTION / "整改报告.docx", "整改报告", ["手卫生整改已完成。"])
+    run("scan")  # new files go into the engine in use
+    assert as_json(run("search", "整改报告", "--json"))[0]["path"].endswith("整改报告.docx")
+    use_engine(root, "whoosh")
+    run("reindex")
+    assert as_json(run("search", "整改报告", "--json"))[0]["path"].endswith("整改报告.docx")
+    assert not (root / ".zhikong" / "index-tantivy").exists()
+    use_engine(root, "lucene")
+    assert "whoosh" in run("search", "院感", expect=None).output
 
 
 def test_a_file_dropped_under_watch_is_searchable_within_seconds(root: Path, runner: CliRunner) -> None:
