@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     )
     from zhikong.archive.handover_origin import KeyPair
     from zhikong.archive.manage import CenterYearStatus, DetailsEdit, Reclassification
+    from zhikong.archive.meta import RecordMeta
     from zhikong.archive.paper import Box, PaperItem
     from zhikong.archive.preview import Preview
     from zhikong.archive.rules import RuleSet
@@ -738,6 +739,33 @@ class Archive:
             s.reconciler.index_records([record.id])
             return record
 
+    def edit_meta(self, actor: Actor, given: str, details: DetailsEdit, *, cwd: Path) -> RecordMeta:
+        """`zhikong edit`: a record (named by its path or 档号) with its register values — 题名, 日期, 责任者,
+        页数, 文号 — read from the document if not yet read, then corrected by hand where `details` says
+        (audited; a cleared value is read from the document again); each with where it came from."""
+        from zhikong.archive import meta
+        from zhikong.archive.manage import edit_details
+        from zhikong.archive.paper import resolve
+
+        with self.session(actor) as s:
+            record = resolve(s.settings, s.cat, given, cwd)
+            record = meta.refresh(s.settings, s.cat, [record])[0]
+            record = edit_details(s.cat, record, details)
+            record = meta.refresh(s.settings, s.cat, [record])[0]
+            if record.kind == "electronic":
+                s.reconciler.index_records([record.id])
+            return meta.of(s.cat, record)
+
+    def dedupe(self, actor: Actor, path: str, *, cwd: Path) -> Deduplicated:
+        """Remove an identical copy of a file that stays elsewhere in the folder (`record.duplicate`);
+        audited, refused for the last copy (see `archive.duplicates.remove_copy`)."""
+        from zhikong.archive.duplicates import remove_copy
+        from zhikong.archive.manage import resolve_record
+
+        with self.session(actor) as s:
+            rec = resolve_record(s.settings, s.cat, path, cwd)
+            return remove_copy(s.settings, s.cat, rec, s.reconciler)
+
     def restore_record(self, actor: Actor, record_id: int, *, version: int | None = None) -> RestoreResult:
         """`restore` for a record named by its number (the web page)."""
         from zhikong.archive.manage import restore
@@ -1231,10 +1259,13 @@ class Archive:
     ) -> HandoverCreateResult:
         """Compare the folder once more, seal the center and write its BagIt bundle with the papers (which
         print its fingerprint); `sign_key` (from `handover_keygen`) also signs the fingerprint."""
+        from zhikong.archive import meta
         from zhikong.archive.handover import create_bundle
 
         with self.session(actor) as s:
             report = s.reconciler.reconcile()
+            # the 移交清单, 目录 and the compilation's bookmarks name each record by its own title
+            meta.refresh(s.settings, s.cat, s.cat.records(center=center, state="active"))
             created = create_bundle(
                 s.settings,
                 s.cat,

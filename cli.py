@@ -550,6 +550,43 @@ def restore_(env: Env, path: str, version: int | None) -> None:
         show(f"恢复前的文件内容已另存为副本（sha256 {result.saved_sha256[:12]}…，见 zhikong log）。")
 
 
+def _day_or_clear_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A day as `_day_option` reads it, as YYYY-MM-DD; "" (clear) stays ""; None when not given."""
+    if value is None or not value.strip():
+        return value
+    return _day_text_option(ctx, param, value)
+
+
+@cli.command("edit")
+@click.argument("path")
+@click.option("--title", help='题名（写空字符串 "" 则恢复为从文件读出的）')
+@click.option("--date", "doc_date", metavar="日期", callback=_day_or_clear_option, help=f"日期（{_DAY}）")
+@click.option("--responsible", help="责任者（发文机关）")
+@click.option("--pages", type=int, help="页数（写 0 则恢复为从文件读出的）")
+@click.option("--doc-number", help="文号，如 金卫健字〔2026〕3号")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（各项的值及来源）")
+@click.pass_obj
+def edit(env: Env, path: str, as_json: bool, **fields: Any) -> None:
+    """查看或修改一件档案在归档文件目录中的著录项（题名、日期、责任者、页数、文号），按路径或档号指定；
+    人工修改的值记入审计日志，重新扫描、重建索引都不会覆盖。不带选项时只显示各项及其来源。"""
+    from zhikong.archive.manage import DetailsEdit
+    from zhikong.archive.meta import FIELD_LABELS, SOURCE_LABELS
+
+    shown = env.archive().edit_meta(env.actor, path, DetailsEdit(**fields), cwd=Path.cwd())
+    if as_json:
+        emit_json(shown.to_json())
+        return
+    r = shown.record
+    show(f"{r.path}" + (f"（{r.archival_code}）" if r.archival_code else ""), bold=True)
+    for key, label in FIELD_LABELS.items():
+        value = getattr(r, key)
+        source = shown.sources.get(key)
+        show(
+            f"  {label}：{value if value is not None else '—'}"
+            + (f"（{SOURCE_LABELS[source]}）" if source else "")
+        )
+
+
 @cli.group(invoke_without_command=True)
 @click.option("--center", "center_name", help="只看某个中心")
 @click.option("--limit", default=50, show_default=True, help="最多显示条数（最新的）")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import json
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -25,6 +26,8 @@ from zhikong.errors import Busy, NotFound, SettingsError, StorageError, ZhikongE
 from zhikong.private import private_dir, private_file, tighten
 
 DB_NAME = "catalogue.sqlite"
+# A register's values (archive.meta): 题名, 日期, 责任者, 页数, 文号.
+META_FIELDS = ("title", "doc_date", "responsible", "pages", "doc_number")
 T = TypeVar("T")
 
 # Append only: a released migration is never edited, a new one is added at the end.
@@ -763,9 +766,15 @@ class Catalogue:
             "INSERT OR REPLACE INTO texts (record_id, sha256, text) VALUES (?, ?, ?)",
             (record_id, sha256, text),
         )
+        # A title the user set, or one read from this very version for the register (archive.meta), is
+        # better than the extractor's and stays.
         self.conn.execute(
-            "UPDATE records SET extract_status = ?, extract_reason = ?, title = ?, pii = ? WHERE id = ?",
-            (status, reason, title, int(pii), record_id),
+            """UPDATE records SET extract_status = ?, extract_reason = ?, pii = ?,
+                   title = CASE WHEN json_extract(meta_by, '$.title') = 'user'
+                       OR (meta_sha256 = ? AND json_extract(meta_by, '$.title') IS NOT NULL)
+                       THEN title ELSE ? END
+               WHERE id = ?""",
+            (status, reason, int(pii), sha256, title, record_id),
         )
 
     def _add_version(
@@ -1055,15 +1064,49 @@ class Catalogue:
         )
 
     def set_details(self, record_id: int, details: dict[str, Any]) -> None:
-        """Title, 日期, 责任者 and 页数 as a user set them (`archive.manage.edit_details`)."""
-        allowed = ("title", "doc_date", "responsible", "pages")
-        columns = [k for k in allowed if k in details]
-        if columns:
-            assignments = ", ".join(f"{k} = ?" for k in columns)
-            self.conn.execute(
-                f"UPDATE records SET {assignments}, updated_at = ? WHERE id = ?",
-                [*(details[k] for k in columns), now_iso(), record_id],
-            )
+        """题名, 日期, 责任者, 页数 and 文号 as a user set them (`archive.manage.edit_details`): each marked as the
+        user's in meta_by, so no derived value replaces it; a value cleared (None) is derived again."""
+        columns = [k for k in META_FIELDS if k in details]
+        if not columns:
+            return
+        sources, _ = self.meta_sources(record_id)
+        for k in columns:
+            if details[k] is None:
+                sources.pop(k, None)
+            else:
+                sources[k] = "user"
+        cleared = any(details[k] is None for k in columns)
+        assignments = ", ".join(f"{k} = ?" for k in columns)
+        self.conn.execute(
+            f"""UPDATE records SET {assignments}, meta_by = ?, updated_at = ?,
+                meta_sha256 = CASE WHEN ? THEN NULL ELSE meta_sha256 END WHERE id = ?""",
+            [*(details[k] for k in columns), json.dumps(sources), now_iso(), cleared, record_id],
+        )
+
+    # the register's values and where each came from (archive.meta)
+
+    def meta_sources(self, record_id: int) -> tuple[dict[str, str], str | None]:
+        """Where each register value of the record came from (field → 'document', 'folder', 'filename',
+        'user'), and the version (sha256) its derived values were read from (None: never derived)."""
+        row = self.conn.execute(
+            "SELECT meta_by, meta_sha256 FROM records WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            return {}, None
+        return (json.loads(row[0]) if row[0] else {}), row[1]
+
+    def set_derived_meta(self, record_id: int, sha256: str, values: dict[str, tuple[Any, str]]) -> None:
+        """The values derived from version `sha256` (field → (value, source)); a field the user set keeps
+        the user's value. A field with neither keeps what it had (e.g. what an approval recorded)."""
+        sources, _ = self.meta_sources(record_id)
+        kept = {k: v for k, v in sources.items() if v == "user"}
+        columns = [k for k in values if k in META_FIELDS and k not in kept]
+        sources = {**kept, **{k: values[k][1] for k in columns}}
+        assignments = "".join(f"{k} = ?, " for k in columns)
+        self.conn.execute(
+            f"UPDATE records SET {assignments}meta_by = ?, meta_sha256 = ? WHERE id = ?",
+            [*(values[k][0] for k in columns), json.dumps(sources), sha256, record_id],
+        )
 
     # the paper register and archival numbering (archive.paper, archive.numbering)
 

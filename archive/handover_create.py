@@ -538,17 +538,22 @@ def _derived_files(
     Read by people, so titles and paths in them are masked (the machine files keep the real names)."""
     folder.mkdir(parents=True, exist_ok=True)
     source = _source(store, root)
-    pdfs = sorted(
-        (r for r in record_files if r["path"].lower().endswith(".pdf")),
-        key=lambda r: (r["year"] or 0, r["category"], r["path"]),
-    )
+    ordered = sorted(record_files, key=lambda r: (r["year"] or 0, r["category"], r["path"]))
     compiled = handoverdocs.compile_pdfs(
         folder / f"{center}PDF汇编.pdf",
         [
-            handoverdocs.PdfEntry(r["year"], r["category"], r["title"] or Path(r["path"]).stem, source(r))
-            for r in pdfs
+            handoverdocs.PdfEntry(
+                r["year"],
+                r["category"],
+                r["title"] or Path(r["path"]).stem,
+                source(r),
+                Path(r["path"]).suffix,
+                r["sha256"] or "",
+            )
+            for r in ordered
         ],
         title=f"{center}PDF文件汇编",
+        cache=store.dir.parent / "previews",
     )
     with open(folder / "目录.csv", "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)

@@ -10,6 +10,7 @@ which masks personal data (J15(3), H27–H28); the bundle's machine-readable fil
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
@@ -19,11 +20,14 @@ from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Pt
+from PIL import Image, ImageSequence
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError
 from pypdf.generic import IndirectObject
 
 from zhikong.archive.audit import local_time
+from zhikong.archive.meta import converted_pdfs
+from zhikong.archive.preview import IMAGES, OFFICE
 from zhikong.indexer.pii import mask_pii
 
 BODY_FONT = "仿宋_GB2312"
@@ -94,7 +98,9 @@ class PdfEntry:
     year: int | None
     category: str
     title: str
-    path: Path
+    path: Path  # the record's bytes (its preserved copy)
+    suffix: str = ".pdf"  # what the file is, from its name (a preserved copy has none)
+    sha256: str = ""  # names its LibreOffice conversion in the preview cache
 
 
 @dataclass(frozen=True)
@@ -234,37 +240,75 @@ def seal_record(path: Path, parties: Parties, sealed_at: str, boxes: Sequence[Bo
     return path
 
 
-def compile_pdfs(path: Path, entries: Sequence[PdfEntry], *, title: str) -> Compiled:
-    """One PDF of the given PDFs in order, bookmarked by year, then category, then file."""
+def _as_pdfs(entries: Sequence[PdfEntry], cache: Path, scratch: Path) -> dict[int, Path | str]:
+    """Each entry as a PDF (entry index → path) or why it cannot be one: PDFs as they are, Office files
+    laid out by LibreOffice (one soffice run, cached with the previews), images drawn on a page by Pillow."""
+    made: dict[int, Path | str] = {}
+    office = [(i, e) for i, e in enumerate(entries) if e.suffix.lower() in OFFICE]
+    converted = converted_pdfs([(e.sha256 or f"entry{i}", e.path, e.suffix) for i, e in office], cache)
+    for i, e in office:
+        made[i] = converted.get(e.sha256 or f"entry{i}", "未能转换")
+    for i, e in enumerate(entries):
+        suffix = e.suffix.lower()
+        if suffix == ".pdf":
+            made[i] = e.path
+        elif suffix in IMAGES or suffix in (".tif", ".tiff"):
+            made[i] = _image_pdf(e.path, scratch / f"{i}.pdf")
+        elif i not in made:
+            made[i] = f"此类文件（{suffix or '无扩展名'}）不能转为 PDF"
+    return made
+
+
+def _image_pdf(source: Path, out: Path) -> Path | str:
+    """A photo or scan as a one-page PDF at its own size (Pillow writes JPEG data as it is)."""
+    try:
+        with Image.open(source) as img:
+            frames = [frame.convert("RGB") for frame in ImageSequence.Iterator(img)]
+            frames[0].save(out, "PDF", resolution=150.0, save_all=True, append_images=frames[1:])
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        return f"图片无法读取（{type(exc).__name__}）"
+    return out
+
+
+def compile_pdfs(path: Path, entries: Sequence[PdfEntry], *, title: str, cache: Path) -> Compiled:
+    """One PDF of the given records in order, bookmarked by year, then category, then file. Office files
+    are converted by LibreOffice when it is installed, images by Pillow; what cannot be made a PDF (no
+    LibreOffice, a damaged or encrypted file, an archive) is listed in `skipped` with the reason."""
     writer = PdfWriter()
     writer.add_metadata({"/Title": title})
     skipped: list[tuple[str, str]] = []
     years: dict[int | None, IndirectObject] = {}
     categories: dict[tuple[int | None, str], IndirectObject] = {}
     files = 0
-    for entry in entries:
-        try:
-            reader = PdfReader(entry.path)
-            if reader.is_encrypted:
-                skipped.append((entry.title, "已加密"))
+    with tempfile.TemporaryDirectory(prefix="zhikong-compile-") as scratch:
+        pdfs = _as_pdfs(entries, cache, Path(scratch))
+        for i, entry in enumerate(entries):
+            pdf = pdfs[i]
+            if isinstance(pdf, str):
+                skipped.append((entry.title, pdf))
                 continue
-            start = len(writer.pages)
-            for page in reader.pages:
-                writer.add_page(page)
-        except (PdfReadError, OSError, ValueError, KeyError) as exc:
-            skipped.append((entry.title, f"无法读取：{exc}"))
-            continue
-        files += 1
-        if entry.year not in years:
-            years[entry.year] = writer.add_outline_item(
-                title=f"{entry.year or '年度不明'}年", page_number=start
-            )
-        key = (entry.year, entry.category)
-        if key not in categories:
-            categories[key] = writer.add_outline_item(
-                title=entry.category, page_number=start, parent=years[entry.year]
-            )
-        writer.add_outline_item(title=_shown(entry.title), page_number=start, parent=categories[key])
-    with open(path, "wb") as out:
-        writer.write(out)
+            try:
+                reader = PdfReader(pdf)
+                if reader.is_encrypted:
+                    skipped.append((entry.title, "已加密"))
+                    continue
+                start = len(writer.pages)
+                for page in reader.pages:
+                    writer.add_page(page)
+            except (PdfReadError, OSError, ValueError, KeyError) as exc:
+                skipped.append((entry.title, f"无法读取：{exc}"))
+                continue
+            files += 1
+            if entry.year not in years:
+                years[entry.year] = writer.add_outline_item(
+                    title=f"{entry.year or '年度不明'}年", page_number=start
+                )
+            key = (entry.year, entry.category)
+            if key not in categories:
+                categories[key] = writer.add_outline_item(
+                    title=entry.category, page_number=start, parent=years[entry.year]
+                )
+            writer.add_outline_item(title=_shown(entry.title), page_number=start, parent=categories[key])
+        with open(path, "wb") as out:
+            writer.write(out)
     return Compiled(len(writer.pages), files, skipped)

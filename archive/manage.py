@@ -15,6 +15,7 @@ from zhikong.archive.ingest import Reconciler
 from zhikong.archive.preserve import ObjectStore, sha256_file
 from zhikong.archive.settings import Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound
+from zhikong.generator.docnumber import check_doc_number
 from zhikong.textcheck import strip_unsafe
 
 
@@ -94,12 +95,14 @@ def set_classification(
 
 @dataclass(frozen=True)
 class DetailsEdit:
-    """题名, 日期, 责任者, 页数 of a record as a user corrects them; None leaves that field as it is, "" clears it."""
+    """题名, 日期, 责任者, 页数, 文号 of a record as a user corrects them; None leaves that field as it is,
+    "" (0 pages) clears the user's value, so the one read from the document comes back (archive.meta)."""
 
     title: str | None = None
     doc_date: str | None = None  # YYYY-MM-DD
     responsible: str | None = None
     pages: int | None = None
+    doc_number: str | None = None
 
 
 def edit_details(cat: Catalogue, record: Record, edit: DetailsEdit) -> Record:
@@ -122,8 +125,19 @@ def edit_details(cat: Catalogue, record: Record, edit: DetailsEdit) -> Record:
         changes["responsible"] = strip_unsafe(edit.responsible).strip()[:100] or None
     if edit.pages is not None:
         if not 0 <= edit.pages <= 100_000:
-            raise InputFileError(f"页数不对：{edit.pages}")
+            raise InputFileError(
+                f"页数不对：{edit.pages}（应为 1 到 100000 的整数）", hint="写 0 则恢复为从文件读出的页数。"
+            )
         changes["pages"] = edit.pages or None
+    if edit.doc_number is not None:
+        number = strip_unsafe(edit.doc_number).strip()
+        problems = check_doc_number(number) if number else []
+        if problems:
+            raise InputFileError(
+                "文号不对：" + "；".join(p.message for p in problems),
+                hint="文号写成“代字〔年份〕序号号”，例如“金卫健字〔2026〕3号”。",
+            )
+        changes["doc_number"] = number or None
     changed = {k: v for k, v in changes.items() if getattr(record, k) != v}
     if not changed:
         return record

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from zhikong.archive import audit
+from zhikong.archive import audit, meta
 from zhikong.archive.catalogue import Catalogue, Record, RecordState, now_iso
 from zhikong.archive.convention import activity_type_of, check_category, parse_activity
 from zhikong.archive.filenames import fit_file_name
@@ -105,6 +105,9 @@ def plan_box(
     first), numbers them and plans them into the box; `paper mark --catalog` then files them.
     """
     code = settings.center(center).code
+    # The register prints each record's own 题名, 日期, 责任者 and 页数 (archive.meta), and the dates order
+    # the numbering: read them first, outside the transaction, since LibreOffice may take seconds.
+    meta.refresh(settings, cat, cat.records(center=center, year=year, state="active"))
     current = box_records(cat, center, year, box)
     if current:
         ret = current[0].retention or ""

@@ -20,6 +20,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+from zhikong.archive.meta import strip_number
 from zhikong.archive.numbering import RETENTION_NAMES
 from zhikong.archive.paper import Box
 from zhikong.generator.ooxml import child, rpr_fonts, xml_safe
@@ -115,7 +116,7 @@ def catalogue_rows(box: Box, scanned: set[int]) -> list[list[object]]:
             r.archival_code or "",
             r.doc_number or "",
             r.responsible or box.center,
-            r.title or Path(r.path).stem,
+            r.title or strip_number(Path(r.path).stem),
             _ymd(r.doc_date, r.classification.activity_date),
             "",
             r.pages or "",
