@@ -12,7 +12,9 @@ compares everything; with paths it compares only those files and folders (the wa
 from __future__ import annotations
 
 import errno
+import fnmatch
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -25,14 +27,24 @@ from typing import Any, Protocol, TypeVar, overload
 
 from zhikong.archive import audit, progress
 from zhikong.archive.catalogue import Catalogue, Record, RecordState
-from zhikong.archive.convention import Classification, Source, classify, is_ignored
+from zhikong.archive.convention import (
+    IGNORED_DIRS,
+    IGNORED_NAMES,
+    Classification,
+    Source,
+    classify,
+    is_ignored,
+)
 from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.progress import Progress
-from zhikong.archive.settings import SETTINGS_FILE, SYSTEM_DIR, Settings
+from zhikong.archive.settings import DRAFTS_FOLDER, SETTINGS_FILE, SYSTEM_DIR, Settings
 from zhikong.errors import Busy, StorageError
 from zhikong.indexer.pii import has_pii
 
 BATCH = 200
+# convention.IGNORED_NAMES as one pattern: the walk tests every file's name, and nine fnmatch calls a file
+# were most of the cost of scanning unchanged files.
+_IGNORED_NAME = re.compile("|".join(fnmatch.translate(pattern) for pattern in IGNORED_NAMES))
 T = TypeVar("T")
 _FILE_BUG = (
     "登记这个文件时程序出错，这个文件没有登记（其他文件不受影响）；"
@@ -70,15 +82,19 @@ class IndexSink(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileFacts:
     """A file on disk as the walk saw it."""
 
-    abs: Path
+    path: str  # as the walk found it (a string: a scan makes one for every file, mostly unchanged)
     rel: str  # POSIX, relative to the root; undecodable bytes shown as \\xNN
     raw: bytes | None  # the exact file-system name when `rel` could not represent it
     size: int
     mtime_ns: int
+
+    @property
+    def abs(self) -> Path:
+        return Path(self.path)
 
 
 @dataclass(frozen=True)
@@ -172,8 +188,10 @@ class Reconciler:
         self._index_error = None
         self._repair_index(whole=paths is None)
         settled_before = time.time_ns() - int(settle_seconds * 1e9)
-        known = self.cat.active_stats()
+        # A whole pass compares every record; an event's paths only the records at or under them, read
+        # by path from the catalogue, so a watched file costs the same in a small archive and a large one.
         scope = None if paths is None else [self._rel(Path(p)) for p in paths]
+        known = self.cat.active_stats() if scope is None else self.cat.active_stats_under(scope)
         on_disk: dict[str, FileFacts] = {}
         for facts in self._walk(paths, report):
             on_disk[facts.rel] = facts
@@ -193,11 +211,7 @@ class Reconciler:
                 report.unchanged += 1
             else:
                 changed.append((entry[0], facts))
-        missing = {
-            rel: entry
-            for rel, entry in known.items()
-            if rel not in on_disk and (scope is None or any(_within(rel, s) for s in scope))
-        }
+        missing = {rel: entry for rel, entry in known.items() if rel not in on_disk}
         missing_by_sha: dict[str, list[str]] = {}
         for rel, entry in missing.items():
             missing_by_sha.setdefault(entry[3], []).append(rel)
@@ -212,18 +226,21 @@ class Reconciler:
             self.progress.saved += len(new_chunk)
         if missing:
             self._apply_deleted(missing, report)
-        self._clear_problems(on_disk.keys(), report)
+        self._clear_problems(scope, on_disk.keys(), report)
         if self._index_error:
             report.errors.append(FileError(".zhikong/index", self._index_error))
-        report.unclassified = self._count_unclassified()
+        report.unclassified = self.cat.unclassified_count()
         return report
 
     # -- stages -------------------------------------------------------------------------------------
 
     def _walk(self, paths: Iterable[Path] | None, report: ScanReport) -> Iterator[FileFacts]:
         root = self.settings.root
-        starts = [root] if paths is None else [Path(p) if Path(p).is_absolute() else root / p for p in paths]
-        for start in starts:
+        if paths is None:
+            yield from self._walk_dir(str(root), "", report)
+            return
+        for p in paths:
+            start = Path(p) if Path(p).is_absolute() else root / p
             try:
                 st = os.lstat(start)
             except FileNotFoundError:
@@ -231,45 +248,61 @@ class Reconciler:
             except OSError as exc:
                 report.errors.append(FileError(self._rel(start), f"无法访问：{exc.strerror}"))
                 continue
+            rel = self._rel(start)
             if stat.S_ISDIR(st.st_mode):
-                yield from self._walk_dir(start, report)
-            else:
-                facts = self._identify(start, st, report)
+                if rel == ".":
+                    yield from self._walk_dir(str(root), "", report)
+                elif not _ignored_folder(rel):
+                    yield from self._walk_dir(str(start), rel + "/", report)
+            elif not is_ignored(PurePosixPath(rel)):
+                facts = self._identify(str(start), rel, st, report)
                 if facts:
                     yield facts
 
-    def _walk_dir(self, folder: Path, report: ScanReport) -> Iterator[FileFacts]:
+    def _walk_dir(self, folder: str, prefix: str, report: ScanReport) -> Iterator[FileFacts]:
+        """The files under `folder` (whose path relative to the root, with a closing "/", is `prefix`).
+
+        Strings and one compiled pattern, not pathlib and fnmatch: this loop runs for every file of the
+        archive on every scan, and for unchanged files it is nearly all a scan does (issue 19)."""
         try:
-            entries = list(os.scandir(folder))
+            with os.scandir(folder) as listing:
+                entries = list(listing)
         except FileNotFoundError:
             return
         except OSError as exc:
-            report.errors.append(FileError(self._rel(folder), f"无法读取文件夹：{exc.strerror}"))
+            report.errors.append(FileError(prefix.rstrip("/") or ".", f"无法读取文件夹：{exc.strerror}"))
             return
+        at_root = not prefix
+        own = (SYSTEM_DIR, SETTINGS_FILE, SETTINGS_FILE + ".tmp", self.settings.synonyms)
+        ignored_name = _IGNORED_NAME.match
         for entry in entries:
-            path = Path(entry.path)
-            own = (SYSTEM_DIR, SETTINGS_FILE, SETTINGS_FILE + ".tmp", self.settings.synonyms)
-            if folder == self.settings.root and entry.name in own:
+            name = entry.name
+            if at_root and name in own:
+                continue
+            rel = prefix + name
+            try:
+                # From the directory listing itself on Linux and Windows: no system call per entry.
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False  # the stat below reports it
+            if is_dir:
+                if name not in IGNORED_DIRS and not (at_root and name == DRAFTS_FOLDER):
+                    yield from self._walk_dir(entry.path, rel + "/", report)
+                continue
+            if ignored_name(name):
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                report.errors.append(FileError(self._rel(path), f"无法访问：{exc.strerror}"))
+                report.errors.append(FileError(rel, f"无法访问：{exc.strerror}"))
                 continue
-            if stat.S_ISDIR(st.st_mode):
-                if entry.name not in ("__MACOSX",):
-                    yield from self._walk_dir(path, report)
-            else:
-                facts = self._identify(path, st, report)
-                if facts:
-                    yield facts
+            facts = self._identify(entry.path, rel, st, report)
+            if facts:
+                yield facts
 
-    def _identify(self, path: Path, st: os.stat_result, report: ScanReport) -> FileFacts | None:
-        rel = self._rel(path)
-        if is_ignored(PurePosixPath(rel)):
-            return None
+    def _identify(self, path: str, rel: str, st: os.stat_result, report: ScanReport) -> FileFacts | None:
         if stat.S_ISLNK(st.st_mode):
             # Links are never followed: one pointing outside the root would leak files into the archive.
             report.skipped.append(FileError(rel, "符号链接，未跟随（请放入文件本身而不是链接）"))
@@ -278,11 +311,12 @@ class Reconciler:
             report.skipped.append(FileError(rel, "不是普通文件，已跳过"))
             return None
         raw = None
-        try:
-            rel.encode("utf-8")
-        except UnicodeEncodeError:
-            raw = os.fsencode(path.relative_to(self.settings.root))
-            rel = raw.decode("utf-8", "backslashreplace")
+        if not rel.isascii():
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                raw = os.fsencode(rel)
+                rel = raw.decode("utf-8", "backslashreplace")
         return FileFacts(path, rel, raw, st.st_size, st.st_mtime_ns)
 
     def _prepare(self, facts: FileFacts, report: ScanReport) -> _Prepared | None:
@@ -570,7 +604,7 @@ class Reconciler:
             path = self._abs(rec.path, rec.raw_path)
             if not path.is_file() or rec.sha256 is None:
                 continue
-            facts = FileFacts(path, rec.path, rec.raw_path, rec.size or 0, rec.mtime_ns or 0)
+            facts = FileFacts(str(path), rec.path, rec.raw_path, rec.size or 0, rec.mtime_ns or 0)
             text = self._extract(facts)
             with self.cat.transaction():
                 self._store_text(record_id, _Prepared(facts, rec.sha256, text))
@@ -628,20 +662,20 @@ class Reconciler:
         with self.cat.transaction():
             self.cat.set_problem(rel, message)
 
-    def _clear_problems(self, present: Iterable[str], report: ScanReport) -> None:
+    def _clear_problems(self, scope: list[str] | None, present: Iterable[str], report: ScanReport) -> None:
+        """Forget the problems of files now catalogued or gone — within `scope` only: a file outside
+        the paths of an event was not looked at, so its problem still stands."""
         failing = {e.path for e in report.errors}
         present_set = set(present)
+        listed = self.cat.problems() if scope is None else self.cat.problems_under(scope)
         stale = [
             path
-            for path, _message in self.cat.problems()
+            for path, _message in listed
             if path not in failing and (path not in present_set or self.cat.find_by_path(path))
         ]
         if stale:
             with self.cat.transaction():
                 self.cat.clear_problems(stale)
-
-    def _count_unclassified(self) -> int:
-        return self.cat.unclassified_count()
 
     def _abs(self, rel: str, raw: bytes | None) -> Path:
         return self.settings.root / (raw.decode("utf-8", "surrogateescape") if raw else rel)
@@ -680,8 +714,10 @@ def _mb(size: int) -> str:
     return f"{size / 2**20:,.1f} MB"
 
 
-def _within(rel: str, scope: str) -> bool:
-    return scope in ("", ".") or rel == scope or rel.startswith(scope.rstrip("/") + "/")
+def _ignored_folder(rel: str) -> bool:
+    """A folder whose files are never records (as `convention.is_ignored` says of a file inside it)."""
+    parts = rel.split("/")
+    return parts[0] == DRAFTS_FOLDER or any(part in IGNORED_DIRS for part in parts)
 
 
 def _pop_match(by_sha: dict[str, list[str]], sha: str) -> str | None:
