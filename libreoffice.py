@@ -3,21 +3,34 @@
 Each call gets its own throw-away user profile (``-env:UserInstallation``): two conversions sharing a
 profile block on its lock, or fail silently, so parallel runs (tests, a CLI beside the watcher) must
 not share one. A timeout kills the whole process group, since soffice forks ``soffice.bin``.
+
+On Linux the fonts official documents name (仿宋_GB2312, 楷体, 方正小标宋简体 …) are usually missing;
+``fonts.conf`` beside this module maps them to free Song/Kai stand-ins (FONTCONFIG_FILE), so previews
+and the layout tests show serif body text instead of LibreOffice's sans fallback. A FONTCONFIG_FILE the
+user set is kept.
+
+LibreOffice's DOCX import reads ``w:overflowPunct`` inverted (writerfilter DomainMapper:
+ParaIsHangingPunctuation = (value == 0)), so a document that turns Word's 允许标点溢出边界 off would be
+shown with hanging punctuation. A .docx converted to PDF is given to LibreOffice with the value flipped
+(in a temporary copy; the original is not touched), so the PDF shows what Word prints.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from zhikong.errors import InputFileError, MissingDependency
 
 DEFAULT_TIMEOUT = 180.0
+FONTS_CONF = Path(__file__).resolve().parent / "fonts.conf"
 _INSTALL_HINT = (
     "请安装 LibreOffice（Debian/Ubuntu：apt-get install libreoffice-writer-nogui；Windows：libreoffice.org）"
 )
@@ -26,6 +39,41 @@ _INSTALL_HINT = (
 def executable() -> str | None:
     """Path of ``soffice`` (or ``libreoffice``) on PATH, or None."""
     return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    if "FONTCONFIG_FILE" not in env and FONTS_CONF.is_file() and os.name != "nt":
+        env["FONTCONFIG_FILE"] = str(FONTS_CONF)
+    return env
+
+
+_OVERFLOW_PUNCT = re.compile(rb'<w:overflowPunct w:val="(0|1|false|true|off|on)"/>')
+_FLIPPED = {b"0": b"1", b"false": b"1", b"off": b"1", b"1": b"0", b"true": b"0", b"on": b"0"}
+
+
+def _as_word_reads_it(src: Path, folder: Path) -> Path:
+    """``src``, or for a .docx with explicit ``w:overflowPunct`` values a copy with them flipped."""
+    if src.suffix.lower() != ".docx" or not zipfile.is_zipfile(src):
+        return src
+    try:
+        with zipfile.ZipFile(src) as package:
+            parts = {info.filename: package.read(info.filename) for info in package.infolist()}
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return src  # LibreOffice reports what is wrong with it
+    names = ("word/styles.xml", "word/document.xml")
+    if not any(_OVERFLOW_PUNCT.search(parts.get(name, b"")) for name in names):
+        return src
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / src.name
+    with zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            if name in names:
+                data = _OVERFLOW_PUNCT.sub(
+                    lambda m: b'<w:overflowPunct w:val="' + _FLIPPED[m.group(1)] + b'"/>', data
+                )
+            out.writestr(name, data)
+    return copy
 
 
 def available() -> bool:
@@ -51,6 +99,10 @@ def convert_many(
     extension = fmt.split(":", 1)[0]
     targets = [outdir / f"{src.stem}.{extension}" for src in sources]
     with tempfile.TemporaryDirectory(prefix="zhikong-lo-") as profile:
+        if extension == "pdf":
+            sources = [
+                _as_word_reads_it(src, Path(profile) / f"src{index}") for index, src in enumerate(sources)
+            ]
         command = [
             program,
             f"-env:UserInstallation={Path(profile).as_uri()}",
@@ -66,7 +118,11 @@ def convert_many(
             *[str(src) for src in sources],
         ]
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=_environment(),
         )
         try:
             _, stderr = process.communicate(timeout=timeout)

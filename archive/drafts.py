@@ -310,7 +310,7 @@ def create_notice_draft(
                 spec.title, head=f"{draft_id} ", tail="（送审稿）.docx", folder=folder
             )
             written = out
-            render_notice(spec, out, identifier=draftfile.identifier(draft_id))
+            render_notice(spec, out, identifier=draftfile.identifier(draft_id), fonts=settings.document_fonts)
             rel = out.relative_to(settings.root).as_posix()
             cat.set_draft_path(draft_id, rel)
             _write_attachments(out, r.attachment_files, spec.attachments)
@@ -667,7 +667,7 @@ def file_final(settings: Settings, cat: Catalogue, reconciler: Reconciler, draft
                 )
                 _write_atomic(staged, made)
             else:
-                render_notice(draft.content.spec, staged)
+                render_notice(draft.content.spec, staged, fonts=settings.document_fonts)
         os.replace(staged, final)
     placed = _file_attachments(settings, draft, final)
     with cat.transaction():

@@ -44,6 +44,7 @@ DEFAULT_RETENTION: dict[str, str] = {
 }
 
 _CODE_RE = re.compile(r"^[A-Z]{1,6}$")
+DOCUMENT_FONTS = ("gb2312", "windows")  # the font profiles of generator.gbt9704.FONT_PROFILES
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class Settings:
     retention: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
     synonyms: str = ""  # a user's synonym list for search, relative to the root; "" = the shipped list
     search_engine: str = "whoosh"  # [search] engine: "whoosh" (default) or "tantivy" (optional extra)
+    # Font names in generated 公文: "gb2312" (仿宋_GB2312, 楷体_GB2312, 方正小标宋简体 — government PCs)
+    # or "windows" (仿宋, 楷体, 黑体, 宋体 — a stock Chinese Windows); generator.gbt9704.FONT_PROFILES.
+    document_fonts: str = "gb2312"
 
     @property
     def system_dir(self) -> Path:
@@ -145,6 +149,10 @@ rules = "jinxiang-2026"
 
 # 检索用的同义词表（每行一组，如“院感 医院感染 感控”）；留空则用系统自带的词表
 synonyms = ""
+
+# 公文字体："gb2312"（仿宋_GB2312、楷体_GB2312、方正小标宋简体，机关电脑常装）
+# 或 "windows"（仿宋、楷体、黑体、宋体，Windows 自带）
+fonts = "gb2312"
 
 # 各类文件的保管期限：Y 永久，D30 定期30年，D10 定期10年
 [retention]
@@ -230,6 +238,9 @@ def load_settings(root: Path) -> Settings:
     engine = search.get("engine", "whoosh") if isinstance(search, dict) else None
     if engine not in ("whoosh", "tantivy"):
         problems.append(f'检索引擎只能是 "whoosh" 或 "tantivy"：[search] engine = {engine!r}')
+    fonts = data.get("fonts", "gb2312")
+    if fonts not in DOCUMENT_FONTS:
+        problems.append(f'公文字体只能是 "gb2312" 或 "windows"：fonts = {fonts!r}')
     if problems:
         raise SettingsError(
             f"{root / SETTINGS_FILE} 有误：\n  - " + "\n  - ".join(problems),
@@ -246,6 +257,7 @@ def load_settings(root: Path) -> Settings:
         retention=retention,
         synonyms=str(data.get("synonyms", "") or ""),
         search_engine=str(engine),
+        document_fonts=str(fonts),
     )
 
 

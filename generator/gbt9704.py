@@ -10,6 +10,7 @@ the 225 mm type area and −0.25 pt character spacing gives 28 characters of 3�
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from docx import Document
@@ -26,9 +27,11 @@ from zhikong.generator.ooxml import (
     ppr_align,
     ppr_border,
     ppr_indent,
+    ppr_keep,
     ppr_no_grid,
     ppr_spacing,
     ppr_tab,
+    ppr_widow_control,
     rpr_bold,
     rpr_color,
     rpr_fonts,
@@ -54,12 +57,13 @@ CHAR_SPACING = -5  # twentieths of a point: 28 characters on a 156 mm line
 SMALL_CHAR = 280  # one 4号 character (14 pt), for 版记 and page numbers
 
 # Vertical placement of the 版头, calibrated against LibreOffice's PDF (tests/test_layout.py measures it):
-# the organ mark's top 35 mm below the type area, the red line 4 mm below the 发文字号.
+# the organ mark's top 35 mm below the type area, the red line 4 mm below the 发文字号's glyphs, the
+# page number's dash (一字线) 7 mm below the type area.
 ORGAN_MARK_SIZE = 36.0
 ORGAN_MARK_LINE = 900  # exact pitch of the organ-mark line, twips
 ORGAN_MARK_BEFORE = mm(35) - 40
-RED_LINE_SPACE = 11  # points between the 发文字号 line box and the red rule
-FOOTER_DISTANCE = mm(21.2)
+RED_LINE_SPACE = 6  # points between the 发文字号 line box and the red rule
+FOOTER_DISTANCE = mm(24.2)
 HEADER_DISTANCE = mm(15)
 
 # Style names. Word shows these in the styles pane; generator.notice refers to them by name.
@@ -80,6 +84,19 @@ S_PAGE = "公文页码"
 S_DRAFT = "送审稿标记"
 S_CELL = "表格文字"
 S_TABLE_HEAD = "表头文字"
+S_NOTE = "公文附注"
+S_ATTACH_MARK = "公文附件标识"
+
+# The closing block (附件说明 … 附注): kept on the page of the body's last lines (GB/T 9704 §7.3.5).
+CLOSING_STYLES = (S_ATTACH, S_SIGNER, S_DATE, S_NOTE)
+
+# Font profiles (zhikong.toml [公文] 字体): the names the templates are built with are the gb2312 ones;
+# ``windows`` renames them to the fonts a stock Chinese Windows has.
+FONT_PROFILES: dict[str, dict[str, str]] = {
+    "gb2312": {},
+    "windows": {FANGSONG: "仿宋", KAITI: "楷体", XIAOBIAOSONG: SONGTI},
+}
+DEFAULT_FONT_PROFILE = "gb2312"
 
 HEADING_STYLES = (S_BODY, S_H1, S_H2, S_H3, S_H4)
 
@@ -112,12 +129,31 @@ def _page_setup(doc: Any) -> None:
         del grid.attrib[key]
     set_attrs(grid, type="lines", linePitch=LINE)
     doc.settings.odd_and_even_pages_header_footer = True
+    _settings(doc)
     # The shipped python-docx default template carries its own core properties; make ours neutral.
     props = doc.core_properties
     props.author = "zhikong"
     props.last_modified_by = "zhikong"
     props.title = ""
     props.comments = ""
+
+
+def _settings(doc: Any) -> None:
+    """Word 2013+ layout (not 兼容模式) and Chinese as the East Asian theme language.
+
+    python-docx's default package also carries a stylesWithEffects part (a Word 2010 copy of the styles);
+    ours would differ from styles.xml, which Word may report as unreadable content, so it is dropped.
+    """
+    for rel_id, rel in list(doc.part.rels.items()):
+        if rel.reltype.endswith("/stylesWithEffects"):
+            del doc.part.rels[rel_id]
+    settings = doc.settings.element
+    for setting in settings.iter(qn("w:compatSetting")):
+        if setting.get(qn("w:name")) == "compatibilityMode":
+            setting.set(qn("w:val"), "15")
+    lang = settings.find(qn("w:themeFontLang"))
+    if lang is not None:
+        set_attrs(lang, val="en-US", eastAsia="zh-CN")
 
 
 def _paragraph_style(
@@ -157,6 +193,12 @@ def _styles(doc: Any) -> None:
     ppr = normal.get_or_add_pPr()
     # Widow control would end some pages after 21 lines; official documents keep a fixed 22.
     set_attrs(child(ppr, "w:widowControl"), val=0)
+    # No hanging punctuation (Word's 允许标点溢出边界): every line stays inside the 156 mm type area.
+    set_attrs(child(ppr, "w:overflowPunct"), val=0)
+    # No extra space between Chinese and Latin text or digits: 28 characters a line whatever the text,
+    # and “2026年” set as in a printed 公文.
+    set_attrs(child(ppr, "w:autoSpaceDE"), val=0)
+    set_attrs(child(ppr, "w:autoSpaceDN"), val=0)
     ppr_no_grid(ppr)
     ppr_spacing(ppr, line=LINE)
     ppr_align(ppr, "both")
@@ -204,8 +246,14 @@ def _styles(doc: Any) -> None:
     _paragraph_style(doc, S_DATE, align="right")
     imprint = _paragraph_style(doc, S_IMPRINT, size=14, line=LINE, align="left")
     ppr_tab(imprint, TYPE_WIDTH - SMALL_CHAR)
-    _paragraph_style(doc, S_PAGE, font=SONGTI, size=14, line=LINE, align="right", spacing=0)
+    page = _paragraph_style(doc, S_PAGE, font=SONGTI, size=14, line=LINE, align="right", spacing=0)
+    # The digits too: a Latin font slot left at Times New Roman would draw them in Times.
+    rpr_fonts(child(page.getparent(), "w:rPr"), SONGTI, SONGTI)
     _paragraph_style(doc, S_DRAFT, font=HEITI, size=16, align="right", spacing=0)
+    _paragraph_style(doc, S_NOTE, first_line=2 * CHAR)
+    mark = _paragraph_style(doc, S_ATTACH_MARK, font=HEITI, align="left")
+    child(mark, "w:pageBreakBefore")
+    rpr_fonts(child(mark.getparent(), "w:rPr"), HEITI, HEITI)  # "附件2": the number in 黑体 too
     _paragraph_style(doc, S_CELL, size=12, line=360, align="left", spacing=0)
     head = _paragraph_style(doc, S_TABLE_HEAD, font=HEITI, size=12, line=360, align="center", spacing=0)
     set_attrs(child(head, "w:keepNext"), val=1)
@@ -328,3 +376,240 @@ def add_text(paragraph: Any, text: str, *, font: str | None = None, red: bool = 
     if red:
         rpr_color(rpr, RED)
     return run
+
+
+# --- The finishing pass: what depends on the text, done on the rendered document -------------------
+
+TITLE_SIZE = 22.0  # 2号
+# Characters of 2号 on a 156 mm line (20.05), less half a character: Latin glyphs of the bold title
+# face run a little wider than half a character (measured: a 20-character title wrapped).
+TITLE_UNITS = TYPE_WIDTH / (TITLE_SIZE * 20) - 0.5
+_TITLE_WEAK_START = tuple("的之")  # a line should not begin with these particles …
+_TITLE_WEAK_END = tuple("的之与和及暨")  # … nor end with these (“护理质量与 / 患者安全”)
+_NO_LINE_START = tuple("，。、；：！？”’）》〕」』…—%％")  # punctuation that may not begin a line
+_NO_LINE_END = tuple("“‘（《〔「『")  # nor may these end one
+_UNITS_AFTER_NUMBER = tuple("年月日号期次届个项名位家人%％")
+
+
+def text_units(text: str) -> float:
+    """Printed width in full-width characters: CJK and full-width punctuation 1, ASCII half."""
+    return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
+
+
+def break_title(title: str, capacity: float = TITLE_UNITS) -> list[str]:
+    """The title's lines: broken between words (rjieba), balanced, 梯形 or 菱形, no line under 3 characters.
+
+    GB/T 9704 §7.3.1: 标题回行时，要做到词意完整，排列对称，长短适宜，间距恰当，标题排列应当使用梯形或菱形.
+    A title that fits one line stays whole; a word longer than a line is the only place a break falls
+    inside a word.
+    """
+    import rjieba  # the segmenter the search index uses
+
+    title = title.strip()
+    total = text_units(title)
+    if total <= capacity or len(title) < 6:
+        return [title]
+    cuts: list[int] = []
+    position = 0
+    words = rjieba.cut(title)
+    for index, word in enumerate(words):
+        position += len(word)
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word.isascii() and word[-1:].isdigit() and following.startswith(_UNITS_AFTER_NUMBER):
+            continue  # “2026年”, “3次” stay together
+        cuts.append(position)
+    inner = [c for c in cuts[:-1] if 0 < c < len(title)]
+    # A word longer than a line may be split anywhere inside it (a penalty keeps this a last resort).
+    forced = [i for i in range(1, len(title)) if i not in inner]
+    best: tuple[float, list[str]] | None = None
+    lines_needed = max(2, int(-(-total // capacity)))
+    for count in range(lines_needed, lines_needed + 2):
+        for allowed, penalty in ((inner, 0.0), (sorted(inner + forced), 1000.0)):
+            for breaks in itertools.combinations(allowed, count - 1):
+                parts = [title[a:b] for a, b in itertools.pairwise((0, *breaks, len(title)))]
+                cost = _title_cost(parts, capacity)
+                if cost is None:
+                    continue
+                extra = penalty * sum(1 for b in breaks if b not in inner)
+                if best is None or cost + extra < best[0]:
+                    best = (cost + extra, parts)
+            if best is not None:
+                return best[1]
+    return [title]
+
+
+def _title_cost(parts: list[str], capacity: float) -> float | None:
+    widths = [text_units(part) for part in parts]
+    if max(widths) > capacity or min(len(part) for part in parts) < 3:
+        return None
+    if any(part.startswith(_NO_LINE_START) for part in parts[1:]) or any(
+        part.endswith(_NO_LINE_END) for part in parts[:-1]
+    ):
+        return None
+    mean = sum(widths) / len(widths)
+    cost = sum((w - mean) ** 2 for w in widths)
+    # 梯形 (each line longer, or each shorter, than the one above) or 菱形 (longest in the middle);
+    # an hourglass is neither.
+    inner_short = any(
+        widths[i] < widths[i - 1] - 1 and widths[i] < widths[i + 1] - 1 for i in range(1, len(widths) - 1)
+    )
+    if inner_short:
+        cost += 50
+    cost += sum(8 for part in parts[1:] if part.startswith(_TITLE_WEAK_START))
+    cost += sum(8 for part in parts[:-1] if part.endswith(_TITLE_WEAK_END))
+    return cost
+
+
+def finish(doc: Any, *, fonts: str = DEFAULT_FONT_PROFILE, title: str = "", organ: str = "") -> None:
+    """Layout that depends on the text, applied to a rendered document whose paragraphs use our styles.
+
+    The organ mark shrinks to fit one line; titles break at word boundaries in balanced lines; the last
+    body lines, 附件说明, signature, date and 附注 stay on one page; the font profile renames the fonts;
+    the document's properties carry the title and the organ. Paragraphs in other styles (a user's own
+    template) are left as they are.
+    """
+    ids = {style.name: style.style_id for style in doc.styles}
+    body = doc.element.body
+    for paragraph in body.iter(qn("w:p")):
+        style = _style_of(paragraph)
+        if style and style == ids.get(S_ORGAN):
+            _fit_organ_mark(paragraph)
+        elif style and style == ids.get(S_TITLE):
+            _break_title_paragraph(paragraph)
+    keep_closing_with_body(body, {ids[name] for name in CLOSING_STYLES if name in ids})
+    apply_font_profile(doc, fonts)
+    props = doc.core_properties
+    if title:
+        props.title = title
+    if organ:
+        props.author = organ
+        props.last_modified_by = organ
+
+
+def _style_of(paragraph: etree._Element) -> str | None:
+    ppr = paragraph.find(qn("w:pPr"))
+    style = ppr.find(qn("w:pStyle")) if ppr is not None else None
+    return style.get(qn("w:val")) if style is not None else None
+
+
+def _paragraph_text(paragraph: etree._Element) -> str:
+    return "".join(t.text or "" for t in paragraph.iter(qn("w:t")))
+
+
+def _fit_organ_mark(paragraph: etree._Element) -> None:
+    """A mark too long for one line at 36 pt is set smaller, so it stays on one centred line (§7.2.4)."""
+    units = text_units(_paragraph_text(paragraph))
+    available = TYPE_WIDTH / 20 - 2  # points, a little room for the font's side bearings
+    if units * ORGAN_MARK_SIZE <= available or units == 0:
+        return
+    size = int(available / units * 2) / 2  # whole half-points
+    for run in paragraph.iter(qn("w:r")):
+        rpr_size(_run_rpr(run), size)
+
+
+def _run_rpr(run: etree._Element) -> etree._Element:
+    rpr = run.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        run.insert(0, rpr)
+    return rpr
+
+
+def _break_title_paragraph(paragraph: etree._Element) -> None:
+    """Rewrite a title paragraph's text as its balanced lines, separated by line breaks."""
+    text = _paragraph_text(paragraph)
+    if "\n" in text or not text.strip():
+        return
+    parts = break_title(text)
+    runs = [run for run in paragraph if run.tag == qn("w:r")]
+    if len(parts) < 2 or not runs:
+        return
+    first = runs[0]
+    rpr = first.find(qn("w:rPr"))
+    for run in runs:
+        paragraph.remove(run)
+    run = OxmlElement("w:r")
+    if rpr is not None:
+        run.append(rpr)
+    for index, part in enumerate(parts):
+        if index:
+            run.append(OxmlElement("w:br"))
+        t = OxmlElement("w:t")
+        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        t.text = part
+        run.append(t)
+    paragraph.append(run)
+
+
+def keep_closing_with_body(body: etree._Element, closing_ids: set[str]) -> None:
+    """No page holds only the signature, the date or the 附注 (GB/T 9704 §7.3.5.5).
+
+    Each closing block (consecutive paragraphs in the closing styles) is kept on one page with the
+    block's last paragraph, and the body paragraph before it is kept with the block, with widow control
+    so at least its last two lines go along when the block moves to a new page.
+    """
+    blocks = list(body)
+    for index, element in enumerate(blocks):
+        if element.tag != qn("w:p") or _style_of(element) not in closing_ids:
+            continue
+        following = blocks[index + 1] if index + 1 < len(blocks) else None
+        in_block = (
+            following is not None and following.tag == qn("w:p") and _style_of(following) in closing_ids
+        )
+        ppr = element.find(qn("w:pPr"))
+        ppr_keep(ppr, with_next=in_block)
+        previous_index = index - 1
+        while previous_index >= 0 and _is_empty_paragraph(blocks[previous_index]):
+            previous_index -= 1
+        if previous_index < 0:
+            continue
+        previous = blocks[previous_index]
+        if previous.tag == qn("w:p") and _style_of(previous) not in closing_ids:
+            previous_ppr = previous.find(qn("w:pPr"))
+            if previous_ppr is None:
+                previous_ppr = OxmlElement("w:pPr")
+                previous.insert(0, previous_ppr)
+            ppr_keep(previous_ppr, lines=False)
+            ppr_widow_control(previous_ppr)
+        elif previous.tag == qn("w:tbl"):
+            # A table before the signature: its last row goes with it (Word and LibreOffice both read
+            # keepNext on every paragraph of the row as the row's "keep with next").
+            rows = previous.findall(qn("w:tr"))
+            if rows:
+                for cell_paragraph in rows[-1].iter(qn("w:p")):
+                    cell_ppr = cell_paragraph.find(qn("w:pPr"))
+                    if cell_ppr is None:
+                        cell_ppr = OxmlElement("w:pPr")
+                        cell_paragraph.insert(0, cell_ppr)
+                    ppr_keep(cell_ppr, lines=False)
+
+
+def _is_empty_paragraph(element: etree._Element) -> bool:
+    return (
+        element.tag == qn("w:p")
+        and not _paragraph_text(element).strip()
+        and element.find(".//" + qn("w:tbl")) is None
+    )
+
+
+def apply_font_profile(doc: Any, profile: str) -> None:
+    """Rename the fonts of styles, body, headers and footers to those of ``profile`` (see FONT_PROFILES)."""
+    mapping = FONT_PROFILES.get(profile)
+    if mapping is None:
+        raise ValueError(profile)
+    if not mapping:
+        return
+    parts = [doc.styles.element, doc.element]
+    for section in doc.sections:
+        for part in (section.header, section.even_page_header, section.footer, section.even_page_footer):
+            if not part.is_linked_to_previous:
+                parts.append(part._element)
+    for root in parts:
+        for fonts in root.iter(qn("w:rFonts")):
+            for slot in ("w:eastAsia", "w:ascii", "w:hAnsi", "w:cs"):
+                value = fonts.get(qn(slot))
+                if value in mapping:
+                    fonts.set(qn(slot), mapping[value])
+                    if value == XIAOBIAOSONG:
+                        # 小标宋 is a bold-looking face; 宋体 in its place is set bold.
+                        rpr_bold(fonts.getparent(), True)

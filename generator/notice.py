@@ -19,7 +19,7 @@ from lxml import etree
 from zhikong.errors import Problem, TemplateError
 from zhikong.generator import gbt9704 as gb
 from zhikong.generator.docnumber import check_prefix, format_doc_number
-from zhikong.generator.ooxml import ppr_indent, ppr_spacing, rpr_fonts, set_attrs, xml_safe
+from zhikong.generator.ooxml import child, ppr_indent, ppr_spacing, rpr_fonts, set_attrs, xml_safe
 from zhikong.generator.render import (
     open_template,
     render_into,
@@ -59,6 +59,10 @@ class NoticeSpec:
     draft: bool = True
     kind: str = "notice"  # notice (下行文) | request (上行文, 请示)
     signed_by: str = ""  # 签发人, required for a 请示
+    # The text of each attachment, in the order of ``attachments`` ("" for one not given): each given
+    # one gets its own pages after the signature (附件N at the top left), before the 版记.
+    attachment_texts: tuple[str, ...] = ()
+    note: str = ""  # 附注, e.g. （联系人：张敏，电话：0537-0000000）
 
 
 def format_date(day: datetime.date) -> str:
@@ -158,12 +162,20 @@ def check_notice(spec: NoticeSpec) -> list[Problem]:
     return [replace(p, message=strip_unsafe(p.message)) for p in problems]
 
 
-def render_notice(spec: NoticeSpec, out: Path, template: Path | None = None, *, identifier: str = "") -> Path:
+def render_notice(
+    spec: NoticeSpec,
+    out: Path,
+    template: Path | None = None,
+    *,
+    identifier: str = "",
+    fonts: str = gb.DEFAULT_FONT_PROFILE,
+) -> Path:
     """Write the notice to ``out`` (atomically). Raises TemplateError with every problem first.
 
     ``template`` defaults to the shipped ``notice.docx``/``request.docx``; a user's adjusted copy
     must keep the same tags and style names. ``identifier`` goes into the document's properties
-    (dc:identifier): a 送审稿 says whose draft it is (archive.draftfile).
+    (dc:identifier): a 送审稿 says whose draft it is (archive.draftfile). ``fonts`` is the font profile
+    (gbt9704.FONT_PROFILES, set in zhikong.toml).
     """
     problems = check_notice(spec)
     if problems:
@@ -184,7 +196,7 @@ def render_notice(spec: NoticeSpec, out: Path, template: Path | None = None, *, 
     # while the file name may have to shorten it (archive.filenames).
     # (Set after rendering, on the rendered document: get_docx() would reload the template, and a
     # title set before rendering would itself be rendered as a template.)
-    tpl.docx.core_properties.title = xml_safe(spec.title.strip())
+    gb.finish(tpl.docx, fonts=fonts, title=xml_safe(spec.title.strip()), organ=xml_safe(spec.signer.strip()))
     if identifier:
         tpl.docx.core_properties.identifier = identifier
     return save_atomic(tpl, out)
@@ -248,22 +260,44 @@ def body_paragraphs(text: str, styles: dict[str, str]) -> list[etree._Element]:
 
 
 def _closing(spec: NoticeSpec, styles: dict[str, str]) -> list[etree._Element]:
-    """附件说明, 发文机关署名 and 成文日期 (GB/T 9704 §7.3.4–7.3.5)."""
-    paragraphs = []
+    """附件说明, 署名, 成文日期, 附注, the attachments' pages and the page breaks that put the 版记 on an
+    even page (GB/T 9704 §7.3.4–7.3.7, §7.4)."""
+    block = [*_attachment_notes(spec, styles), *_signature(spec, styles)]
+    note = xml_safe(spec.note.strip())
+    if note:
+        paragraph = _paragraph(styles[gb.S_NOTE])
+        _run(paragraph, note)
+        block.append(paragraph)
+    pages = _attachment_pages(spec, styles)
+    breaks = [_page_break() for _ in range(_imprint_breaks(spec))]
+    return [*block, *pages, *breaks]
+
+
+# Where the items of the 附件说明 start, in twips from the left margin: "附件：" two characters in.
+_ATTACH_LABEL_X = 2 * gb.CHAR
+_ATTACH_NUMBER_X = _ATTACH_LABEL_X + 3 * 315  # after "附件：" (3 characters of 15.75 pt)
+
+
+def _attachment_notes(spec: NoticeSpec, styles: dict[str, str]) -> list[etree._Element]:
+    """附件说明 "附件：1.XXXX" one line below the body; 2.、3. … under the 1, wrapped names under the name."""
     names = [xml_safe(name.strip()) for name in spec.attachments]
+    paragraphs = []
     for index, name in enumerate(names, 1):
         paragraph = _paragraph(styles[gb.S_ATTACH])
-        label = f"{index}. {name}" if len(names) > 1 else name
+        number = f"{index}." if len(names) > 1 else ""
+        text_x = _ATTACH_NUMBER_X + _latin_width(number)
         if index == 1:
             ppr_spacing(paragraph[0], line=gb.LINE, before=gb.LINE)
-            label = "附件：" + label
+            ppr_indent(paragraph[0], left=text_x, hanging=text_x - _ATTACH_LABEL_X)
+            _run(paragraph, "附件：" + number + name)
         else:
-            # Later items align with the first item's number, after "附件：".
-            ppr_indent(paragraph[0], left=5 * gb.CHAR)
-            set_attrs(paragraph[0][-1], hanging=0)
-        _run(paragraph, label)
+            ppr_indent(paragraph[0], left=text_x, hanging=text_x - _ATTACH_NUMBER_X)
+            _run(paragraph, number + name)
         paragraphs.append(paragraph)
+    return paragraphs
 
+
+def _signature(spec: NoticeSpec, styles: dict[str, str]) -> list[etree._Element]:
     date_text = format_date(spec.date)
     signer_text = xml_safe(spec.signer.strip())
     # The seal straddles signer and date: the date sits four characters in from the right and
@@ -277,7 +311,130 @@ def _closing(spec: NoticeSpec, styles: dict[str, str]) -> list[etree._Element]:
     date = _paragraph(styles[gb.S_DATE])
     ppr_indent(date[0], right=date_right)
     _run(date, date_text)
-    return [*paragraphs, signer, date]
+    return [signer, date]
+
+
+def _attachment_pages(spec: NoticeSpec, styles: dict[str, str]) -> list[etree._Element]:
+    """Each attachment given as text on new pages: 附件N in 黑体 top left, its name as title, its text."""
+    paragraphs: list[etree._Element] = []
+    names = [xml_safe(name.strip()) for name in spec.attachments]
+    for index, (name, text) in enumerate(zip(names, spec.attachment_texts, strict=False), 1):
+        if not text.strip():
+            continue
+        mark = _paragraph(styles[gb.S_ATTACH_MARK])
+        _run(mark, f"附件{index}" if len(names) > 1 else "附件")
+        title = _paragraph(styles[gb.S_TITLE])
+        ppr_spacing(title[0], line=gb.LINE + 120, before=gb.LINE, after=gb.LINE)
+        _run(title, name)
+        paragraphs += [mark, title, *body_paragraphs(xml_safe(text), styles)]
+    return paragraphs
+
+
+def _page_break() -> etree._Element:
+    """A paragraph one point high that starts a new page (for the 版记's even page)."""
+    paragraph = OxmlElement("w:p")
+    ppr = OxmlElement("w:pPr")
+    child(ppr, "w:pageBreakBefore")
+    ppr_spacing(ppr, line=20)
+    paragraph.append(ppr)
+    return paragraph
+
+
+# --- Where the 版记 falls ---------------------------------------------------------------------------
+# The 版记 goes at the foot of an even page (the back of the last sheet, GB/T 9704 §7.4), or on page 1 of
+# a one-page document when it fits there. Which page the text ends on is worked out here from the grid
+# (22 lines of 579 twips, 28 characters of 315 twips) — the same arithmetic LibreOffice and Word do on a
+# fixed grid; tests/test_layout_pages.py checks it against LibreOffice for lengths around each boundary.
+
+_TYPE_HEIGHT = gb.mm(225)
+_LINE_WIDTH = gb.TYPE_WIDTH
+_NO_START = set("，。、；：！？”’）》〕」』…%％")
+# Twips from the type area's top to the end of the 主送 line, for a one-line title (measured in
+# LibreOffice: organ mark, 发文字号 with the red rule, title and 主送 with their spacing).
+_HEAD_HEIGHT = 1944 + 900 + 2 * gb.LINE + gb.LINE + 150 + 2 * gb.LINE + (gb.LINE + 120) + 2 * gb.LINE
+
+
+def _line_count(text: str, first: int, left: int = 0) -> int:
+    """Lines a paragraph takes: greedy fill, a closing punctuation mark never starting a line."""
+    widths = [155 if ord(ch) < 0x2E80 else 315 for ch in text]
+    lines, used, limit = 1, 0, _LINE_WIDTH - left - first
+    index = 0
+    while index < len(text):
+        if used + widths[index] > limit:
+            if text[index] in _NO_START and index > 0:
+                index -= 1  # the previous character moves down with it
+            lines, used, limit = lines + 1, 0, _LINE_WIDTH - left
+        used += widths[index]
+        index += 1
+    return lines
+
+
+def _imprint_breaks(spec: NoticeSpec) -> int:
+    """How many page breaks to put before the 版记 (0, 1 or 2)."""
+    flow = _Flow()
+    flow.used = _HEAD_HEIGHT + (len(gb.break_title(spec.title)) - 1) * (gb.LINE + 120)
+    flow.add(0, _line_count(spec.to.strip(), 0) - 1)
+    last = 1
+    for line in _body_lines(spec.body):
+        last = _line_count(line, 2 * gb.CHAR)
+        flow.add(0, last)
+    closing = [
+        (gb.LINE if i == 0 else 0, _line_count(n, 0, left=1800)) for i, n in enumerate(spec.attachments)
+    ]
+    closing += [(2 * gb.LINE, 1), (0, 1)]
+    if spec.note.strip():
+        closing.append((0, _line_count(spec.note.strip(), 2 * gb.CHAR)))
+    height = sum(before + lines * gb.LINE for before, lines in closing)
+    if flow.used + height > _TYPE_HEIGHT:
+        carried = last if last < 4 else 2  # widow control: two lines go along with the signature
+        flow.new_page()
+        flow.used = carried * gb.LINE
+    flow.used += height
+    for name, text in zip(spec.attachments, spec.attachment_texts, strict=False):
+        if not text.strip():
+            continue
+        flow.new_page()
+        flow.used = gb.LINE + gb.LINE + len(gb.break_title(name)) * (gb.LINE + 120) + gb.LINE
+        for line in _body_lines(text):
+            flow.add(0, _line_count(line, 2 * gb.CHAR))
+    cc = "，".join(organ.strip() for organ in spec.cc)
+    imprint = (1 + (_line_count("抄送：" + cc + "。", 0, left=2 * gb.SMALL_CHAR) if cc else 0)) * gb.LINE + 60
+    fits = flow.used + imprint <= _TYPE_HEIGHT
+    if fits and (flow.page == 1 or flow.page % 2 == 0):
+        return 0
+    if fits:
+        return 1
+    return 1 if (flow.page + 1) % 2 == 0 else 2
+
+
+def _body_lines(text: str) -> list[str]:
+    lines = (raw.strip().lstrip("\u3000").strip() for raw in text.replace("\r\n", "\n").split("\n"))
+    return [line for line in lines if line]
+
+
+class _Flow:
+    """The page and the height used on it, as lines are laid down."""
+
+    def __init__(self) -> None:
+        self.page = 1
+        self.used = 0
+
+    def new_page(self) -> None:
+        self.page += 1
+        self.used = 0
+
+    def add(self, before: int, lines: int) -> None:
+        if self.used and self.used + before + gb.LINE <= _TYPE_HEIGHT:
+            self.used += before
+        for _ in range(lines):
+            if self.used + gb.LINE > _TYPE_HEIGHT:
+                self.new_page()
+            self.used += gb.LINE
+
+
+def _latin_width(text: str) -> int:
+    """Width in twips of a short Latin label such as "1." at 3号 (Times New Roman digits 8 pt, "." 4 pt)."""
+    return sum(155 if ch.isdigit() else 75 for ch in text)
 
 
 def _width(text: str) -> int:
@@ -312,8 +469,11 @@ def _xml(element: etree._Element) -> str:
 
 def _style_ids(document: object, template: Path) -> dict[str, str]:
     """Style name → style id in the template; every style the notice needs must be there."""
-    wanted = (*gb.HEADING_STYLES, gb.S_ATTACH, gb.S_SIGNER, gb.S_DATE)
+    wanted = (*gb.HEADING_STYLES, gb.S_ATTACH, gb.S_SIGNER, gb.S_DATE, gb.S_TITLE)
     found = {style.name: style.style_id for style in document.styles}  # type: ignore[attr-defined]
+    # Styles added later: a user's copy of an older template falls back to the body's and H1's.
+    for name, fallback in ((gb.S_NOTE, gb.S_BODY), (gb.S_ATTACH_MARK, gb.S_H1)):
+        found.setdefault(name, found.get(fallback, fallback))
     missing = [name for name in wanted if name not in found]
     if missing:
         raise TemplateError(
@@ -321,4 +481,4 @@ def _style_ids(document: object, template: Path) -> dict[str, str]:
             [Problem("template.missing_style", f"样式“{name}”", path=str(template)) for name in missing],
             hint="请从 templates/ 复制原模板后再修改；改样式的格式可以，但不要删除或改名。",
         )
-    return {name: found[name] for name in wanted}
+    return {name: found[name] for name in (*wanted, gb.S_NOTE, gb.S_ATTACH_MARK)}

@@ -27,13 +27,62 @@ def mm(value: float) -> int:
     return round(value * 1440 / 25.4)
 
 
+def _sequence(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
+# Child order of the WordprocessingML elements we edit (ECMA-376 Part 1, §17; the transitional
+# schema's xsd:sequence). Word repairs — and validators reject — a file whose children are out of order.
+_ORDER: dict[str, tuple[str, ...]] = {
+    "pPr": _sequence(
+        "pStyle keepNext keepLines pageBreakBefore framePr widowControl numPr suppressLineNumbers pBdr shd "
+        "tabs suppressAutoHyphens kinsoku wordWrap overflowPunct topLinePunct autoSpaceDE autoSpaceDN bidi "
+        "adjustRightInd snapToGrid spacing ind contextualSpacing mirrorIndents suppressOverlap jc "
+        "textDirection textAlignment textboxTightWrap outlineLvl divId cnfStyle rPr sectPr pPrChange"
+    ),
+    "rPr": _sequence(
+        "ins del moveFrom moveTo rStyle rFonts b bCs i iCs caps smallCaps strike dstrike outline shadow "
+        "emboss imprint noProof snapToGrid vanish webHidden color spacing w kern position sz szCs "
+        "highlight u effect bdr shd fitText vertAlign rtl cs em lang eastAsianLayout specVanish oMath"
+    ),
+    "pBdr": _sequence("top left bottom right between bar"),
+    "tblPr": _sequence(
+        "tblStyle tblpPr tblOverlap bidiVisual tblStyleRowBandSize tblStyleColBandSize tblW jc "
+        "tblCellSpacing tblInd tblBorders shd tblLayout tblCellMar tblLook tblCaption tblDescription"
+    ),
+    "tcPr": _sequence(
+        "cnfStyle tcW gridSpan hMerge vMerge tcBorders shd noWrap tcMar textDirection tcFitText vAlign "
+        "hideMark"
+    ),
+    "sectPr": _sequence(
+        "headerReference footerReference footnotePr endnotePr type pgSz pgMar paperSrc pgBorders "
+        "lnNumType pgNumType cols formProt vAlign noEndnote titlePg textDirection bidi rtlGutter docGrid "
+        "printerSettings"
+    ),
+}
+
+
 def child(parent: etree._Element, tag: str) -> etree._Element:
-    """The first child ``tag`` of ``parent``, created (appended) if missing."""
+    """The first child ``tag`` of ``parent``, created if missing at its place in the schema's order."""
     found = parent.find(qn(tag))
     if found is None:
         found = OxmlElement(tag)
-        parent.append(found)
+        insert_ordered(parent, found)
     return found
+
+
+def insert_ordered(parent: etree._Element, element: etree._Element) -> None:
+    """Insert ``element`` before the first child that the schema puts after it (else append)."""
+    order = _ORDER.get(etree.QName(parent).localname)
+    name = etree.QName(element).localname
+    if order and name in order:
+        rank = order.index(name)
+        for index, existing in enumerate(parent):
+            other = etree.QName(existing).localname
+            if other in order and order.index(other) > rank:
+                parent.insert(index, element)
+                return
+    parent.append(element)
 
 
 def set_attrs(element: etree._Element, **attrs: str | int) -> etree._Element:
@@ -84,6 +133,8 @@ def ppr_indent(
     ppr: etree._Element, *, left: int = 0, right: int = 0, first_line: int = 0, hanging: int = 0
 ) -> None:
     ind = child(ppr, "w:ind")
+    for key in list(ind.attrib):  # a firstLine left beside a hanging indent would contradict it
+        del ind.attrib[key]
     set_attrs(ind, left=left, right=right)
     if hanging:
         set_attrs(ind, hanging=hanging)
@@ -114,8 +165,21 @@ def ppr_tab(ppr: etree._Element, position: int, alignment: str = "right") -> Non
     tabs.append(tab)
 
 
-def ppr_keep_next(ppr: etree._Element) -> None:
-    child(ppr, "w:keepNext")
+def ppr_keep(ppr: etree._Element, *, with_next: bool = True, lines: bool = True) -> None:
+    """Keep the paragraph on one page (keepLines) and on the page of the next one (keepNext)."""
+    if with_next:
+        child(ppr, "w:keepNext")
+    if lines:
+        child(ppr, "w:keepLines")
+
+
+def ppr_widow_control(ppr: etree._Element, on: bool = True) -> None:
+    """At least two lines of the paragraph on each page it spans (w:widowControl)."""
+    set_attrs(child(ppr, "w:widowControl"), val=1 if on else 0)
+
+
+def ppr_page_break_before(ppr: etree._Element) -> None:
+    child(ppr, "w:pageBreakBefore")
 
 
 def page_field_runs(rpr_xml: etree._Element | None = None) -> list[etree._Element]:

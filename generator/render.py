@@ -25,6 +25,7 @@ from jinja2.exceptions import SecurityError
 from lxml import etree
 
 from zhikong.errors import InputFileError, Problem, TemplateError
+from zhikong.generator import gbt9704
 from zhikong.generator.docnumber import check_doc_number
 from zhikong.generator.ooxml import xml_safe
 from zhikong.generator.sandbox import DEFAULT_LIMITS, GuardedEnvironment, Refused, RenderLimits, time_limit
@@ -91,7 +92,12 @@ def undeclared_variables(
 
 
 def render_template(
-    template: Path, data: Mapping[str, Any], out: Path, limits: RenderLimits = DEFAULT_LIMITS
+    template: Path,
+    data: Mapping[str, Any],
+    out: Path,
+    limits: RenderLimits = DEFAULT_LIMITS,
+    *,
+    fonts: str = gbt9704.DEFAULT_FONT_PROFILE,
 ) -> Path:
     """Render ``template`` with ``data`` into ``out`` (replaced atomically); returns ``out``.
 
@@ -118,7 +124,14 @@ def render_template(
             hint="发文字号写成“代字〔年份〕序号号”，例如“金卫健字〔2026〕3号”；尚未编号时留空。",
         )
     render_into(tpl, template, _clean(dict(data)), limits)
+    # GB/T 9704 layout that depends on the text (title lines, organ mark, signature kept with the body)
+    # and the font profile ``fonts``; a user's template without our styles is left as it is.
+    gbt9704.finish(tpl.docx, fonts=fonts, title=_text(data.get("title")), organ=_text(data.get("signer")))
     return save_atomic(tpl, out)
+
+
+def _text(value: Any) -> str:
+    return xml_safe(value.strip()) if isinstance(value, str) else ""
 
 
 def check_data_doc_number(data: Mapping[str, Any]) -> list[Problem]:

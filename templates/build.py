@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from docx.oxml.ns import qn
+
 from zhikong.generator import gbt9704 as gb
 from zhikong.generator.ooxml import (
     child,
@@ -109,8 +111,7 @@ def build_letter() -> Any:
     _para(doc, "{{ to }}", gb.S_TO)
     _body_loop(doc, "body")
     _closing(doc)
-    contact = _para(doc, "（联系人：{{ contact }}）")
-    ppr_spacing(contact._p.get_or_add_pPr(), line=gb.LINE, before=gb.LINE)
+    _para(doc, "（联系人：{{ contact }}）", gb.S_NOTE)
     return doc
 
 
@@ -161,7 +162,7 @@ def _table(doc: Any, headers: list[str], widths_chars: list[int], loop: str, cel
     table.style = doc.styles["Table Grid"]
     unit = gb.TYPE_WIDTH // sum(widths_chars)
     header_row = table.rows[0]
-    set_attrs(child(header_row._tr.get_or_add_trPr(), "w:tblHeader"), val=1)
+    child(header_row._tr.get_or_add_trPr(), "w:tblHeader")  # on (CT_OnOff without a value)
     for index, text in enumerate(headers):
         cell = header_row.cells[index]
         cell.paragraphs[0].style = doc.styles[gb.S_TABLE_HEAD]
@@ -175,6 +176,9 @@ def _table(doc: Any, headers: list[str], widths_chars: list[int], loop: str, cel
     for row in table.rows:
         for index, cell in enumerate(row.cells):
             cell.width = gb.twips_to_emu(unit * widths_chars[index])
+    # The grid says the same widths as the cells (Word and WPS lay a table out by its grid).
+    for column, chars in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths_chars, strict=True):
+        set_attrs(column, w=unit * chars)
     return table
 
 

@@ -1,0 +1,396 @@
+"""GB/T 9704-2012 beyond the body grid (issue 16), measured on LibreOffice's PDF, not on our XML.
+
+Every document is rendered in one soffice run (module fixture) with the shipped fontconfig stand-ins
+(zhikong/fonts.conf). Which page holds what and where comes from ``pdftotext -bbox-layout`` and
+``pdftoppm`` (helpers of test_layout.py); which font drew a piece of text from pypdf.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+import rjieba
+from docx import Document
+from docx.oxml.ns import qn
+from pypdf import PdfReader
+from test_layout import EXAMPLES, Line, horizontal_rules, lines, page_count, pixels, spec
+
+from zhikong import libreoffice
+from zhikong.generator.notice import render_notice
+from zhikong.generator.render import load_data, render_template, shipped_templates
+
+pytestmark = [
+    pytest.mark.libreoffice,
+    pytest.mark.skipif(not libreoffice.available(), reason="LibreOffice (soffice) 未安装"),
+    pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) 未安装"),
+]
+
+LEFT, RIGHT = 28.0, 184.0  # the type area's edges, mm
+TOP, BOTTOM = 37.0, 262.0
+CHAR_MM = 315 / 20 * 25.4 / 72  # one 3号 character with −0.25 pt spacing, mm (5.556)
+LINE_MM = 579 / 20 * 25.4 / 72  # the line pitch, mm (10.21)
+PARAGRAPH = "各单位按要求做好护理质控工作准备并及时报送材料，"
+
+
+def body_of(paragraphs: int) -> str:
+    """A body of ``paragraphs`` paragraphs of one to three lines (varied, as real text is)."""
+    return "\n".join(
+        ["为加强护理质量管理，决定召开会议。"]
+        + [f"第{i}项：" + PARAGRAPH * (1 + i % 3) for i in range(paragraphs)]
+    )
+
+
+# Bodies whose end falls around the page boundaries: the signature fits after the body, it has to go to
+# the next page (with the body's last lines), the 版记 fits beside it or needs one or two page breaks.
+ENDINGS = {"end_a": 6, "end_b": 8, "end_c": 16, "end_d": 22, "end_e": 30}
+TITLES = {
+    "title_two": "关于开展全县二级以上医疗机构护理质量与患者安全专项督查工作的通知",
+    "title_three": "关于召开2026年第一次护理质控工作会议暨院感质控联合培训班及全县护理技能竞赛和学术交流活动的通知",
+}
+# Lines whose 29th character is a punctuation mark: with hanging punctuation it would stand outside.
+PUNCTUATION_BODY = "\n".join(
+    [
+        "质控" * 13 + "。后续文字" * 3,
+        "护理质量" * 7 + "，" + "质控工作" * 8,
+        "患者安全" * 13 + "质控，" + "质控" * 10,
+    ]
+)
+
+
+@pytest.fixture(scope="module")
+def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("gbt")
+    docs: dict[str, Path] = {}
+
+    def notice(name: str, **changes: object) -> None:
+        docs[name] = render_notice(spec(**changes), work / f"{name}.docx")
+
+    for name, paragraphs in ENDINGS.items():
+        notice(name, body=body_of(paragraphs), cc=("县护理质控中心", "县人民医院") if paragraphs % 4 else ())
+    notice(
+        "one_page",
+        title="关于召开护理质控会议的通知",
+        body="为加强护理质量管理，决定召开会议。",
+        attachments=(),
+        cc=(),
+    )
+    notice(
+        "long_organ",
+        organ_mark="金乡县护理质量控制中心文件",
+        signer="金乡县护理质量控制中心",
+        kind="request",
+        title="关于申请护理质控经费的请示",
+        to="金乡县卫生健康局：",
+        signed_by="王芳",
+        body="为加强护理质量管理，特申请经费。\n妥否，请批示。",
+        attachments=(),
+    )
+    for name, title in TITLES.items():
+        notice(name, title=title)
+    notice(
+        "attach",
+        body=body_of(2),
+        attachments=(
+            "会议议程",
+            "2026年度全县二级以上医疗机构护理质量与患者安全专项督查参会人员回执及交通住宿安排表",
+            "参会须知",
+        ),
+        attachment_texts=("一、报到\n3月15日上午8时报到。", "", "请携带工作证。"),
+    )
+    notice("punctuation", body=PUNCTUATION_BODY, attachments=())
+    docs["windows_fonts"] = render_notice(
+        spec(title="关于召开护理质控会议的通知"), work / "windows_fonts.docx", fonts="windows"
+    )
+    for name, template in shipped_templates().items():
+        example = EXAMPLES / f"{name}.json"
+        if example.exists():
+            docs[f"tpl_{name}"] = render_template(template, load_data(example), work / f"tpl_{name}.docx")
+    converted = libreoffice.convert_many(list(docs.values()), "pdf", work / "pdf")
+    return dict(zip(docs, converted, strict=True))
+
+
+def all_lines(pdf: Path) -> list[tuple[int, Line]]:
+    return [(page, line) for page in range(1, page_count(pdf) + 1) for line in lines(pdf, page)]
+
+
+def page_of(pdf: Path, text: str) -> int:
+    found = [page for page, line in all_lines(pdf) if text in line.text]
+    assert found, f"{text!r} not in {pdf.name}"
+    return found[0]
+
+
+def in_type_area(pdf: Path, page: int) -> list[Line]:
+    return [
+        line for line in lines(pdf, page) if TOP - 8 < line.y1 < BOTTOM + 1 and not line.text.startswith("—")
+    ]
+
+
+def fonts_used(pdf: Path, page: int, wanted: str) -> set[str]:
+    """The fonts pypdf reports for the text pieces containing ``wanted`` on ``page``."""
+    found: set[str] = set()
+
+    def visit(text: str, cm: object, tm: object, font: dict | None, size: float) -> None:
+        if wanted in text and font:
+            found.add(str(font.get("/BaseFont", "")))
+
+    PdfReader(pdf).pages[page - 1].extract_text(visitor_text=visit)
+    return found
+
+
+# --- 2. the signature never stands alone; 7. the 版记 on an even page ----------------------------------
+
+
+@pytest.mark.parametrize("name", [*ENDINGS, "attach", "long_organ", "title_three"])
+def test_signature_stays_with_the_body_and_the_imprint_is_on_an_even_page(
+    pdfs: dict[str, Path], name: str
+) -> None:
+    pdf = pdfs[name]
+    signer_page = page_of(pdf, "2026年3月5日")
+    on_page = [line.text for line in in_type_area(pdf, signer_page)]
+    body = [
+        text
+        for text in on_page
+        if not text.startswith(("金乡县", "2026年3月5日", "附件", "1.", "2.", "3.", "抄送", "送审稿"))
+    ]
+    assert body, f"{name}: page {signer_page} holds only the closing block: {on_page}"
+    pages = page_count(pdf)
+    imprint = page_of(pdf, "印发")
+    assert imprint == pages, f"{name}: 版记 on page {imprint} of {pages}"
+    assert pages == 1 or pages % 2 == 0, f"{name}: the 版记 is on page {pages}, an odd page"
+    assert pages - signer_page <= 2, f"{name}: more blank pages than the even page needs"
+    if signer_page % 2 == 0 and pages > signer_page:
+        # The body ended on an even page: a blank page only when the 版记 had no room beside it.
+        assert pages == signer_page + 2
+
+
+def test_one_page_notice_keeps_its_imprint_on_page_one(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["one_page"]
+    assert page_count(pdf) == 1
+    issued = [line for line in lines(pdf, 1) if line.text.endswith("印发")]
+    assert issued and issued[0].y1 == pytest.approx(BOTTOM, abs=1.5)
+
+
+def test_closing_block_lines_are_one_line_apart(pdfs: dict[str, Path]) -> None:
+    """Signer and date are on one page, date directly under the signer (整改通知书 split them)."""
+    for name in (*ENDINGS, "tpl_rectification_notice", "tpl_minutes", "tpl_letter"):
+        pdf = pdfs[name]
+        found = all_lines(pdf)
+        dates = [
+            (page, line)
+            for page, line in found
+            if line.text.startswith("2026年") and line.text.endswith("日")
+        ]
+        page, date = dates[-1]
+        above = [line for p, line in found if p == page and line.y1 < date.y1]
+        assert above, f"{name}: the date opens page {page}"
+        assert date.y1 - above[-1].y1 == pytest.approx(LINE_MM, abs=0.3), name
+
+
+# --- 3. a long organ mark on one line ----------------------------------------------------------------
+
+
+def test_long_organ_mark_fits_one_centred_red_line(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["long_organ"]
+    first = lines(pdf, 1)
+    marks = [line for line in first if "质量控制中心" in line.text and line.y1 < 100]
+    assert [line.text for line in marks] == ["金乡县护理质量控制中心文件"], "the organ mark wraps"
+    mark = marks[0]
+    assert mark.x0 >= LEFT - 0.5 and mark.x1 <= RIGHT + 0.5
+    assert (mark.x0 + mark.x1) / 2 == pytest.approx((LEFT + RIGHT) / 2, abs=1.0)
+    width, _, data = pixels(pdf, 1)
+    px = 25.4 / 100
+    red = dark = 0
+    for y in range(int(mark.y0 / px), int(mark.y1 / px)):
+        for x in range(int(mark.x0 / px), int(mark.x1 / px)):
+            r, g, b = data[3 * (y * width + x) : 3 * (y * width + x) + 3]
+            red += r > 180 and g < 90 and b < 90
+            dark += r < 90 and g < 90 and b < 90
+    assert red > 500 and dark < red / 20
+
+
+# --- 4. titles broken between words, balanced --------------------------------------------------------
+
+
+def title_lines(pdf: Path) -> list[Line]:
+    first = lines(pdf, 1)
+    number = next(line for line in first if "〔2026〕" in line.text)
+    to = next(line for line in first if line.text.endswith("："))
+    return [line for line in first if number.y1 < line.y0 and line.y1 < to.y0]
+
+
+@pytest.mark.parametrize("name", [*TITLES, "end_a"])
+def test_title_breaks_between_words_in_balanced_centred_lines(pdfs: dict[str, Path], name: str) -> None:
+    title = TITLES.get(name, spec().title)
+    found = title_lines(pdfs[name])
+    assert "".join(line.text for line in found) == title
+    assert len(found) >= 2
+    words = set()
+    position = 0
+    for word in rjieba.cut(title):
+        position += len(word)
+        words.add(position)
+    position = 0
+    for line in found[:-1]:
+        position += len(line.text)
+        assert position in words, f"{name}: line break inside a word after {line.text!r}"
+    lengths = [len(line.text) for line in found]
+    assert min(lengths) >= 3, f"{name}: a line of {min(lengths)} characters"
+    assert max(lengths) - min(lengths) <= 5, f"{name}: unbalanced lines {lengths}"
+    for line in found:
+        assert (line.x0 + line.x1) / 2 == pytest.approx((LEFT + RIGHT) / 2, abs=1.5), line
+
+
+def test_summary_title_does_not_leave_a_character_alone(pdfs: dict[str, Path]) -> None:
+    first = lines(pdfs["tpl_summary"], 1)
+    title = [line for line in first if line.y1 < 70]
+    assert all(len(line.text) >= 3 for line in title), [line.text for line in title]
+
+
+# --- 6. 附件说明 and attachment pages -------------------------------------------------------------------
+
+
+def test_attachment_note_aligns_its_items(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["attach"]
+    page = page_of(pdf, "附件：1.")
+    found = in_type_area(pdf, page)
+    first = next(line for line in found if line.text.startswith("附件：1."))
+    second = next(line for line in found if line.text.startswith("2."))
+    third = next(line for line in found if line.text.startswith("3."))
+    assert first.x0 == pytest.approx(LEFT + 2 * 320 / 20 * 25.4 / 72, abs=0.6), "附件 two characters in"
+    number_x = first.x0 + 3 * CHAR_MM
+    assert second.x0 == pytest.approx(number_x, abs=0.6), "2. under the 1."
+    assert third.x0 == pytest.approx(number_x, abs=0.6), "3. under the 1."
+    wrapped = [line for line in found if second.y1 < line.y1 < third.y1]
+    assert wrapped, "the long attachment name wraps"
+    number_width = 230 / 20 * 25.4 / 72  # "2." in Times New Roman 3号: 8 pt + 4 pt − 2 × 0.25 pt
+    assert wrapped[0].x0 == pytest.approx(second.x0 + number_width, abs=0.6), "wrapped name under the name"
+
+
+def test_attachments_given_as_text_get_their_own_pages(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["attach"]
+    date_page = page_of(pdf, "2026年3月5日")
+    for label, text in (("附件1", "3月15日上午8时报到。"), ("附件3", "请携带工作证。")):
+        page = page_of(pdf, text)
+        assert page > date_page
+        top = in_type_area(pdf, page)[0]
+        assert top.text == label, f"{label} opens its page"
+        assert top.x0 == pytest.approx(LEFT, abs=0.6), f"{label} at the left edge"
+        assert top.y1 == pytest.approx(TOP + LINE_MM, abs=0.6), f"{label} on the first line"
+        for piece in ("附件", label[-1]):
+            assert any("NotoSansCJK" in font for font in fonts_used(pdf, page, piece)), f"{piece} in 黑体"
+    assert page_of(pdf, "附件3") > page_of(pdf, "附件1")
+    assert "附件2" not in "".join(line.text for _, line in all_lines(pdf)), "no page for a name without text"
+    assert page_of(pdf, "印发") == page_count(pdf) >= page_of(pdf, "请携带工作证。")
+
+
+# --- 7. geometry --------------------------------------------------------------------------------------
+
+
+def test_red_rule_four_mm_below_the_number_and_dash_seven_mm_below_the_type_area(
+    pdfs: dict[str, Path],
+) -> None:
+    pdf = pdfs["end_c"]
+    width, _, data = pixels(pdf, 1)
+    px = 25.4 / 100
+
+    def dark_rows(x0: float, x1: float, y0: float, y1: float) -> list[float]:
+        rows = []
+        for y in range(int(y0 / px), int(y1 / px)):
+            for x in range(int(x0 / px), int(x1 / px)):
+                r, g, b = data[3 * (y * width + x) : 3 * (y * width + x) + 3]
+                if r < 120 and g < 120 and b < 120:
+                    rows.append(y * px)
+                    break
+        return rows
+
+    first = lines(pdf, 1)
+    number = next(line for line in first if "〔2026〕" in line.text)
+    glyph_bottom = dark_rows(number.x0, number.x1, number.y0 - 2, number.y1 + 1)[-1]
+    red_y = horizontal_rules(pdf, 1, "red")[0][0]
+    assert red_y - glyph_bottom == pytest.approx(4, abs=0.5), f"red rule {red_y - glyph_bottom:.2f} mm below"
+    page_number = next(line for line in first if line.text.startswith("—"))
+    dash = dark_rows(page_number.x0, page_number.x0 + 3, page_number.y0 - 1, page_number.y1 + 1)
+    assert dash and dash[0] == pytest.approx(BOTTOM + 7, abs=0.5), f"dash at {dash}"
+    assert any("NotoSerifCJK" in font for font in fonts_used(pdf, 1, "1")), "page number digits in 宋体"
+
+
+def test_no_punctuation_hangs_outside_the_type_area(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["punctuation"]
+    found = in_type_area(pdf, 1) + [line for p, line in all_lines(pdf) if p > 1]
+    assert max(line.x1 for line in found) <= RIGHT + 0.3
+    ends = [line.text[-1] for line in found]
+    assert not any(line.text[0] in "，。、；：" for line in found), "a line starts with punctuation"
+    assert ends
+
+
+# --- fonts ---------------------------------------------------------------------------------------------
+
+
+def test_serif_stand_ins_and_heading_fonts(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["title_two"]
+    assert any("UMing" in font for font in fonts_used(pdf, 1, "为加强护理质量管理")), "仿宋 → a Song face"
+    assert any("NotoSansCJK" in font for font in fonts_used(pdf, 1, "会议时间")), "一、 headings in 黑体"
+    assert any("Bold" in font for font in fonts_used(pdf, 1, "金乡县卫生健康局文件")), "小标宋 → bold Song"
+
+
+def test_font_profiles_name_the_fonts_of_each_profile(pdfs: dict[str, Path]) -> None:
+    def east_asian_fonts(name: str) -> set[str]:
+        docx = pdfs[name].parent.parent / f"{name}.docx"
+        with zipfile.ZipFile(docx) as package:
+            xml = package.read("word/styles.xml").decode() + package.read("word/document.xml").decode()
+        return set(re_fonts.findall(xml))
+
+    re_fonts = re.compile(r'w:eastAsia="([^"]+)"')
+    assert {"仿宋_GB2312", "方正小标宋简体"} <= east_asian_fonts("end_a")
+    windows = east_asian_fonts("windows_fonts")
+    assert {"仿宋", "宋体", "黑体"} <= windows and not windows & {
+        "仿宋_GB2312",
+        "楷体_GB2312",
+        "方正小标宋简体",
+    }
+    assert page_count(pdfs["windows_fonts"]) >= 1
+
+
+# --- WordprocessingML validity --------------------------------------------------------------------------
+
+
+def test_generated_files_are_valid_wordprocessingml(pdfs: dict[str, Path]) -> None:
+    audit = pytest.importorskip("openxml_audit")
+    validator = audit.OpenXmlValidator()
+    for name in (
+        "end_a",
+        "attach",
+        "long_organ",
+        "windows_fonts",
+        *(n for n in pdfs if n.startswith("tpl_")),
+    ):
+        docx = pdfs[name].parent.parent / f"{name}.docx"
+        result = validator.validate(str(docx))
+        errors = [f"{e.part_uri} {e.path}: {e.description}" for e in result.errors]
+        assert not errors, f"{name}: " + "\n".join(errors[:10])
+
+
+def test_not_compatibility_mode_and_chinese_theme_language(pdfs: dict[str, Path]) -> None:
+    docx = pdfs["end_a"].parent.parent / "end_a.docx"
+    with zipfile.ZipFile(docx) as package:
+        settings = package.read("word/settings.xml").decode()
+        core = package.read("docProps/core.xml").decode()
+    assert (
+        'w:name="compatibilityMode" w:uri="http://schemas.microsoft.com/office/word" w:val="15"' in settings
+    )
+    assert 'w:eastAsia="zh-CN"' in settings and "ja-JP" not in settings
+    assert spec().title in core and spec().signer in core
+
+
+def test_table_grid_matches_cell_widths() -> None:
+    for name in ("rectification_notice", "sign_in"):
+        document = Document(str(shipped_templates()[name]))
+        for table in document.tables:
+            grid = [int(col.get(qn("w:w"))) for col in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+            for row in table.rows:
+                cells = [round(cell.width / 635) for cell in row.cells]
+                assert cells == grid, f"{name}: grid {grid} ≠ cells {cells}"
