@@ -77,9 +77,10 @@ class Reading:
     """What the text of a document says about itself; None where it says nothing."""
 
     title: str | None = None
-    doc_date: date | None = None
+    doc_date: date | None = None  # the date it ends with (成文日期, the day under a signature)
     responsible: str | None = None
     doc_number: str | None = None
+    dates: tuple[date, ...] = ()  # every date in its text, in order
 
 
 # -- reading the text ----------------------------------------------------------------------------------
@@ -134,20 +135,18 @@ def _cn_number(text: str) -> int:
 
 def dates_in(line: str) -> list[date]:
     """The real days written in a line: 2026年6月2日, 2026-06-02, 2026.6.2, 二〇二六年六月二日."""
-    found: list[tuple[int, date]] = []
-    for m in _ARABIC_DATE.finditer(line):
-        found.append((m.start(), (int(m[1]), int(m[2]), int(m[3]))))  # type: ignore[arg-type]
-    for m in _ISO_DATE.finditer(line):
-        found.append((m.start(), (int(m[1]), int(m[2]), int(m[3]))))  # type: ignore[arg-type]
+    found: list[tuple[int, int, int, int]] = []  # where in the line, year, month, day
+    for m in (*_ARABIC_DATE.finditer(line), *_ISO_DATE.finditer(line)):
+        found.append((m.start(), int(m[1]), int(m[2]), int(m[3])))
     for m in _CHINESE_DATE.finditer(line):
         year = int("".join(str(_CN_DIGITS[c]) for c in m[1]))
-        found.append((m.start(), (year, _cn_number(m[2]), _cn_number(m[3]))))  # type: ignore[arg-type]
+        found.append((m.start(), year, _cn_number(m[2]), _cn_number(m[3])))
     days: list[date] = []
-    for _, ymd in sorted(found, key=lambda f: f[0]):
+    for _, year, month, day in sorted(found):
         try:
-            days.append(date(*ymd))  # type: ignore[misc]
+            days.append(date(year, month, day))
         except ValueError:
-            continue
+            continue  # 2026年2月30日 is a typing mistake, not a day
     return days
 
 
@@ -212,9 +211,10 @@ def read_document(text: str) -> Reading:
     doc_date, signer = _closing(lines)
     return Reading(
         title=title[:_MAX_TITLE] if title else None,
-        doc_date=doc_date or next((d for line in lines for d in dates_in(line)), None),
+        doc_date=doc_date,
         responsible=head or signer,
         doc_number=number,
+        dates=tuple(d for line in lines for d in dates_in(line))[:100],
     )
 
 
@@ -329,8 +329,8 @@ def converted_pdfs(sources: Sequence[tuple[str, Path, str]], cache: Path) -> dic
 
 
 def _generic(stem: str) -> bool:
-    m = _GENERIC_NAME.match(stem)
-    return bool(m) and m.end() == len(stem)  # type: ignore[union-attr]
+    """A name a camera, scanner or chat app gave (IMG_0001, 微信图片_2026…), not a title."""
+    return _GENERIC_NAME.fullmatch(stem) is not None
 
 
 def derive(record: Record, text: str, pages: int | None) -> dict[str, Value]:
@@ -340,20 +340,22 @@ def derive(record: Record, text: str, pages: int | None) -> dict[str, Value]:
     found: dict[str, Value] = {}
     own = record.title and not _GENERIC_TITLE.match(record.title) and strip_number(record.title)
     stem = strip_number(PurePath(record.path).stem)
-    if reading.doc_number and reading.title:
-        found["title"] = Value(reading.title, MetaSource.DOCUMENT)  # a 公文's title line wins
-    elif own and own != stem:
-        found["title"] = Value(own, MetaSource.DOCUMENT)  # the extractor's: a heading, the properties
-    elif reading.title:
-        found["title"] = Value(reading.title, MetaSource.DOCUMENT)
-    elif stem and not _generic(stem):
-        pass  # the file's name is the title: not stored twice (the register prints it, see `of`)
-    elif c.activity:
+    # The text's own title line (a 公文's, a heading, what OCR read first) before the extractor's, which
+    # may come from the file's properties: a template's properties often still name another document.
+    title = reading.title or (own if own and own != stem else None)
+    if title:
+        found["title"] = Value(title, MetaSource.DOCUMENT)
+    elif _generic(stem) and c.activity:
         found["title"] = Value(
             f"{c.activity}{'' if c.category in c.activity else c.category}", MetaSource.FOLDER
         )
-    if reading.doc_date:
-        found["doc_date"] = Value(reading.doc_date.isoformat(), MetaSource.DOCUMENT)
+    # else the file's name is its title, not stored twice: the register prints it (see `of`)
+
+    # A date in the body counts only in the record's own year: "依据2019年5月1日施行的办法" is not its date.
+    mentioned = next((d for d in reading.dates if c.year is None or d.year == c.year), None)
+    written = reading.doc_date or mentioned
+    if written:
+        found["doc_date"] = Value(written.isoformat(), MetaSource.DOCUMENT)
     elif c.activity_date:
         found["doc_date"] = Value(c.activity_date.isoformat(), MetaSource.FOLDER)
     if reading.responsible:
