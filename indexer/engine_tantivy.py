@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from zhikong.indexer.analysis import Synonyms, terms
+from zhikong.indexer.analysis import Synonyms
 from zhikong.indexer.index import (
     _LOCK_TIMEOUT_S,
     DELETED,
@@ -38,6 +38,7 @@ from zhikong.indexer.index import (
     _fields,
 )
 from zhikong.indexer.ranking import K1, Source, frequencies, idf
+from zhikong.indexer.termtext import term_text
 from zhikong.private import private_dir, private_file
 
 try:
@@ -87,7 +88,7 @@ def _document(doc: IndexDoc) -> Any:
     for key in _KEYS:
         document.add_text(key, fields[key])
     for field in ("content", "meta"):
-        document.add_text(field, " ".join(terms(fields[field])))
+        document.add_text(field, term_text(fields[field]))
     for field in _STORED:
         document.add_text(field, fields[field])
     document.add_integer("day", _day(doc.date))
