@@ -46,7 +46,6 @@ from zhikong.errors import (
     StorageError,
     TemplateError,
     VerificationError,
-    ZhikongError,
 )
 from zhikong.indexer.index import IndexBusy, IndexDoc, SearchFilters, SearchIndex
 from zhikong.indexer.pii import has_pii, mask_pii
@@ -58,6 +57,7 @@ if TYPE_CHECKING:
     from zhikong.archive.checks import CheckReport
     from zhikong.archive.doctor import DoctorReport
     from zhikong.archive.drafts import Draft, DraftRequest
+    from zhikong.archive.duplicates import Deduplicated
     from zhikong.archive.handover_model import (
         AfterSealFinding,
         CreateResult,
@@ -977,14 +977,17 @@ class Archive:
         center: str | None = None,
         year: int | None = None,
         out: Path | None = None,
+        within: int | None = None,
     ) -> CheckReport:
-        """Every rule for every center-year in scope, as of a date; with `out` also a .docx/.xlsx report."""
+        """Every rule for every center-year in scope, as of a date; with `out` also a .docx/.xlsx report.
+        Reminders reach `within` days ahead (default: `remind_days` in zhikong.toml)."""
         from zhikong.archive.checks import run_checks
         from zhikong.archive.rules import load_rules
 
         with self.session(actor) as s:
             rules = load_rules(s.settings.rules, s.settings.root)
-            report = run_checks(s.settings, s.cat, rules, as_of=as_of, center=center, year=year)
+            days = s.settings.remind_days if within is None else within
+            report = run_checks(s.settings, s.cat, rules, as_of=as_of, center=center, year=year, within=days)
             anchor = _head(s.cat)
         if out is not None:
             from zhikong.generator.reports import check_report
@@ -1001,15 +1004,7 @@ class Archive:
 
         with self.session(actor) as s:
             rules = load_rules(s.settings.rules, s.settings.root)
-            sheet = score_center(
-                s.settings,
-                s.cat,
-                rules,
-                center=center,
-                year=year,
-                as_of=as_of,
-                find=self._evidence(s.settings),
-            )
+            sheet = score_center(s.settings, s.cat, rules, center=center, year=year, as_of=as_of)
             anchor = _head(s.cat)
         if out is not None:
             from zhikong.generator.reports import score_form
@@ -1024,9 +1019,7 @@ class Archive:
 
         with self.session(actor) as s:
             rules = load_rules(s.settings.rules, s.settings.root)
-            ranking = rank_all(
-                s.settings, s.cat, rules, year=year, as_of=as_of, find=self._evidence(s.settings)
-            )
+            ranking = rank_all(s.settings, s.cat, rules, year=year, as_of=as_of)
         if out is not None:
             from zhikong.generator.reports import ranking_book
 
@@ -1082,41 +1075,6 @@ class Archive:
 
         settings = self.settings()
         return load_rules(settings.rules, settings.root)
-
-    @staticmethod
-    def _evidence(settings: Settings) -> Callable[[Catalogue, str, int, list[str]], list[Record]]:
-        """Scoring evidence found through the search index, so the synonym list applies (院感 finds 医院感染).
-
-        A hit counts only when the word (or a synonym) is in the file's own name, title or text: the
-        index also matches center and folder names, and "护理" in "护理质控中心" is no evidence. The
-        catalogue's stored text is the fallback when the index cannot answer (missing or outdated).
-        """
-        from zhikong.archive.evidence import text_evidence
-        from zhikong.indexer.analysis import Synonyms
-
-        synonyms = Synonyms.load(settings.synonyms_path)
-
-        def find(cat: Catalogue, center: str, year: int, words: list[str]) -> list[Record]:
-            try:
-                index = open_index(settings)
-            except ZhikongError:
-                return text_evidence(cat, center, year, words)
-            try:
-                hits = index.search(" ".join(words), SearchFilters(center=center, year=year), limit=500)
-            except ZhikongError:
-                return text_evidence(cat, center, year, words)
-            finally:
-                index.close()
-            variants = {v for w in words for v in synonyms.variants(w)} | set(words)
-            found = []
-            for h in hits:
-                rec = cat.get(h.record_id)
-                own = "\n".join((Path(rec.path).stem, rec.title or "", cat.text(rec.id) or ""))
-                if any(v in own for v in variants):
-                    found.append(rec)
-            return sorted(found, key=lambda r: r.path)
-
-        return find
 
     # -- red-header drafts and their approval ---------------------------------------------------------
 

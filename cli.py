@@ -550,6 +550,16 @@ def restore_(env: Env, path: str, version: int | None) -> None:
         show(f"恢复前的文件内容已另存为副本（sha256 {result.saved_sha256[:12]}…，见 zhikong log）。")
 
 
+@cli.command("dedupe")
+@click.argument("path")
+@click.pass_obj
+def dedupe(env: Env, path: str) -> None:
+    """删去重复的一份：PATH 与文件夹中另一个文件内容完全相同（zhikong check 的 record.duplicate 会列出）。
+    仅存的一份不能删；删去的内容仍保留副本，记入审计日志。"""
+    done = env.archive().dedupe(env.actor, path, cwd=Path.cwd())
+    show(f"已删去重复的一份：{done.removed}（保留 {done.kept}；内容副本仍在档案库中，可用 zhikong restore 找回）")
+
+
 def _day_or_clear_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """A day as `_day_option` reads it, as YYYY-MM-DD; "" (clear) stays ""; None when not given."""
     if value is None or not value.strip():
@@ -1398,13 +1408,20 @@ def _print_findings(report: CheckReport) -> None:
     for group, findings in report.by_center().items():
         show(f"{group}：{len(findings)} 项", bold=True)
         for f in findings:
-            show(f"  [{f.year or '—'}] {f.rule}（{f.article}，第{f.item}项）{f.message}", fg="yellow")
+            show(
+                f"  [{f.year or '—'}] {f.rule}（{f.article}，第{f.item}项扣 {f.cost:g} 分）{f.message}",
+                fg="yellow",
+            )
             for p in f.paths[:5]:
                 show(f"      {p}")
             if len(f.paths) > 5:
                 show(f"      ……共 {len(f.paths)} 个文件")
     if not report.findings:
         show("未发现问题。", fg="green")
+    if report.upcoming:
+        show(f"提醒（{report.within} 天内到期，尚未完成；不算问题）：", bold=True)
+        for u in report.upcoming:
+            show(f"  {u.center} {u.year}：{u.message}")
 
 
 def _print_sheet(sheet: ScoreSheet) -> None:
@@ -1413,7 +1430,8 @@ def _print_sheet(sheet: ScoreSheet) -> None:
     )
     for it in sheet.items:
         got = "局评" if it.score is None else f"{it.score:g}"
-        show(f"  {it.no:>2}. {it.name}（{it.max:g}分）：{got}  {it.basis}")
+        still = f"（{it.still}）" if it.still else ""
+        show(f"  {it.no:>2}. {it.name}（{it.max:g}分）：{got}{still}  {it.basis}")
         for p in it.paths[:3]:
             show(f"        {p}")
     show(
@@ -1421,6 +1439,8 @@ def _print_sheet(sheet: ScoreSheet) -> None:
         f"预计等次：{sheet.tier}",
         bold=True,
     )
+    if sheet.to_earn:
+        show(f"尚未到期、尚未完成的事项还可得 {sheet.to_earn:g} 分（见各项括号内的期限）。")
 
 
 @cli.command()
@@ -1433,18 +1453,38 @@ def _print_sheet(sheet: ScoreSheet) -> None:
     callback=_day_option,
     help=f"按哪一天检查（{_DAY}；默认今天；未到期的不算问题）",
 )
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组")
+@click.option(
+    "--within",
+    type=click.IntRange(0, 366),
+    metavar="天数",
+    help="提醒多少天内到期的事项（默认取 zhikong.toml 的 remind_days，未设为 30）",
+)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组（只有问题）")
+@click.option(
+    "--reminders",
+    "with_reminders",
+    is_flag=True,
+    help='与 --json 同用：输出 {"findings": 问题, "reminders": 提醒}',
+)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="另存检查报告 .docx 或 .xlsx")
 @click.pass_obj
 def check(
-    env: Env, center_name: str | None, year: int | None, as_of: date | None, as_json: bool, out: Path | None
+    env: Env,
+    center_name: str | None,
+    year: int | None,
+    as_of: date | None,
+    within: int | None,
+    as_json: bool,
+    with_reminders: bool,
+    out: Path | None,
 ) -> None:
-    """合规检查：按管理办法逐条检查各中心各年度的档案，列出会扣分的问题。有问题时退出码为 1。"""
+    """合规检查：按管理办法逐条检查各中心各年度的档案，列出会扣分的问题（每条注明扣几分），另列即将到期的
+    提醒（不算问题）。有问题时退出码为 1。"""
     report = env.archive().check(
-        env.actor, as_of=as_of or date.today(), center=center_name, year=year, out=out
+        env.actor, as_of=as_of or date.today(), center=center_name, year=year, out=out, within=within
     )
     if as_json:
-        emit_json(report.to_json())
+        emit_json(report.to_json_with_reminders() if with_reminders else report.to_json())
     else:
         _print_findings(report)
         if out is not None:

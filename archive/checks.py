@@ -12,14 +12,16 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
 
 from zhikong.archive.catalogue import Catalogue, Record, RecordState
-from zhikong.archive.convention import ActivityType
+from zhikong.archive.convention import STANDING_CATEGORY, ActivityType
+from zhikong.archive.duplicates import duplicate_groups, removed_copies
+from zhikong.archive.evidence import Kind, Subjects, evidence, kinds_of
 from zhikong.archive.numbering import numberable
 from zhikong.archive.rules import CheckRule, RuleSet
 from zhikong.archive.settings import SETTINGS_FILE, Center, Settings
@@ -42,6 +44,7 @@ class Finding:
     message: str
     paths: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    cost: float = 0.0  # the points this finding costs on `item` (the rule set's `cost`)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +53,7 @@ class Finding:
             "year": self.year,
             "article": self.article,
             "item": self.item,
+            "cost": self.cost,
             "message": self.message,
             "paths": list(self.paths),
             "details": self.details,
@@ -58,22 +62,27 @@ class Finding:
 
 @dataclass(frozen=True)
 class Upcoming:
-    """Something a rule requires that is not there yet and whose deadline has not passed: a reminder
-    (半年工作总结还剩 12 天), not a finding."""
+    """Something a rule requires that is not there yet and whose deadline has not passed: not a finding,
+    but not done either. Its `points` are what the item can still earn by `due` (the score leaves them
+    out until then); within the reminder window it is a reminder (全年技能竞赛尚未开展，还剩 1 天)."""
 
     center: str
     year: int
-    what: str
+    what: str  # ends with "，" so that "还剩 n 天" reads on after it
     due: date
-    days_left: int
+    days_left: int  # counting the deadline itself: 1 on the last day
+    rule: str = ""
+    item: int = 0
+    points: float = 0.0
 
     @property
     def message(self) -> str:
-        return f"{self.what}：还剩 {self.days_left} 天（{self.due.month}月{self.due.day}日 前）"
+        return f"{self.what}还剩 {self.days_left} 天（{self.due.month}月{self.due.day}日前，第{self.item}项还可得 {self.points:g} 分）"
 
     def to_json(self) -> dict[str, Any]:
-        return {"center": self.center, "year": self.year, "what": self.what, "due": self.due.isoformat(),
-                "days_left": self.days_left, "message": self.message}  # fmt: skip
+        return {"center": self.center, "year": self.year, "rule": self.rule, "item": self.item,
+                "what": self.what.rstrip("，"), "due": self.due.isoformat(), "days_left": self.days_left,
+                "points": self.points, "message": self.message}  # fmt: skip
 
 
 @dataclass
@@ -177,6 +186,7 @@ class YearResult:
     looked_at: dict[str, tuple[str, ...]]
     facts: YearFacts
     loops: tuple[InspectionLoop, ...] = ()  # the year's inspections, closed or not
+    pending: tuple[Upcoming, ...] = ()  # what is missing before its deadline (the score's "still to earn")
 
 
 @dataclass(frozen=True)
@@ -185,10 +195,20 @@ class CheckReport:
     rules: str
     findings: tuple[Finding, ...]
     years: tuple[YearResult, ...]
-    upcoming: tuple[Upcoming, ...] = ()  # deadlines ahead with what is still missing (reminders)
+    upcoming: tuple[Upcoming, ...] = ()  # reminders: what is still missing, due within `within` days
+    pending: tuple[Upcoming, ...] = ()  # everything still missing whose deadline has not passed
+    within: int = 30
 
     def to_json(self) -> list[dict[str, Any]]:
         return [f.to_json() for f in self.findings]
+
+    def to_json_with_reminders(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "within_days": self.within,
+            "findings": self.to_json(),
+            "reminders": [u.to_json() for u in self.upcoming],
+        }
 
     def by_center(self) -> dict[str, list[Finding]]:
         groups: dict[str, list[Finding]] = defaultdict(list)
@@ -256,17 +276,34 @@ class _Ctx:
     as_of: date
     text: Text
     all_years: dict[tuple[str, int], YearFacts]
+    subjects: Subjects
     findings: list[Finding] = field(default_factory=list)
     looked_at: dict[str, tuple[str, ...]] = field(default_factory=dict)
     loops: list[InspectionLoop] = field(default_factory=list)
-    upcoming: list[Upcoming] = field(default_factory=list)
+    pending: list[Upcoming] = field(default_factory=list)
+    odd_folders: list[str] = field(default_factory=list)  # folders of this year not read as activities
 
-    def add(self, rule: str, message: str, paths: Iterable[str] = (), **details: Any) -> None:
+    def cost(self, rule: str, key: str = "cost") -> float:
+        return float(self.rules.check(rule).params[key])
+
+    def add(
+        self, rule: str, message: str, paths: Iterable[str] = (), *, cost: float | None = None, **details: Any
+    ) -> None:
+        """A finding of `rule`: it costs `cost` points (default: the rule's `cost`) on the rule's item."""
         r: CheckRule = self.rules.check(rule)
         self.findings.append(
             Finding(
-                rule, self.fy.center.name, self.fy.year, r.article, r.item, message, tuple(paths), details
+                rule, self.fy.center.name, self.fy.year, r.article, r.item, message, tuple(paths), details,
+                self.cost(rule) if cost is None else cost,
             )
+        )  # fmt: skip
+
+    def pend(self, rule: str, what: str, due: date, points: float) -> None:
+        """Something `rule` requires that is missing but not due yet: `points` still to earn by `due`."""
+        days = (due - self.as_of).days + 1
+        r = self.rules.check(rule)
+        self.pending.append(
+            Upcoming(self.fy.center.name, self.fy.year, what, due, days, rule, r.item, points)
         )
 
     def saw(self, rule: str, paths: Iterable[str]) -> None:
@@ -275,8 +312,11 @@ class _Ctx:
     def params(self, rule: str) -> dict[str, Any]:
         return self.rules.check(rule).params
 
+    def year_end(self) -> date:
+        return date(self.fy.year, 12, 31)
+
     def year_over(self) -> bool:
-        return self.as_of > date(self.fy.year, 12, 31)
+        return self.as_of > self.year_end()
 
     def activities(self, *types: ActivityType) -> list[Activity]:
         return sorted(
@@ -284,51 +324,99 @@ class _Ctx:
             key=lambda a: a.when,
         )
 
+    def folder_hint(self, wanted: str) -> str:
+        """When a count falls short, the folders whose names were not understood may be the reason."""
+        others = [
+            a.label
+            for a in self.fy.activities.values()
+            if a.type == ActivityType.OTHER and a.when <= self.as_of
+        ]
+        names = [*others, *self.odd_folders]
+        if not names:
+            return ""
+        return (
+            f"（若已开展：文件夹名的问题——“{'”“'.join(names[:3])}”未能识别为{wanted}，"
+            "请在文件夹名中写明活动类型，如“2026-03-15 第一次工作会议”“2026-09-18 三季度病例抽查”）"
+        )
+
 
 def _meetings(ctx: _Ctx) -> None:
-    p = ctx.params("meetings.count")
-    meetings = ctx.activities(ActivityType.MEETING)
-    ctx.saw("meetings.count", [a.folder for a in meetings])
-    first_half = [a for a in meetings if a.when <= date(ctx.fy.year, 6, 30)]
+    rule = "meetings.count"
+    p = ctx.params(rule)
+    meetings = ctx.activities(*(ActivityType(t) for t in p["types"]))
+    ctx.saw(rule, [a.folder for a in meetings])
+    half_end = date(ctx.fy.year, 6, 30)
+    first_half = [a for a in meetings if a.when <= half_end]
+    need_first, need = int(p["first_half"]), int(p["min"])
+    short_first = max(0, need_first - len(first_half))
+    short_rest = max(0, need - len(meetings) - short_first)
     problems, short = [], 0
-    if ctx.as_of > date(ctx.fy.year, 6, 30) and len(first_half) < int(p["first_half"]):
+    if short_first and ctx.as_of > half_end:
         problems.append("上半年没有召开工作会议（年初部署）")
-        short = int(p["first_half"]) - len(first_half)
-    if ctx.year_over() and len(meetings) < int(p["min"]):
-        problems.append(f"全年召开工作会议 {len(meetings)} 次，应不少于 {p['min']} 次")
-        short = max(short, int(p["min"]) - len(meetings))
+        short += short_first
+    elif short_first:
+        ctx.pend(rule, "上半年工作会议（年初部署）尚未召开，", half_end, ctx.cost(rule) * short_first)
+    if short_rest and ctx.year_over():
+        problems.append(f"全年召开工作会议 {len(meetings)} 次，应不少于 {need} 次")
+        short += short_rest
+    elif short_rest:
+        which = "第二次工作会议（年中推进）" if len(meetings) + short_first == 1 else "工作会议"
+        ctx.pend(rule, f"{which}尚未召开，", ctx.year_end(), ctx.cost(rule) * short_rest)
     if problems:
-        ctx.add("meetings.count", "；".join(problems), [a.folder for a in meetings], short=short)
+        ctx.add(
+            rule,
+            "；".join(problems) + ctx.folder_hint("工作会议"),
+            [a.folder for a in meetings],
+            cost=ctx.cost(rule) * short,
+            short=short,
+        )
 
 
 def _competition(ctx: _Ctx) -> None:
-    p = ctx.params("competition.count")
+    rule = "competition.count"
+    p = ctx.params(rule)
     held = ctx.activities(*(ActivityType(t) for t in p["types"]))
-    ctx.saw("competition.count", [a.folder for a in held])
-    if ctx.year_over() and len(held) < int(p["min"]):
-        ctx.add("competition.count", "全年没有开展技能竞赛、学术交流或培训", short=int(p["min"]) - len(held))
+    ctx.saw(rule, [a.folder for a in held])
+    if len(held) >= int(p["min"]):
+        return
+    if ctx.year_over():
+        ctx.add(
+            rule,
+            "全年没有开展技能竞赛、学术交流或培训" + ctx.folder_hint("竞赛、学术交流或培训"),
+            short=int(p["min"]) - len(held),
+        )
+    else:
+        ctx.pend(rule, "全年技能竞赛尚未开展（或学术交流、培训），", ctx.year_end(), ctx.cost(rule))
 
 
 def _case_reviews(ctx: _Ctx) -> None:
-    reviews = ctx.activities(ActivityType.CASE_REVIEW)
-    ctx.saw("case_review.quarterly", [a.folder for a in reviews])
+    rule = "case_review.quarterly"
+    reviews = ctx.activities(*(ActivityType(t) for t in ctx.params(rule)["types"]))
+    ctx.saw(rule, [a.folder for a in reviews])
     y = ctx.fy.year
     missing = []
     for q in range(4):
         end = date(y, 3 * q + 3, 31 if q in (0, 3) else 30)
-        if ctx.as_of > end and not any((a.when.month - 1) // 3 == q for a in reviews):
+        if any((a.when.month - 1) // 3 == q for a in reviews):
+            continue
+        if ctx.as_of > end:
             missing.append(q + 1)
+        else:
+            ctx.pend(rule, f"{QUARTERS[q]}重点病例抽查尚未开展，", end, ctx.cost(rule))
     if missing:
         ctx.add(
-            "case_review.quarterly",
-            "、".join(QUARTERS[q - 1] for q in missing) + "没有重点病例抽查与质量评价",
+            rule,
+            "、".join(QUARTERS[q - 1] for q in missing)
+            + "没有重点病例抽查与质量评价"
+            + ctx.folder_hint("病例抽查"),
             [a.folder for a in reviews],
+            cost=ctx.cost(rule) * len(missing),
             missing=missing,
         )
 
 
-def _matches(rec: Record, p: dict[str, Any], category: str | None, standing: bool) -> bool:
-    if category and rec.category != category:
+def _matches(rec: Record, p: dict[str, Any], categories: tuple[str, ...], standing: bool) -> bool:
+    if categories and rec.category not in categories:
         return False
     if standing and rec.classification.activity:
         return False
@@ -339,16 +427,21 @@ def _matches(rec: Record, p: dict[str, Any], category: str | None, standing: boo
     return not any(w in text for w in p.get("exclude") or ())
 
 
-def _filed(ctx: _Ctx, rule: str, what: str, category: str | None, standing: bool, on_time: bool) -> None:
+def _filed(
+    ctx: _Ctx, rule: str, what: str, categories: tuple[str, ...], standing: bool, on_time: bool
+) -> None:
     p = ctx.params(rule)
     due = _month_day(ctx.fy.year, str(p["due"]))
-    found = [r for r in ctx.fy.records if _matches(r, p, category, standing)]
+    found = [r for r in ctx.fy.records if _matches(r, p, tuple(p.get("categories", categories)), standing)]
     ctx.saw(rule, [r.path for r in found])
+    missing_cost = ctx.cost(rule, "cost_missing" if "cost_missing" in p else "cost")
     if not found:
         if ctx.as_of > due:
-            ctx.add(rule, f"没有{what}（应于 {due.month}月{due.day}日 前完成）", missing=True)
-        elif ctx.as_of.year == due.year:
-            ctx.upcoming.append(Upcoming(ctx.fy.center.name, ctx.fy.year, what, due, (due - ctx.as_of).days))
+            ctx.add(
+                rule, f"没有{what}（应于 {due.month}月{due.day}日 前完成）", cost=missing_cost, missing=True
+            )
+        else:
+            ctx.pend(rule, f"{what}尚未报送，", due, missing_cost)
         return
     if not on_time:
         return
@@ -366,39 +459,80 @@ def _filed(ctx: _Ctx, rule: str, what: str, category: str | None, standing: bool
 def _standards(ctx: _Ctx) -> None:
     rule = "standards.exists"
     due = _month_day(ctx.fy.year, str(ctx.params(rule)["due"]))
+    ctx.saw(rule, [r.path for r in _standards_of(ctx)])
+    if ctx.looked_at[rule]:
+        return
+    if ctx.as_of > due:
+        ctx.add(rule, "没有质控标准文件（质控标准/ 文件夹为空）", missing=True)
+    else:
+        ctx.pend(rule, "质控标准尚未制定（质控标准/ 文件夹为空），", due, ctx.cost(rule))
+
+
+def _standards_of(ctx: _Ctx) -> list[Record]:
+    """This year's and earlier years' standards: a standard filed once stays in force."""
     name = ctx.fy.center.name
-    found = [
+    return [
         r
         for (center, year), fy in ctx.all_years.items()
         if center == name and year <= ctx.fy.year
         for r in fy.records
-        if r.category == "标准文件"
+        if r.category == "标准文件" and not r.classification.activity
     ]
-    ctx.saw(rule, [r.path for r in found])
-    if not found and ctx.as_of > due:
-        ctx.add(rule, "没有质控标准文件（质控标准/ 文件夹为空）", missing=True)
+
+
+def _kinds(ctx: _Ctx, rule: str) -> list[tuple[Kind, list[Record]]]:
+    return [
+        (kind, evidence(ctx.fy.records, kind, ctx.text, ctx.subjects)) for kind in kinds_of(ctx.params(rule))
+    ]
+
+
+def _parts(ctx: _Ctx, rule: str, *, what: str) -> None:
+    """Rules whose evidence is a list of kinds, each costing the rule's `cost` when missing by `due`."""
+    found = _kinds(ctx, rule)
+    if rule == "system.parts":  # a standard filed in an earlier year is still this year's 质控标准
+        found = [(k, rs or (_standards_of(ctx) if k.name == "质控标准" else [])) for k, rs in found]
+    ctx.saw(rule, [r.path for _k, rs in found for r in rs[:4]])
+    missing = [k for k, rs in found if not rs]
+    if not missing:
+        return
+    due = _month_day(ctx.fy.year, str(ctx.params(rule)["due"]))
+    cost = ctx.cost(rule) * len(missing)
+    names = "、".join(k.name for k in missing)
+    if ctx.as_of > due:
+        ctx.add(
+            rule,
+            f"{what}：缺{names}（证据应为：{'；'.join(k.describe() for k in missing)}）",
+            [r.path for _k, rs in found for r in rs[:4]],
+            cost=cost,
+            missing=[k.name for k in missing],
+        )
+    else:
+        ctx.pend(rule, f"{what}尚缺{names}，", due, cost)
 
 
 def _materials(ctx: _Ctx) -> None:
-    p = ctx.params("activity.materials")
+    rule = "activity.materials"
+    p = ctx.params(rule)
     required: dict[str, list[str]] = p["required"]
     grace = timedelta(days=int(p.get("grace_days", 0)))
     looked: list[str] = []
     for act in ctx.activities(*(ActivityType(t) for t in required)):
         looked.append(act.folder)
-        if act.when + grace >= ctx.as_of:
-            continue
         have = act.categories()
         missing = [c for c in required[act.type.value] if c not in have]
-        if missing:
-            ctx.add(
-                "activity.materials",
-                f"{act.label}：缺少{'、'.join(missing)}",
-                [act.folder, *(r.path for r in act.records)],
-                activity=act.label,
-                missing=missing,
-            )
-    ctx.saw("activity.materials", looked)
+        if not missing:
+            continue
+        if act.when + grace >= ctx.as_of:
+            ctx.pend(rule, f"{act.label} 尚缺{'、'.join(missing)}，", act.when + grace, ctx.cost(rule))
+            continue
+        ctx.add(
+            rule,
+            f"{act.label}：缺少{'、'.join(missing)}",
+            [act.folder, *(r.path for r in act.records)],
+            activity=act.label,
+            missing=missing,
+        )
+    ctx.saw(rule, looked)
 
 
 def _follow_up_of(
@@ -481,15 +615,79 @@ def _closed_loop(ctx: _Ctx) -> None:
     )
     ctx.saw(rule, [loop.folder for loop in ctx.loops])
     for loop in ctx.loops:
+        cost = ctx.cost(rule, "cost_no_loop") if loop.no_loop else ctx.cost(rule)
         if loop.state == LoopState.OPEN:
             ctx.add(
                 rule,
                 loop.message,
                 [loop.folder, *loop.paths],
+                cost=cost,
                 activity=loop.activity,
                 missing=list(loop.missing),
                 no_loop=loop.no_loop,
             )
+        elif loop.state == LoopState.IN_PROGRESS:
+            ctx.pend(rule, f"{loop.activity} 尚缺{'、'.join(loop.missing)}（整改期），", loop.due, cost)
+    if ctx.loops:
+        return
+    if ctx.year_over():
+        ctx.add(
+            rule,
+            "全年没有督查活动，无闭环" + ctx.folder_hint("督查"),
+            cost=ctx.cost(rule, "cost_no_loop"),
+            no_loop=True,
+        )
+    else:
+        ctx.pend(
+            rule, "全年尚无督查（检查—反馈—整改—回头看），", ctx.year_end(), ctx.cost(rule, "cost_no_loop")
+        )
+
+
+def _key_areas(ctx: _Ctx) -> None:
+    """Item 14: quality control of the key areas (J18) — records of it, and each one's rectification."""
+    rule = "key_areas.quality"
+    p = ctx.params(rule)
+    rectified_by: dict[str, list[str]] = p["rectified_by"]
+    grace = timedelta(days=int(p.get("grace_days", 0)))
+    records = [r for _k, rs in _kinds(ctx, rule) for r in rs]
+    acts = {
+        (r.classification.activity_date, r.classification.activity): ctx.fy.activities[
+            (r.classification.activity_date, r.classification.activity)
+        ]
+        for r in records
+        if r.classification.activity_date and r.classification.activity
+    }
+    ctx.saw(rule, [r.path for r in records])
+    for act in sorted(acts.values(), key=lambda a: a.when):
+        if act.when > ctx.as_of:
+            continue
+        wanted = rectified_by.get(act.type.value, ["整改报告"])
+        follow = [r for r in act.records if any(w in label_of(r) for w in ("回头看", "复查"))]
+        if any(c in act.categories() for c in wanted) or (act.type == ActivityType.INSPECTION and follow):
+            continue
+        if act.when + grace >= ctx.as_of:
+            ctx.pend(
+                rule, f"{act.label} 尚无{'或'.join(wanted)}（整改期），", act.when + grace, ctx.cost(rule)
+            )
+            continue
+        ctx.add(
+            rule,
+            f"{act.label}：重点领域问题整改不力，没有{'或'.join(wanted)}",
+            [act.folder, *(r.path for r in act.records)],
+            activity=act.label,
+        )
+    if acts:
+        return
+    due = _month_day(ctx.fy.year, str(p["due"]))
+    kinds = "；".join(k.describe() for k in kinds_of(p))
+    if ctx.as_of > due:
+        ctx.add(
+            rule,
+            f"全年没有院感、用药、病历等重点领域的质控记录（证据应为：{kinds}）",
+            cost=ctx.cost(rule, "cost_none"),
+        )
+    else:
+        ctx.pend(rule, "重点领域（院感、用药、病历等）质控尚未开展，", due, ctx.cost(rule, "cost_none"))
 
 
 def _roster(rules: RuleSet, center: Center, year: int, as_of: date) -> Finding | None:
@@ -503,7 +701,9 @@ def _roster(rules: RuleSet, center: Center, year: int, as_of: date) -> Finding |
         problems.append(f"副主任 {len(roster.deputies)} 名，应为 {low}—{high} 名")
     if not roster.secretary:
         problems.append("未配备秘书")
-    if len(roster.members) > int(p["max_members"]):
+    if not roster.members:
+        problems.append("未配备委员")
+    elif len(roster.members) > int(p["max_members"]):
         problems.append(f"委员 {len(roster.members)} 名，超过 {p['max_members']} 名")
     if roster.consecutive_terms > int(p["max_terms"]):
         problems.append(f"已连任 {roster.consecutive_terms} 届，超过 {p['max_terms']} 届")
@@ -529,20 +729,65 @@ def _roster(rules: RuleSet, center: Center, year: int, as_of: date) -> Finding |
         "；".join(problems),
         (SETTINGS_FILE,),
         {"problems": problems},
+        float(p["cost"]) * len(problems),
     )
+
+
+def _folders(ctx: _Ctx) -> None:
+    """Folder names: an activity dated in another year than its year folder, and folders of the year
+    whose names were not read as activities (their files count for no activity)."""
+    year_rule, name_rule = "folder.year", "folder.name"
+    for act in sorted(ctx.fy.activities.values(), key=lambda a: a.when):
+        if act.when.year != ctx.fy.year:
+            right = act.folder.replace(f"/{ctx.fy.year}/", f"/{act.when.year}/", 1)
+            ctx.add(
+                year_rule,
+                f"文件夹名的问题：活动“{act.label}”的日期是 {act.when.year} 年，却放在 {ctx.fy.year}/ 文件夹中，"
+                f"按 {ctx.fy.year} 年度计算。建议：移到 {right}，或改正文件夹名中的日期",
+                [act.folder],
+                activity=act.label,
+            )
+    for folder in ctx.odd_folders:
+        ctx.add(
+            name_rule,
+            f"文件夹名的问题：“{folder}”不是“日期 名称”格式，其中的文件没有计入任何活动。"
+            f"建议：改名为“{ctx.fy.year}-月-日 {folder}”（如 {ctx.fy.year}-09-18 {folder}）",
+            [f"{ctx.fy.center.name}/{ctx.fy.year}/{folder}"],
+            folder=folder,
+        )
+
+
+def _odd_folders(fy: YearFacts) -> list[str]:
+    """Sub-folders of the year folder that are neither a standing folder nor an activity."""
+    odd: dict[str, None] = {}
+    for rec in fy.records:
+        parts = PurePosixPath(rec.path).parts
+        if rec.kind != "electronic" or len(parts) < 4 or parts[1] != str(fy.year):
+            continue
+        folder = parts[2]
+        if folder in STANDING_CATEGORY or rec.classification.activity:
+            continue
+        odd[folder] = None
+    return list(odd)
 
 
 YEAR_RULES: tuple[Callable[[_Ctx], None], ...] = (
     _meetings,
     _competition,
     _case_reviews,
-    lambda c: _filed(c, "indicator_plan.exists", "核心指标提升计划", None, False, False),
-    lambda c: _filed(c, "plan.annual", "年度工作计划", "工作计划", True, True),
-    lambda c: _filed(c, "summary.half_year", "半年工作总结", "总结", True, True),
-    lambda c: _filed(c, "summary.annual", "年度工作总结", "总结", True, True),
+    lambda c: _filed(c, "indicator_plan.exists", "核心指标提升计划", ("工作计划",), False, False),
+    lambda c: _filed(c, "plan.annual", "年度工作计划", ("工作计划",), True, True),
+    lambda c: _filed(c, "summary.half_year", "半年工作总结", ("总结",), True, True),
+    lambda c: _filed(c, "summary.annual", "年度工作总结", ("总结",), True, True),
     _standards,
+    lambda c: _parts(c, "system.parts", what="制度流程"),
     _materials,
     _closed_loop,
+    lambda c: _parts(c, "core_systems.evidence", what="核心制度质控"),
+    _key_areas,
+    lambda c: _parts(c, "grassroots.guidance", what="基层指导"),
+    lambda c: _parts(c, "data.analysis", what="数据监测与分析"),
+    _folders,
 )
 
 
@@ -550,11 +795,24 @@ YEAR_RULES: tuple[Callable[[_Ctx], None], ...] = (
 
 
 def _record_findings(
-    rules: RuleSet, records: list[Record], wanted: Callable[[Record], bool]
+    rules: RuleSet, records: list[Record], wanted: Callable[[Record], bool], removed: set[tuple[str, str]]
 ) -> list[Finding]:
-    def f(rule: str, rec: Record, message: str) -> Finding:
+    """Findings on single records; `removed` are the (path, sha256) of copies removed as duplicates (not
+    lost: another copy is kept, so their disappearance is no gap)."""
+
+    def f(rule: str, rec: Record, message: str, **details: Any) -> Finding:
         r = rules.check(rule)
-        return Finding(rule, rec.center, rec.year, r.article, r.item, message, (rec.path,))
+        return Finding(
+            rule,
+            rec.center,
+            rec.year,
+            r.article,
+            r.item,
+            message,
+            (rec.path,),
+            details,
+            float(r.params["cost"]),
+        )
 
     scanned = {r.scan_of for r in records if r.scan_of is not None and r.state == RecordState.ACTIVE}
     out: list[Finding] = []
@@ -563,6 +821,8 @@ def _record_findings(
         if not wanted(rec):
             continue
         if rec.state == RecordState.DELETED:
+            if (rec.path, rec.sha256 or "") in removed:
+                continue
             out.append(
                 f(
                     "record.deleted",
@@ -604,8 +864,22 @@ def _record_findings(
                 f"{len(recs)} 件文件的纸质原件未登记入盒（用 zhikong paper catalog / paper mark 登记）",
                 tuple(x.path for x in recs),
                 {"count": len(recs)},
+                float(r.params["cost"]),
             )
         )
+    for group in duplicate_groups([rec for rec in records if wanted(rec)]):
+        keep, extra = group[0], group[1:]
+        out.append(
+            f(
+                "record.duplicate",
+                extra[0],
+                f"同一文件有 {len(group)} 份（内容相同，位置不同）：保留 {keep.path}；"
+                + "；".join(f'删去多余的一份用 zhikong dedupe "{x.path}"' for x in extra),
+                keep=keep.path,
+                extra=[x.path for x in extra],
+            )
+        )
+        out[-1] = replace(out[-1], paths=tuple(r.path for r in group))
     return out
 
 
@@ -624,6 +898,7 @@ def _after_seal(rules: RuleSet, cat: Catalogue, center: str | None) -> list[Find
             f"封存后文件夹有变动（{ACTION_NAMES.get(f.action, f.action)}，{f.at[:19]}），请核实并报告",
             (f.path,) if f.path else (),
             {"seal_id": f.seal_id},
+            float(r.params["cost"]),
         )
         for f in after_seal_findings(cat, center)
     ]
@@ -650,14 +925,17 @@ def run_checks(
     as_of: date,
     center: str | None = None,
     year: int | None = None,
+    within: int = 30,
 ) -> CheckReport:
-    """Every rule for every center-year in scope, evaluated as of `as_of`."""
+    """Every rule for every center-year in scope, evaluated as of `as_of`; what is missing but not yet due
+    is `pending`, and a reminder when its deadline is at most `within` days away."""
     if center is not None:
         settings.center(center)
     groups, records = load_facts(settings, cat)
+    subjects = Subjects(settings.synonyms_path)
     order = {rule: i for i, rule in enumerate(rules.checks)}
     findings: list[Finding] = []
-    upcoming: list[Upcoming] = []
+    pending: list[Upcoming] = []
     results: list[YearResult] = []
     for c in settings.centers:
         if center is not None and c.name != center:
@@ -665,12 +943,16 @@ def run_checks(
         years = {year} if year is not None else {y for (n, y) in groups if n == c.name} | {as_of.year}
         for y in sorted(v for v in years if v <= as_of.year):
             fy = groups.get((c.name, y)) or YearFacts(c, y)
-            ctx = _Ctx(rules, fy, as_of, cat.text, groups)
+            ctx = _Ctx(rules, fy, as_of, cat.text, groups, subjects, odd_folders=_odd_folders(fy))
             for rule_fn in YEAR_RULES:
                 rule_fn(ctx)
-            results.append(YearResult(c.name, y, tuple(ctx.findings), ctx.looked_at, fy, tuple(ctx.loops)))
+            results.append(
+                YearResult(
+                    c.name, y, tuple(ctx.findings), ctx.looked_at, fy, tuple(ctx.loops), tuple(ctx.pending)
+                )
+            )
             findings.extend(ctx.findings)
-            upcoming.extend(ctx.upcoming)
+            pending.extend(ctx.pending)
         roster = _roster(rules, c, year or as_of.year, as_of)
         if roster:
             findings.append(roster)
@@ -682,8 +964,9 @@ def run_checks(
             return False
         return rec.year is None or rec.year <= as_of.year
 
-    findings.extend(_record_findings(rules, records, wanted))
+    findings.extend(_record_findings(rules, records, wanted, removed_copies(cat)))
     findings.extend(_after_seal(rules, cat, center))
     findings.sort(key=lambda f: (f.center or "\uffff", f.year or 0, order.get(f.rule, 99), f.message))
-    upcoming.sort(key=lambda u: (u.due, u.center))
-    return CheckReport(as_of, rules.name, tuple(findings), tuple(results), tuple(upcoming))
+    pending.sort(key=lambda u: (u.due, u.center, u.item))
+    reminders = tuple(u for u in pending if u.days_left <= within)
+    return CheckReport(as_of, rules.name, tuple(findings), tuple(results), reminders, tuple(pending), within)

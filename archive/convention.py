@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -105,6 +106,51 @@ TYPE_CATEGORY = {".ppt": "课件", ".pptx": "课件", ".dps": "课件"}
 
 _ACTIVITY_DIR = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s*(.+)$")
 _YEAR = re.compile(r"^(19|20)\d{2}$")
+# Activity folders as people type them: 2026-03-15, 2026-3-15, 2026.9.18, 2026_9_18, 2026年9月18日(号),
+# 20260918, each followed by the name; 10月12日 院感督导 takes its year from the year folder above it.
+_SEP = r"\s*[-.．_/]\s*"
+_FOLDER_DATES = (
+    re.compile(
+        rf"^(?P<y>(?:19|20)\d{{2}}){_SEP}(?P<m>\d{{1,2}}){_SEP}(?P<d>\d{{1,2}})(?:\s*[日号])?(?P<rest>.*)$"
+    ),
+    re.compile(r"^(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]?(?P<rest>.*)$"),
+    re.compile(r"^(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?P<rest>\D.*)$"),
+    re.compile(r"^(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号](?P<rest>.*)$"),
+)
+_NAME_START = re.compile(r"^[\s\-_—、:：,，.]+")
+
+
+@dataclass(frozen=True)
+class FolderDate:
+    """The date and name read from an activity folder's name; `year_from_folder` when the name had none."""
+
+    name: str
+    when: date | None  # None: the date as written does not exist (2026-02-30)
+    year_from_folder: bool
+
+
+def read_activity_folder(folder: str, year: int | None) -> FolderDate | None:
+    """An activity folder's date and name in any of the forms people type, or None if it names no date.
+    A name without a year (10月12日 院感督导) takes `year` (the year folder's); without one it is None."""
+    text = unicodedata.normalize("NFKC", folder).strip()
+    for pattern in _FOLDER_DATES:
+        m = pattern.match(text)
+        if not m:
+            continue
+        name = _NAME_START.sub("", m["rest"]).strip()
+        if not name:
+            return None
+        given = m.groupdict().get("y")
+        if given is None and year is None:
+            return None
+        y = int(given) if given else year
+        assert y is not None
+        try:
+            when: date | None = date(y, int(m["m"]), int(m["d"]))
+        except ValueError:
+            when = None
+        return FolderDate(name, when, given is None)
+    return None
 
 
 @dataclass(frozen=True)
@@ -179,14 +225,12 @@ def classify(rel: PurePosixPath, centers: tuple[str, ...], text: str = "") -> Cl
         result = replace(result, year=int(folders[0]), year_by=Source.PATH)
     standing: str | None = None
     for folder in folders[1:]:
-        m = _ACTIVITY_DIR.match(folder)
-        if m:
-            try:
-                when = date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError:
-                hints.append(f"活动文件夹“{folder}”的日期无效，应为 YYYY-MM-DD 名称")
+        read = read_activity_folder(folder, result.year)
+        if read is not None:
+            if read.when is None:
+                hints.append(f"文件夹名的问题：活动文件夹“{folder}”的日期不存在，应为“YYYY-MM-DD 名称”")
                 continue
-            name = m[4].strip()
+            when, name = read.when, read.name
             result = replace(
                 result,
                 activity=name,

@@ -2,7 +2,8 @@
 
 Files are real .docx/.pdf/.pptx/.xlsx made on the spot, laid out in the folder convention of DOMAIN.md §3,
 with the kinds of gaps a secretary really has (a missing 会议纪要, an inspection without its 整改报告, a
-quarter without a case review, a photo dropped in the inbox).
+quarter without a case review, a photo dropped in the inbox). Everything else is there, so the demo's
+self-assessment loses exactly what those gaps cost (`PLANTED`), plus what is not yet due on the day.
 
 `zhikong demo --serve` then opens the sample archive in the browser with one account per role
 (`DEMO_ACCOUNTS`), each with a password made on the spot (`strong_password`).
@@ -97,7 +98,16 @@ def build_sample_archive(root: Path, year: int) -> list[Path]:
         hl / "工作总结" / f"{y}年上半年护理质控工作总结.docx",
         f"{y}年上半年护理质量控制工作总结",
         "上半年共开展督查3次，病例抽查2次，召开工作会议1次，组织技能竞赛1次。",
+        "数据分析：住院患者跌倒发生率较去年同期下降0.02‰，护理病历甲级率由86.7%升至91.7%。",
         "存在问题：部分卫生院护理文书书写不规范，整改落实不到位。",
+        f"金乡县护理质量控制中心  {y}年7月8日",
+    )
+    docx(
+        hl / "质控标准" / "护理质控中心工作制度.docx",
+        "护理质量控制中心工作制度",
+        "一、例会制度：每年召开两次工作会议。",
+        "二、督查制度：督查—反馈—整改—回头看闭环管理。",
+        "三、资料归档制度：纸质与电子双留存。",
     )
     made.append(
         make_pdf(
@@ -169,10 +179,15 @@ def build_sample_archive(root: Path, year: int) -> list[Path]:
     docx(
         insp / "督查记录.docx",
         "护理质量督查记录",
-        "督查金乡县中医院、羊山镇卫生院护理质量。问题清单：1. 高危患者跌倒评估不及时；2. 急救车药品过期。",
+        "督查金乡县中医院、羊山镇卫生院护理质量及分级护理、查对制度等核心制度落实情况。",
+        "问题清单：1. 高危患者跌倒评估不及时；2. 急救车药品过期。",
         "患者李某某，身份证号 370828198003151235，跌倒评估漏评。",
     )
-    docx(insp / "反馈意见.docx", "护理质量督查反馈意见", "责任清单：羊山镇卫生院护理部。整改时限：30日内。")
+    docx(
+        insp / "反馈意见.docx",
+        "护理质量督查反馈意见",
+        "核心制度落实情况通报：分级护理巡视记录不全。责任清单：羊山镇卫生院护理部。整改时限：30日内。",
+    )
     made.append(
         make_pdf(
             insp / "整改报告.pdf",
@@ -253,6 +268,35 @@ def build_sample_archive(root: Path, year: int) -> list[Path]:
 
 
 DEMO_CENTERS = (NURSING, INFECTION)
+
+# The planted gaps, by center: the check rules they trip once the year is over (tests/test_demo.py holds
+# the demo's score to exactly these). The nursing center's year is otherwise complete.
+PLANTED: dict[str, tuple[str, ...]] = {
+    NURSING.name: (
+        "activity.materials",  # 第二次工作会议 without 会议纪要
+        "case_review.quarterly",  # no case review in the third quarter (and none yet in the fourth)
+        "record.unclassified",  # a scan dropped in 收件箱
+        "record.paper",  # only box 1 is filed
+        "summary.annual",  # the annual summary, not written yet
+    ),
+    INFECTION.name: (
+        "roster.composition",  # four deputies
+        "activity.materials",  # the training without its sign-in sheet
+        "record.paper",
+        "summary.half_year",
+        "summary.annual",
+        "case_review.quarterly",
+        "indicator_plan.exists",
+        "standards.exists",
+        "system.parts",
+        "meetings.count",  # one meeting only
+        "inspection.closed_loop",  # no 整改报告, no 回头看
+        "key_areas.quality",  # the same inspection: no rectification
+        "core_systems.evidence",
+        "grassroots.guidance",
+        "data.analysis",
+    ),
+}
 
 
 @dataclass(frozen=True)

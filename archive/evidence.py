@@ -1,25 +1,118 @@
-"""Evidence for the scoring items the archive can only show by content (核心制度, 重点领域, 基层指导, 数据分析).
+"""Evidence of the kind a criterion names: a record counts for a scoring item only when its category, the
+type of the activity it belongs to and its subject are those the rule set lists for that item
+(`[[checks."…".kinds]]` in the rule set), never because a word occurs somewhere in it.
 
-The source is a parameter (`EvidenceFinder`): `cli.py` passes one backed by the search index, so the
-synonym list applies (院感 finds 医院感染); `text_evidence` searches the catalogue's stored text and is
-the fallback when no index is available (and what the library uses on its own).
+"核心制度落实" on a slide, or 护理 on a sign-in sheet, is no evidence of a core-system inspection: a slide
+is 课件 and a sign-in sheet 签到表, neither a 督查记录. The subject is looked for in what the record is
+about — its file name, title, its activity's name and its text — and synonyms from the search's synonym
+list count (病案 for 病历).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-from zhikong.archive.catalogue import Catalogue, Record
+from zhikong.archive.catalogue import Record
 
-# (catalogue, center, year, keywords) -> the active records that evidence any of the keywords
-EvidenceFinder = Callable[[Catalogue, str, int, list[str]], list[Record]]
+STANDING = "standing"  # the activity type of a record outside every activity folder
+
+Text = Callable[[int], str | None]
 
 
-def text_evidence(cat: Catalogue, center: str, year: int, keywords: list[str]) -> list[Record]:
-    """Active records of a center-year whose file name, title or text contains any of `keywords`.
+@dataclass(frozen=True)
+class Kind:
+    """One kind of evidence: which categories, activity types and subjects make a record count."""
 
-    The file name, not the whole path: "护理" in the folder "护理质控中心" is no evidence.
-    """
-    if not keywords:
-        return []
-    return cat.records_mentioning(center, year, keywords)
+    name: str
+    categories: tuple[str, ...] = ()  # empty: any category
+    activity_types: tuple[str, ...] = ()  # empty: any; "standing": outside every activity
+    subjects: tuple[str, ...] = ()  # empty: any subject
+    title_words: tuple[str, ...] = ()  # a title holding one of these counts whatever its category
+    exclude: tuple[str, ...] = ()  # a record whose name or title holds one of these never counts
+    paper_register: bool = False  # records filed in a paper box count (the 台账 of item 2)
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> Kind:
+        def words(key: str) -> tuple[str, ...]:
+            return tuple(str(w) for w in raw.get(key, ()))
+
+        return cls(
+            name=str(raw["name"]),
+            categories=words("categories"),
+            activity_types=words("activity_types"),
+            subjects=words("subjects"),
+            title_words=words("title_words"),
+            exclude=words("exclude"),
+            paper_register=bool(raw.get("paper_register", False)),
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.categories:
+            parts.append("类别为" + "、".join(self.categories))
+        if self.title_words:
+            parts.append("或标题含" + "、".join(self.title_words))
+        if self.subjects:
+            parts.append("主题为" + "、".join(self.subjects[:6]) + ("等" if len(self.subjects) > 6 else ""))
+        return f"{self.name}（{'，'.join(parts)}）" if parts else self.name
+
+
+def kinds_of(params: dict[str, Any]) -> tuple[Kind, ...]:
+    return tuple(Kind.of(raw) for raw in params.get("kinds", ()))
+
+
+class Subjects:
+    """Subject words and their synonyms (the search's synonym list), found in what a record is about."""
+
+    def __init__(self, synonyms_path: Path | None = None) -> None:
+        from zhikong.indexer.analysis import Synonyms  # the search's own list: one place to add 病案 = 病历
+
+        self._synonyms = Synonyms.load(synonyms_path)
+        self._cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def variants(self, words: tuple[str, ...]) -> tuple[str, ...]:
+        if words not in self._cache:
+            found = {v for w in words for v in self._synonyms.variants(w)} | set(words)
+            self._cache[words] = tuple(sorted(found, key=len, reverse=True))
+        return self._cache[words]
+
+
+def about(rec: Record, text: Text) -> str:
+    """What a record is about: its file name, title, activity's name and text (not the center's folder:
+    "护理" in "护理质控中心" says nothing about the file)."""
+    c = rec.classification
+    return "\n".join((PurePosixPath(rec.path).stem, rec.title or "", c.activity or "", text(rec.id) or ""))
+
+
+def _head(rec: Record) -> str:
+    return f"{PurePosixPath(rec.path).stem} {rec.title or ''}"
+
+
+def counts(rec: Record, kind: Kind, text: Text, subjects: Subjects) -> bool:
+    """Whether `rec` is evidence of `kind`."""
+    head = _head(rec)
+    if any(w in head for w in kind.exclude):
+        return False
+    if kind.paper_register and rec.paper_marked_at:
+        return True
+    activity = rec.classification.activity_type
+    kind_of_activity = activity.value if activity else STANDING
+    if rec.classification.activity is None:
+        kind_of_activity = STANDING
+    if kind.activity_types and kind_of_activity not in kind.activity_types:
+        return False
+    by_title = bool(kind.title_words) and any(w in head for w in kind.title_words)
+    if (kind.categories or kind.title_words) and rec.category not in kind.categories and not by_title:
+        return False
+    if kind.subjects:
+        body = about(rec, text)
+        return any(v in body for v in subjects.variants(kind.subjects))
+    return True
+
+
+def evidence(records: Iterable[Record], kind: Kind, text: Text, subjects: Subjects) -> list[Record]:
+    """The records among `records` that are evidence of `kind`, in path order."""
+    return sorted((r for r in records if counts(r, kind, text, subjects)), key=lambda r: r.path)

@@ -1,22 +1,22 @@
 """The self-assessment (自查得分) on the rule set's scoring form, each score resting on cited files.
 
-Items the archive can evidence are scored from the checks' findings and the files each rule looked at;
-items only the bureau can judge (method `bureau`) are left blank and marked, and are counted at full
-marks in the *projected* total so the tier says what the archive alone would cost. `rank_all` ranks every
-center, fills in the ranking item (item 19 in the county form) and applies the forced distribution.
+An item the archive can evidence (method `archive`) is scored from `check`'s own report, never a search of
+its own: its maximum, less the cost of every finding `check` reports on it, less the points of whatever it
+still lacks before its deadline (`pending`: not yet due is not done — those points are shown as what can
+still be earned, and by when). So `score` and `check` cannot disagree. Items only the bureau can judge
+(method `bureau`) are left blank and counted at full marks in the *projected* total, so the tier says what
+the archive alone would cost. `rank_all` ranks every center, fills in the ranking item (item 19 in the
+county form) and applies the forced distribution.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from pathlib import PurePosixPath
 from typing import Any
 
-from zhikong.archive.catalogue import Catalogue, Record
-from zhikong.archive.checks import CheckReport, Finding, LoopState, YearResult, run_checks
-from zhikong.archive.evidence import EvidenceFinder, text_evidence
+from zhikong.archive.catalogue import Catalogue
+from zhikong.archive.checks import CheckReport, Finding, Upcoming, YearResult, run_checks
 from zhikong.archive.rules import Item, RuleSet
 from zhikong.archive.settings import SETTINGS_FILE, Settings
 
@@ -33,6 +33,20 @@ class ItemScore:
     score: float | None  # None: for the bureau to judge
     basis: str
     paths: tuple[str, ...] = ()
+    lost: float = 0.0  # points lost to `check`'s findings
+    to_earn: float = 0.0  # points still to earn before a deadline (not yet due, not yet done)
+    by: date | None = None  # the last of those deadlines
+    evidence: str = ""  # what counts as evidence (the rule set's words)
+    opens: str = ""  # what the assessor will want to open
+    findings: tuple[Finding, ...] = ()
+    pending: tuple[Upcoming, ...] = ()
+
+    @property
+    def still(self) -> str:
+        """ "还可得 2 分（12月31日前）", or ""."""
+        if not self.to_earn or self.by is None:
+            return ""
+        return f"还可得 {self.to_earn:g} 分（{self.by.month}月{self.by.day}日前）"
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,10 @@ class ScoreSheet:
         return sum(i.max for i in self.items if i.score is not None)
 
     @property
+    def to_earn(self) -> float:
+        return sum(i.to_earn for i in self.items)
+
+    @property
     def projected(self) -> float:
         """Self-assessed points plus full marks for what the bureau still has to judge."""
         return sum(i.max if i.score is None else i.score for i in self.items)
@@ -68,6 +86,7 @@ class ScoreSheet:
             "rules": self.rules,
             "self_total": self.self_total,
             "self_max": self.self_max,
+            "to_earn": self.to_earn,
             "projected": self.projected,
             "tier": self.tier,
             "items": [
@@ -77,204 +96,73 @@ class ScoreSheet:
                     "max": i.max,
                     "score": i.score,
                     "by_bureau": i.score is None,
+                    "lost": i.lost,
+                    "to_earn": i.to_earn,
+                    "by": i.by.isoformat() if i.by else None,
                     "basis": i.basis,
+                    "evidence": i.evidence,
+                    "opens": i.opens,
                     "paths": list(i.paths),
+                    "findings": [{"rule": f.rule, "cost": f.cost, "message": f.message} for f in i.findings],
+                    "pending": [u.to_json() for u in i.pending],
                 }
                 for i in self.items
             ],
         }
 
 
-@dataclass
-class _Basis:
-    rules: RuleSet
-    year: YearResult
-    findings: list[Finding]
-    cat: Catalogue
-    as_of: date
-    records: list[Record] = field(default_factory=list)
-    find: EvidenceFinder = text_evidence
-
-    def evidence(self, words: list[str]) -> list[Record]:
-        return self.find(self.cat, self.year.center, self.year.year, words)
-
-    def of(self, rule: str) -> list[Finding]:
-        return [f for f in self.findings if f.rule == rule]
-
-    def seen(self, *rules: str) -> tuple[str, ...]:
-        paths = [p for r in rules for p in self.year.looked_at.get(r, ())]
-        return tuple(dict.fromkeys(paths))[:MAX_CITED]
+def _round(x: float) -> float:
+    return round(x, 1)
 
 
-def _clamp(item: Item, value: float) -> float:
-    return max(0.0, min(item.max, value))
-
-
-def _roster(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    found = b.of("roster.composition")
-    problems: list[str] = list(found[0].details.get("problems", [])) if found else []
-    roster = b.year.facts.center.roster
-    missing = sum(
-        (
-            not roster.director,
-            any("副主任" in p for p in problems) or not roster.deputies,
-            not roster.secretary,
-            not roster.members,
+def _scored(item: Item, year: YearResult, findings: list[Finding]) -> ItemScore:
+    """One item scored from the checks: max − findings' costs − what is still to earn, within [0, max]."""
+    mine = tuple(f for f in findings if f.item == item.no)
+    pending = tuple(u for u in year.pending if u.item == item.no)
+    lost = sum(f.cost for f in mine)
+    ceiling = max(0.0, item.max - lost)
+    score = max(0.0, ceiling - sum(u.points for u in pending))
+    to_earn = ceiling - score
+    seen = [p for rule in item.rules for p in year.looked_at.get(rule, ())]
+    cited = [p for f in mine for p in f.paths[:3]]
+    paths = tuple(dict.fromkeys([*cited, *seen]))[:MAX_CITED]
+    if item.rules == ("roster.composition",):
+        paths = (SETTINGS_FILE,)
+    parts: list[str] = []
+    if mine:
+        parts.append(
+            "；".join(f"{f.message}（扣 {f.cost:g} 分）" for f in mine[:6]) + ("……" if len(mine) > 6 else "")
         )
-    )
-    per = float(item.params.get("per_missing", 1))
-    names = f"主任 {roster.director or '—'}，副主任 {len(roster.deputies)} 名，秘书 {roster.secretary or '—'}，委员 {len(roster.members)} 名"
-    why = names + ("；" + "；".join(problems) if problems else "") + (f"；缺 {missing} 项" if missing else "")
-    return _clamp(item, item.max - per * missing), why, (SETTINGS_FILE,)
+    if pending:
+        parts.append("尚未完成（未到期）：" + "；".join(u.what.rstrip("，") for u in pending[:4]))
+    if not parts:
+        parts.append(f"符合（依据 {len(seen)} 份材料）" if seen else "符合")
+    return ItemScore(
+        item.no, item.group, item.name, item.max, item.standard, _round(score), "；".join(parts), paths,
+        _round(min(item.max, lost)), _round(to_earn), max((u.due for u in pending), default=None),
+        item.evidence, item.opens, mine, pending,
+    )  # fmt: skip
 
 
-def _system(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    recs = b.year.facts.records
-    plans = list(b.year.looked_at.get("plan.annual", ()))
-    standards = list(b.year.looked_at.get("standards.exists", ()))
-    rule_words = item.params.get("rule_words", ["制度"])
-    rules_docs = [
-        r.path
-        for r in b.evidence(rule_words)
-        if r.category in ("标准文件", "工作计划") or any(w in PurePosixPath(r.path).stem for w in rule_words)
-    ]
-    ledger = [r.path for r in recs if r.paper_marked_at][:1] or [
-        r.path for r in b.evidence(item.params.get("ledger_words", ["台账"]))
-    ]
-    parts = {"年度计划": plans, "工作制度": rules_docs, "质控标准": standards, "台账管理": ledger}
-    missing = [k for k, v in parts.items() if not v]
-    per = float(item.params.get("per_missing", 1))
-    why = (
-        "已有："
-        + ("、".join(k for k, v in parts.items() if v) or "无")
-        + ("；缺：" + "、".join(missing) if missing else "")
-    )
-    paths = tuple(dict.fromkeys(p for v in parts.values() for p in v[:3]))
-    return _clamp(item, item.max - per * len(missing)), why, paths
-
-
-def _count(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    rule = str(item.params["rule"])
-    found = b.of(rule)
-    short = sum(int(f.details.get("short", 1)) for f in found)
-    per = float(item.params.get("per_missing", item.max))
-    held = len(b.year.looked_at.get(rule, ()))
-    why = f"已开展 {held} 次" + ("；" + "；".join(f.message for f in found) if found else "")
-    return _clamp(item, item.max - per * short), why, b.seen(rule)
-
-
-def _materials(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    found = [f for f in b.findings if f.item == item.no]
-    per = float(item.params.get("per_finding", 1))
-    if not found:
-        return item.max, "通知、签到、课件、记录、总结齐全，纸电双留存", b.seen("activity.materials")
-    why = (
-        f"{len(found)} 项问题：" + "；".join(f.message for f in found[:6]) + ("……" if len(found) > 6 else "")
-    )
-    paths = tuple(dict.fromkeys(p for f in found for p in f.paths[:2]))[:MAX_CITED]
-    return _clamp(item, item.max - per * len(found)), why, paths
-
-
-def _on_time(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    rules = [str(r) for r in item.params["rules"]]
-    found = [f for r in rules for f in b.of(r)]
-    paths = b.seen(*rules)
-    if any(f.details.get("missing") for f in found):
-        return 0.0, "缺报：" + "；".join(f.message for f in found), paths
-    late = [f for f in found if f.details.get("late")]
-    per = float(item.params.get("per_late", 2))
-    why = "；".join(f.message for f in late) if late else "计划、总结按时报送（未到期的不计）"
-    return _clamp(item, item.max - per * len(late)), why, paths
-
-
-def _exists(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    rule = str(item.params["rule"])
-    found = b.of(rule)
-    paths = b.seen(rule)
-    if found:
-        return 0.0, found[0].message, paths
-    return (
-        item.max,
-        ("已有：" + "、".join(PurePosixPath(p).name for p in paths[:3])) if paths else "尚未到期",
-        paths,
-    )
-
-
-def _quarterly(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    rule = str(item.params["rule"])
-    found = b.of(rule)
-    missing = [q for f in found for q in f.details.get("missing", [])]
-    per = float(item.params.get("per_missing", 2))
-    held = len(b.year.looked_at.get(rule, ()))
-    why = f"已开展 {held} 次" + (f"；{found[0].message}" if found else "")
-    return _clamp(item, item.max - per * len(missing)), why, b.seen(rule)
-
-
-def _any_activity(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    rule = str(item.params["rule"])
-    paths = b.seen(rule)
-    if b.of(rule):
-        return 0.0, b.of(rule)[0].message, paths
-    return item.max, f"已开展 {len(paths)} 次" if paths else "年度未结束，尚未开展", paths
-
-
-def _closed_loop(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    """From the checks' own evaluation of each inspection's loop (`checks.inspection_loops`): only a loop
-    still open after its rectification period costs points."""
-    loops = b.year.loops
-    if not loops:
-        return 0.0, "没有督查活动，无闭环", ()
-    open_loops = [loop for loop in loops if loop.state == LoopState.OPEN]
-    cut = sum(
-        float(item.params["no_loop"]) if loop.no_loop else float(item.params["no_follow_up"])
-        for loop in open_loops
-    )
-    why = f"督查 {len(loops)} 次" + (
-        "；" + "；".join(loop.message for loop in open_loops) if open_loops else "，闭环完整"
-    )
-    return _clamp(item, item.max - cut), why, b.seen(str(item.params["rule"]))
-
-
-def _evidence(item: Item, b: _Basis) -> tuple[float, str, tuple[str, ...]]:
-    words = [str(w) for w in item.params["keywords"]]
-    hits = b.evidence(words)
-    paths = tuple(r.path for r in hits)[:MAX_CITED]
-    if not hits:
-        return 0.0, "档案中未找到相关记录（检索：" + "、".join(words) + "）", ()
-    return item.max, f"找到 {len(hits)} 份相关记录（检索：{'、'.join(words)}）", paths
-
-
-METHODS: dict[str, Callable[[Item, _Basis], tuple[float, str, tuple[str, ...]]]] = {
-    "roster": _roster,
-    "system": _system,
-    "count": _count,
-    "materials": _materials,
-    "on_time": _on_time,
-    "exists": _exists,
-    "quarterly": _quarterly,
-    "any_activity": _any_activity,
-    "closed_loop": _closed_loop,
-    "evidence": _evidence,
-}
-
-
-def _sheet(
-    rules: RuleSet, report: CheckReport, year: YearResult, cat: Catalogue, find: EvidenceFinder
-) -> ScoreSheet:
-    findings = [f for f in report.findings if f.center == year.center and f.year == year.year]
-    basis = _Basis(rules, year, findings, cat, report.as_of, find=find)
+def _sheet(rules: RuleSet, report: CheckReport, year: YearResult) -> ScoreSheet:
+    findings = [
+        f for f in report.findings if f.center == year.center and f.year in (year.year, None)
+    ]  # a finding of no known year is every year's gap, as `check --year` lists it
     items: list[ItemScore] = []
     for item in rules.items:
-        paths: tuple[str, ...] = ()
-        score: float | None
         if item.method == "ranking":
-            score, why = None, "按全县述职评价排名评定（zhikong score --all 可预估）"
+            items.append(
+                ItemScore(item.no, item.group, item.name, item.max, item.standard, None,
+                          "按全县述职评价排名评定（zhikong score --all 可预估）", evidence=item.evidence,
+                          opens=item.opens)
+            )  # fmt: skip
         elif item.method == "bureau":
-            score, why = None, "由县卫健局评定（档案无法自查）"
+            items.append(
+                ItemScore(item.no, item.group, item.name, item.max, item.standard, None,
+                          "由县卫健局评定（档案无法自查）", evidence=item.evidence, opens=item.opens)
+            )  # fmt: skip
         else:
-            s, why, paths = METHODS[item.method](item, basis)
-            score = round(s, 1)
-        items.append(ItemScore(item.no, item.group, item.name, item.max, item.standard, score, why, paths))
+            items.append(_scored(item, year, findings))
     sheet = ScoreSheet(
         year.center,
         year.year,
@@ -294,17 +182,10 @@ def _with_tier(rules: RuleSet, sheet: ScoreSheet) -> ScoreSheet:
 
 
 def score_center(
-    settings: Settings,
-    cat: Catalogue,
-    rules: RuleSet,
-    *,
-    center: str,
-    year: int,
-    as_of: date,
-    find: EvidenceFinder = text_evidence,
+    settings: Settings, cat: Catalogue, rules: RuleSet, *, center: str, year: int, as_of: date
 ) -> ScoreSheet:
     report = run_checks(settings, cat, rules, as_of=as_of, center=center, year=year)
-    return _sheet(rules, report, report.years[0], cat, find)
+    return _sheet(rules, report, report.years[0])
 
 
 @dataclass(frozen=True)
@@ -353,7 +234,6 @@ def rank_all(
     *,
     year: int,
     as_of: date,
-    find: EvidenceFinder = text_evidence,
 ) -> Ranking:
     """Every center's sheet, ranked; the ranking item scored by rank; tiers by the forced distribution.
 
@@ -361,7 +241,7 @@ def rank_all(
     Ties share the better band and tier, so a distribution is "about" its shares, as J23 says.
     """
     report = run_checks(settings, cat, rules, as_of=as_of, year=year)
-    sheets = [_sheet(rules, report, y, cat, find) for y in report.years]
+    sheets = [_sheet(rules, report, y) for y in report.years]
     rank_item = rules.ranking_item
     rank_max = rules.item(rank_item).max if rank_item else 0.0
     ordered = sorted(sheets, key=lambda s: (-(s.projected - rank_max), s.center))

@@ -79,6 +79,7 @@ class Settings:
     centers: tuple[Center, ...] = ()
     retention: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_RETENTION))
     synonyms: str = ""  # a user's synonym list for search, relative to the root; "" = the shipped list
+    remind_days: int = 30  # zhikong check reminds of deadlines this many days ahead
     search_engine: str = "whoosh"  # [search] engine: "whoosh" (default) or "tantivy" (optional extra)
     # Font names in generated 公文: "gb2312" (仿宋_GB2312, 楷体_GB2312, 方正小标宋简体 — government PCs)
     # or "windows" (仿宋, 楷体, 黑体, 宋体 — a stock Chinese Windows); generator.gbt9704.FONT_PROFILES.
@@ -149,6 +150,9 @@ rules = "jinxiang-2026"
 
 # 检索用的同义词表（每行一组，如“院感 医院感染 感控”）；留空则用系统自带的词表
 synonyms = ""
+
+# zhikong check 提前多少天提醒将到期的事项（半年总结、年度总结、季度病例抽查、第二次工作会议、技能竞赛、整改期限）
+remind_days = 30
 
 # 公文字体："gb2312"（仿宋_GB2312、楷体_GB2312、方正小标宋简体，机关电脑常装）
 # 或 "windows"（仿宋、楷体、黑体、宋体，Windows 自带）
@@ -231,6 +235,10 @@ def load_settings(root: Path) -> Settings:
             problems.append(f"保管期限只能是 Y、D30 或 D10：{category} = {code}")
         else:
             retention[category] = code
+    remind_days = data.get("remind_days", 30)
+    if isinstance(remind_days, bool) or not isinstance(remind_days, int) or not 0 <= remind_days <= 366:
+        problems.append(f"remind_days 应为 0 到 366 之间的天数（不加引号）：remind_days = {remind_days!r}")
+        remind_days = 30
     synonyms = data.get("synonyms", "") or ""
     if synonyms and not (root / str(synonyms)).is_file():
         problems.append(f"同义词表不存在：{synonyms}（相对于档案库目录）")
@@ -256,6 +264,7 @@ def load_settings(root: Path) -> Settings:
         centers=tuple(centers),
         retention=retention,
         synonyms=str(data.get("synonyms", "") or ""),
+        remind_days=remind_days,
         search_engine=str(engine),
         document_fonts=str(fonts),
     )

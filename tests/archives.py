@@ -45,14 +45,19 @@ def docx(path: Path, title: str, *paras: str) -> None:
 
 
 def signin(path: Path) -> None:
-    make_xlsx(
-        path, "签到表", ["序号", "姓名", "单位"], [[1, "张伟", "鸡黍镇卫生院"], [2, "王芳", "羊山镇卫生院"]]
-    )
+    make_xlsx(  # each activity's own sheet: identical files would be duplicates (record.duplicate)
+        path, f"{path.parent.name} 签到表", ["序号", "姓名", "单位"],
+        [[1, "张伟", "鸡黍镇卫生院"], [2, "王芳", "羊山镇卫生院"]],
+    )  # fmt: skip
 
 
-def write_year(root: Path, *, gaps: bool = False) -> None:
-    """A complete 2026 for 护理质控中心; with `gaps`, the planted gaps (see tests/test_checks.py)."""
+def write_year(root: Path, *, gaps: bool = False, work_rules: bool = False) -> None:
+    """A complete 2026 for 护理质控中心; with `gaps`, the planted gaps (see tests/test_checks.py); with
+    `work_rules`, the center's 工作制度 too (item 2 of the scoring form wants it beside the standards)."""
     base = root / HL / str(Y)
+    if work_rules:
+        docx(base / "质控标准" / "护理质控中心工作制度.docx", "护理质控中心工作制度",
+             "一、例会制度", "二、督查与反馈制度", "三、资料归档制度")  # fmt: skip
     docx(base / "工作计划" / f"{Y}年护理质控工作计划.docx", f"{Y}年护理质控工作计划",
          "落实护理核心制度，开展基层卫生院护理质控督查。", "金乡县护理质控中心", f"{Y}年1月10日")  # fmt: skip
     docx(base / "工作计划" / f"{Y}年护理核心指标提升计划.docx", f"{Y}年护理核心指标提升计划",
@@ -81,8 +86,12 @@ def write_year(root: Path, *, gaps: bool = False) -> None:
         docx(folder / "反馈意见.docx", f"{name}反馈意见", "请限期整改。")
 
     insp = base / f"{Y}-05-10 护理质量督查"
-    docx(insp / "督查记录.docx", "护理质量督查记录", "督查羊山镇卫生院护理质量。")
-    docx(insp / "反馈意见.docx", "护理质量督查反馈意见", "问题清单、责任清单、整改清单。")
+    docx(
+        insp / "督查记录.docx",
+        "护理质量督查记录",
+        "督查羊山镇卫生院护理质量及分级护理、查对制度等核心制度落实情况。",
+    )
+    docx(insp / "反馈意见.docx", "护理质量督查反馈意见", "核心制度落实的问题清单、责任清单、整改清单。")
     if not gaps:  # gap: feedback but no rectification report (and so no follow-up either)
         docx(insp / "整改报告.docx", "羊山镇卫生院整改报告", "已完成整改。")
         docx(insp / "回头看记录.docx", "护理质量督查回头看记录", "复查整改到位。")
@@ -108,7 +117,7 @@ def box_everything(run: Runner, center: str = HL, year: int = Y) -> list[int]:
 
 def complete_archive(tmp: Path, runner: CliRunner) -> Runner:
     run = new_archive(tmp, runner)
-    write_year(run.root)  # type: ignore[attr-defined]
+    write_year(run.root, work_rules=True)  # type: ignore[attr-defined]
     run("scan")
     box_everything(run)
     return run
@@ -118,7 +127,7 @@ def gapped_archive(tmp: Path, runner: CliRunner) -> Runner:
     """Every planted gap of issue 5, once each."""
     run = new_archive(tmp, runner, deputies=4)  # gap: four deputies (J12 allows 2–3)
     root: Path = run.root  # type: ignore[attr-defined]
-    write_year(root, gaps=True)
+    write_year(root, gaps=True, work_rules=True)
     run("scan")
     box_everything(run)
     # gap: a paper-only item that is boxed but never scanned

@@ -165,15 +165,33 @@ def test_all_ranks_and_forces_the_distribution(four_centers, tmp_path: Path) -> 
     assert "二者选一" in run("score", expect=2).output
 
 
-def test_evidence_is_found_through_the_search_index_with_synonyms(root: Path, run: Run) -> None:
-    # "病案" in the file, "病历" in the rule set's keywords: only the index's synonym list connects them.
-    # The center's own name ("院感质控中心") must not count as evidence for the keyword 院感.
+def test_evidence_subjects_count_through_the_synonym_list(root: Path, run: Run) -> None:
+    # "感控" in the files, "院感" in the rule set's subjects: only the search's synonym list connects them.
+    # The center's own name ("院感质控中心") is no evidence for the subject 院感.
     year = date.today().year
-    folder = root / "院感质控中心" / str(year) / f"{year}-03-10 首页质量抽查"
-    make_docx(folder / "抽查记录.docx", "病案首页填写质量抽查记录", ["主要诊断选择错误3份。"])
-    make_docx(folder / "签到表.docx", "签到表", ["张伟 王芳"])
-    run("scan")
-    sheet = as_json(run("score", "--center", "院感质控中心", "--year", str(year), "--json"))
-    item = next(i for i in sheet["items"] if i["no"] == 14)
-    assert item["score"] == item["max"]
-    assert item["paths"] == [f"院感质控中心/{year}/{year}-03-10 首页质量抽查/抽查记录.docx"]
+
+    def item14(folder: str, subject: str) -> dict:  # type: ignore[type-arg]
+        base = root / "院感质控中心" / str(year) / f"{year}-03-10 {folder}"
+        make_docx(base / "督查记录.docx", f"{subject}督查记录", [f"检查各单位{subject}措施落实。"])
+        make_docx(base / "整改报告.docx", "整改报告", ["已整改。"])
+        make_docx(base / "签到表.docx", "签到表", ["张伟 王芳"])
+        run("scan")
+        sheet = as_json(
+            run(
+                "score",
+                "--center",
+                "院感质控中心",
+                "--year",
+                str(year),
+                "--as-of",
+                f"{year + 1}-01-15",
+                "--json",
+            )
+        )
+        return next(i for i in sheet["items"] if i["no"] == 14)
+
+    none = item14("工作督查", "工作")
+    assert none["score"] == 0 and "重点领域" in none["basis"]
+    found = item14("感控督查", "感控")
+    assert found["score"] == found["max"], found
+    assert found["paths"] == [f"院感质控中心/{year}/{year}-03-10 感控督查/督查记录.docx"]

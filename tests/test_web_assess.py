@@ -63,9 +63,10 @@ def test_checks_page_shows_findings_with_article_action_files_and_reminders(web:
     # the meeting lacks its sign-in sheet: the finding links the files it looked at to their record pages
     assert "activity.materials" in body and "签到表" in body
     assert f'href="/records/{_rid(web, "会议通知.docx")}/"' in body
-    # the half-year summary is due 31 July: a reminder with the days left, not a finding
-    assert "半年工作总结还剩 46 天" in body
-    assert "summary.half_year" not in body
+    # Q2's case review is due 30 June: a reminder with the days left (the last day counted), not a finding;
+    # the half-year summary, due 31 July, is 47 days away: beyond the 30-day window (remind_days), not shown
+    assert "第二季度重点病例抽查尚未开展，还剩 16 天" in body
+    assert "summary.half_year" not in body and "半年工作总结" not in body
     # the nav link and the index page
     assert 'href="/checks/"' in body
     index = c.get("/checks/?as_of=2026-05-01")  # one center of hers: her center's page

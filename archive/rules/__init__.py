@@ -34,8 +34,12 @@ class Item:
     name: str
     max: float
     standard: str
-    method: str
+    method: str  # "archive" (scored from the checks), "bureau" (the bureau judges) or "ranking"
     params: dict[str, Any] = field(default_factory=dict)
+    rules: tuple[str, ...] = ()  # the check rules whose findings cost points on this item
+    evidence: str = ""  # what counts as evidence, in words
+    deduct: str = ""  # how points are lost, in words
+    opens: str = ""  # what the assessor will want to open
 
     @property
     def by_bureau(self) -> bool:
@@ -134,7 +138,8 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_ITEM_KEYS = ("no", "group", "name", "max", "standard", "method")
+_ITEM_KEYS = ("no", "group", "name", "max", "standard", "method", "rules", "evidence", "deduct", "opens")
+METHODS = ("archive", "bureau", "ranking")
 _CHECK_KEYS = ("article", "item")
 
 
@@ -155,6 +160,10 @@ def _build(data: dict[str, Any]) -> RuleSet:
             standard=str(raw["standard"]),
             method=str(raw["method"]),
             params={k: v for k, v in raw.items() if k not in _ITEM_KEYS},
+            rules=tuple(str(r) for r in raw.get("rules", ())),
+            evidence=str(raw.get("evidence", "")),
+            deduct=str(raw.get("deduct", "")),
+            opens=str(raw.get("opens", "")),
         )
         for raw in data["items"]
     )
@@ -167,6 +176,7 @@ def _build(data: dict[str, Any]) -> RuleSet:
         )
         for rule, raw in data["checks"].items()
     }
+    _consistent(items, checks)
     return RuleSet(
         name=str(data["name"]),
         title=str(data["title"]),
@@ -179,3 +189,22 @@ def _build(data: dict[str, Any]) -> RuleSet:
         checks=checks,
         items=items,
     )
+
+
+def _consistent(items: tuple[Item, ...], checks: dict[str, CheckRule]) -> None:
+    """Every check costs points on an item that lists it, so `check` and `score` cannot disagree."""
+    by_no = {i.no: i for i in items}
+    for item in items:
+        if item.method not in METHODS:
+            raise ValueError(f"第 {item.no} 项的 method 只能是 {'、'.join(METHODS)}：{item.method}")
+        for rule in item.rules:
+            if rule not in checks:
+                raise ValueError(f"第 {item.no} 项引用的检查规则 {rule} 不存在")
+    for rule, check in checks.items():
+        owner = by_no.get(check.item)
+        if owner is None or rule not in owner.rules or owner.method != "archive":
+            raise ValueError(
+                f"检查规则 {rule} 的 item = {check.item}，但该项目没有在 rules 中列出它（或不由档案自查）"
+            )
+        if "cost" not in check.params:
+            raise ValueError(f"检查规则 {rule} 缺少 cost（每次扣分）")
