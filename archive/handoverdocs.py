@@ -25,9 +25,11 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PdfReadError
 from pypdf.generic import IndirectObject
 
+from zhikong import libreoffice
 from zhikong.archive.audit import local_time
 from zhikong.archive.meta import converted_pdfs
 from zhikong.archive.preview import IMAGES, OFFICE
+from zhikong.errors import ZhikongError
 from zhikong.indexer.pii import mask_pii
 
 BODY_FONT = "仿宋_GB2312"
@@ -270,10 +272,36 @@ def _image_pdf(source: Path, out: Path) -> Path | str:
     return out
 
 
+def _prepend_cover(
+    writer: PdfWriter, scratch: Path, *, title: str, files: int, skipped: Sequence[tuple[str, str]]
+) -> None:
+    """A first page that says what the compilation lacks and why, laid out by LibreOffice. Without it (no
+    LibreOffice) the list is still in `create`'s report; the bookmarks point at page objects, so they stay
+    right when pages go in front."""
+    if not libreoffice.available():
+        return
+    doc = _document()
+    _title(doc, title)
+    _para(doc, f"本汇编收入 {files} 件文件，共 {len(writer.pages)} 页（不含本说明），按年度、类别加书签。")
+    _para(doc, f"以下 {len(skipped)} 件未能并入，请查阅移交包中的原文件：")
+    _table(
+        doc, ("序号", "题名", "未能并入的原因"), ((str(n), t, why) for n, (t, why) in enumerate(skipped, 1))
+    )
+    source = scratch / "汇编说明.docx"
+    doc.save(str(source))  # type: ignore[attr-defined]
+    try:
+        cover = PdfReader(libreoffice.convert(source, "pdf", scratch / "cover", timeout=120))
+    except ZhikongError:
+        return  # the same list is in `create`'s report: a cover page is not worth failing a handover
+    for n, page in enumerate(cover.pages):
+        writer.insert_page(page, n)
+
+
 def compile_pdfs(path: Path, entries: Sequence[PdfEntry], *, title: str, cache: Path) -> Compiled:
     """One PDF of the given records in order, bookmarked by year, then category, then file. Office files
     are converted by LibreOffice when it is installed, images by Pillow; what cannot be made a PDF (no
-    LibreOffice, a damaged or encrypted file, an archive) is listed in `skipped` with the reason."""
+    LibreOffice, a damaged or encrypted file, an archive) is listed in `skipped` with the reason, and on
+    a first page (`_prepend_cover`)."""
     writer = PdfWriter()
     writer.add_metadata({"/Title": title})
     skipped: list[tuple[str, str]] = []
@@ -309,6 +337,8 @@ def compile_pdfs(path: Path, entries: Sequence[PdfEntry], *, title: str, cache: 
                     title=entry.category, page_number=start, parent=years[entry.year]
                 )
             writer.add_outline_item(title=_shown(entry.title), page_number=start, parent=categories[key])
+        if skipped:
+            _prepend_cover(writer, Path(scratch), title=title, files=files, skipped=skipped)
         with open(path, "wb") as out:
             writer.write(out)
     return Compiled(len(writer.pages), files, skipped)

@@ -307,20 +307,21 @@ def converted_pdfs(sources: Sequence[tuple[str, Path, str]], cache: Path) -> dic
             shutil.copyfile(source, copy)
             named.append(copy)
         out = Path(tmp) / "out"
+        timed_out = False
         try:
             libreoffice.convert_many(named, "pdf", out, timeout=60 + 20 * len(named))
-            problem = ""
-        except ZhikongError as exc:
-            problem = exc.message.splitlines()[0]
+        except ZhikongError as exc:  # the files it did convert are there; the others are named below
+            timed_out = "超时" in exc.message
         for sha, _, _ in todo:
             made = out / f"{sha}.pdf"
             if made.is_file():
                 made.replace(cache / f"{sha}.pdf")
                 results[sha] = cache / f"{sha}.pdf"
+            elif timed_out:  # a run cut short says nothing about this file: the next one tries again
+                results[sha] = "LibreOffice 转换超时"
             else:
-                reason = f"LibreOffice 没能把它转成 PDF（{problem or '文件可能已损坏'}）"
-                if "超时" not in problem:  # a run cut short says nothing about this file: try it again
-                    (cache / f"{sha}.failed").write_text(reason, encoding="utf-8")
+                reason = "LibreOffice 没能把它转成 PDF（文件可能已损坏或格式不受支持）"
+                (cache / f"{sha}.failed").write_text(reason, encoding="utf-8")
                 results[sha] = reason
     return results
 

@@ -187,12 +187,16 @@ def test_handover_compilation_holds_office_files_and_photos(tmp_path: Path, runn
     pdf_of(long_docx(tmp_path / "src" / "问题清单.docx", "护理质量督查问题清单", 2), insp / "反馈意见.pdf")
     photo_of_paper(insp / "现场照片.jpg", ["护理质量督查现场"])
     (insp / "附件.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty zip: nothing to lay out
+    (insp / "损坏的通知.docx").write_bytes(b"PK\x03\x04" + b"\x00" * 40)  # LibreOffice cannot read it
     run("scan")
 
     out = tmp_path / "移交包"
     made = run("handover", "create", "--center", HL, "--to", "金乡县中医院", "--out", str(out))
     compiled = PdfReader(out / "data" / "移交资料" / f"{HL}PDF汇编.pdf")
-    assert len(compiled.pages) == 3 + 2 + 1  # the Word file's 3 pages, the PDF's 2, the photo's 1
+    # a first page saying what is missing, the Word file's 3 pages, the PDF's 2, the photo's 1
+    assert len(compiled.pages) == 1 + 3 + 2 + 1
+    cover = compiled.pages[0].extract_text()
+    assert "以下 2 件未能并入" in cover and "附件" in cover and "不能转为" in cover and "已损坏" in cover
     bookmarks = []
     stack = list(compiled.outline)
     while stack:
@@ -202,5 +206,6 @@ def test_handover_compilation_holds_office_files_and_photos(tmp_path: Path, runn
         else:
             bookmarks.append(item.title)
     assert {"护理质量督查记录", "护理质量督查问题清单"} <= set(bookmarks)
-    assert "PDF 汇编 6 页" in made.output
-    assert "未能并入 PDF 汇编" in made.output and "不能转为 PDF" in made.output
+    assert "PDF 汇编 7 页" in made.output
+    assert "未能并入 PDF 汇编（2 项）" in made.output and "不能转为 PDF" in made.output
+    assert "损坏的通知：LibreOffice 没能把它转成 PDF（文件可能已损坏" in made.output
