@@ -47,9 +47,7 @@ from zhikong.errors import (
     TemplateError,
     VerificationError,
 )
-from zhikong.indexer.index import IndexBusy, IndexDoc, SearchFilters, SearchIndex
 from zhikong.indexer.pii import has_pii, mask_pii
-from zhikong.indexer.query import relative_year
 
 if TYPE_CHECKING:
     from zhikong.archive.assessment import Assessment, AssessorScore
@@ -77,7 +75,7 @@ if TYPE_CHECKING:
     from zhikong.archive.upload import UploadTarget
     from zhikong.archive.watcher import WatchOptions
     from zhikong.indexer.extract import Extraction
-    from zhikong.indexer.index import Hit
+    from zhikong.indexer.index import Hit, IndexDoc, SearchFilters, SearchIndex  # imported where used
     from zhikong.web.accounts import Account, Accounts
 
 Actor = str
@@ -350,6 +348,8 @@ def to_text_result(result: Extraction) -> TextResult:
 
 
 def index_doc(record: Record, text: str) -> IndexDoc:
+    from zhikong.indexer.index import IndexDoc
+
     c = record.classification
     return IndexDoc(
         record_id=record.id,
@@ -397,9 +397,13 @@ class IndexSink:
         self._commits += 1
 
     def finish(self) -> None:
-        """After an operation that committed many batches (a first scan): merge the small segments."""
+        """After an operation that committed many batches (a first scan): merge the small segments.
+        Merging is an optimisation: if the index is busy, the next operation merges."""
         if self._index is not None and self._commits >= 3:
-            self._index.compact()
+            from zhikong.indexer.index import IndexBusy
+
+            with contextlib.suppress(IndexBusy):
+                self._index.compact()
 
     def record_ids(self) -> set[int]:
         return self.index.record_ids()
@@ -413,6 +417,8 @@ class IndexSink:
 
 
 def open_index(settings: Settings) -> SearchIndex:
+    from zhikong.indexer.index import SearchIndex
+
     return SearchIndex.for_archive(
         settings.system_dir, engine=settings.search_engine, synonyms=settings.synonyms_path
     )
@@ -511,8 +517,7 @@ class Archive:
 
         try:
             yield Session(settings, cat, Reconciler(settings, cat, extract=extract, sink=sink))
-            with contextlib.suppress(IndexBusy):  # merging is an optimisation: the next operation retries
-                sink.finish()
+            sink.finish()
         finally:
             worker.close()
             sink.close()
@@ -845,6 +850,9 @@ class Archive:
     ) -> SearchResult:
         """Chinese full-text search. "去年院感督查的反馈意见": a relative year (今年/去年/前年) in the
         query is a year filter, not a word the files contain."""
+        from zhikong.indexer.index import SearchFilters
+        from zhikong.indexer.query import relative_year
+
         text, filters = query, filters or SearchFilters()
         if filters.year is None:
             text, year = relative_year(text, today)

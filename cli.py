@@ -40,7 +40,6 @@ from zhikong.archive.convention import ACTIVITY_KEYWORDS, ActivityType
 from zhikong.archive.ingest import ScanProgress, ScanReport
 from zhikong.archive.settings import Center, Roster, find_root
 from zhikong.errors import ExitCode, InputFileError, InternalError, VerificationError, ZhikongError
-from zhikong.indexer.index import SearchFilters
 from zhikong.indexer.pii import mask_pii
 
 if TYPE_CHECKING:  # names for the type checker only: their modules are imported on first use
@@ -765,6 +764,8 @@ def search(
     as_json: bool,
 ) -> None:
     """全文检索，例如：zhikong search 院感 督查 反馈。个人信息在摘要中打码。"""
+    from zhikong.indexer.index import SearchFilters
+
     arc = env.archive()
     filters = SearchFilters(
         center=center_name,

@@ -885,7 +885,7 @@ def _record_findings(
 
 def _after_seal(rules: RuleSet, cat: Catalogue, center: str | None) -> list[Finding]:
     """H39: once a center is sealed for handover, any later change in its folder is a finding."""
-    from zhikong.archive.handover import after_seal_findings  # bagit and friends: only loaded here
+    from zhikong.archive.handover_seal import after_seal_findings  # not the handover package: docx, pypdf
 
     r = rules.check("record.after_seal")
     return [
