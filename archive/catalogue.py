@@ -1421,9 +1421,17 @@ def _at_or_under(scope: Iterable[str]) -> Iterator[tuple[str, tuple[str, ...]]]:
         yield "path >= ? AND path < ?", (rel + "/", rel + "0")
 
 
-def _record(row: sqlite3.Row) -> Record:
-    def src(value: str | None) -> Source | None:
-        return Source(value) if value else None
+_SOURCES: dict[str | None, Source | None] = {None: None, "": None} | {s.value: s for s in Source}
+_ACTIVITY_TYPES: dict[str | None, ActivityType | None] = {None: None, "": None} | {
+    t.value: t for t in ActivityType
+}
+
+
+def _record(found: sqlite3.Row) -> Record:
+    # A check reads every record of the archive: by dictionary, not sqlite3.Row's name lookup (a scan
+    # of the columns for each of 40 names), and enum members from tables, not their constructors.
+    row = dict(zip(found.keys(), found, strict=True))
+    src = _SOURCES.__getitem__
 
     classification = Classification(
         center=row["center"],
@@ -1432,7 +1440,7 @@ def _record(row: sqlite3.Row) -> Record:
         year_by=src(row["year_by"]),
         activity=row["activity"],
         activity_date=date.fromisoformat(row["activity_date"]) if row["activity_date"] else None,
-        activity_type=ActivityType(row["activity_type"]) if row["activity_type"] else None,
+        activity_type=_ACTIVITY_TYPES[row["activity_type"]],
         activity_by=src(row["activity_by"]),
         category=row["category"],
         category_by=src(row["category_by"]),
