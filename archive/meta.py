@@ -242,8 +242,12 @@ def _closing(lines: Sequence[str]) -> tuple[date | None, str | None]:
             continue
         days = dates_in(line)
         stripped = _ARABIC_DATE.sub("", _CHINESE_DATE.sub("", _ISO_DATE.sub("", line))).strip(" ，,")
-        if days and len(stripped) <= 20:
-            before = stripped or (tail[i - 1] if i > 0 else "")
+        # a date alone on its line, after a signature ("羊山镇卫生院 2026年6月2日") or a label ("日期：");
+        # not a date inside a sentence ("请于2026年6月30日前完成整改")
+        if days and (
+            not stripped or _organ(stripped) or (len(stripped) <= 8 and stripped.endswith(("：", ":")))
+        ):
+            before = stripped if _organ(stripped) else (tail[i - 1] if i > 0 else "")
             return days[-1], _organ(before) if before else None
     return None, None
 
