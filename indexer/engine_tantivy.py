@@ -123,6 +123,7 @@ class _Source:
         self.deleted: frozenset[int] = frozenset()  # tantivy never returns a deleted document
         self._cache: OrderedDict[tuple[str, str], _Postings] = OrderedDict()
         self._cached = 0
+        self.probes: dict[Any, Any] = {}
 
     def postings(self, field: str, term: str) -> _Postings:
         key = (field, term)

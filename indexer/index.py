@@ -16,6 +16,7 @@ import heapq
 import os
 import shutil
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from whoosh.writing import NO_MERGE, SegmentWriter
 
 from zhikong.errors import ExitCode, ZhikongError
 from zhikong.indexer.analysis import Synonyms, analyzer
-from zhikong.indexer.query import CONTENT, META, QueryPlan, plan_probes, plan_query
+from zhikong.indexer.query import CONTENT, META, QueryPlan, fold, plan_probes, plan_query
 from zhikong.indexer.ranking import Candidate, PostingSource, Source, rank
 from zhikong.indexer.snippet import make_snippet
 from zhikong.indexer.termtext import term_counts
@@ -378,6 +379,7 @@ class SearchIndex:
         self._synonyms = synonyms
         self._dir = index_dir
         self._replaces: tuple[Path, ...] = ()
+        self._records: _Records | None = None
 
     @staticmethod
     def open(index_dir: Path, *, synonyms: Path | None = None, engine: str = "whoosh") -> SearchIndex:
@@ -485,10 +487,12 @@ class SearchIndex:
                 hint="请运行 zhikong reindex（用目录中保存的文字重建，不会重新读取文件）",
             )
         generation = self._generation()
+        if self._records is None or self._records.generation is not generation:
+            self._records = _Records(generation)
         allowed = generation.matching(filters)
         excluded = frozenset() if filters.include_deleted else generation.deleted_records()
         pool = rank(generation.source, plan_probes(plan), max(limit * 3, 60), allowed, excluded)
-        ranked = _verify(plan, pool, generation.stored_fields, limit)
+        ranked = _verify(plan, pool, self._records.get, limit)
         needles = plan.needles()
         return [
             _to_hit(fields, score, make_snippet(fields.get("body", ""), needles))
@@ -659,12 +663,40 @@ class WhooshIndex(SearchIndex):
         raise AssertionError("unreachable")
 
 
+class _Records:
+    """Stored fields of one generation's records with their text folded as query words are matched in it
+    (`query.fold`: script, full-width forms, wrapped lines), kept for the records searches keep checking:
+    the same few hundred records head most queries, and folding is most of what checking one costs."""
+
+    _CHARS = 8_000_000
+
+    def __init__(self, generation: Generation) -> None:
+        self.generation = generation
+        self._kept: OrderedDict[int, tuple[dict[str, Any], str]] = OrderedDict()
+        self._chars = 0
+
+    def get(self, docnum: int) -> tuple[dict[str, Any], str]:
+        found = self._kept.get(docnum)
+        if found is not None:
+            self._kept.move_to_end(docnum)
+            return found
+        fields = self.generation.stored_fields(docnum)
+        names = ("title", "activity", "path", "center", "category", "body")
+        found = (fields, fold("\n".join(fields.get(name, "") for name in names)))
+        self._kept[docnum] = found
+        self._chars += len(found[1])
+        while self._chars > self._CHARS and len(self._kept) > 1:
+            _docnum, (_fields, old) = self._kept.popitem(last=False)
+            self._chars -= len(old)
+        return found
+
+
 def _squash(bm25: float) -> float:
     return bm25 / (1.0 + bm25)
 
 
 def _verify(
-    plan: QueryPlan, pool: list[Candidate], stored_fields: Callable[[int], dict[str, Any]], limit: int
+    plan: QueryPlan, pool: list[Candidate], records: Callable[[int], tuple[dict[str, Any], str]], limit: int
 ) -> list[_Scored]:
     """The pool re-ranked by the query words each record holds as written (not just their bigrams).
 
@@ -681,10 +713,8 @@ def _verify(
         )
         if len(best) >= limit and best[0] >= bound:
             break
-        fields = stored_fields(candidate.docnum)
-        haystack = "\n".join([fields.get("title", ""), fields.get("activity", ""), fields.get("path", ""),
-                              fields.get("center", ""), fields.get("category", ""), fields.get("body", "")])  # fmt: skip
-        matched = plan.matched(haystack)
+        fields, folded = records(candidate.docnum)
+        matched = plan.matched_folded(folded)
         if matched:
             score = matched + 0.5 * share + 0.5 * _squash(candidate.relevance)
         elif candidate.partial:

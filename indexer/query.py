@@ -48,9 +48,16 @@ class QueryPlan:
 
     def matched(self, text: str) -> int:
         """Clauses found in `text`, plus one for each whole chunk found with its words together."""
-        units = (*self.clauses, *self.bonuses)
-        text = join_wrapped(normalize(text))  # a traditional text, a word broken across lines: still found
-        return sum(c.matches(text) for c in units)
+        return self.matched_folded(fold(text))
+
+    def matched_folded(self, folded: str) -> int:
+        """`matched` for a text already passed through `fold`."""
+        return sum(c.matches(folded) for c in (*self.clauses, *self.bonuses))
+
+
+def fold(text: str) -> str:
+    """`text` as query words are matched in it: a traditional text, a word broken across lines, found."""
+    return join_wrapped(normalize(text))
 
 
 def _words(chunk: str, synonyms: Synonyms) -> list[str]:

@@ -54,6 +54,7 @@ class Source(Protocol):
 
     doc_count: int
     deleted: frozenset[int]
+    probes: dict[Any, Any]  # what each probe found (indexer.ranking keeps it there)
 
     def postings(self, field: str, term: str) -> _Postings: ...
 
@@ -84,6 +85,7 @@ class PostingSource:
         self._norms: dict[str, dict[int, float]] = {}
         self._cache: OrderedDict[tuple[str, str], _Postings] = OrderedDict()
         self._cached = 0
+        self.probes: dict[Any, Any] = {}
         # Postings still list deleted documents until their segment is merged; they are dropped here.
         self.deleted = frozenset(
             offset + d for leaf, offset in self._leaves if leaf.has_deletions() for d in leaf.deleted_docs_set
@@ -166,7 +168,21 @@ class _Scored:
     terms: list[tuple[_Postings, float]]  # postings and boost·idf·(K1 + 1)
 
 
+_PROBES_KEPT = 4096
+
+
 def _probe(source: Source, probe: Probe) -> _Scored:
+    """What `probe` finds, kept per generation (`Source.probes`): typed queries share most of theirs."""
+    key = (probe.field, probe.terms, probe.prefix, probe.boost)
+    found = source.probes.get(key)
+    if found is None:
+        if len(source.probes) >= _PROBES_KEPT:
+            source.probes.clear()
+        found = source.probes[key] = _find(source, probe)
+    return found
+
+
+def _find(source: Source, probe: Probe) -> _Scored:
     terms = list(probe.terms)
     if probe.prefix:
         terms += [t for t in source.expand_prefix(probe.field, terms[0]) if t != terms[0]]
@@ -224,7 +240,10 @@ def rank(
     if len(eligible) < pool:  # few records hold the words as such: widen to those holding most of them
         partial, more = _partial(source, units, counts, scored)
         eligible |= (more - excluded - source.deleted) & (allowed if allowed is not None else more)
-    order = sorted(eligible, key=lambda d: (counts[d], partial.get(d, 0.0)), reverse=True)
+    if partial:
+        order = sorted(eligible, key=lambda d: (counts[d], partial.get(d, 0.0)), reverse=True)
+    else:
+        order = sorted(eligible, key=counts.__getitem__, reverse=True)
     if len(order) > pool:
         # Records above the pool's lowest coordination level are in it whatever their BM25; those at
         # that level compete for the places left.
@@ -233,7 +252,7 @@ def rank(
         contenders = {d for d in order if counts[d] == floor}
     else:
         sure, contenders = set(order), set()
-    relevance = _relevance(source, scored, sure, contenders, pool - len(sure))
+    relevance, contenders = _relevance(source, scored, sure, contenders, pool - len(sure))
     best = heapq.nlargest(
         pool, sure | contenders, key=lambda d: (counts[d], partial.get(d, 0.0), relevance[d], -d)
     )
@@ -269,8 +288,9 @@ def _partial(
 
 def _relevance(
     source: Source, scored: list[_Scored], sure: set[int], contenders: set[int], places: int
-) -> dict[int, float]:
-    """BM25 of `sure` and of the `places` best `contenders` (others may be left partly summed).
+) -> tuple[dict[int, float], set[int]]:
+    """BM25 of `sure` and of the `places` best `contenders` (others may be left partly summed), and the
+    contenders not ruled out (the best `places` among them).
 
     MaxScore: terms are added rarest (heaviest) first; a contender whose partial sum plus the most the
     remaining terms could add is below the `places`-th best partial sum can never catch up, and is
@@ -294,4 +314,4 @@ def _relevance(
             continue
         for d, share in source.saturation(s.field, postings, targets).items():
             relevance[d] += weight * share
-    return relevance
+    return relevance, contenders
