@@ -64,6 +64,12 @@ ORGAN_MARK_LINE = 900  # exact pitch of the organ-mark line, twips
 ORGAN_MARK_BEFORE = mm(35) - 40
 RED_LINE_SPACE = 6  # points between the 发文字号 line box and the red rule
 FOOTER_DISTANCE = mm(24.2)
+# 信函格式 (§10.1), calibrated the same way: the organ name's glyphs 30 mm below the page's top edge, the
+# double line 4 mm below them, the 发文字号 7/8 of a character below it, the lower line 20 mm from the foot.
+LETTER_MARK_Y = mm(30) - 92
+LETTER_LINE_SPACE = 2  # points between the organ name's line box and the double line
+LETTER_FOOT_LINE_Y = mm(297 - 20)
+LETTER_NUMBER_BEFORE = 84
 HEADER_DISTANCE = mm(15)
 
 # Style names. Word shows these in the styles pane; generator.notice refers to them by name.
@@ -279,9 +285,12 @@ def _page_numbers(doc: Any) -> None:
 
 
 def set_header_text(doc: Any, text: str) -> None:
-    """Text in the odd and even page headers (used for the 送审稿 mark)."""
+    """Text in the page headers, the first page's too when it has its own (used for the 送审稿 mark)."""
     section = doc.sections[0]
-    for header in (section.header, section.even_page_header):
+    headers = [section.header, section.even_page_header]
+    if section.different_first_page_header_footer:
+        headers.append(section.first_page_header)
+    for header in headers:
         header.is_linked_to_previous = False
         paragraph = header.paragraphs[0]
         paragraph.style = doc.styles[S_DRAFT]

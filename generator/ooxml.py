@@ -152,10 +152,27 @@ def ppr_no_grid(ppr: etree._Element) -> None:
     set_attrs(child(ppr, "w:snapToGrid"), val=0)
 
 
-def ppr_border(ppr: etree._Element, side: str, *, size: int, color: str = "000000", space: int = 0) -> None:
-    """A paragraph border; ``size`` in eighths of a point, ``space`` (gap to the text) in points."""
+def ppr_border(
+    ppr: etree._Element,
+    side: str,
+    *,
+    size: int,
+    color: str = "000000",
+    space: int = 0,
+    style: str = "single",
+) -> None:
+    """A paragraph border; ``size`` in eighths of a point, ``space`` (gap to the text) in points;
+    ``style`` single, or thickThinSmallGap / thinThickSmallGap for the 信函格式's double lines."""
     borders = child(ppr, "w:pBdr")
-    set_attrs(child(borders, "w:" + side), val="single", sz=size, space=space, color=color)
+    set_attrs(child(borders, "w:" + side), val=style, sz=size, space=space, color=color)
+
+
+def ppr_frame(ppr: etree._Element, *, x: int, y: int, width: int, height: int = 0) -> None:
+    """Place the paragraph in a frame at (x, y) twips from the page's corner, text not beside it."""
+    frame = child(ppr, "w:framePr")
+    set_attrs(frame, w=width, wrap="notBeside", hAnchor="page", vAnchor="page", x=x, y=y)
+    if height:
+        set_attrs(frame, h=height, hRule="exact")
 
 
 def ppr_tab(ppr: etree._Element, position: int, alignment: str = "right") -> None:

@@ -23,6 +23,8 @@ from zhikong.generator import gbt9704 as gb
 from zhikong.generator.ooxml import (
     child,
     ppr_align,
+    ppr_border,
+    ppr_frame,
     ppr_indent,
     ppr_spacing,
     ppr_tab,
@@ -101,14 +103,33 @@ def _body_loop(doc: Any, variable: str) -> None:
 
 
 def build_letter() -> Any:
-    """函 (信函格式, GB/T 9704 §10.1): organ name in red, number flush right, red rule."""
+    """函 in 信函格式 (GB/T 9704 §10.1).
+
+    The organ name 30 mm from the top of the page, centred, red; under it a red double line (thick over
+    thin) 170 mm long, and another (thin over thick) 20 mm from the foot of the first page; the 发文字号
+    flush right under the upper line; no page number on the first page. Both lines are frames placed on
+    the page, so the body below keeps the ordinary grid.
+    """
     doc = gb.new_document()
+    section = doc.sections[0]
+    section.different_first_page_header_footer = True  # the first page's footer stays empty
     gb.set_header_text(doc, "{{ draft_mark }}")
-    _para(doc, "{{ organ_mark }}", gb.S_ORGAN)
-    number = _para(doc, "{{ doc_number }}", gb.S_NUMBER)
-    ppr_align(number._p.get_or_add_pPr(), "right")
+    mark = _para(doc, "{{ organ_mark }}", gb.S_ORGAN)
+    ppr = mark._p.get_or_add_pPr()
+    ppr_frame(ppr, x=gb.mm(20), y=gb.LETTER_MARK_Y, width=gb.mm(170))
+    ppr_spacing(ppr, line=gb.ORGAN_MARK_LINE)
+    ppr_border(ppr, "bottom", size=24, color=gb.RED, space=gb.LETTER_LINE_SPACE, style="thickThinSmallGap")
+    foot = _para(doc, "")
+    ppr = foot._p.get_or_add_pPr()
+    ppr_frame(ppr, x=gb.mm(20), y=gb.LETTER_FOOT_LINE_Y, width=gb.mm(170))
+    ppr_spacing(ppr, line=20)
+    ppr_border(ppr, "top", size=24, color=gb.RED, space=0, style="thickThinSmallGap")
+    number = _para(doc, "{{ doc_number }}", gb.S_TO)
+    ppr = number._p.get_or_add_pPr()
+    ppr_align(ppr, "right")
+    ppr_spacing(ppr, line=gb.LINE, before=gb.LETTER_NUMBER_BEFORE)
     _para(doc, "{{ title }}", gb.S_TITLE)
-    _para(doc, "{{ to }}", gb.S_TO)
+    _para(doc, "{{ to }}：", gb.S_TO)
     _body_loop(doc, "body")
     _closing(doc)
     _para(doc, "（联系人：{{ contact }}）", gb.S_NOTE)
@@ -116,7 +137,9 @@ def build_letter() -> Any:
 
 
 def build_minutes() -> Any:
-    """会议纪要 (GB/T 9704 §10.2): red 纪要 mark, 期数, then 出席/列席 and the decisions."""
+    """会议纪要 (纪要格式, GB/T 9704 §10.3): red 纪要 mark, 期数, title, the meeting's facts, the decisions,
+    then 出席 / 请假 / 列席 one line below the body, the labels in 黑体, names wrapping under the first name.
+    """
     doc = gb.new_document()
     _para(doc, "{{ organ_mark }}", gb.S_ORGAN)
     number = _para(doc, "{{ issue_no }}", gb.S_NUMBER)
@@ -126,7 +149,6 @@ def build_minutes() -> Any:
         ("会议时间", "meeting_time"),
         ("会议地点", "meeting_place"),
         ("主持人", "host"),
-        ("出席人员", "attendees"),
         ("记录人", "recorder"),
     ):
         paragraph = _para(doc, "")
@@ -134,6 +156,19 @@ def build_minutes() -> Any:
         gb.add_text(paragraph, "{{ " + variable + " }}")
     _para(doc, "会议议定事项如下：")
     _body_loop(doc, "body")
+    for index, (label, variable) in enumerate((("出席", "attendees"), ("请假", "absent"), ("列席", "observers"))):
+        if index:
+            _para(doc, "{%p if " + variable + " %}")
+        paragraph = _para(doc, "")
+        ppr = paragraph._p.get_or_add_pPr()
+        # "出席：" two characters in; a long list wraps under its first name (after the colon).
+        ppr_indent(ppr, left=2 * gb.CHAR + 3 * 315, hanging=3 * 315)
+        if index == 0:
+            ppr_spacing(ppr, line=gb.LINE, before=gb.LINE)
+        gb.add_text(paragraph, label + "：", font=gb.HEITI)
+        gb.add_text(paragraph, "{{ " + variable + " }}")
+        if index:
+            _para(doc, "{%p endif %}")
     _closing(doc)
     return doc
 

@@ -7,6 +7,7 @@ Every document is rendered in one soffice run (module fixture) with the shipped 
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import zipfile
@@ -109,6 +110,9 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         example = EXAMPLES / f"{name}.json"
         if example.exists():
             docs[f"tpl_{name}"] = render_template(template, load_data(example), work / f"tpl_{name}.docx")
+    letter = load_data(EXAMPLES / "letter.json")
+    letter.update(doc_number="金护质控函〔2026〕2号", body="\n".join([letter["body"]] + [PARAGRAPH * 3] * 14))
+    docs["letter"] = render_template(shipped_templates()["letter"], letter, work / "letter.docx")
     converted = libreoffice.convert_many(list(docs.values()), "pdf", work / "pdf")
     return dict(zip(docs, converted, strict=True))
 
@@ -394,3 +398,80 @@ def test_table_grid_matches_cell_widths() -> None:
             for row in table.rows:
                 cells = [round(cell.width / 635) for cell in row.cells]
                 assert cells == grid, f"{name}: grid {grid} ≠ cells {cells}"
+
+
+# --- 5. 信函格式 and 纪要格式 ---------------------------------------------------------------------------
+
+
+def ink_rows(pdf: Path, page: int, box: tuple[float, float, float, float], colour: str) -> list[float]:
+    """The pixel rows (mm) inside ``box`` (x0, y0, x1, y1 in mm) holding ink of ``colour``."""
+    width, _, data = pixels(pdf, page)
+    px = 25.4 / 100
+    rows = []
+    for y in range(int(box[1] / px), int(box[3] / px)):
+        for x in range(int(box[0] / px), int(box[2] / px)):
+            r, g, b = data[3 * (y * width + x) : 3 * (y * width + x) + 3]
+            hit = (r > 180 and g < 90 and b < 90) if colour == "red" else (r < 120 and g < 120 and b < 120)
+            if hit:
+                rows.append(y * px)
+                break
+    return rows
+
+
+def bands(rows: list[float]) -> tuple[int, int]:
+    """The heights in pixel rows of the two bands of a double line."""
+    groups = [[rows[0]]]
+    for previous, row in itertools.pairwise(rows):
+        if row - previous > 0.3:
+            groups.append([])
+        groups[-1].append(row)
+    assert len(groups) == 2, f"not a double line: {rows}"
+    return len(groups[0]), len(groups[1])
+
+
+def test_letter_is_in_letter_format(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["letter"]
+    first = lines(pdf, 1)
+    mark = next(line for line in first if line.text == "金乡县护理质量控制中心")
+    assert (mark.x0 + mark.x1) / 2 == pytest.approx(105, abs=1.0), "organ name centred on the page"
+    red = horizontal_rules(pdf, 1, "red", min_mm=150)
+    upper = [rule for rule in red if rule[0] < 100]
+    lower = [rule for rule in red if rule[0] > 200]
+    assert upper and lower, "two red double lines"
+    for _, x0, x1 in (upper[0], lower[0]):
+        assert x1 - x0 == pytest.approx(170, abs=1.0) and x0 == pytest.approx(20, abs=1.0), "170 mm, centred"
+    glyphs = ink_rows(pdf, 1, (mark.x0, mark.y0 - 3, mark.x1, upper[0][0] - 0.3), "red")
+    assert glyphs[0] == pytest.approx(30, abs=0.6), f"organ name {glyphs[0]:.2f} mm from the top"
+    assert upper[0][0] - glyphs[-1] == pytest.approx(4, abs=0.6), "double line 4 mm below the name"
+    # Double lines: two bands with a gap; the upper line thick over thin (上粗下细), the lower thin over thick.
+    upper_rows = [rule[0] for rule in upper]
+    (top_thick, top_thin), (foot_thin, foot_thick) = bands(upper_rows), bands([rule[0] for rule in lower])
+    assert top_thick > top_thin and foot_thick > foot_thin, "double lines thick/thin the right way round"
+    assert lower[0][0] == pytest.approx(297 - 20, abs=0.6), "lower line 20 mm above the foot"
+    number = next(line for line in first if line.text == "金护质控函〔2026〕2号")
+    assert number.x1 == pytest.approx(RIGHT, abs=0.6), "发文字号 flush right"
+    number_top = ink_rows(pdf, 1, (number.x0, number.y0 - 2, number.x1, number.y1), "dark")[0]
+    assert number_top - max(upper_rows) == pytest.approx(16 * 7 / 8 * 25.4 / 72, abs=0.6), "7/8 字 below"
+    assert any(line.text == "县人民医院护理部：" for line in first), "主送 ends with ："
+    assert not [line for line in first if line.text.startswith("—")], "no page number on the first page"
+    assert page_count(pdf) >= 2
+    assert [line.text for line in lines(pdf, 2) if line.text.startswith("—")] == ["—2—"]
+    assert not horizontal_rules(pdf, 2, "red", min_mm=150), "the double lines are on the first page only"
+
+
+def test_minutes_list_attendance_after_the_body_with_labels_in_heiti(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["tpl_minutes"]
+    found = all_lines(pdf)
+    texts = [line.text for _, line in found]
+    body_end = max(i for i, text in enumerate(texts) if text.startswith("二、会议部署"))
+    labels = {}
+    for label in ("出席：", "请假：", "列席："):
+        index = next(i for i, text in enumerate(texts) if text.startswith(label))
+        assert index > body_end, f"{label} after the body"
+        labels[label] = found[index]
+    page, attend = labels["出席："]
+    assert attend.x0 == pytest.approx(LEFT + 2 * 320 / 20 * 25.4 / 72, abs=0.6), "two characters in"
+    wrapped = found[texts.index(attend.text) + 1][1]
+    assert wrapped.x0 == pytest.approx(attend.x0 + 3 * CHAR_MM, abs=0.6), "names wrap under the first name"
+    for label, (page, _) in labels.items():
+        assert any("NotoSansCJK" in font for font in fonts_used(pdf, page, label[:2])), f"{label} in 黑体"
