@@ -366,3 +366,15 @@ def test_a_short_name_the_dictionary_splits_is_searched_whole(index: SearchIndex
         _doc(3, "在重症医学科主任段美丽教授的主持下进行"),
     )
     assert _ids(index, "段美丽")[0] == 3
+
+
+def test_record_ids_and_documents_list_what_the_index_holds(index: SearchIndex) -> None:
+    """What `zhikong doctor` and a scan compare with the catalogue, on either engine."""
+    _add(index, _doc(1, "院感督查"), _doc(2, "护理会议", state="deleted"), _doc(3, "病历质控"))
+    with index.writer() as w:
+        w.delete(3)
+    assert index.record_ids() == {1, 2} and index.doc_count() == 2
+    assert index.documents() == {
+        1: ("测试中心/2026/记录1.docx", "active"),
+        2: ("测试中心/2026/记录2.docx", "deleted"),
+    }
