@@ -301,7 +301,7 @@ def converted_pdfs(sources: Sequence[tuple[str, Path, str]], cache: Path) -> dic
         return results
     if not libreoffice.available():
         for sha, _, _ in todo:
-            results[sha] = "没有安装 LibreOffice"
+            results[sha] = "没有安装 LibreOffice，Office 文件不能转为 PDF"
         return results
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache, prefix="convert-") as tmp:

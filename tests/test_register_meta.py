@@ -5,6 +5,7 @@ the handover's PDF compilation holds Office files and photos, not only PDFs."""
 from __future__ import annotations
 
 import importlib.util
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,38 @@ def test_handover_compilation_holds_office_files_and_photos(tmp_path: Path, runn
     assert "PDF 汇编 7 页" in made.output
     assert "未能并入 PDF 汇编（2 项）" in made.output and "不能转为 PDF" in made.output
     assert "损坏的通知：LibreOffice 没能把它转成 PDF（文件可能已损坏" in made.output
+
+
+def test_without_libreoffice_pages_come_from_the_files_own_statistics(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = new_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    insp = root / HL / str(Y) / INSPECTION
+    # as Word saves it: its page count in docProps/app.xml (python-docx's template says 1, whatever follows)
+    written = long_docx(tmp_path / "src" / "督查记录.docx", "护理质量督查记录", 3)
+    insp.mkdir(parents=True)
+    with zipfile.ZipFile(written) as src, zipfile.ZipFile(insp / "督查记录.docx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "docProps/app.xml":
+                data = data.replace(b"<Pages>1</Pages>", b"<Pages>3</Pages>")
+            dst.writestr(item, data)
+    # a machine without LibreOffice: every program on PATH but soffice/libreoffice
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for program in Path(folder).iterdir() if Path(folder).is_dir() else ():
+            link = bin_dir / program.name
+            if not program.name.startswith(("soffice", "libreoffice")) and not link.exists():
+                link.symlink_to(program)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert not libreoffice.available()
+    run("scan")
+
+    row = next(r for r in register_rows(run, tmp_path).values() if r[4] == "护理质量督查记录")
+    assert row[7] == "3"
+    made = run(
+        "handover", "create", "--center", HL, "--to", "金乡县中医院", "--out", str(tmp_path / "移交包")
+    )
+    assert "护理质量督查记录：没有安装 LibreOffice" in made.output
