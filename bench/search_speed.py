@@ -1,6 +1,6 @@
 """Indexing throughput, index size and search latency at archive scale.
 
-    python -m bench.search_speed [--docs 5000] [--chars 3000]
+    python -m bench.search_speed [--docs 5000] [--chars 3000] [--engine whoosh|tantivy]
 
 Documents of about `--chars` Chinese characters are assembled deterministically from the evaluation
 corpus (bench/corpus.py) with varied hospitals, people and numbers. Prints documents per second, the
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.corpus import HOSPITALS, documents, queries
 from bench.search_eval import index_doc
-from zhikong.indexer.index import IndexDoc, SearchIndex
+from zhikong.indexer.index import ENGINES, IndexDoc, SearchIndex
 
 
 def big_docs(n: int, chars: int) -> Iterator[IndexDoc]:
@@ -46,10 +46,10 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def fresh_process_search(index_dir: Path, query: str) -> float:
+def fresh_process_search(index_dir: Path, query: str, engine: str) -> float:
     code = (
-        "from pathlib import Path; from indexer.index import SearchIndex; "
-        f"ix = SearchIndex.open(Path({str(index_dir)!r})); ix.search({query!r})"
+        "from pathlib import Path; from zhikong.indexer.index import SearchIndex; "
+        f"ix = SearchIndex.open(Path({str(index_dir)!r}), engine={engine!r}); ix.search({query!r})"
     )
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
@@ -60,12 +60,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=5000)
     parser.add_argument("--chars", type=int, default=3000)
+    parser.add_argument("--engine", choices=ENGINES, default="whoosh")
     args = parser.parse_args()
     qs = [q.text for q in queries(documents())]
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load {os.getloadavg()[0]:.2f}; "
+          f"engine: {args.engine}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp_dir:
         index_dir = Path(tmp_dir) / "index"
-        ix = SearchIndex.open(index_dir)
+        ix = SearchIndex.open(index_dir, engine=args.engine)
         docs = list(big_docs(args.docs, args.chars))
         total_chars = sum(len(d.text) for d in docs)
         start = time.perf_counter()
@@ -76,7 +78,7 @@ def main() -> None:
         print(f"indexing: {elapsed:.1f} s, {len(docs) / elapsed:,.1f} docs/s")
         print(f"index size on disk: {dir_size(index_dir) / 1e6:.1f} MB")
         ix.close()
-        ix = SearchIndex.open(index_dir)
+        ix = SearchIndex.open(index_dir, engine=args.engine)
         ix.search("院感督查反馈")  # opens the searcher and loads the segmenter
         first = []
         for q in qs:  # each query's first run: its posting lists are read from disk and decoded
@@ -98,7 +100,9 @@ def main() -> None:
         print(f"warm search latency over {len(latencies)} searches ({len(qs)} queries × 5): "
               f"p50 {statistics.median(latencies):.1f} ms, p95 {p95:.1f} ms, max {latencies[-1]:.1f} ms")  # fmt: skip
         ix.close()
-        runs = sorted(fresh_process_search(index_dir, "去年院感督查的反馈意见") for _ in range(3))
+        runs = sorted(
+            fresh_process_search(index_dir, "去年院感督查的反馈意见", args.engine) for _ in range(3)
+        )
         print(f"fresh process (python -c: import + open + dictionary + search): median {runs[1]:.2f} s")
 
 
