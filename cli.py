@@ -1431,8 +1431,7 @@ def _print_sheet(sheet: ScoreSheet) -> None:
     )
     for it in sheet.items:
         got = "局评" if it.score is None else f"{it.score:g}"
-        still = f"（{it.still}）" if it.still else ""
-        show(f"  {it.no:>2}. {it.name}（{it.max:g}分）：{got}{still}  {it.basis}")
+        show(f"  {it.no:>2}. {it.name}（{it.max:g}分）：{got}  {it.basis}")
         for p in it.paths[:3]:
             show(f"        {p}")
     show(
@@ -1441,7 +1440,7 @@ def _print_sheet(sheet: ScoreSheet) -> None:
         bold=True,
     )
     if sheet.to_earn:
-        show(f"尚未到期、尚未完成的事项还可得 {sheet.to_earn:g} 分（见各项括号内的期限）。")
+        show(f"尚未到期、尚未完成的事项还可得 {sheet.to_earn:g} 分（期限见各项）。")
 
 
 @cli.command()

@@ -29,6 +29,9 @@ from zhikong.archive.settings import SETTINGS_FILE, Center, Settings
 QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
 LOOP_STEPS = ("督查记录", "反馈意见", "整改报告")  # then a 回头看 (follow-up), found by `_follow_up_of`
 FOLLOW_UP = "回头看"
+# The year folder's standing sub-folders: 工作计划/ 工作总结/ 质控标准/, and 发文/ where approved documents
+# are archived (archive.drafts.FINAL_FOLDER, named here so a check does not load the document generator).
+KNOWN_FOLDERS = (*STANDING_CATEGORY, "发文")
 UNREADABLE = ("unreadable", "unsupported", "garbled")  # "garbled": text came out, but as gibberish
 _DATE_IN_TEXT = re.compile(r"((?:19|20)\d{2})\s*[-年./]\s*(\d{1,2})\s*[-月./]\s*(\d{1,2})")
 _DATE_COMPACT = re.compile(r"(?<!\d)((?:19|20)\d{2})(\d{2})(\d{2})(?!\d)")
@@ -765,7 +768,7 @@ def _odd_folders(fy: YearFacts) -> list[str]:
         if rec.kind != "electronic" or len(parts) < 4 or parts[1] != str(fy.year):
             continue
         folder = parts[2]
-        if folder in STANDING_CATEGORY or rec.classification.activity:
+        if folder in KNOWN_FOLDERS or rec.classification.activity:
             continue
         odd[folder] = None
     return list(odd)

@@ -224,7 +224,9 @@ def classify(rel: PurePosixPath, centers: tuple[str, ...], text: str = "") -> Cl
     if folders and _YEAR.match(folders[0]):
         result = replace(result, year=int(folders[0]), year_by=Source.PATH)
     standing: str | None = None
-    for folder in folders[1:]:
+    # An activity folder is looked for under the year folder, or right under the center when the secretary
+    # left out the year folder (护理质控中心/2026-09-18 三季度病例抽查/): its date gives the year.
+    for folder in folders[1:] if result.year is not None or in_inbox else folders:
         read = read_activity_folder(folder, result.year)
         if read is not None:
             if read.when is None:

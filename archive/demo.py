@@ -292,9 +292,7 @@ PLANTED: dict[str, tuple[str, ...]] = {
         "meetings.count",  # one meeting only
         "inspection.closed_loop",  # no 整改报告, no 回头看
         "key_areas.quality",  # the same inspection: no rectification
-        "core_systems.evidence",
-        "grassroots.guidance",
-        "data.analysis",
+        "core_systems.evidence",  # its inspection is about 手卫生, not the core systems
     ),
 }
 

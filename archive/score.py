@@ -41,13 +41,6 @@ class ItemScore:
     findings: tuple[Finding, ...] = ()
     pending: tuple[Upcoming, ...] = ()
 
-    @property
-    def still(self) -> str:
-        """ "还可得 2 分（12月31日前）", or ""."""
-        if not self.to_earn or self.by is None:
-            return ""
-        return f"还可得 {self.to_earn:g} 分（{self.by.month}月{self.by.day}日前）"
-
 
 @dataclass(frozen=True)
 class ScoreSheet:
@@ -134,9 +127,13 @@ def _scored(item: Item, year: YearResult, findings: list[Finding]) -> ItemScore:
             "；".join(f"{f.message}（扣 {f.cost:g} 分）" for f in mine[:6]) + ("……" if len(mine) > 6 else "")
         )
     if pending:
-        parts.append("尚未完成（未到期）：" + "；".join(u.what.rstrip("，") for u in pending[:4]))
+        by = max(u.due for u in pending)
+        parts.append(
+            f"尚未完成，{by.month}月{by.day}日前还可得 {ceiling - score:g} 分："
+            + "；".join(u.what.rstrip("，") for u in pending[:4])
+        )
     if not parts:
-        parts.append(f"符合（依据 {len(seen)} 份材料）" if seen else "符合")
+        parts.append("符合，依据见所列文件" if seen else "符合")
     return ItemScore(
         item.no, item.group, item.name, item.max, item.standard, _round(score), "；".join(parts), paths,
         _round(min(item.max, lost)), _round(to_earn), max((u.due for u in pending), default=None),

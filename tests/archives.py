@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
-from conftest import invoke
+from conftest import as_json, invoke
 
 from zhikong.archive.samplefiles import make_docx, make_xlsx
 
@@ -137,3 +138,29 @@ def gapped_archive(tmp: Path, runner: CliRunner) -> Runner:
     docx(root / HL / str(Y) / f"{Y}-06-20 护理技能竞赛" / "竞赛获奖名单.docx", "获奖名单", "一等奖2名。")
     run("scan")
     return run
+
+
+def assert_agree(run: Runner, as_of: str, center: str = HL, year: int = Y) -> dict[str, Any]:
+    """`score` is `check`: each archive item scores its maximum, less the cost of every finding `check`
+    reports on it, less the points of what is still missing before its deadline; returns the sheet."""
+    report = as_json(
+        run("check", "--json", "--reminders", "--within", "366", "--center", center, "--year", str(year),
+            "--as-of", as_of, expect=None)
+    )  # fmt: skip
+    sheet = as_json(run("score", "--json", "--center", center, "--year", str(year), "--as-of", as_of))
+    archive_items = set()
+    for item in sheet["items"]:
+        if item["by_bureau"]:
+            continue
+        archive_items.add(item["no"])
+        lost = sum(f["cost"] for f in report["findings"] if f["item"] == item["no"])
+        waiting = sum(u["points"] for u in report["reminders"] if u["item"] == item["no"])
+        ceiling = max(0.0, item["max"] - lost)
+        assert item["score"] == round(max(0.0, ceiling - waiting), 1), (item, lost, waiting)
+        assert item["to_earn"] == round(ceiling - item["score"], 1), item
+        assert [f["rule"] for f in item["findings"]] == [
+            f["rule"] for f in report["findings"] if f["item"] == item["no"]
+        ]
+    for f in report["findings"]:
+        assert f["cost"] > 0 and f["item"] in archive_items, f  # every finding costs points somewhere
+    return sheet

@@ -11,39 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from archives import HL, YEAR_END, Y, box_everything, docx, new_archive, signin
+from archives import HL, YEAR_END, Y, assert_agree, box_everything, docx, new_archive, signin
 from click.testing import CliRunner
-from conftest import Run, as_json
+from conftest import as_json
 
 from zhikong.archive.samplefiles import make_pdf, make_pptx, make_xlsx
 
 BASE = Path(HL) / str(Y)
-
-
-def assert_agree(run: Run, as_of: str, center: str = HL, year: int = Y) -> dict[str, Any]:
-    """`score` is `check`: each archive item scores its maximum, less the cost of every finding `check`
-    reports on it, less the points of what is still missing before its deadline; returns the sheet."""
-    report = as_json(
-        run("check", "--json", "--reminders", "--within", "366", "--center", center, "--year", str(year),
-            "--as-of", as_of, expect=None)
-    )  # fmt: skip
-    sheet = as_json(run("score", "--json", "--center", center, "--year", str(year), "--as-of", as_of))
-    archive_items = set()
-    for item in sheet["items"]:
-        if item["by_bureau"]:
-            continue
-        archive_items.add(item["no"])
-        lost = sum(f["cost"] for f in report["findings"] if f["item"] == item["no"])
-        waiting = sum(u["points"] for u in report["reminders"] if u["item"] == item["no"])
-        ceiling = max(0.0, item["max"] - lost)
-        assert item["score"] == round(max(0.0, ceiling - waiting), 1), (item, lost, waiting)
-        assert item["to_earn"] == round(ceiling - item["score"], 1), item
-        assert [f["rule"] for f in item["findings"]] == [
-            f["rule"] for f in report["findings"] if f["item"] == item["no"]
-        ]
-    for f in report["findings"]:
-        assert f["cost"] > 0 and f["item"] in archive_items, f  # every finding costs points somewhere
-    return sheet
 
 
 def item_of(sheet: dict[str, Any], no: int) -> dict[str, Any]:
@@ -304,6 +278,13 @@ def test_folder_dates_as_people_type_them(folder: str, tmp_path: Path, runner: C
     assert rec["activity"] == "三季度病例抽查" and rec["activity_date"] == f"{Y}-09-18", rec
     findings = as_json(run("check", "--json", "--as-of", f"{Y}-10-01", "--year", str(Y), expect=None))
     assert not [f for f in findings if f["rule"] == "case_review.quarterly" and 3 in f["details"]["missing"]]
+
+
+def test_the_system_folders_are_no_unrecognised_activities() -> None:
+    from zhikong.archive.checks import KNOWN_FOLDERS
+    from zhikong.archive.drafts import FINAL_FOLDER
+
+    assert FINAL_FOLDER in KNOWN_FOLDERS
 
 
 def test_a_date_in_another_year_than_its_folder_is_a_finding(tmp_path: Path, runner: CliRunner) -> None:

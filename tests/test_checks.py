@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archives import HL, YEAR_END, Y, complete_archive, docx, gapped_archive, new_archive, write_year
+from archives import (
+    HL,
+    YEAR_END,
+    Y,
+    assert_agree,
+    complete_archive,
+    docx,
+    gapped_archive,
+    new_archive,
+    write_year,
+)
 from click.testing import CliRunner
 from conftest import as_json
 from docx import Document
@@ -20,6 +30,8 @@ def test_complete_archive_has_no_findings(tmp_path: Path, runner: CliRunner) -> 
     result = run("check", "--json", "--as-of", YEAR_END, "--year", str(Y))
     assert as_json(result) == []
     assert "未发现问题" in run("check", "--as-of", YEAR_END, "--year", str(Y)).output
+    for day in (f"{Y}-03-01", f"{Y}-07-20", f"{Y}-11-30", f"{Y}-12-31", YEAR_END):
+        assert_agree(run, day)
 
 
 def test_planted_gaps_are_found_exactly(tmp_path: Path, runner: CliRunner) -> None:
@@ -56,6 +68,8 @@ def test_planted_gaps_are_found_exactly(tmp_path: Path, runner: CliRunner) -> No
         assert f["article"] and f["message"] and f["paths"], f
     text = run("check", "--as-of", YEAR_END, "--year", str(Y), expect=1).output
     assert f"{HL}：7 项" in text and "J14(3)" in text and "第7项" in text
+    for day in (f"{Y}-05-01", f"{Y}-08-15", YEAR_END):
+        assert_agree(run, day)
 
 
 def test_deadlines_not_reached_are_not_findings(tmp_path: Path, runner: CliRunner) -> None:
@@ -72,6 +86,7 @@ def test_deadlines_not_reached_are_not_findings(tmp_path: Path, runner: CliRunne
 
     assert "summary.half_year" not in rules_on(f"{Y}-07-31")
     assert "summary.half_year" in rules_on(f"{Y}-08-01")
+    assert_agree(run, f"{Y}-07-31")
     # the third quarter is not over on 30 September; Q4's review (5 December) is not yet held on 1 October
     assert "case_review.quarterly" not in rules_on(f"{Y}-09-30")
     # the annual summary is due by 31 December: it exists, and the year's files are not yet boxed
