@@ -405,6 +405,19 @@ class IndexSink:
             with contextlib.suppress(IndexBusy):
                 self._index.compact()
 
+    def merge_step(self) -> bool:
+        """One bounded merge of the small segments that commits leave (the watcher calls it while the
+        folder is quiet: its own commits never merge). False when nothing is left to merge, or the index
+        is busy (the next quiet spell tries again)."""
+        if self._index is None:
+            return False
+        from zhikong.indexer.index import IndexBusy
+
+        try:
+            return self._index.compact()
+        except IndexBusy:
+            return False
+
     def record_ids(self) -> set[int]:
         return self.index.record_ids()
 
@@ -445,6 +458,7 @@ class Session:
     settings: Settings
     cat: Catalogue
     reconciler: Reconciler
+    sink: IndexSink
 
 
 # -- the archive ---------------------------------------------------------------------------------------
@@ -516,7 +530,7 @@ class Archive:
             return to_text_result(worker(path)) if EXTRACT_IN_WORKER else extract_for_catalogue(path)
 
         try:
-            yield Session(settings, cat, Reconciler(settings, cat, extract=extract, sink=sink))
+            yield Session(settings, cat, Reconciler(settings, cat, extract=extract, sink=sink), sink)
             sink.finish()
         finally:
             worker.close()
@@ -582,6 +596,7 @@ class Archive:
                 options=options,
                 stop=stop,
                 on_report=on_report or (lambda _report: None),
+                on_idle=s.sink.merge_step,
             ).run()
 
     def records(

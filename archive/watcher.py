@@ -5,6 +5,11 @@ unchanged for `stable_seconds` and it can be opened), so a file still being copi
 complete. A full reconcile runs at start and every `rescan_seconds`, catching whatever events missed
 (network shares, a sleeping laptop, a burst that overflowed the kernel queue). Nothing here raises out
 of the loop for one bad file: errors are logged and the loop goes on until `stop` is set.
+
+An event costs what it touches, not what the archive holds: the reconcile of its paths reads only the
+records at or under them, and the index takes them in a commit that never merges. Merging the small
+segments those commits leave is `on_idle`'s work, done once the folder has been quiet for
+`idle_seconds` — one bounded step at a time, so a file arriving meanwhile waits for at most one step.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class WatchOptions:
     rescan_seconds: float = 300.0
     tick_seconds: float = 0.2
     poll_interval: float = 1.0
+    idle_seconds: float = 10.0
 
 
 class _Hints(FileSystemEventHandler):
@@ -127,13 +133,17 @@ class Watcher:
         options: WatchOptions,
         stop: threading.Event,
         on_report: Callable[[ScanReport], None] = lambda r: None,
+        on_idle: Callable[[], bool] = lambda: False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`on_idle` does one step of deferred upkeep (merging index segments) and says whether there
+        is more; it is called while no file is pending and none has been for `idle_seconds`."""
         self.root = root
         self.reconcile = reconcile
         self.options = options
         self.stop = stop
         self.on_report = on_report
+        self.on_idle = on_idle
         self.clock = clock
         self.hints = _Hints(root)
         self.tracker = StabilityTracker(options.stable_seconds, clock)
@@ -151,7 +161,8 @@ class Watcher:
         observer.start()
         self._safe_reconcile(None)
         log.info("开始监视 %s（%s）", self.root, "轮询" if self.options.poll else "事件")
-        last_rescan = self.clock()
+        last_rescan = last_busy = self.clock()
+        upkeep_left = True
         try:
             while not self.stop.wait(self.options.tick_seconds):
                 for path in self.hints.take():
@@ -162,6 +173,10 @@ class Watcher:
                 if self.clock() - last_rescan >= self.options.rescan_seconds:
                     self._safe_reconcile(None)
                     last_rescan = self.clock()
+                if ready or self.tracker.pending:
+                    last_busy, upkeep_left = self.clock(), True
+                elif upkeep_left and self.clock() - last_busy >= self.options.idle_seconds:
+                    upkeep_left = self._safe_idle()
                 if not observer.is_alive():
                     # The event source died (e.g. the share went away): keep going on rescans alone.
                     log.error("文件事件监听中断，改为仅靠定期全量核对")
@@ -172,6 +187,13 @@ class Watcher:
             observer.stop()
             observer.join(timeout=5)
             log.info("停止监视")
+
+    def _safe_idle(self) -> bool:
+        try:
+            return self.on_idle()
+        except Exception:
+            log.exception("空闲时的索引整理失败，下次空闲时重试")
+            return False
 
     def _safe_reconcile(self, paths: list[Path] | None) -> None:
         try:
