@@ -28,6 +28,7 @@ from zhikong.private import private_dir, private_file, tighten
 DB_NAME = "catalogue.sqlite"
 # A register's values (archive.meta): 题名, 日期, 责任者, 页数, 文号.
 META_FIELDS = ("title", "doc_date", "responsible", "pages", "doc_number")
+_META_SOURCES = ("document", "folder", "filename", "user")
 T = TypeVar("T")
 
 # Append only: a released migration is never edited, a new one is added at the end.
@@ -769,12 +770,20 @@ class Catalogue:
         # A title the user set, or one read from this very version for the register (archive.meta), is
         # better than the extractor's and stays.
         self.conn.execute(
-            """UPDATE records SET extract_status = ?, extract_reason = ?, pii = ?,
-                   title = CASE WHEN json_extract(meta_by, '$.title') = 'user'
-                       OR (meta_sha256 = ? AND json_extract(meta_by, '$.title') IS NOT NULL)
-                       THEN title ELSE ? END
-               WHERE id = ?""",
-            (status, reason, int(pii), sha256, title, record_id),
+            """UPDATE records SET extract_status = :status, extract_reason = :reason, pii = :pii,
+                   title = CASE WHEN NOT json_valid(meta_by) THEN :title
+                       WHEN json_extract(meta_by, '$.title') = 'user'
+                           OR (meta_sha256 = :sha AND json_extract(meta_by, '$.title') IS NOT NULL)
+                       THEN title ELSE :title END
+               WHERE id = :id""",
+            {
+                "status": status,
+                "reason": reason,
+                "pii": int(pii),
+                "sha": sha256,
+                "title": title,
+                "id": record_id,
+            },
         )
 
     def _add_version(
@@ -1093,7 +1102,16 @@ class Catalogue:
         ).fetchone()
         if row is None:
             return {}, None
-        return (json.loads(row[0]) if row[0] else {}), row[1]
+        try:  # carried in by a handover: read defensively, a damaged value only costs the sources
+            found = json.loads(row[0]) if row[0] else {}
+        except ValueError:
+            found = {}
+        sources = (
+            {k: v for k, v in found.items() if k in META_FIELDS and v in _META_SOURCES}
+            if isinstance(found, dict)
+            else {}
+        )
+        return sources, row[1]
 
     def set_derived_meta(self, record_id: int, sha256: str, values: dict[str, tuple[Any, str]]) -> None:
         """The values derived from version `sha256` (field → (value, source)); a field the user set keeps

@@ -118,7 +118,7 @@ _MAX_TITLE = 120
 def _lines(text: str) -> list[str]:
     out = []
     for raw in text.splitlines():
-        line = unicodedata.normalize("NFKC", raw).replace("\u3000", " ").strip()
+        line = raw.replace("\u3000", " ").strip()  # full-width （） and ：stay: they are the title's
         line = re.sub(r"\s+", " ", line)
         if line and not re.fullmatch(r"[—\-–\s\d]+", line):  # page numbers "— 1 —"
             out.append(line)
@@ -135,6 +135,7 @@ def _cn_number(text: str) -> int:
 
 def dates_in(line: str) -> list[date]:
     """The real days written in a line: 2026年6月2日, 2026-06-02, 2026.6.2, 二〇二六年六月二日."""
+    line = unicodedata.normalize("NFKC", line)  # full-width digits and separators as ASCII
     found: list[tuple[int, int, int, int]] = []  # where in the line, year, month, day
     for m in (*_ARABIC_DATE.finditer(line), *_ISO_DATE.finditer(line)):
         found.append((m.start(), int(m[1]), int(m[2]), int(m[3])))
@@ -241,7 +242,8 @@ def _closing(lines: Sequence[str]) -> tuple[date | None, str | None]:
         if "印发" in line:
             continue
         days = dates_in(line)
-        stripped = _ARABIC_DATE.sub("", _CHINESE_DATE.sub("", _ISO_DATE.sub("", line))).strip(" ，,")
+        plain = unicodedata.normalize("NFKC", line)
+        stripped = _ARABIC_DATE.sub("", _CHINESE_DATE.sub("", _ISO_DATE.sub("", plain))).strip(" ，,")
         # a date alone on its line, after a signature ("羊山镇卫生院 2026年6月2日") or a label ("日期：");
         # not a date inside a sentence ("请于2026年6月30日前完成整改")
         if days and (

@@ -5,6 +5,7 @@ the handover's PDF compilation holds Office files and photos, not only PDFs."""
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -245,3 +246,22 @@ def test_without_libreoffice_pages_come_from_the_files_own_statistics(
         "handover", "create", "--center", HL, "--to", "金乡县中医院", "--out", str(tmp_path / "移交包")
     )
     assert "护理质量督查记录：没有安装 LibreOffice" in made.output
+
+
+def test_a_damaged_sources_value_costs_only_the_sources(tmp_path: Path, runner: CliRunner) -> None:
+    """records.meta_by may come from a handover bundle (untrusted): a damaged one must not stop a scan or
+    an edit."""
+    run = new_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    report = root / HL / str(Y) / INSPECTION / "整改报告.docx"
+    docx(report, "羊山镇卫生院整改报告", "已完成整改。", "羊山镇卫生院", f"{Y}年6月2日")
+    run("scan")
+    rel = f"{HL}/{Y}/{INSPECTION}/整改报告.docx"
+    run("edit", rel, "--title", "整改报告（人工）")
+    with sqlite3.connect(root / ".zhikong" / "catalogue.sqlite") as db:
+        db.execute("UPDATE records SET meta_by = '{\"title\": [' WHERE path = ?", (rel,))
+    docx(report, "羊山镇卫生院整改报告（修订）", "已完成整改。", "羊山镇卫生院", f"{Y}年6月9日")
+    run("scan")
+    shown = as_json(run("edit", rel, "--json"))
+    assert shown["title"] == "羊山镇卫生院整改报告（修订）" and shown["doc_date"] == f"{Y}-06-09"
+    assert shown["sources"]["doc_date"] == "document"
