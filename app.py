@@ -943,6 +943,7 @@ class Archive:
             planned = plan_box(
                 s.settings, s.cat, center=center, year=year, box=box, retention=retention, limit=limit
             )
+            s.reconciler.index_records(s.cat.index_drift())  # the titles and dates the register read
             if out is not None:
                 box_documents(
                     for_people(planned),

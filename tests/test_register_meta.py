@@ -106,6 +106,8 @@ def test_register_prints_each_documents_own_title_date_organ_and_pages(
     photo = by_title["护理质量督查反馈意见"]
     assert photo[5] == f"{Y}0510" and photo[3] == HL and photo[7] == "1"
     assert "IMG_0001" not in by_title
+    found = as_json(run("search", "限期整改", "--json"))  # the search shows the title the register read
+    assert [r["title"] for r in found if r["path"].endswith("IMG_0001.jpg")] == ["护理质量督查反馈意见"]
 
     # each value says where it came from
     shown = as_json(run("edit", f"{HL}/{Y}/{INSPECTION}/IMG_0001.jpg", "--json"))
