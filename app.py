@@ -1248,6 +1248,7 @@ class Archive:
             report = s.reconciler.reconcile()
             # the 移交清单, 目录 and the compilation's bookmarks name each record by its own title
             meta.refresh(s.settings, s.cat, s.cat.records(center=center, state="active"))
+            s.reconciler.index_records(s.cat.index_drift())
             created = create_bundle(
                 s.settings,
                 s.cat,
