@@ -480,7 +480,7 @@ def finish(doc: Any, *, fonts: str = DEFAULT_FONT_PROFILE, title: str = "", orga
     ids = {style.name: style.style_id for style in doc.styles}
     body = doc.element.body
     for paragraph in body.iter(qn("w:p")):
-        style = _style_of(paragraph)
+        style = style_of(paragraph)
         if style and style == ids.get(S_ORGAN):
             _fit_organ_mark(paragraph)
         elif style and style == ids.get(S_TITLE):
@@ -495,7 +495,7 @@ def finish(doc: Any, *, fonts: str = DEFAULT_FONT_PROFILE, title: str = "", orga
         props.last_modified_by = organ
 
 
-def _style_of(paragraph: etree._Element) -> str | None:
+def style_of(paragraph: etree._Element) -> str | None:
     ppr = paragraph.find(qn("w:pPr"))
     style = ppr.find(qn("w:pStyle")) if ppr is not None else None
     return style.get(qn("w:val")) if style is not None else None
@@ -559,11 +559,11 @@ def keep_closing_with_body(body: etree._Element, closing_ids: set[str]) -> None:
     """
     blocks = list(body)
     for index, element in enumerate(blocks):
-        if element.tag != qn("w:p") or _style_of(element) not in closing_ids:
+        if element.tag != qn("w:p") or style_of(element) not in closing_ids:
             continue
         following = blocks[index + 1] if index + 1 < len(blocks) else None
         in_block = (
-            following is not None and following.tag == qn("w:p") and _style_of(following) in closing_ids
+            following is not None and following.tag == qn("w:p") and style_of(following) in closing_ids
         )
         ppr = element.find(qn("w:pPr"))
         ppr_keep(ppr, with_next=in_block)
@@ -573,7 +573,7 @@ def keep_closing_with_body(body: etree._Element, closing_ids: set[str]) -> None:
         if previous_index < 0:
             continue
         previous = blocks[previous_index]
-        if previous.tag == qn("w:p") and _style_of(previous) not in closing_ids:
+        if previous.tag == qn("w:p") and style_of(previous) not in closing_ids:
             previous_ppr = previous.find(qn("w:pPr"))
             if previous_ppr is None:
                 previous_ppr = OxmlElement("w:pPr")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 from lxml import etree
 
 from zhikong.errors import Problem, TemplateError
@@ -63,6 +64,15 @@ class NoticeSpec:
     # one gets its own pages after the signature (附件N at the top left), before the 版记.
     attachment_texts: tuple[str, ...] = ()
     note: str = ""  # 附注, e.g. （联系人：张敏，电话：0537-0000000）
+    # 版头 marks above the organ mark, in this order (GB/T 9704 §7.2.1–7.2.3).
+    copy_number: str = ""  # 份号: six digits, e.g. 000001
+    secrecy: str = ""  # 密级: 秘密 | 机密 | 绝密
+    secrecy_term: str = ""  # 保密期限, e.g. 1年 (printed 机密★1年)
+    urgency: str = ""  # 紧急程度: 特急 | 加急
+    # How the document is signed (§7.3.5): "seal" (加盖印章: a frame marks where the seal goes; the date
+    # four characters in), "none" (不加盖印章) or "signature" (加盖签发人签名章, for a 请示).
+    seal: str = "seal"
+    signer_title: str = ""  # 签发人职务 beside the signature stamp, e.g. 主任
 
 
 def format_date(day: datetime.date) -> str:
@@ -158,6 +168,7 @@ def check_notice(spec: NoticeSpec) -> list[Problem]:
     for index, organ in enumerate(spec.cc, 1):
         if not organ.strip():
             add("cc_empty", f"第 {index} 个抄送机关为空")
+    problems += _check_marks(spec)
     # Messages quote what was typed: never echo an escape sequence or a bidi override to the screen.
     return [replace(p, message=strip_unsafe(p.message)) for p in problems]
 
@@ -192,6 +203,7 @@ def render_notice(
             hint="公文模板可用的变量：" + "、".join(sorted(context)),
         )
     render_into(tpl, template, context)
+    _head_marks(tpl.docx, spec, styles)
     # The document's own title property carries the full title: the catalogue reads it from there,
     # while the file name may have to shorten it (archive.filenames).
     # (Set after rendering, on the rendered document: get_docx() would reload the template, and a
@@ -297,21 +309,143 @@ def _attachment_notes(spec: NoticeSpec, styles: dict[str, str]) -> list[etree._E
     return paragraphs
 
 
+SEALS = {"seal": "加盖印章", "none": "不加盖印章", "signature": "加盖签发人签名章"}
+SECRECY = ("秘密", "机密", "绝密")
+URGENCY = ("特急", "加急")
+
+
+def _check_marks(spec: NoticeSpec) -> list[Problem]:
+    """份号, 密级, 紧急程度 and the seal mode (GB/T 9704 §7.2.1–7.2.3, §7.3.5)."""
+    problems = []
+
+    def add(code: str, message: str) -> None:
+        problems.append(Problem(f"notice.{code}", message))
+
+    copy = spec.copy_number.strip()
+    if copy and not re.fullmatch(r"\d{6}", copy):
+        add("copy_number", f"份号“{copy}”应为6位阿拉伯数字，例如“000001”")
+    if spec.secrecy.strip() and spec.secrecy.strip() not in SECRECY:
+        add("secrecy", f"密级“{spec.secrecy}”应为{'、'.join(SECRECY)}之一")
+    if spec.secrecy_term.strip() and not spec.secrecy.strip():
+        add("secrecy_term", "写了保密期限却没有密级：请同时写明密级（秘密、机密或绝密）")
+    if spec.urgency.strip() and spec.urgency.strip() not in URGENCY:
+        add("urgency", f"紧急程度“{spec.urgency}”应为{'、'.join(URGENCY)}之一")
+    if spec.seal not in SEALS:
+        add("seal", f"用印方式“{spec.seal}”不受支持，应为 " + "、".join(f"{k}（{v}）" for k, v in SEALS.items()))
+    elif spec.seal == "signature" and not spec.signer_title.strip():
+        add("signer_title", "加盖签发人签名章时须写明签发人职务，例如“主任”")
+    return problems
+SEAL_SIZE = gb.mm(42)  # a 公章's diameter
+
+
 def _signature(spec: NoticeSpec, styles: dict[str, str]) -> list[etree._Element]:
+    """署名 and 成文日期 laid out for the seal mode (GB/T 9704 §7.3.5.1–7.3.5.3)."""
     date_text = format_date(spec.date)
     signer_text = xml_safe(spec.signer.strip())
-    # The seal straddles signer and date: the date sits four characters in from the right and
-    # the signer is centred over it.
-    date_right = 4 * gb.CHAR
-    signer_right = max(0, date_right + (_width(date_text) - _width(signer_text)) // 2)
+    date = _paragraph(styles[gb.S_DATE])
+    if spec.seal == "signature":
+        # 签名章 two lines below the body, four characters in from the right, the 职务 two characters to
+        # its left; the date one blank line below, four characters in.
+        stamp = _paragraph(styles[gb.S_SIGNER])
+        ppr_spacing(stamp[0], line=gb.LINE, before=2 * gb.LINE)
+        ppr_indent(stamp[0], right=4 * gb.CHAR)
+        _run(stamp, xml_safe(spec.signer_title.strip()) + "\u3000\u3000")
+        _run(stamp, "签名章", dashed_box=True)
+        ppr_spacing(date[0], line=gb.LINE, before=gb.LINE)
+        ppr_indent(date[0], right=4 * gb.CHAR)
+        _run(date, date_text)
+        return [stamp, date]
     signer = _paragraph(styles[gb.S_SIGNER])
-    ppr_spacing(signer[0], line=gb.LINE, before=2 * gb.LINE)
+    if spec.seal == "none":
+        # One blank line below the body, the signer two characters in from the right, the date on the
+        # next line starting two characters right of the signer's first character (or two in from the
+        # right when it is the longer one, the signer moving left to keep the offset).
+        signer_width, date_width = _width(signer_text), _width(date_text)
+        signer_right = 2 * gb.CHAR
+        date_right = signer_right + signer_width - 2 * gb.CHAR - date_width
+        if date_right < 2 * gb.CHAR:
+            date_right = 2 * gb.CHAR
+            signer_right = date_right + date_width + 2 * gb.CHAR - signer_width
+        ppr_spacing(signer[0], line=gb.LINE, before=gb.LINE)
+        paragraphs = [signer]
+    else:
+        # The seal straddles signer and date: the date four characters in from the right, the signer
+        # centred over it, and a dashed frame where the seal goes, its top within a line of the body.
+        date_right = 4 * gb.CHAR
+        signer_right = max(0, date_right + (_width(date_text) - _width(signer_text)) // 2)
+        ppr_spacing(signer[0], line=gb.LINE, before=2 * gb.LINE)
+        centre = gb.TYPE_WIDTH - date_right - _width(date_text) // 2
+        signer.append(_seal_mark(centre))
+        paragraphs = [signer]
     ppr_indent(signer[0], right=signer_right)
     _run(signer, signer_text)
-    date = _paragraph(styles[gb.S_DATE])
     ppr_indent(date[0], right=date_right)
     _run(date, date_text)
-    return [signer, date]
+    return [*paragraphs, date]
+
+
+def _seal_mark(centre: int) -> etree._Element:
+    """A dashed grey circle, 42 mm, behind signer and date: where the seal is pressed (not a seal image).
+
+    A DrawingML shape anchored to the signer's paragraph, behind the text and not wrapping it, placed so
+    that signer and date sit a little below its centre and its top is within a line of the body
+    (GB/T 9704 §7.3.5.1).
+    """
+    emu = 635  # per twip
+    x = (centre - SEAL_SIZE // 2) * emu
+    y = (3 * gb.LINE - gb.LINE // 4 - SEAL_SIZE // 2) * emu
+    size = SEAL_SIZE * emu
+    xml = f"""<w:r xmlns:w="{_NS['w']}" xmlns:wp="{_NS['wp']}" xmlns:a="{_NS['a']}" xmlns:wps="{_NS['wps']}">
+<w:drawing><wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="1" behindDoc="1"
+ locked="0" layoutInCell="1" allowOverlap="1"><wp:simplePos x="0" y="0"/>
+<wp:positionH relativeFrom="margin"><wp:posOffset>{x}</wp:posOffset></wp:positionH>
+<wp:positionV relativeFrom="paragraph"><wp:posOffset>{y}</wp:posOffset></wp:positionV>
+<wp:extent cx="{size}" cy="{size}"/><wp:effectExtent l="0" t="0" r="0" b="0"/><wp:wrapNone/>
+<wp:docPr id="9704" name="盖章处" descr="盖章处：在此加盖发文机关印章"/><wp:cNvGraphicFramePr/>
+<a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">
+<wps:wsp><wps:cNvSpPr/><wps:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="{size}" cy="{size}"/></a:xfrm>
+<a:prstGeom prst="ellipse"><a:avLst/></a:prstGeom><a:noFill/>
+<a:ln w="9525"><a:solidFill><a:srgbClr val="A0A0A0"/></a:solidFill><a:prstDash val="dash"/></a:ln>
+</wps:spPr><wps:bodyPr/></wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></w:r>"""
+    run: etree._Element = etree.fromstring(xml.replace("\n", ""))
+    return run
+
+
+_NS = {
+    "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+    "wp": "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing",
+    "a": "http://schemas.openxmlformats.org/drawingml/2006/main",
+    "wps": "http://schemas.microsoft.com/office/word/2010/wordprocessingShape",
+}
+
+
+def _head_marks(document: object, spec: NoticeSpec, styles: dict[str, str]) -> None:
+    """份号, 密级★保密期限 and 紧急程度 at the top left, one a line, above the organ mark (§7.2.1–7.2.3).
+
+    The organ mark stays 35 mm below the type area's top: its spacing shrinks by the lines added.
+    """
+    marks = []
+    if spec.copy_number.strip():
+        marks.append((spec.copy_number.strip(), None))
+    if spec.secrecy.strip():
+        term = spec.secrecy_term.strip()
+        marks.append((spec.secrecy.strip() + ("★" + term if term else ""), gb.HEITI))
+    if spec.urgency.strip():
+        marks.append((spec.urgency.strip(), gb.HEITI))
+    if not marks:
+        return
+    body = document.element.body  # type: ignore[attr-defined]
+    organ = next((p for p in body.iter(qn("w:p")) if gb.style_of(p) == styles[gb.S_ORGAN]), None)
+    if organ is None:
+        return
+    for text, font in marks:
+        paragraph = _paragraph(styles[gb.S_BODY])
+        ppr_indent(paragraph[0])
+        set_attrs(child(paragraph[0], "w:jc"), val="left")
+        _run(paragraph, xml_safe(text), font=font, latin=font)
+        organ.addprevious(paragraph)
+    before = gb.ORGAN_MARK_BEFORE - len(marks) * gb.LINE
+    ppr_spacing(organ.find(qn("w:pPr")), line=gb.ORGAN_MARK_LINE, before=before)
 
 
 def _attachment_pages(spec: NoticeSpec, styles: dict[str, str]) -> list[etree._Element]:
@@ -381,7 +515,9 @@ def _imprint_breaks(spec: NoticeSpec) -> int:
     closing = [
         (gb.LINE if i == 0 else 0, _line_count(n, 0, left=1800)) for i, n in enumerate(spec.attachments)
     ]
-    closing += [(2 * gb.LINE, 1), (0, 1)]
+    closing += {"none": [(gb.LINE, 1), (0, 1)], "signature": [(2 * gb.LINE, 1), (gb.LINE, 1)]}.get(
+        spec.seal, [(2 * gb.LINE, 1), (0, 1)]
+    )
     if spec.note.strip():
         closing.append((0, _line_count(spec.note.strip(), 2 * gb.CHAR)))
     height = sum(before + lines * gb.LINE for before, lines in closing)
@@ -450,11 +586,22 @@ def _paragraph(style_id: str) -> etree._Element:
     return paragraph
 
 
-def _run(paragraph: etree._Element, text: str, *, font: str | None = None) -> None:
+def _run(
+    paragraph: etree._Element,
+    text: str,
+    *,
+    font: str | None = None,
+    latin: str | None = None,
+    dashed_box: bool = False,
+) -> None:
     run = OxmlElement("w:r")
-    if font:
+    if font or dashed_box:
         rpr = OxmlElement("w:rPr")
-        rpr_fonts(rpr, font, gb.LATIN)
+        if font:
+            rpr_fonts(rpr, font, latin or gb.LATIN)
+        if dashed_box:  # a placeholder a secretary sees (the signature stamp goes there)
+            set_attrs(child(rpr, "w:color"), val="A0A0A0")
+            set_attrs(child(rpr, "w:bdr"), val="dashed", sz=6, space=4, color="A0A0A0")
         run.append(rpr)
     t = OxmlElement("w:t")
     t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
@@ -469,7 +616,7 @@ def _xml(element: etree._Element) -> str:
 
 def _style_ids(document: object, template: Path) -> dict[str, str]:
     """Style name → style id in the template; every style the notice needs must be there."""
-    wanted = (*gb.HEADING_STYLES, gb.S_ATTACH, gb.S_SIGNER, gb.S_DATE, gb.S_TITLE)
+    wanted = (*gb.HEADING_STYLES, gb.S_ATTACH, gb.S_SIGNER, gb.S_DATE, gb.S_TITLE, gb.S_ORGAN)
     found = {style.name: style.style_id for style in document.styles}  # type: ignore[attr-defined]
     # Styles added later: a user's copy of an older template falls back to the body's and H1's.
     for name, fallback in ((gb.S_NOTE, gb.S_BODY), (gb.S_ATTACH_MARK, gb.S_H1)):

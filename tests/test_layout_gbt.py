@@ -110,6 +110,22 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         example = EXAMPLES / f"{name}.json"
         if example.exists():
             docs[f"tpl_{name}"] = render_template(template, load_data(example), work / f"tpl_{name}.docx")
+    short = {"title": "关于召开护理质控会议的通知", "attachments": (), "cc": ()}
+    notice("marks", copy_number="000012", secrecy="机密", secrecy_term="1年", urgency="特急", **short)
+    notice("seal", **short)
+    notice("no_seal", seal="none", **short)
+    notice(
+        "signature_stamp",
+        kind="request",
+        title="关于申请护理质控经费的请示",
+        to="金乡县卫生健康局：",
+        signed_by="王芳",
+        seal="signature",
+        signer_title="主任",
+        body="为加强护理质量管理，特申请经费。\n妥否，请批示。",
+        attachments=(),
+        cc=(),
+    )
     letter = load_data(EXAMPLES / "letter.json")
     letter.update(doc_number="金护质控函〔2026〕2号", body="\n".join([letter["body"]] + [PARAGRAPH * 3] * 14))
     docs["letter"] = render_template(shipped_templates()["letter"], letter, work / "letter.docx")
@@ -475,3 +491,100 @@ def test_minutes_list_attendance_after_the_body_with_labels_in_heiti(pdfs: dict[
     assert wrapped.x0 == pytest.approx(attend.x0 + 3 * CHAR_MM, abs=0.6), "names wrap under the first name"
     for label, (page, _) in labels.items():
         assert any("NotoSansCJK" in font for font in fonts_used(pdf, page, label[:2])), f"{label} in 黑体"
+
+
+# --- 9. 份号, 密级, 紧急程度 and the seal modes ------------------------------------------------------------
+
+
+def test_copy_number_secrecy_and_urgency_stack_above_the_organ_mark(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["marks"]
+    first = in_type_area(pdf, 1)
+    assert [line.text for line in first[:3]] == ["000012", "机密★1年", "特急"], "in the standard's order"
+    for index, line in enumerate(first[:3], 1):
+        assert line.x0 == pytest.approx(LEFT, abs=0.6), f"{line.text} flush left"
+        assert line.y1 == pytest.approx(TOP + index * LINE_MM, abs=0.6), f"{line.text} on line {index}"
+    for text in ("机密", "特急"):
+        assert any("NotoSansCJK" in font for font in fonts_used(pdf, 1, text)), f"{text} in 黑体"
+    mark = next(line for line in first if line.text == "金乡县卫生健康局文件")
+    plain = next(line for line in lines(pdfs["seal"], 1) if line.text == "金乡县卫生健康局文件")
+    assert mark.y0 == pytest.approx(plain.y0, abs=0.3), "the organ mark stays 35 mm below the type area"
+
+
+def test_seal_mode_marks_where_the_seal_goes(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["seal"]
+    found = in_type_area(pdf, 1)
+    signer = next(line for line in found if line.text == "金乡县卫生健康局")
+    date = next(line for line in found if line.text == "2026年3月5日")
+    body_end = max(line.y1 for line in found if line.y1 < signer.y0)
+    assert RIGHT - date.x1 == pytest.approx(4 * CHAR_MM, abs=0.8), "date four characters in"
+    # The right-aligned date grows leftwards by LibreOffice's extra CJK/Latin space (see lo_extra).
+    signer_centre = (signer.x0 + signer.x1) / 2
+    assert signer_centre == pytest.approx((date.x0 + date.x1 + lo_extra(date)) / 2, abs=0.8), (
+        "signer over date"
+    )
+    width, _, data = pixels(pdf, 1)
+    px = 25.4 / 100
+    boxes = [(line.x0 - 0.5, line.y0 - 0.5, line.x1 + 0.5, line.y1 + 0.5) for line in lines(pdf, 1)]
+
+    def grey_outside_text(x: int, y: int) -> bool:
+        r, g, b = data[3 * (y * width + x) : 3 * (y * width + x) + 3]
+        if not (130 < r < 200 and abs(r - g) < 8 and abs(r - b) < 8):
+            return False
+        return not any(x0 <= x * px <= x1 and y0 <= y * px <= y1 for x0, y0, x1, y1 in boxes)
+
+    grey = [
+        (x * px, y * px)
+        for y in range(int((body_end - 5) / px), int((date.y1 + 25) / px))
+        for x in range(int(LEFT / px), int(RIGHT / px))
+        if grey_outside_text(x, y)
+    ]
+    assert len(grey) > 100, "no seal placeholder drawn"
+    xs, ys = [x for x, _ in grey], [y for _, y in grey]
+    assert max(xs) - min(xs) == pytest.approx(42, abs=2) and max(ys) - min(ys) == pytest.approx(42, abs=2)
+    centre_x, centre_y = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    assert centre_x == pytest.approx((date.x0 + lo_extra(date) + date.x1) / 2, abs=1), (
+        "seal centred on the date"
+    )
+    assert centre_y < (signer.y0 + date.y1) / 2, "signer and date a little below the seal's centre"
+    assert min(ys) - body_end <= LINE_MM, "seal's top within a line of the body"
+
+
+def lo_extra(date: Line) -> float:
+    """How much wider LibreOffice sets the date than Word does, in mm.
+
+    Word honours w:autoSpaceDE/DN="0" (no extra space between Chinese and digits); LibreOffice's DOCX
+    import ignores them and adds about a fifth of a character at each change of script. The layout is
+    computed for Word; the tests take LibreOffice's difference from the date line itself.
+    """
+    digits = sum(ch.isdigit() for ch in date.text)
+    word_width = (len(date.text) - digits) * CHAR_MM + digits * 155 / 20 * 25.4 / 72
+    extra = (date.x1 - date.x0) - word_width
+    assert 0 <= extra < 8, f"unexpected date width {date.x1 - date.x0:.2f} mm"
+    return extra
+
+
+def test_no_seal_layout(pdfs: dict[str, Path]) -> None:
+    found = in_type_area(pdfs["no_seal"], 1)
+    signer = next(line for line in found if line.text == "金乡县卫生健康局")
+    date = next(line for line in found if line.text == "2026年3月5日")
+    body_end = max(line.y1 for line in found if line.y1 < signer.y0)
+    assert signer.y1 - body_end == pytest.approx(2 * LINE_MM, abs=0.3), "one blank line below the body"
+    assert date.y1 - signer.y1 == pytest.approx(LINE_MM, abs=0.3)
+    # The signer two characters in; the date's first character two right of the signer's.
+    assert RIGHT - signer.x1 == pytest.approx(2 * CHAR_MM, abs=0.8)
+    assert date.x0 + lo_extra(date) - signer.x0 == pytest.approx(2 * CHAR_MM, abs=0.8)
+
+
+def test_signature_stamp_layout(pdfs: dict[str, Path]) -> None:
+    found = in_type_area(pdfs["signature_stamp"], 1)
+    title = next(line for line in found if line.text == "主任")
+    stamp = next(line for line in found if line.text == "签名章")
+    date = next(line for line in found if line.text == "2026年3月5日")
+    body_end = max(line.y1 for line in found if line.y1 < stamp.y0)
+    assert stamp.y1 == title.y1
+    assert stamp.y1 - body_end == pytest.approx(3 * LINE_MM, abs=0.3), "two blank lines below the body"
+    border = 4 * 25.4 / 72  # the dashed box's 4 pt padding
+    assert RIGHT - stamp.x1 == pytest.approx(4 * CHAR_MM + border, abs=0.8), "stamp four characters in"
+    assert stamp.x0 - title.x1 == pytest.approx(2 * CHAR_MM + border, abs=0.8), "职务 two characters left"
+    assert date.y1 - stamp.y1 == pytest.approx(2 * LINE_MM, abs=0.3), "date one blank line below"
+    assert RIGHT - date.x1 == pytest.approx(4 * CHAR_MM, abs=0.8)
