@@ -73,6 +73,12 @@ def _notice_kind(template: str, path: Path) -> str | None:
     return None
 
 
+# Optional keys of a notice's data file for what GB/T 9704 offers beyond the required ones (NoticeSpec):
+# 附注, 份号, 密级, 保密期限, 紧急程度, the seal mode (seal | none | signature) and the 签发人's 职务;
+# attachment_texts, a list beside attachments, gives the attachments' own pages.
+LAYOUT_KEYS = ("note", "copy_number", "secrecy", "secrecy_term", "urgency", "seal", "signer_title")
+
+
 def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
     """A 通知/请示 from a ``zhikong render notice DATA.json`` file; every missing key named at once.
 
@@ -102,11 +108,12 @@ def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
     year = data.get("year")
     if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
         problems.append(Problem("notice.year_type", f"“year”应为四位数字的年份（如 2026）：{year!r}"))
-    for key in ("organ_mark", "doc_prefix", "title", "to", "body", "signer", "issuer", "signed_by"):
+    text_keys = ("organ_mark", "doc_prefix", "title", "to", "body", "signer", "issuer", "signed_by")
+    for key in (*text_keys, *LAYOUT_KEYS):
         if key in data and not isinstance(data[key], str):
             problems.append(Problem("notice.text_type", f"“{key}”应为文字（加引号）：{data[key]!r}"))
     problems += check_data_doc_number(data)
-    lists = {key: data.get(key, []) for key in ("attachments", "cc")}
+    lists = {key: data.get(key, []) for key in ("attachments", "cc", "attachment_texts")}
     for key, value in lists.items():
         if not isinstance(value, list):
             problems.append(Problem("notice.list", f'“{key}”应为列表，例如 ["会议议程"]'))
@@ -135,6 +142,8 @@ def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
         draft=number is None,
         kind=kind,
         signed_by=str(data.get("signed_by", "")),
+        attachment_texts=tuple(str(text) for text in lists["attachment_texts"]),
+        **{key: str(data[key]) for key in LAYOUT_KEYS if key in data},
     )
 
 

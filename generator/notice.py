@@ -424,7 +424,7 @@ def _head_marks(document: object, spec: NoticeSpec, styles: dict[str, str]) -> N
 
     The organ mark stays 35 mm below the type area's top: its spacing shrinks by the lines added.
     """
-    marks = []
+    marks: list[tuple[str, str | None]] = []
     if spec.copy_number.strip():
         marks.append((spec.copy_number.strip(), None))
     if spec.secrecy.strip():

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 import rjieba
+from click.testing import CliRunner
 from docx import Document
 from docx.oxml.ns import qn
 from pypdf import PdfReader
 from test_layout import EXAMPLES, Line, horizontal_rules, lines, page_count, pixels, spec
 
 from zhikong import libreoffice
+from zhikong.cli import cli
 from zhikong.generator.notice import render_notice
 from zhikong.generator.render import load_data, render_template, shipped_templates
 
@@ -126,6 +128,17 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         attachments=(),
         cc=(),
     )
+    # Through the command line, from a data file with the optional keys (generator.documents.LAYOUT_KEYS).
+    data = work / "cli_notice.toml"
+    data.write_text(
+        (EXAMPLES / "notice.toml").read_text(encoding="utf-8")
+        + 'note = "（联系人：张敏，电话：0537-0000000）"\ncopy_number = "000003"\nurgency = "加急"\n'
+        + 'seal = "none"\nattachment_texts = ["一、上午9时报到", ""]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["render", "notice", str(data), "--out", str(work / "cli_notice.docx")])
+    assert result.exit_code == 0, result.output
+    docs["cli_notice"] = work / "cli_notice.docx"
     letter = load_data(EXAMPLES / "letter.json")
     letter.update(doc_number="金护质控函〔2026〕2号", body="\n".join([letter["body"]] + [PARAGRAPH * 3] * 14))
     docs["letter"] = render_template(shipped_templates()["letter"], letter, work / "letter.docx")
@@ -588,3 +601,19 @@ def test_signature_stamp_layout(pdfs: dict[str, Path]) -> None:
     assert stamp.x0 - title.x1 == pytest.approx(2 * CHAR_MM + border, abs=0.8), "职务 two characters left"
     assert date.y1 - stamp.y1 == pytest.approx(2 * LINE_MM, abs=0.3), "date one blank line below"
     assert RIGHT - date.x1 == pytest.approx(4 * CHAR_MM, abs=0.8)
+
+
+def test_layout_keys_of_a_data_file_reach_the_document(pdfs: dict[str, Path]) -> None:
+    """zhikong render notice DATA.toml with note, copy_number, urgency, seal and attachment_texts."""
+    pdf = pdfs["cli_notice"]
+    first = in_type_area(pdf, 1)
+    assert [line.text for line in first[:2]] == ["000003", "加急"]
+    found = all_lines(pdf)
+    date_index = next(i for i, (_, line) in enumerate(found) if line.text == "2026年3月5日")
+    note_page, note = found[date_index + 1]
+    assert note.text == "（联系人：张敏，电话：0537-0000000）", "附注 on the line below the date"
+    assert note.x0 == pytest.approx(LEFT + 2 * 320 / 20 * 25.4 / 72, abs=0.6), "附注 two characters in"
+    assert RIGHT - found[date_index - 1][1].x1 >= 2 * CHAR_MM - 0.8, "no-seal signer"
+    attachment_page = page_of(pdf, "一、上午9时报到")
+    assert attachment_page > note_page and in_type_area(pdf, attachment_page)[0].text == "附件1"
+    assert page_of(pdf, "印发") == page_count(pdf) and page_count(pdf) % 2 == 0
