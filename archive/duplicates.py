@@ -34,18 +34,19 @@ def _keep_first(rec: Record) -> tuple[bool, str, str]:
 
 
 def duplicate_groups(records: Iterable[Record]) -> list[list[Record]]:
-    """Active electronic records sharing one checksum, two or more to a group, the copy to keep first."""
-    by_sha: dict[str, list[Record]] = defaultdict(list)
+    """Active electronic records of one center sharing one checksum, two or more to a group, the copy to
+    keep first. Two centers each keeping the same county-wide notice is no duplicate: each archive needs it."""
+    by_sha: dict[tuple[str | None, str], list[Record]] = defaultdict(list)
     for rec in records:
         if rec.state == RecordState.ACTIVE and rec.kind == "electronic" and rec.sha256 and rec.size:
-            by_sha[rec.sha256].append(rec)
+            by_sha[(rec.center, rec.sha256)].append(rec)
     groups = [sorted(g, key=_keep_first) for g in by_sha.values() if len(g) > 1]
     return sorted(groups, key=lambda g: g[0].path)
 
 
 def removed_copies(cat: Catalogue) -> set[tuple[str, str]]:
     """(path, sha256) of every copy removed as a duplicate, from the audit log."""
-    deleted = tuple(r.path for r in cat.records() if r.state == RecordState.DELETED)
+    deleted = tuple(r.path for r in cat.records(state=RecordState.DELETED.value))  # by SQL, not every record
     if not deleted:
         return set()
     return {

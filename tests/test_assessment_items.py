@@ -5,6 +5,7 @@ also checked for the rule that `score` and `check` agree (`assert_agree`)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +92,12 @@ def training_slides(root: Path, text: str, name: str = "核心制度培训") -> 
     make_pptx(folder / f"{name}课件.pptx", name, [text, "18项核心制度落实要点"])
 
 
+def copy_to_inbox(root: Path, rel: Path) -> None:
+    """The same bytes again (a Word file written twice differs in its timestamps)."""
+    (root / HL / "收件箱").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / rel, root / HL / "收件箱" / rel.name)
+
+
 @dataclass(frozen=True)
 class Case:
     item: int
@@ -131,7 +138,7 @@ CASES = (
     Case(4, "partly", lambda r: meeting(r, f"{Y}-03-15", sign=False), 2.5, boxed=True, says="缺少签到表"),
     # a copy of the notice left in 收件箱: a duplicate, and an unclassified file
     Case(4, "wrong", _all(lambda r: meeting(r, f"{Y}-03-15"),
-                          lambda r: docx(r / HL / "收件箱" / "会议通知.docx", "关于召开第一次工作会议的通知", "请各单位参加。")),
+                          lambda r: copy_to_inbox(r, BASE / f"{Y}-03-15 第一次工作会议" / "会议通知.docx")),
          2, boxed=True, says="内容相同，位置不同"),
     Case(5, "complete", _all(plan, summaries), 5),
     Case(5, "partly", _all(plan, lambda r: summaries(r, half="8月20日")), 3, says="迟报"),
