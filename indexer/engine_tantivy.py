@@ -14,6 +14,7 @@ Document numbers given to the ranking are a segment's ordinal and the document i
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import shutil
 import time
@@ -37,7 +38,8 @@ from zhikong.indexer.index import (
     WriteBatch,
     _fields,
 )
-from zhikong.indexer.ranking import K1, Source, frequencies, idf
+from zhikong.indexer.query import Probe
+from zhikong.indexer.ranking import K1, Candidate, Source, frequencies, idf
 from zhikong.indexer.termtext import term_text
 from zhikong.private import private_dir, private_file
 
@@ -57,6 +59,7 @@ _CACHE_POSTINGS = 4_000_000
 _Postings = tuple[array, array]
 _EMPTY: _Postings = (array("l"), array("f"))
 _SEGMENT_BITS = 32
+_TIES = 20
 
 
 def _schema() -> Any:
@@ -178,7 +181,7 @@ class _Generation:
         hits = self._searcher.search(query, limit=limit, count=False).hits
         return frozenset((a.segment_ord << _SEGMENT_BITS) | a.doc for _score, a in hits)
 
-    def matching(self, filters: SearchFilters) -> frozenset[int] | None:
+    def _filter_query(self, filters: SearchFilters) -> Any:
         Q, occur = tantivy.Query, tantivy.Occur
         clauses = [
             (occur.Must, Q.term_query(self._schema, field, value))
@@ -196,12 +199,76 @@ class _Generation:
             clauses.append(
                 (occur.Must, Q.range_query(self._schema, "day", tantivy.FieldType.Integer, start, end))
             )
-        if not clauses:
+        return Q.boolean_query(clauses) if clauses else None
+
+    def matching(self, filters: SearchFilters) -> frozenset[int] | None:
+        query = self._filter_query(filters)
+        if query is None:
             return None
         key = SearchFilters(**{**vars(filters), "include_deleted": False})
         if key not in self._filtered:
-            self._filtered[key] = self._docs(Q.boolean_query(clauses))
+            self._filtered[key] = self._docs(query)
         return self._filtered[key]
+
+    def ranked(self, units: list[list[Probe]], pool: int, filters: SearchFilters) -> list[Candidate] | None:
+        """`indexer.ranking.rank` computed by tantivy in one query, or None when fewer than `pool` records
+        hold the words as written (the ranking then widens to records holding most of a word: done in
+        Python, `rank`). Each unit scores `level` when any of its probes matches (all of the probe's terms
+        present) plus the BM25 of every matching probe, so a record's score is level × units matched +
+        relevance, `level` a power of two above the most relevance the query could give (exact in float)."""
+        Q, occur = tantivy.Query, tantivy.Occur
+        most = 0.0
+        unit_queries = []
+        for unit in units:
+            probes = []
+            for probe in unit:
+                terms = list(probe.terms)
+                if probe.prefix:
+                    terms += [t for t in self.source.expand_prefix(probe.field, terms[0]) if t != terms[0]]
+                freqs = [int(self._searcher.doc_freq(probe.field, t)) for t in terms]
+                if not probe.prefix and not all(freqs):
+                    continue  # a bigram of the word is in no record at all
+                present = [(t, df) for t, df in zip(terms, freqs, strict=True) if df]
+                if not present:
+                    continue
+                most += sum(probe.boost * idf(self.source.doc_count, df) * (K1 + 1) for _t, df in present)
+                each = occur.Should if probe.prefix else occur.Must
+                found = Q.boolean_query(
+                    [(each, Q.term_query(self._schema, probe.field, t)) for t, _df in present]
+                )
+                probes.append(Q.boost_query(found, probe.boost))
+            unit_queries.append(probes)
+        level = 2.0 ** math.ceil(math.log2(most + 2.0))
+        clauses = [
+            (occur.Should, q)
+            for probes in unit_queries
+            if probes
+            for q in (
+                Q.const_score_query(Q.boolean_query([(occur.Should, p) for p in probes]), level),
+                *probes,
+            )
+        ]
+        if not clauses:
+            return None
+        query = [(occur.Must, Q.boolean_query(clauses))]
+        allowed = self._filter_query(filters)
+        if allowed is not None:
+            query.append((occur.Must, Q.const_score_query(allowed, 0.0)))
+        if not filters.include_deleted:
+            query.append((occur.MustNot, Q.term_query(self._schema, "state", DELETED)))
+        # A few more than the pool: records of equal score (copies of one text) are then taken in document
+        # order, as `rank` takes them, not in the order tantivy's collector happened to keep them.
+        result = self._searcher.search(Q.boolean_query(query), limit=pool + _TIES, count=True)
+        if result.count < pool:
+            return None
+        hits = sorted(
+            ((round(score, 3), (a.segment_ord << _SEGMENT_BITS) | a.doc) for score, a in result.hits),
+            key=lambda hit: (-hit[0], hit[1]),
+        )
+        return [
+            Candidate(docnum, int(score // level), score - int(score // level) * level)
+            for score, docnum in hits[:pool]
+        ]
 
     def deleted_records(self) -> frozenset[int]:
         if self._deleted is None:

@@ -34,7 +34,7 @@ from whoosh.writing import NO_MERGE, SegmentWriter
 
 from zhikong.errors import ExitCode, ZhikongError
 from zhikong.indexer.analysis import Synonyms, analyzer
-from zhikong.indexer.query import CONTENT, META, QueryPlan, fold, plan_probes, plan_query
+from zhikong.indexer.query import CONTENT, META, Probe, QueryPlan, fold, plan_probes, plan_query
 from zhikong.indexer.ranking import Candidate, PostingSource, Source, rank
 from zhikong.indexer.snippet import make_snippet
 from zhikong.indexer.termtext import term_counts
@@ -318,6 +318,10 @@ class Generation(Protocol):
         """The documents of records deleted from the archive (kept, found only on request)."""
         ...
 
+    def ranked(self, units: list[list[Probe]], pool: int, filters: SearchFilters) -> list[Candidate] | None:
+        """`indexer.ranking.rank` done by the engine itself, or None to have it done in Python."""
+        ...
+
 
 def _filter_query(filters: SearchFilters) -> wq.Query | None:
     terms: list[wq.Query] = []
@@ -489,9 +493,12 @@ class SearchIndex:
         generation = self._generation()
         if self._records is None or self._records.generation is not generation:
             self._records = _Records(generation)
-        allowed = generation.matching(filters)
-        excluded = frozenset() if filters.include_deleted else generation.deleted_records()
-        pool = rank(generation.source, plan_probes(plan), max(limit * 3, 60), allowed, excluded)
+        units, size = plan_probes(plan), max(limit * 3, 60)
+        pool = generation.ranked(units, size, filters)
+        if pool is None:
+            allowed = generation.matching(filters)
+            excluded = frozenset() if filters.include_deleted else generation.deleted_records()
+            pool = rank(generation.source, units, size, allowed, excluded)
         ranked = _verify(plan, pool, self._records.get, limit)
         needles = plan.needles()
         return [
@@ -513,6 +520,9 @@ class _WhooshGeneration:
 
     def deleted_records(self) -> frozenset[int]:
         return frozenset(self._searcher.docs_for_query(wq.Term("state", DELETED)))
+
+    def ranked(self, units: list[list[Probe]], pool: int, filters: SearchFilters) -> list[Candidate] | None:
+        return None  # Whoosh's matchers step through postings in Python: indexer.ranking is faster
 
     def close(self) -> None:
         self._searcher.close()

@@ -378,3 +378,24 @@ def test_record_ids_and_documents_list_what_the_index_holds(index: SearchIndex) 
         1: ("测试中心/2026/记录1.docx", "active"),
         2: ("测试中心/2026/记录2.docx", "deleted"),
     }
+
+
+def test_ranking_over_a_pool_of_many_records(index: SearchIndex) -> None:
+    """More records than the ranking's pool (60) hold a query word: tantivy ranks them in one query of its
+    own, Whoosh through indexer.ranking; records holding more of the words first, filters and deleted
+    records respected on both."""
+    docs = [_doc(i, f"院感督查记录第{i}号，" + "督查" * (i % 7 + 1)) for i in range(1, 101)]
+    docs += [_doc(200 + i, f"院感督查反馈意见第{i}号", center="护理中心") for i in range(5)]
+    docs.append(_doc(300, "督查反馈 已删除的记录", state="deleted"))
+    _add(index, *docs)
+    found = _ids(index, "督查 反馈")
+    assert sorted(found[:5]) == [200, 201, 202, 203, 204] and 300 not in found and len(found) == 20
+    assert len(_ids(index, "督查", SearchFilters(include_deleted=True))) == 20
+    assert 300 in _ids(index, "反馈", SearchFilters(include_deleted=True))
+    nursing = _ids(index, "督查", SearchFilters(center="护理中心"))
+    assert sorted(nursing) == [200, 201, 202, 203, 204]
+    many = _ids(index, "督查", SearchFilters(center="测试中心"))
+    assert len(many) == 20 and all(i <= 100 for i in many)
+    # results come in descending score order (the coordination level, then BM25) on both engines
+    scores = [h.score for h in index.search("院感督查", limit=30)]
+    assert scores == sorted(scores, reverse=True)
