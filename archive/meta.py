@@ -2,20 +2,24 @@
 document itself, each value with where it came from — as a record's classification says whether it came
 from the path, the name or the content.
 
-- 题名: the title line(s) of a 公文 (after the 发文字号, before the 主送机关), else the document's own title
-  (a Word file's first heading or its properties, a slide deck's first title), else the first line that reads
-  as a title (the OCR'd text of a photo), else the file name — never with the 发文字号 repeated in front.
-- 日期: the date at the end of the document (成文日期, the date under a signature), else the first date in
-  its text; the activity folder's date only when the document has none.
+- 题名: the title line(s) of a 公文 (after the 发文字号, before the 主送机关), else the first line near the
+  top that reads as a title (a Word file's heading, a slide's title, the first line OCR read from a photo),
+  else the title the file's properties give, else the file name — a camera's name (IMG_0001) gives way to
+  the activity and category — never with the 发文字号 repeated in front.
+- 日期: the date the document ends with (成文日期, the date under a signature or after 日期：), else the first
+  date in its text within the record's year; the activity folder's date only when the document has none.
 - 责任者: the issuing organ of a red head (…文件) or of the signature above the final date, else the center.
 - 页数: a PDF's pages; an Office file's pages as LibreOffice lays it out (the conversion is the one the
   preview and the handover's compilation use, cached by content) or, without LibreOffice, the document's
   own statistics (docProps/app.xml); slides; an image is one page.
 - 文号: the 发文字号 line near the top of a 公文.
 
-Derived values are kept in the `record_meta` table with their source and the version (sha256) they were read
-from, and copied into the record's own columns, which everything else reads. A value a user set
-(`zhikong edit`) has the source `user` and is never replaced by a derived one, by a rescan or a reindex.
+The values are written into the record's own columns (title, doc_date, responsible, pages, doc_number),
+which everything else reads; `records.meta_by` says where each came from and `records.meta_sha256` which
+version they were read from, so a record is read again only when its file changed. They are read when a
+box's register is printed, a handover is made or `zhikong edit` shows the record. A value a user set
+(`zhikong edit`, the record's web page) has the source `user` and is never replaced by a derived one, by a
+rescan, a new version or a reindex.
 """
 
 from __future__ import annotations
