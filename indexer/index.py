@@ -146,30 +146,17 @@ COMPACT_MERGE_DOCS = 6000
 COMPACT_MIN_SEGMENTS = 6
 
 
-def _bounded_merge(max_docs: int, *, min_segments: int) -> Callable[[Any, list[Any]], list[Any]]:
-    """A whoosh merge policy: the smallest segments, while together they hold at most `max_docs`
-    documents, merged into one when there are at least `min_segments` of them; the rest untouched. The
-    cost of a merge is bounded by `max_docs`, whatever the size of the index."""
-
-    def merge(writer: Any, segments: list[Any]) -> list[Any]:
-        from whoosh.reading import SegmentReader
-
-        chosen: list[Any] = []
-        total = 0
-        for seg in sorted(segments, key=lambda s: s.doc_count_all()):
-            if total + seg.doc_count_all() > max_docs:
-                break
-            chosen.append(seg)
-            total += seg.doc_count_all()
-        if len(chosen) < min_segments:
-            return segments
-        for seg in chosen:
-            reader = SegmentReader(writer.storage, writer.schema, seg)
-            writer.add_reader(reader)
-            reader.close()
-        return [s for s in segments if s not in chosen]
-
-    return merge
+def _smallest(segments: list[Any], max_docs: int) -> list[Any]:
+    """The smallest segments while together they hold at most `max_docs` documents: the cost of a merge
+    is bounded whatever the size of the index."""
+    chosen: list[Any] = []
+    total = 0
+    for seg in sorted(segments, key=lambda s: s.doc_count_all()):
+        if total + seg.doc_count_all() > max_docs:
+            break
+        chosen.append(seg)
+        total += seg.doc_count_all()
+    return chosen
 
 
 class QueryError(ZhikongError):
@@ -528,6 +515,32 @@ class _WhooshGeneration:
         self._searcher.close()
 
 
+_MERGE_PREFIX = "merge-"
+_STALE_MERGE_S = 6 * 3600
+
+
+class _Aside:
+    """What a Whoosh SegmentWriter asks of its index, for a merge written into a folder of its own."""
+
+    def __init__(self, storage: Any, indexname: str, toc: Any) -> None:
+        self.storage = storage
+        self.indexname = indexname
+        self._toc = toc
+
+    def _read_toc(self) -> Any:
+        return self._toc
+
+
+def _sweep_merges(index_dir: Path) -> None:
+    """Folders of merges a crash or a kill left behind (no merge runs for hours)."""
+    for folder in index_dir.glob(f"{_MERGE_PREFIX}*.tmp"):
+        try:
+            if time.time() - folder.stat().st_mtime > _STALE_MERGE_S:
+                shutil.rmtree(folder, ignore_errors=True)
+        except FileNotFoundError:
+            pass
+
+
 def _finish_part(part: Any) -> Any:
     """The segment a rebuild's part writer wrote, its files complete, not yet in any table of contents."""
     segment = part._finalize_segment()
@@ -581,13 +594,70 @@ class WhooshIndex(SearchIndex):
     def compact(self) -> bool:
         """Merge the smallest segments, up to `COMPACT_MERGE_DOCS` documents, when there are more than
         `COMPACT_MIN_SEGMENTS`; each call one bounded merge (called again while the archive stays idle,
-        the next tier). Holds the write lock meanwhile."""
-        if len(self._ix._segments()) <= COMPACT_MIN_SEGMENTS:
+        the next tier). The merge is written without the write lock, so a batch (a watched file, an
+        upload) commits meanwhile; the lock is taken only to swap the merged segment in, carrying over
+        deletions committed during the merge. False when there was nothing to merge, or the segments
+        changed under it (another merge or a rebuild took them)."""
+        from whoosh.reading import SegmentReader
+
+        snapshot = self._ix._read_toc()
+        chosen = _smallest(snapshot.segments, COMPACT_MERGE_DOCS)
+        if len(snapshot.segments) <= COMPACT_MIN_SEGMENTS or len(chosen) < COMPACT_MIN_SEGMENTS:
             return False
-        writer = _writer(self._ix, _POOL_MB)
-        before = len(writer.segments)
-        writer.commit(mergetype=_bounded_merge(COMPACT_MERGE_DOCS, min_segments=COMPACT_MIN_SEGMENTS))
-        return len(self._ix._segments()) < before
+        deleted_then = {seg.segment_id(): set(seg.deleted_docs()) for seg in chosen}
+        storage = self._ix.storage
+        _sweep_merges(self._dir)
+        # Written in a folder of its own: a commit meanwhile deletes every file of the index's name that
+        # its table of contents does not list, the merged segment's too had it been written beside them.
+        aside = storage.temp_storage(f"{_MERGE_PREFIX}{random_name()}.tmp")
+        merger = SegmentWriter(
+            _Aside(aside, self._ix.indexname, snapshot), _lk=False, limitmb=_POOL_MB, codec=_codec()
+        )
+        try:
+            try:
+                for seg in chosen:
+                    reader = SegmentReader(storage, snapshot.schema, seg)
+                    merger.add_reader(reader)
+                    reader.close()
+                merged = _finish_part(merger)
+            except BaseException:
+                merger.cancel()
+                raise
+            with _write_lock(self._dir):
+                if not self._swap_in(merged, aside, chosen, deleted_then):
+                    return False
+        finally:
+            aside.destroy()
+        return True
+
+    def _swap_in(self, merged: Any, aside: Any, chosen: list[Any], deleted_then: dict[str, set[int]]) -> bool:
+        """Under the write lock: the merged segment moved into the index in place of `chosen`, with the
+        deletions committed since the merge began; False if `chosen` are no longer all there."""
+        from whoosh.index import TOC, clean_files
+
+        storage = self._ix.storage
+        current = self._ix._read_toc()
+        now = {seg.segment_id(): seg for seg in current.segments}
+        if any(seg.segment_id() not in now for seg in chosen):
+            return False
+        base = 0
+        for seg in chosen:  # the merged segment holds each one's live documents, in order
+            was = deleted_then[seg.segment_id()]
+            live = [d for d in range(seg.doc_count_all()) if d not in was]
+            since = set(now[seg.segment_id()].deleted_docs()) - was
+            if since:
+                position = {d: base + i for i, d in enumerate(live)}
+                for d in since:
+                    merged.delete_document(position[d])
+            base += len(live)
+        for name in merged.list_files(aside):
+            os.replace(os.path.join(aside.folder, name), os.path.join(storage.folder, name))
+        gone = {seg.segment_id() for seg in chosen}
+        segments = [seg for seg in current.segments if seg.segment_id() not in gone] + [merged]
+        generation = current.generation + 1
+        TOC(current.schema, segments, generation).write(storage, self._ix.indexname)
+        clean_files(storage, self._ix.indexname, generation, segments)
+        return True
 
     def segment_count(self) -> int:
         return len(self._ix._segments())

@@ -399,3 +399,29 @@ def test_ranking_over_a_pool_of_many_records(index: SearchIndex) -> None:
     # results come in descending score order (the coordination level, then BM25) on both engines
     scores = [h.score for h in index.search("院感督查", limit=30)]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_whoosh_merges_while_a_batch_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The idle merge writes without the write lock: a watched file committed meanwhile is not kept
+    waiting, and what that commit deleted or replaced in the merged segments stays deleted."""
+    from zhikong.indexer import index as module
+
+    ix = SearchIndex.open(tmp_path / "ix")
+    for batch in range(8):
+        _add(ix, *(_doc(batch * 10 + i, f"院感督查 记录{batch * 10 + i}号") for i in range(10)))
+    merged = module._finish_part
+
+    def commit_meanwhile(part: object) -> object:
+        segment = merged(part)
+        with ix.writer() as w:  # would wait 30 s and fail if the merge held the lock
+            w.delete(3)
+            w.upsert(_doc(5, "改写后的整改报告"))
+        return segment
+
+    monkeypatch.setattr(module, "_finish_part", commit_meanwhile)
+    assert ix.compact() and ix.segment_count() < 9
+    assert not list((tmp_path / "ix").glob("merge-*"))  # its working folder is gone
+    assert ix.doc_count() == 79 and 3 not in ix.record_ids()
+    assert 3 not in _ids(ix, "记录3号") and 5 not in _ids(ix, "记录5号") and _ids(ix, "整改报告") == [5]
+    assert _ids(ix, "记录4号")[0] == 4 and _ids(ix, "记录74号")[0] == 74
+    assert len(_ids(ix, "院感督查", SearchFilters())) == 20
