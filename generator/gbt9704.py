@@ -562,9 +562,7 @@ def keep_closing_with_body(body: etree._Element, closing_ids: set[str]) -> None:
         if element.tag != qn("w:p") or style_of(element) not in closing_ids:
             continue
         following = blocks[index + 1] if index + 1 < len(blocks) else None
-        in_block = (
-            following is not None and following.tag == qn("w:p") and style_of(following) in closing_ids
-        )
+        in_block = following is not None and following.tag == qn("w:p") and style_of(following) in closing_ids
         ppr = element.find(qn("w:pPr"))
         ppr_keep(ppr, with_next=in_block)
         previous_index = index - 1

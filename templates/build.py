@@ -156,7 +156,9 @@ def build_minutes() -> Any:
         gb.add_text(paragraph, "{{ " + variable + " }}")
     _para(doc, "会议议定事项如下：")
     _body_loop(doc, "body")
-    for index, (label, variable) in enumerate((("出席", "attendees"), ("请假", "absent"), ("列席", "observers"))):
+    for index, (label, variable) in enumerate(
+        (("出席", "attendees"), ("请假", "absent"), ("列席", "observers"))
+    ):
         if index:
             _para(doc, "{%p if " + variable + " %}")
         paragraph = _para(doc, "")
