@@ -105,7 +105,9 @@ STANDING_CATEGORY = {"工作计划": "工作计划", "工作总结": "总结", "
 TYPE_CATEGORY = {".ppt": "课件", ".pptx": "课件", ".dps": "课件"}
 
 _ACTIVITY_DIR = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})\s*(.+)$")
-_YEAR = re.compile(r"^(19|20)\d{2}$")
+_YEAR = re.compile(
+    r"^((?:19|20)\d{2})\s*(?:年度?)?$"
+)  # 2026/, also 2026年/ and 2026年度/ as people type them
 # Activity folders as people type them: 2026-03-15, 2026-3-15, 2026.9.18, 2026_9_18, 2026年9月18日(号),
 # 20260918, each followed by the name; 10月12日 院感督导 takes its year from the year folder above it.
 _SEP = r"\s*[-.．_/]\s*"
@@ -221,8 +223,9 @@ def classify(rel: PurePosixPath, centers: tuple[str, ...], text: str = "") -> Cl
 
     folders = parts[1:-1] if result.center else ()
     in_inbox = bool(folders) and folders[0] == INBOX
-    if folders and _YEAR.match(folders[0]):
-        result = replace(result, year=int(folders[0]), year_by=Source.PATH)
+    year_folder = _YEAR.match(unicodedata.normalize("NFKC", folders[0])) if folders else None
+    if year_folder:
+        result = replace(result, year=int(year_folder[1]), year_by=Source.PATH)
     standing: str | None = None
     # An activity folder is looked for under the year folder, or right under the center when the secretary
     # left out the year folder (护理质控中心/2026-09-18 三季度病例抽查/): its date gives the year.

@@ -287,6 +287,35 @@ def test_folder_dates_as_people_type_them(folder: str, tmp_path: Path, runner: C
     assert not [f for f in findings if f["rule"] == "case_review.quarterly" and 3 in f["details"]["missing"]]
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        f"{HL}/{Y}年/{Y}-09-18 三季度病例抽查",
+        f"{HL}/{Y}年度/9月18日 三季度病例抽查",
+        f"{HL}/{Y}.9.18 三季度病例抽查",
+    ],
+)
+def test_year_folders_as_people_type_them(where: str, tmp_path: Path, runner: CliRunner) -> None:
+    run = new_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    docx(root / where / "病例抽查记录.docx", "三季度病例抽查记录", "抽查40份。")
+    run("scan")
+    rec = next(r for r in as_json(run("ls", "--json")) if r["path"].endswith("病例抽查记录.docx"))
+    assert (rec["year"], rec["activity"], rec["activity_date"]) == (Y, "三季度病例抽查", f"{Y}-09-18"), rec
+
+
+def test_an_undated_folder_is_named_with_a_suggestion(tmp_path: Path, runner: CliRunner) -> None:
+    run = new_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    docx(root / HL / f"{Y}年" / "院感督导" / "督查记录.docx", "院感督导记录", "督导手卫生。")
+    run("scan")
+    found = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))
+    odd = next(f for f in found if f["rule"] == "folder.name")
+    assert odd["paths"] == [f"{HL}/{Y}年/院感督导"] and f"{Y}-09-18 院感督导" in odd["message"]
+    loop = next(f for f in found if f["rule"] == "inspection.closed_loop")
+    assert "文件夹名的问题" in loop["message"] and "院感督导" in loop["message"]
+
+
 def test_the_system_folders_are_no_unrecognised_activities() -> None:
     from zhikong.archive.checks import KNOWN_FOLDERS
     from zhikong.archive.drafts import FINAL_FOLDER
