@@ -768,13 +768,15 @@ class Catalogue:
             (record_id, sha256, text),
         )
         # A title the user set, or one read from this very version for the register (archive.meta), is
-        # better than the extractor's and stays.
+        # better than the extractor's and stays; the register's values are read again from the new text
+        # (meta_sha256 cleared: the expressions of one UPDATE all see the row as it was).
         self.conn.execute(
             """UPDATE records SET extract_status = :status, extract_reason = :reason, pii = :pii,
                    title = CASE WHEN NOT json_valid(meta_by) THEN :title
                        WHEN json_extract(meta_by, '$.title') = 'user'
                            OR (meta_sha256 = :sha AND json_extract(meta_by, '$.title') IS NOT NULL)
-                       THEN title ELSE :title END
+                       THEN title ELSE :title END,
+                   meta_sha256 = NULL
                WHERE id = :id""",
             {
                 "status": status,
