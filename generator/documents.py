@@ -14,7 +14,7 @@ from typing import Any
 
 from zhikong.errors import InputFileError, Problem, TemplateError
 from zhikong.generator.docnumber import check_serial
-from zhikong.generator.notice import KINDS, NoticeSpec, normalise_to, render_notice
+from zhikong.generator.notice import KINDS, NoticeSpec, normalise_to, render_notice, with_attachment_files
 from zhikong.generator.render import (
     TEMPLATES_DIR,
     check_data_doc_number,
@@ -54,7 +54,7 @@ def resolve_template(name_or_path: str) -> Path:
 def render_document(template: str, data_file: Path, out: Path) -> str:
     """Render ``template`` with ``data_file`` into ``out``; returns the kind of document made."""
     path = resolve_template(template)
-    data = load_data(data_file)
+    data = with_attachment_files(load_data(data_file), data_file.parent)
     kind = _notice_kind(template, path)
     if kind is not None:
         spec = spec_from_data(data, kind)

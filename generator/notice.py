@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from lxml import etree
 
-from zhikong.errors import Problem, TemplateError
+from zhikong.errors import InputFileError, Problem, TemplateError
 from zhikong.generator import gbt9704 as gb
 from zhikong.generator.docnumber import check_prefix, format_doc_number
 from zhikong.generator.ooxml import child, ppr_indent, ppr_spacing, rpr_fonts, set_attrs, xml_safe
@@ -240,6 +241,46 @@ def _context(spec: NoticeSpec, styles: dict[str, str]) -> dict[str, object]:
     }
 
 
+def with_attachment_files(data: dict[str, object], folder: Path) -> dict[str, object]:
+    """Data whose ``attachment_files`` (paths beside the data file, "" for none, in the order of
+    ``attachments``) are read into ``attachment_texts``: a .txt (UTF-8 or GBK) or a .docx's paragraphs."""
+    files = data.get("attachment_files")
+    if files is None:
+        return data
+    if not isinstance(files, list) or not all(isinstance(name, str) for name in files):
+        raise InputFileError('“attachment_files”应为文件名列表，例如 ["议程.docx", ""]')
+    texts = [attachment_text(folder / name) if name.strip() else "" for name in files]
+    return {**data, "attachment_texts": texts}
+
+
+def attachment_text(path: Path) -> str:
+    """The text of an attachment file for its pages in the notice (.txt or .docx)."""
+    if not path.is_file():
+        raise InputFileError(f"附件文件不存在：{path}")
+    suffix = path.suffix.lower()
+    if suffix == ".docx":
+        try:
+            document = Document(str(path))
+        except Exception as exc:  # python-docx raises several unrelated types for a broken package
+            raise InputFileError(
+                f"附件无法打开：{path.name}（{exc}）", hint="请在 Word/WPS 中另存为 .docx。"
+            ) from exc
+        return "\n".join(paragraph.text for paragraph in document.paragraphs)
+    if suffix == ".txt":
+        raw = path.read_bytes()
+        for encoding in ("utf-8-sig", "gb18030"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        raise InputFileError(
+            f"附件 {path.name} 不是 UTF-8 或 GBK 编码的文字", hint="请用记事本另存为 UTF-8。"
+        )
+    raise InputFileError(
+        f"附件 {path.name} 应为 .txt 或 .docx，才能排成附件页", hint="其他格式请作为单独的文件附上。"
+    )
+
+
 def heading_level(line: str) -> int:
     """0 for body text, 1–4 for 一、 （一） 1. （1）."""
     for level, pattern in ((1, _H1), (2, _H2), (4, _H4), (3, _H3)):
@@ -331,10 +372,15 @@ def _check_marks(spec: NoticeSpec) -> list[Problem]:
     if spec.urgency.strip() and spec.urgency.strip() not in URGENCY:
         add("urgency", f"紧急程度“{spec.urgency}”应为{'、'.join(URGENCY)}之一")
     if spec.seal not in SEALS:
-        add("seal", f"用印方式“{spec.seal}”不受支持，应为 " + "、".join(f"{k}（{v}）" for k, v in SEALS.items()))
+        add(
+            "seal",
+            f"用印方式“{spec.seal}”不受支持，应为 " + "、".join(f"{k}（{v}）" for k, v in SEALS.items()),
+        )
     elif spec.seal == "signature" and not spec.signer_title.strip():
         add("signer_title", "加盖签发人签名章时须写明签发人职务，例如“主任”")
     return problems
+
+
 SEAL_SIZE = gb.mm(42)  # a 公章's diameter
 
 
@@ -395,7 +441,7 @@ def _seal_mark(centre: int) -> etree._Element:
     x = (centre - SEAL_SIZE // 2) * emu
     y = (3 * gb.LINE - gb.LINE // 4 - SEAL_SIZE // 2) * emu
     size = SEAL_SIZE * emu
-    xml = f"""<w:r xmlns:w="{_NS['w']}" xmlns:wp="{_NS['wp']}" xmlns:a="{_NS['a']}" xmlns:wps="{_NS['wps']}">
+    xml = f"""<w:r xmlns:w="{_NS["w"]}" xmlns:wp="{_NS["wp"]}" xmlns:a="{_NS["a"]}" xmlns:wps="{_NS["wps"]}">
 <w:drawing><wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="1" behindDoc="1"
  locked="0" layoutInCell="1" allowOverlap="1"><wp:simplePos x="0" y="0"/>
 <wp:positionH relativeFrom="margin"><wp:posOffset>{x}</wp:posOffset></wp:positionH>

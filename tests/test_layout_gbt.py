@@ -139,6 +139,23 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     result = CliRunner().invoke(cli, ["render", "notice", str(data), "--out", str(work / "cli_notice.docx")])
     assert result.exit_code == 0, result.output
     docs["cli_notice"] = work / "cli_notice.docx"
+    # Attachments given as files beside the data file: a .docx and a GBK .txt (as Notepad saves it).
+    agenda = Document()
+    for text in ("一、签到", "8:30前在三楼会议室签到。"):
+        agenda.add_paragraph(text)
+    agenda.save(str(work / "议程.docx"))
+    (work / "回执.txt").write_bytes("单位：\n姓名：\n联系电话：".encode("gbk"))
+    data = work / "files_notice.toml"
+    data.write_text(
+        (EXAMPLES / "notice.toml").read_text(encoding="utf-8")
+        + 'attachment_files = ["议程.docx", "回执.txt"]\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["render", "notice", str(data), "--out", str(work / "files_notice.docx")]
+    )
+    assert result.exit_code == 0, result.output
+    docs["files_notice"] = work / "files_notice.docx"
     letter = load_data(EXAMPLES / "letter.json")
     letter.update(doc_number="金护质控函〔2026〕2号", body="\n".join([letter["body"]] + [PARAGRAPH * 3] * 14))
     docs["letter"] = render_template(shipped_templates()["letter"], letter, work / "letter.docx")
@@ -617,3 +634,29 @@ def test_layout_keys_of_a_data_file_reach_the_document(pdfs: dict[str, Path]) ->
     attachment_page = page_of(pdf, "一、上午9时报到")
     assert attachment_page > note_page and in_type_area(pdf, attachment_page)[0].text == "附件1"
     assert page_of(pdf, "印发") == page_count(pdf) and page_count(pdf) % 2 == 0
+
+
+def test_attachments_given_as_files_get_their_own_pages(pdfs: dict[str, Path]) -> None:
+    pdf = pdfs["files_notice"]
+    for label, text in (("附件1", "8:30前在三楼会议室签到。"), ("附件2", "联系电话：")):
+        page = page_of(pdf, text)
+        assert in_type_area(pdf, page)[0].text == label, f"{label} opens the page holding {text}"
+    assert (
+        page_of(pdf, "联系电话：") > page_of(pdf, "8:30前在三楼会议室签到。") > page_of(pdf, "2026年3月5日")
+    )
+    assert page_of(pdf, "印发") == page_count(pdf) and page_count(pdf) % 2 == 0
+
+
+def test_attachment_file_problems_are_chinese(tmp_path: Path) -> None:
+    data = tmp_path / "n.toml"
+    base = (EXAMPLES / "notice.toml").read_text(encoding="utf-8")
+    for extra, expected in (
+        ('attachment_files = ["缺少.docx"]\n', "附件文件不存在"),
+        ('attachment_files = "议程.docx"\n', "attachment_files"),
+        ('attachment_files = ["x.pdf"]\n', "应为 .txt 或 .docx"),
+    ):
+        (tmp_path / "x.pdf").write_bytes(b"%PDF-1.4")
+        data.write_text(base + extra, encoding="utf-8")
+        result = CliRunner().invoke(cli, ["render", "notice", str(data), "--out", str(tmp_path / "o.docx")])
+        assert result.exit_code != 0 and expected in result.output, result.output
+        assert "Traceback" not in result.output and not (tmp_path / "o.docx").exists()
