@@ -47,6 +47,9 @@ def test_catalog_numbers_prints_and_marks_a_box(tmp_path: Path, runner: CliRunne
     assert header == ["序号", "档号", "文号", "责任者", "题名", "日期", "密级", "页数", "备注"]
     first = [c.text for c in doc.tables[0].rows[1].cells]
     assert first[1] == "Z109-WS·2026-Y-HL-0001" and first[3] == HL and first[4] == "护理质量控制标准"
+    assert first[7] == "1"  # its pages, counted (tests/test_register_meta.py has the page counts)
+    plan = [c.text for c in Document(str(tmp_path / "2.docx")).tables[0].rows[1].cells]
+    assert plan[4] == f"{Y}年护理质控工作计划" and plan[5] == f"{Y}0110"  # dated as signed, not undated
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "归档文件目录" in text and "备考表" in text and "盒脊" in text
     assert "本盒共 1 件" in text and "整理人：刘敏" in text
