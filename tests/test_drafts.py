@@ -260,7 +260,8 @@ def test_final_is_filed_into_its_activity_and_dated_on_approval(run: Run, root: 
     assert record["path"].startswith("护理质控中心/2026/2026-03-15 第一次工作会议/")
     assert record["category"] == "通知" and record["activity"] == "第一次工作会议"
     assert "--activity" in run("draft", "notice", "--help").output
-    assert "YYYY-MM-DD 名称" in draft(run, body_file(tmp_path), "--activity", "第一次会议", expect=8).output
+    refused = draft(run, body_file(tmp_path), "--activity", "第一次会议", expect=2).output  # a usage error
+    assert "看不懂的活动“第一次会议”" in refused and "2026-03-05 院感督导" in refused
 
 
 def test_approve_twice_reject_and_unknown(run: Run, tmp_path: Path) -> None:
