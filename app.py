@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from zhikong.archive.score import Ranking, ScoreSheet
     from zhikong.archive.upload import UploadTarget
     from zhikong.archive.watcher import WatchOptions
+    from zhikong.generator.documents import Rendered
     from zhikong.indexer.extract import Extraction
     from zhikong.indexer.index import Hit, IndexDoc, SearchFilters, SearchIndex  # imported where used
     from zhikong.web.accounts import Account, Accounts
@@ -565,10 +566,11 @@ class Archive:
     def _reconcile(
         s: Session, paths: Sequence[Path] | None = None, *, settle_seconds: float = 0.0
     ) -> ScanReport:
-        from zhikong.archive.drafts import finish_approvals
-
         report = s.reconciler.reconcile(paths, settle_seconds=settle_seconds)
-        finish_approvals(s.settings, s.cat, s.reconciler)
+        if s.cat.approved_unfiled_drafts():  # rare (an interrupted approval): drafts loads python-docx
+            from zhikong.archive.drafts import finish_approvals
+
+            finish_approvals(s.settings, s.cat, s.reconciler)
         return report
 
     def watch(
@@ -1162,7 +1164,7 @@ class Archive:
                 return None
             if not (store.has(d.approved_sha256) and store.has(d.final_sha256)):
                 return None
-            placeholder = format_doc_number(s.settings.doc_prefix, d.content.spec.year, None)
+            placeholder = format_doc_number(d.content.spec.doc_prefix, d.content.spec.year, None)
             return draftfile.final_matches(
                 store.path_of(d.approved_sha256).read_bytes(),
                 store.path_of(d.final_sha256).read_bytes(),
@@ -1219,9 +1221,10 @@ class Archive:
             return mark_issued(s.cat, draft_id, on=on)
 
     @staticmethod
-    def render(actor: Actor, template: str, data: Path, out: Path) -> str:
+    def render(actor: Actor, template: str, data: Path, out: Path) -> Rendered:
         """Fill a shipped template (or the user's own .docx) from a .json/.toml file; returns its kind.
-        Needs no archive. (A numbered red-header document is made only by `approve`.)"""
+        Needs no archive. A red-headed document comes out only as an unnumbered 送审稿: a numbered one is
+        made only by `approve`."""
         from zhikong.generator.documents import render_document
 
         return render_document(template, data, out)

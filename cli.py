@@ -966,9 +966,11 @@ def _document_options(command: Any) -> Any:
     """The options a 通知 and a 请示 share."""
     options = [
         click.option("--center", required=True, help="起草的质控中心"),
-        click.option("--title", required=True, help="标题，写成“关于……的通知”"),
+        click.option("--title", required=True, help="标题，写成“关于……的通知”（请示：“关于……的请示”）"),
         click.option(
-            "--to", required=True, help="主送机关，例如“各镇街卫生院、县直各医疗机构”（末尾“：”可省略）"
+            "--to",
+            default="",
+            help="主送机关，例如“各镇街卫生院、县直各医疗机构”（末尾“：”可省略）；请示不写即主送县卫生健康局",
         ),
         click.option(
             "--body",
@@ -1018,6 +1020,9 @@ def _make_draft(
     )
     d = arc.draft(env.actor, request, today=date.today())
     show(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
+    spec = d.content.spec
+    show(f"发文机关：{spec.signer}；主送：{spec.to}" + (f"；签发人：{spec.signed_by}" if spec.signed_by else ""))
+    show(f"批准后编号：{spec.doc_prefix}〔{spec.year}〕N号")
     show(f"文件：{arc.root / (d.draft_path or '')}")
     show(f"报医政科审核；批准后运行：zhikong draft approve {d.id} --by 县卫生健康局医政科 --ref 批件号")
 
@@ -1037,10 +1042,11 @@ def draft_notice(env: Env, body: Path, **fields: Any) -> None:
 
 @draft.command("request")
 @_document_options
-@click.option("--signer", required=True, help="签发人姓名（请示必填）")
+@click.option("--signer", default="", help="签发人姓名（默认：zhikong.toml 中该中心的主任）")
 @click.pass_obj
 def draft_request(env: Env, body: Path, signer: str, **fields: Any) -> None:
-    """起草请示（上行文：发文字号居左、签发人居右），生成送审稿。"""
+    """起草中心的请示（上行文）：中心自己的版头和发文代字（zhikong.toml 中该中心的 doc_prefix），主送县卫生健康局，
+    签发人为中心主任，一文一事，以“妥否，请批示。”结尾；批准后按中心自己的序号编号，归入中心的“发文”。"""
     _make_draft(env, "request", body, signer, **fields)
 
 
@@ -1077,10 +1083,11 @@ def draft_list(env: Env, center_name: str | None, as_json: bool) -> None:
 )
 @click.pass_obj
 def draft_approve(env: Env, draft_id: int, by: str, ref: str, number: int | None) -> None:
-    """登记医政科的批准：编发文字号，正式文件就是送审的那份文件填上字号、去掉送审稿标记，归档为“通知”。"""
+    """登记医政科的批准：编发文字号（通知用卫健局的代字和序号，请示用中心自己的），正式文件就是送审的那份文件
+    填上字号、去掉送审稿标记，归档（通知归为“通知”，请示作为中心自己的发文归为“其他”）。"""
     d = env.archive().approve(env.actor, draft_id, by=by, ref=ref, today=date.today(), number=number)
     show(f"已批准：草稿 {d.id}《{d.title}》，发文字号 {d.doc_number}")
-    show(f"已归档：{d.final_path}（目录记录 {d.record_id}，类别 通知）")
+    show(f"已归档：{d.final_path}（目录记录 {d.record_id}，类别 {d.category}）")
     show(f"  批准的送审稿 sha256 {d.approved_sha256}；正式文件 sha256 {d.final_sha256}")
 
 
@@ -1139,8 +1146,14 @@ def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
 def render_(env: Env, template: str, data: Path, out: Path) -> None:
     """按模板生成文档。模板：自带模板名（notice request letter minutes annual_plan summary
     inspection_feedback rectification_notice sign_in）或自己的 .docx；数据文件：.json 或 .toml。"""
-    kind = Archive.render(env.actor, template, data, out)
-    show(f"已生成：{out}（{kind}）")
+    made = Archive.render(env.actor, template, data, out)
+    if made.draft:
+        show(f"已生成：{out}（{made.label}，送审稿，不编号）")
+        show(
+            "红头公文须经批准才编发文字号：zhikong draft notice / draft request 起草送审，批准后自动编号归档。"
+        )
+    else:
+        show(f"已生成：{out}（{made.label}）")
 
 
 # -- handover (H39): seal, bundle, verify, import ----------------------------------------------------

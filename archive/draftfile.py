@@ -174,6 +174,21 @@ def _set_text(p: etree._Element, text: str) -> None:
         t.text = ""
 
 
+def _replace_text(p: etree._Element, old: str, new: str) -> None:
+    """``old`` (once in the paragraph's text, perhaps split over runs) becomes ``new``, in the run where
+    ``old`` starts, keeping that run's formatting; the other runs keep their text."""
+    texts = list(p.iter(f"{{{W}}}t"))
+    start = _text(p).index(old)
+    end, offset = start + len(old), 0
+    for t in texts:
+        text = t.text or ""
+        lo, hi = max(start - offset, 0), min(end - offset, len(text))
+        if lo < hi:  # this run holds part of `old`
+            t.text = text[:lo] + (new if offset <= start else "") + text[hi:]
+            t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        offset += len(text)
+
+
 def check_edited(original: bytes, edited: bytes, *, draft_id: int, title: str, name: str) -> list[Problem]:
     """What an edited 送审稿 changed that it may not; an empty list when it may replace `original`."""
     before, after = DraftFile.read(original, "原送审稿"), DraftFile.read(edited, name)
@@ -243,12 +258,13 @@ def finalize(approved: bytes, placeholder: str, doc_number: str) -> bytes:
     draft = DraftFile.read(approved)
     body = draft.xml(DOCUMENT)
     lines = draft.styled(body, NUMBER_STYLE)
-    if [_text(p).strip() for p in lines] != [placeholder.strip()]:
+    # A 请示's number line also holds 签发人 (发文字号 left, 签发人 right): only the placeholder changes.
+    if len(lines) != 1 or _text(lines[0]).count(placeholder) != 1:
         raise InputFileError(
             "送审稿的发文字号一行不是空白待填的样子，无法填入发文字号。",
             hint="请让秘书重新上传未改动发文字号一行的送审稿。",
         )
-    _set_text(lines[0], doc_number)
+    _replace_text(lines[0], placeholder, doc_number)
     replaced = {DOCUMENT: etree.tostring(body, xml_declaration=True, encoding="UTF-8", standalone=True)}
     for part in draft.headers():
         root = draft.xml(part)

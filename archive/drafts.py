@@ -29,7 +29,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -43,13 +43,17 @@ from zhikong.archive.manage import Reclassification, set_classification
 from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.settings import DRAFTS_FOLDER, Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
-from zhikong.generator.docnumber import MAX_SERIAL, format_doc_number
+from zhikong.generator.docnumber import MAX_SERIAL, check_prefix, format_doc_number
+from zhikong.generator.docrules import with_request_closing
 from zhikong.generator.notice import KINDS, NoticeSpec, check_notice, normalise_to, render_notice
 from zhikong.textcheck import check_text
 
 MAX_BODY_BYTES = 2 * 2**20  # a notice's body is a few KB of text; a larger file is the wrong file
 FINAL_FOLDER = "发文"  # <center>/<year>/发文/ holds approved documents not tied to one activity
 NOTICE_CATEGORY = "通知"
+# The category an approved final is filed under (DOMAIN §3's list): a 请示 is the center's own outgoing
+# document, not a 通知, and the list has no 请示 of its own.
+FINAL_CATEGORY = {"notice": NOTICE_CATEGORY, "request": "其他"}
 
 
 class DraftState(StrEnum):
@@ -131,6 +135,11 @@ class Draft:
     @property
     def kind_label(self) -> str:
         return KINDS.get(self.kind, self.kind)
+
+    @property
+    def category(self) -> str:
+        """The record category its final is filed under."""
+        return FINAL_CATEGORY.get(self.kind, NOTICE_CATEGORY)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -257,33 +266,41 @@ def create_notice_draft(
 ) -> Draft:
     """Check a 通知 (or 请示), write its 送审稿 and record the draft in state 送审.
 
-    The issuing organ, 代字 and signer come from the settings (the bureau issues red-header files;
-    the center drafts them). Every problem is reported together in one TemplateError; an unknown
+    The issuing organ, 代字 and signer come from the settings (`issuing_organ`: a 通知 is the bureau's, a
+    请示 the center's own, addressed to the bureau and signed by the director, ending 妥否，请批示。 — added
+    when the body does not end so). Every problem is reported together in one TemplateError; an unknown
     center raises SettingsError. ``day`` is the 成文日期; without it the final is dated on approval
     and the 送审稿 shows ``today``.
     """
     r = request
     center, day, activity, kind = r.center, r.day, r.activity, r.kind
-    settings.center(center)
+    issuing = issuing_organ(settings, center, kind)
     when = day or today
     spec = NoticeSpec(
-        organ_mark=settings.bureau + "文件",
-        doc_prefix=settings.doc_prefix,
+        organ_mark=issuing.name + "文件",
+        doc_prefix=issuing.doc_prefix,
         year=when.year,
         number=None,
         title=r.title.strip(),
-        to=normalise_to(r.to),
-        body=r.body,
-        signer=settings.bureau,
+        to=normalise_to(r.to or (settings.bureau if kind == "request" else "")),
+        body=with_request_closing(r.body) if kind == "request" else r.body,
+        signer=issuing.name,
         date=when,
         attachments=tuple(a.strip() for a in r.attachments),
         cc=tuple(c.strip() for c in r.cc),
         issuer=r.issuer.strip(),
         draft=True,
         kind=kind,
-        signed_by=r.signed_by.strip(),
+        signed_by=(r.signed_by or issuing.signed_by).strip(),
     )
-    problems = check_notice(spec)
+    problems = issuing.problems + check_notice(spec)
+    if kind == "request" and spec.to.rstrip("：:") != settings.bureau:
+        problems.append(
+            Problem(
+                "draft.request_to",
+                f"请示主送上级机关“{settings.bureau}”，不是“{spec.to}”：不写 --to 即主送{settings.bureau}",
+            )
+        )
     if activity is not None:
         problems += _check_activity(activity, center, settings)
     problems += _check_attachment_files(r.attachment_files, spec.attachments)
@@ -328,6 +345,57 @@ def create_notice_draft(
             shutil.rmtree(attachments_folder(written), ignore_errors=True)
         raise
     return get_draft(cat, draft_id)
+
+
+@dataclass(frozen=True)
+class IssuingOrgan:
+    """Whose document a draft is (DOMAIN §6, "who issues what, and who numbers it").
+
+    A 通知 is the bureau's: its red head, its name, its sequence (金卫健字). A 请示 goes up from the center:
+    the center's full name (or its host hospital's, by the center's ``request_head`` setting), the center's
+    own 代字 and sequence (金护质控〔2026〕1号) and its director as 签发人 — never the bureau's head or number.
+    """
+
+    name: str
+    doc_prefix: str
+    signed_by: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+
+def issuing_organ(settings: Settings, center_name: str, kind: str) -> IssuingOrgan:
+    """The organ a draft of ``kind`` is issued by (an unknown center raises SettingsError)."""
+    center = settings.center(center_name)
+    if kind != "request":
+        return IssuingOrgan(settings.bureau, settings.doc_prefix)
+    where = f"zhikong.toml 中“{center.name}”的 [[center]] 一段"
+    problems = []
+    if center.request_head == "host":
+        name = center.host.strip()
+        if not name:
+            problems.append(Problem("draft.request_host", f"请示用挂靠单位的名称，但{where}没有写 host"))
+    else:
+        name = center.full_name or (
+            center.name if center.name.startswith(settings.county) else settings.county + center.name
+        )
+    if not center.doc_prefix:
+        problems.append(
+            Problem(
+                "draft.center_prefix",
+                f"中心的请示用中心自己的发文代字和序号，{where}还没有 doc_prefix："
+                '请加一行，例如 doc_prefix = "金护质控"（生成“金护质控〔2026〕1号”）',
+            )
+        )
+    else:
+        problems += check_prefix(center.doc_prefix)
+        if center.doc_prefix == settings.doc_prefix:
+            problems.append(
+                Problem(
+                    "draft.center_prefix",
+                    f"中心的发文代字“{center.doc_prefix}”与卫健局的相同：请示不能用卫健局的发文字号，"
+                    f"请在{where}改用中心自己的代字",
+                )
+            )
+    return IssuingOrgan(name, center.doc_prefix, center.roster.director, problems)
 
 
 MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024
@@ -440,7 +508,7 @@ def approve(
     ``draft.approve`` entry; COMMIT. The write lock serialises approvals across processes, so two
     approvals of one draft at once give one approval and one refusal, and racing approvals never share a
     number; any failure rolls the counter back and removes the staged file. (2) Only then does the final
-    appear in the center's folder and is it catalogued as a 通知 (`file_final`). An approval whose final
+    appear in the center's folder and is it catalogued (`file_final`: a 通知 as 通知, a 请示 as the center's own 其他). An approval whose final
     is not yet filed (a kill or a full disk during stage 2) is finished by the next `finish_approvals`.
     """
     if not by.strip():
@@ -470,7 +538,8 @@ def approve(
                     hint="请重新打开这份草稿，看过新的送审稿后再批准。",
                 )
             content = draft.content
-            year, prefix = content.spec.year, settings.doc_prefix
+            # The sequence of whoever issues it: the bureau's for a 通知, the center's own for a 请示.
+            year, prefix = content.spec.year, content.spec.doc_prefix
             if number is None:
                 number = cat.next_doc_number(prefix, year)
             else:
@@ -646,7 +715,7 @@ def submit(settings: Settings, cat: Catalogue, draft_id: int) -> Draft:
 
 
 def file_final(settings: Settings, cat: Catalogue, reconciler: Reconciler, draft: Draft) -> Draft:
-    """Stage 2 of an approval: put the final in the center's folder and catalogue it as a 通知.
+    """Stage 2 of an approval: put the final in the center's folder and catalogue it (FINAL_CATEGORY).
 
     Safe to run again after any interruption: a final already in place is adopted as it is, a staged
     one is renamed into place, and a missing one is made again from the approved file (preserved), or,
@@ -663,7 +732,7 @@ def file_final(settings: Settings, cat: Catalogue, reconciler: Reconciler, draft
                 approved = store.path_of(draft.approved_sha256).read_bytes()
                 spec = draft.content.spec
                 made = draftfile.finalize(
-                    approved, format_doc_number(settings.doc_prefix, spec.year, None), draft.doc_number
+                    approved, format_doc_number(spec.doc_prefix, spec.year, None), draft.doc_number
                 )
                 _write_atomic(staged, made)
             else:
@@ -779,10 +848,11 @@ def _catalogue_final(
     record = cat.find_by_path(rel, include_deleted=False)
     if record is None:
         raise InputFileError(f"批准后的公文没有登记进目录：{rel}")
-    if record.category != NOTICE_CATEGORY:
+    category = FINAL_CATEGORY.get(spec.kind, NOTICE_CATEGORY)
+    if record.category != category:
         # A title such as “关于印发…工作计划的通知” names another category; the approval knows better.
         record = set_classification(
-            cat, record, Reclassification(category=NOTICE_CATEGORY), centers=settings.center_names()
+            cat, record, Reclassification(category=category), centers=settings.center_names()
         )
         reconciler.index_records([record.id])
     cat.set_document_details(

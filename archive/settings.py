@@ -57,12 +57,20 @@ class Roster:
     consecutive_terms: int = 1
 
 
+REQUEST_HEADS = {"center": "中心", "host": "挂靠单位"}
+
+
 @dataclass(frozen=True)
 class Center:
     name: str
     code: str
     host: str
     roster: Roster = field(default_factory=Roster)
+    # The center's own documents (请示 to the bureau): its full name as 发文机关, its 发文机关代字 and its
+    # own number sequence (金护质控〔2026〕1号), and whose name heads them: the center's or its host's.
+    full_name: str = ""
+    doc_prefix: str = ""
+    request_head: str = "center"
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "code": self.code, "host": self.host, "roster": vars(self.roster)}
@@ -335,6 +343,13 @@ def _center_from(raw: Any, index: int, lines: _LineFinder) -> tuple[Center | Non
             f'{where("code")} 应为 1–6 个大写字母并加引号（用于档号），例如 code = "HL"：现在是 {code!r}'
         )
     host = text(raw, "host", "host")
+    full_name = text(raw, "full_name", "full_name")
+    doc_prefix = text(raw, "doc_prefix", "doc_prefix")
+    request_head = text(raw, "request_head", "request_head") or "center"
+    if request_head not in REQUEST_HEADS:
+        problems.append(
+            f'{where("request_head")} 应为 "center"（请示用中心的名称）或 "host"（用挂靠单位的名称）：现在是 {request_head!r}'
+        )
     roster = raw.get("roster", {})
     if not isinstance(roster, Mapping):
         problems.append(f"{where('roster')} 应写成 [center.roster] 一段：现在是 {roster!r}")
@@ -357,6 +372,9 @@ def _center_from(raw: Any, index: int, lines: _LineFinder) -> tuple[Center | Non
             term_start=_term_start(roster, text),
             consecutive_terms=terms,
         ),
+        full_name=full_name.strip(),
+        doc_prefix=doc_prefix.strip(),
+        request_head=request_head,
     )
     return (None if problems else center), problems
 

@@ -69,6 +69,15 @@ def check_prefix(prefix: str) -> list[Problem]:
     return problems
 
 
+_UNNUMBERED = re.compile(r"^(?P<prefix>[^\s\d〔〕]+)〔(?P<year>\d{4})〕\s+号$")
+
+
+def is_unnumbered(text: str) -> bool:
+    """``金护质控函〔2026〕  号``: a 送审稿's 发文字号 line, the serial left blank for approval."""
+    match = _UNNUMBERED.match(text)
+    return match is not None and not check_prefix(match["prefix"])
+
+
 def check_doc_number(text: str) -> list[Problem]:
     """Every way ``text`` deviates from ``代字〔YYYY〕N号`` (empty list when it is correct)."""
     unsafe = check_text("发文字号", text, "docnumber.characters")

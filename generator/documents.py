@@ -3,26 +3,54 @@
 The 通知 and 请示 templates need generated paragraphs (body headings, the closing block), so they go
 through ``render_notice``; so does a user's copy of them (recognised by its ``body`` and ``closing``
 tags). Every other template goes through ``render_template``. Problems are named before anything is
-written.
+written, all of them at once, and every document type gets the same rules (``generator.docrules``):
+
+- dates in the standard form (2026年3月5日), 发文字号 in the standard form;
+- body lines that start 一、 （一） 1. （1） set in the heading styles the notice uses (黑体, 楷体, 仿宋);
+- a **red-headed** document (one with a 公文版头 paragraph: 通知, 请示, 函, 纪要, or a user's copy) comes out
+  only as a 送审稿 without a number: the numbered final exists only through approval
+  (``zhikong draft … → zhikong draft approve``, ``archive.drafts``), so a number in the data is refused.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zhikong.errors import InputFileError, Problem, TemplateError
-from zhikong.generator.docnumber import check_serial
-from zhikong.generator.notice import KINDS, NoticeSpec, normalise_to, render_notice, with_attachment_files
+from zhikong.generator import gbt9704 as gb
+from zhikong.generator.docnumber import check_prefix, check_serial, format_doc_number
+from zhikong.generator.docrules import (
+    DRAFT_MARK,
+    check_date_forms,
+    format_date,
+    number_refused,
+    parse_written_date,
+    text_fields,
+    with_request_closing,
+)
+from zhikong.generator.notice import (
+    KINDS,
+    NoticeSpec,
+    body_paragraphs,
+    heading_level,
+    normalise_to,
+    render_notice,
+    with_attachment_files,
+)
 from zhikong.generator.render import (
     TEMPLATES_DIR,
     check_data_doc_number,
     load_data,
+    paragraph_styles,
     render_template,
     shipped_templates,
     template_variables,
 )
+from zhikong.textcheck import check_text
 
 LABELS = {
     "notice": "通知",
@@ -51,17 +79,175 @@ def resolve_template(name_or_path: str) -> Path:
     )
 
 
-def render_document(template: str, data_file: Path, out: Path) -> str:
-    """Render ``template`` with ``data_file`` into ``out``; returns the kind of document made."""
+@dataclass(frozen=True)
+class Rendered:
+    """What ``render_document`` made: the kind of document, and whether it is a 送审稿 (red-headed)."""
+
+    label: str
+    draft: bool
+
+
+def render_document(template: str, data_file: Path, out: Path) -> Rendered:
+    """Render ``template`` with ``data_file`` into ``out``."""
     path = resolve_template(template)
     data = with_attachment_files(load_data(data_file), data_file.parent)
     kind = _notice_kind(template, path)
     if kind is not None:
-        spec = spec_from_data(data, kind)
-        render_notice(spec, out, template=path)
-        return KINDS[kind] + ("送审稿" if spec.draft else "")
-    render_template(path, data, out)
-    return LABELS.get(template, path.name)
+        render_notice(spec_from_data(data, kind), out, template=path)
+        return Rendered(KINDS[kind], draft=True)
+    red = gb.S_ORGAN in paragraph_styles(path)
+    variables = template_variables(path)
+    prepared, problems = prepare_data(data, variables, red_headed=red, label=LABELS.get(template, ""))
+    if problems:
+        raise TemplateError(
+            f"{LABELS.get(template, path.name)}的数据有 {len(problems)} 处问题，没有生成文件：",
+            problems,
+            hint=f"参照示例数据文件填写：{example_data(template)}"
+            if template in LABELS
+            else "日期写成“2026年3月5日”，发文字号写成“代字〔年份〕序号号”。",
+        )
+    render_template(path, prepared, out, finish=lambda document: finish_document(document, red_headed=red))
+    return Rendered(LABELS.get(template, path.name), draft=red)
+
+
+# Title forms of the document types whose title is typed in the data (the others build it in the template).
+TITLE_FORMS = {"letter": ("关于", "的函"), "minutes": ("", "纪要")}
+WRITTEN_DATES = ("date", "issue_date")  # 成文日期 and 印发日期: printed as 2026年3月5日
+
+
+def prepare_data(
+    data: dict[str, Any], variables: set[str], *, red_headed: bool, label: str = ""
+) -> tuple[dict[str, Any], list[Problem]]:
+    """The data as the template gets it, and every problem with it (the rules of ``generator.docrules``).
+
+    成文日期 given as 2026-03-05 are printed 2026年3月5日. A red-headed template's 送审稿 mark is set, and its
+    发文字号 line shows the 代字 and year with the serial left blank for approval; a number given is refused.
+    """
+    problems: list[Problem] = []
+    prepared = dict(data)
+    for key, text in text_fields(data):
+        problems += check_text(f"“{key}”", text, "document.characters", multiline=True)
+        if key not in WRITTEN_DATES:
+            problems += check_date_forms(f"“{key}”", text)
+    days: dict[str, datetime.date] = {}
+    for key in WRITTEN_DATES:
+        if key in data:
+            day, wrong = parse_written_date(data[key], key)
+            problems += wrong
+            if day is not None:
+                days[key] = day
+                prepared[key] = format_date(day)
+    title = data.get("title")
+    form = next((f for name, f in TITLE_FORMS.items() if LABELS[name] == label), None)
+    if form and isinstance(title, str) and not (title.startswith(form[0]) and title.endswith(form[1])):
+        problems.append(Problem("document.title_form", f"标题“{title}”应写成“{form[0] or ''}……{form[1]}”"))
+    if red_headed:
+        problems += _draft_number(data, variables, prepared, days.get("date"))
+        if "draft_mark" in variables:
+            prepared["draft_mark"] = DRAFT_MARK
+    else:
+        problems += check_data_doc_number(data)
+    problems += [
+        Problem("template.missing_variable", f"缺少变量“{name}”")
+        for name in sorted(variables - set(prepared))
+    ]
+    return prepared, problems
+
+
+def _draft_number(
+    data: dict[str, Any], variables: set[str], prepared: dict[str, Any], day: datetime.date | None
+) -> list[Problem]:
+    """A red-headed document's 发文字号 line in its 送审稿: 代字〔年份〕  号, the serial given on approval."""
+    problems: list[Problem] = []
+    given = data.get("doc_number")
+    if given not in (None, ""):
+        problems += check_data_doc_number(data)
+        problems.append(number_refused(f"发文字号“{given}”"))
+    if "number" in data:
+        problems += check_serial(data["number"])
+        problems.append(number_refused(f"发文字号序号 number = {data['number']!r}"))
+    if "doc_number" not in variables:
+        return problems
+    prefix = data.get("doc_prefix")
+    year = data.get("year", day.year if day else None)
+    if not isinstance(prefix, str):
+        problems.append(
+            Problem(
+                "document.doc_prefix",
+                "缺少“doc_prefix”（发文机关代字，例如“金护质控函”）：送审稿的发文字号一行写成"
+                "“金护质控函〔2026〕  号”，序号在批准时填写",
+            )
+        )
+    else:
+        problems += check_prefix(prefix)
+    if isinstance(year, bool) or not isinstance(year, int):
+        problems.append(
+            Problem("document.year", f"“year”应为四位数字的年份（如 2026），或给出成文日期 date：{year!r}")
+        )
+    if not problems:
+        assert isinstance(prefix, str) and isinstance(year, int)
+        prepared["doc_number"] = format_doc_number(prefix, year, None)
+    return problems
+
+
+def finish_document(document: Any, *, red_headed: bool) -> None:
+    """After rendering: body lines that are headings in the heading styles; a red head's 送审稿 mark."""
+    set_heading_styles(document)
+    if red_headed:
+        _ensure_draft_mark(document)
+
+
+def set_heading_styles(document: Any) -> None:
+    """Give 公文正文 paragraphs that start 一、 （一） 1. （1） the heading styles, as ``render_notice`` does.
+
+    The paragraph is rebuilt by ``generator.notice.body_paragraphs`` — the same code that sets a 通知's
+    headings — so a 函, 纪要 or 计划 has the same heading fonts. A template without those styles (a user's
+    own) is left as it is.
+    """
+    found = {style.name: style.style_id for style in document.styles}
+    if not all(name in found for name in gb.HEADING_STYLES):
+        return
+    styles = {name: found[name] for name in gb.HEADING_STYLES}
+    for paragraph in _all_paragraphs(document):
+        line = paragraph.text.strip().lstrip("\u3000")
+        if paragraph.style is None or paragraph.style.name != gb.S_BODY or not heading_level(line):
+            continue
+        made = body_paragraphs(line, styles)[0]
+        old = paragraph._p
+        # The template's own paragraph properties (spacing, indents) stay; only the style changes.
+        made_ppr = made.find(_PPR)
+        for prop in old.pPr if old.pPr is not None else ():
+            if prop.tag != _PSTYLE:
+                made_ppr.append(copy.deepcopy(prop))
+        old.addprevious(made)
+        old.getparent().remove(old)
+
+
+def _all_paragraphs(document: Any) -> list[Any]:
+    found = list(document.paragraphs)
+    for table in document.tables:
+        for row in table.rows:
+            for cell in row.cells:
+                found += cell.paragraphs
+    return found
+
+
+def _ensure_draft_mark(document: Any) -> None:
+    """A red-headed template without a ``{{ draft_mark }}`` slot (纪要) gets the mark in its page headers."""
+    for section in document.sections:
+        for header in (section.header, section.even_page_header):
+            if not header.is_linked_to_previous and DRAFT_MARK in "".join(p.text for p in header.paragraphs):
+                return
+    if gb.S_DRAFT in {style.name for style in document.styles}:
+        gb.set_header_text(document, DRAFT_MARK)
+        return
+    for section in document.sections:
+        section.header.is_linked_to_previous = False
+        section.header.paragraphs[0].text = DRAFT_MARK
+
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_PPR, _PSTYLE = f"{_W}pPr", f"{_W}pStyle"
 
 
 def _notice_kind(template: str, path: Path) -> str | None:
@@ -80,10 +266,11 @@ LAYOUT_KEYS = ("note", "copy_number", "secrecy", "secrecy_term", "urgency", "sea
 
 
 def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
-    """A 通知/请示 from a ``zhikong render notice DATA.json`` file; every missing key named at once.
+    """A 通知/请示 送审稿 from a ``zhikong render notice DATA.json`` file; every problem named at once.
 
-    ``date`` and ``issue_date`` are YYYY-MM-DD; ``number`` absent or null makes a 送审稿. Types are
-    checked, not converted: ``number = true`` or ``year = "26"`` is a mistake to report.
+    ``date`` and ``issue_date`` are 2026年3月5日 or 2026-03-05. There is no number: a red-headed document
+    is numbered only on approval, so ``number`` or ``doc_number`` in the data is refused with the way to
+    get one. Types are checked, not converted: ``year = "26"`` is a mistake to report.
     """
     required = ["organ_mark", "doc_prefix", "title", "to", "body", "signer", "date"]
     if kind == "request":
@@ -93,18 +280,15 @@ def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
     ]
     dates: dict[str, datetime.date | None] = {"date": None, "issue_date": None}
     for key in dates:
-        value = data.get(key)
-        if value is None:
-            continue
-        try:
-            dates[key] = datetime.date.fromisoformat(str(value))
-        except ValueError:
-            problems.append(
-                Problem("notice.date_form", f"“{key}”应写成 YYYY-MM-DD，例如 2026-03-05：{value}")
-            )
-    number = data.get("number")
-    if number is not None:
-        problems += check_serial(number)
+        if data.get(key) is not None:
+            dates[key], wrong = parse_written_date(data[key], key)
+            problems += wrong
+    if "number" in data:
+        problems += check_serial(data["number"])
+        problems.append(number_refused(f"发文字号序号 number = {data['number']!r}"))
+    if data.get("doc_number") not in (None, ""):
+        problems += check_data_doc_number(data)
+        problems.append(number_refused(f"发文字号“{data['doc_number']}”"))
     year = data.get("year")
     if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
         problems.append(Problem("notice.year_type", f"“year”应为四位数字的年份（如 2026）：{year!r}"))
@@ -112,7 +296,6 @@ def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
     for key in (*text_keys, *LAYOUT_KEYS):
         if key in data and not isinstance(data[key], str):
             problems.append(Problem("notice.text_type", f"“{key}”应为文字（加引号）：{data[key]!r}"))
-    problems += check_data_doc_number(data)
     lists = {key: data.get(key, []) for key in ("attachments", "cc", "attachment_texts")}
     for key, value in lists.items():
         if not isinstance(value, list):
@@ -129,17 +312,17 @@ def spec_from_data(data: dict[str, Any], kind: str) -> NoticeSpec:
         organ_mark=str(data["organ_mark"]),
         doc_prefix=str(data["doc_prefix"]),
         year=year if isinstance(year, int) else day.year,
-        number=number,
+        number=None,
         title=str(data["title"]),
         to=normalise_to(str(data["to"])),
-        body=str(data["body"]),
+        body=with_request_closing(str(data["body"])) if kind == "request" else str(data["body"]),
         signer=str(data["signer"]),
         date=day,
         attachments=tuple(str(a) for a in lists["attachments"]),
         cc=tuple(str(c) for c in lists["cc"]),
         issuer=str(data.get("issuer", "")),
         issue_date=dates["issue_date"],
-        draft=number is None,
+        draft=True,
         kind=kind,
         signed_by=str(data.get("signed_by", "")),
         attachment_texts=tuple(str(text) for text in lists["attachment_texts"]),

@@ -21,6 +21,7 @@ from lxml import etree
 from zhikong.errors import InputFileError, Problem, TemplateError
 from zhikong.generator import gbt9704 as gb
 from zhikong.generator.docnumber import check_prefix, format_doc_number
+from zhikong.generator.docrules import check_date_forms
 from zhikong.generator.ooxml import child, ppr_indent, ppr_spacing, rpr_fonts, set_attrs, xml_safe
 from zhikong.generator.render import (
     open_template,
@@ -115,6 +116,12 @@ def check_notice(spec: NoticeSpec) -> list[Problem]:
     ):
         problems += check_text(label, value, f"notice.{field}_characters")
     problems += check_text("正文", spec.body, "notice.body_characters", multiline=True)
+    for label, text in (
+        ("标题", spec.title),
+        ("正文", spec.body),
+        *(("附件名称", a) for a in spec.attachments),
+    ):
+        problems += check_date_forms(label, text, "notice.date_form")
 
     kind_name = KINDS.get(spec.kind)
     if kind_name is None:
@@ -154,6 +161,8 @@ def check_notice(spec: NoticeSpec) -> list[Problem]:
             add("signed_by", "请示须注明签发人姓名")
         if "、" in spec.to or "，" in spec.to:
             add("request_to", f"请示只主送一个上级机关，“{spec.to}”像是多个")
+        if "以及" in title or "同时" in title:
+            add("request_subject", f"请示应一文一事：标题“{title}”像是把几件事写在一起，请分成几份请示")
 
     if not spec.body.strip():
         add("body_empty", "正文为空")

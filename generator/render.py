@@ -15,7 +15,7 @@ import os
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from lxml import etree
 
 from zhikong.errors import InputFileError, Problem, TemplateError
 from zhikong.generator import gbt9704
-from zhikong.generator.docnumber import check_doc_number
+from zhikong.generator.docnumber import check_doc_number, is_unnumbered
 from zhikong.generator.ooxml import xml_safe
 from zhikong.generator.sandbox import DEFAULT_LIMITS, GuardedEnvironment, Refused, RenderLimits, time_limit
 
@@ -97,36 +97,35 @@ def render_template(
     out: Path,
     limits: RenderLimits = DEFAULT_LIMITS,
     *,
+    finish: Callable[[Any], None] | None = None,
     fonts: str = gbt9704.DEFAULT_FONT_PROFILE,
 ) -> Path:
     """Render ``template`` with ``data`` into ``out`` (replaced atomically); returns ``out``.
 
     Strings that contain line breaks become one paragraph per line. Raises TemplateError naming
-    every missing variable or malformed 发文字号, a template syntax/runtime error with its
-    surrounding text, or what the sandbox refused.
+    every missing variable and malformed 发文字号 together, a template syntax/runtime error with its
+    surrounding text, or what the sandbox refused. ``finish`` is given the rendered python-docx
+    document before it is saved (``generator.documents`` sets heading styles and the 送审稿 mark there).
     """
     tpl = open_template(template, limits)
     missing = sorted(undeclared_variables(tpl, template, limits) - set(data))
-    if missing:
-        raise TemplateError(
-            f"模板“{template.name}”需要的数据缺少 {len(missing)} 项，没有生成文件：",
-            [
-                Problem("template.missing_variable", f"缺少变量“{name}”", path=str(template))
-                for name in missing
-            ],
-            hint="在数据文件中补上这些名称（JSON 的键或 TOML 的键）后重试。",
-        )
-    problems = check_data_doc_number(data)
+    problems = [
+        Problem("template.missing_variable", f"缺少变量“{name}”", path=str(template)) for name in missing
+    ]
+    problems += check_data_doc_number(data)
     if problems:
         raise TemplateError(
             f"模板“{template.name}”的数据有 {len(problems)} 处问题，没有生成文件：",
             problems,
-            hint="发文字号写成“代字〔年份〕序号号”，例如“金卫健字〔2026〕3号”；尚未编号时留空。",
+            hint="缺少的变量在数据文件中补上（JSON 的键或 TOML 的键）；"
+            "发文字号写成“代字〔年份〕序号号”，例如“金卫健字〔2026〕3号”。",
         )
     render_into(tpl, template, _clean(dict(data)), limits)
     # GB/T 9704 layout that depends on the text (title lines, organ mark, signature kept with the body)
     # and the font profile ``fonts``; a user's template without our styles is left as it is.
     gbt9704.finish(tpl.docx, fonts=fonts, title=_text(data.get("title")), organ=_text(data.get("signer")))
+    if finish is not None:
+        finish(tpl.docx)
     return save_atomic(tpl, out)
 
 
@@ -134,10 +133,17 @@ def _text(value: Any) -> str:
     return xml_safe(value.strip()) if isinstance(value, str) else ""
 
 
+def paragraph_styles(template: Path, limits: RenderLimits = DEFAULT_LIMITS) -> set[str]:
+    """The names of the paragraph styles the template's body uses (a red head is a 公文版头 paragraph)."""
+    document = open_template(template, limits).docx
+    return {p.style.name for p in document.paragraphs if p.style is not None}
+
+
 def check_data_doc_number(data: Mapping[str, Any]) -> list[Problem]:
-    """A ``doc_number`` in template data (函, 整改通知书 …) must be a 发文字号 of GB/T 9704 form, or empty."""
+    """A ``doc_number`` in template data (函, 整改通知书 …) must be a 发文字号 of GB/T 9704 form, or empty,
+    or a 送审稿's unnumbered line (金护质控函〔2026〕  号)."""
     value = data.get("doc_number")
-    if value is None or value == "":
+    if value is None or value == "" or (isinstance(value, str) and is_unnumbered(value)):
         return []
     if not isinstance(value, str):
         return [Problem("template.doc_number", f"“doc_number”应为文字，例如“金卫健字〔2026〕3号”：{value!r}")]

@@ -218,7 +218,7 @@ def _detail(
         "proof": proof,
         "done": done,
         "problems": for_people(problems or []),
-        "next_number_hint": f"{arc.settings().doc_prefix}〔{draft.content.spec.year}〕",
+        "next_number_hint": f"{draft.content.spec.doc_prefix}〔{draft.content.spec.year}〕",
     }
     return render(request, "draft.html", context, status=status)
 
