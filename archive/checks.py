@@ -22,7 +22,7 @@ from typing import Any
 from zhikong.archive.catalogue import Catalogue, Record, RecordState
 from zhikong.archive.convention import STANDING_CATEGORY, ActivityType
 from zhikong.archive.duplicates import duplicate_groups, removed_copies
-from zhikong.archive.evidence import Kind, Subjects, evidence, kinds_of
+from zhikong.archive.evidence import Kind, Subjects, evidence, kinds_of, stem
 from zhikong.archive.numbering import numberable
 from zhikong.archive.rules import CheckRule, RuleSet
 from zhikong.archive.settings import SETTINGS_FILE, Center, Settings
@@ -104,7 +104,7 @@ class Activity:
     def folder(self) -> str:
         for r in self.records:
             if r.kind == "electronic":
-                return str(PurePosixPath(r.path).parent)
+                return r.path.rpartition("/")[0]
         return self.label
 
     def categories(self) -> set[str]:
@@ -228,7 +228,7 @@ Text = Callable[[int], str | None]
 
 
 def label_of(rec: Record) -> str:
-    return f"{PurePosixPath(rec.path).stem} {rec.title or ''}"
+    return f"{stem(rec.path)} {rec.title or ''}"
 
 
 def dated(rec: Record, text: Text) -> date | None:
@@ -769,10 +769,10 @@ def _odd_folders(fy: YearFacts) -> list[str]:
     """Sub-folders of the year folder (as paths) that are neither a standing folder nor an activity."""
     odd: dict[str, None] = {}
     for rec in fy.records:
-        parts = PurePosixPath(rec.path).parts
-        if rec.kind != "electronic" or len(parts) < 4 or rec.classification.activity:
+        if rec.kind != "electronic" or rec.classification.activity:
             continue
-        if parts[2] in KNOWN_FOLDERS:
+        parts = rec.path.split("/")
+        if len(parts) < 4 or parts[2] in KNOWN_FOLDERS:
             continue
         odd["/".join(parts[:3])] = None
     return list(odd)

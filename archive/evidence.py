@@ -85,7 +85,7 @@ def about(rec: Record, text: Text) -> str:
     """What a record is about: its file name, title, activity's name and text (not the center's folder:
     "护理" in "护理质控中心" says nothing about the file)."""
     c = rec.classification
-    return "\n".join((_stem(rec.path), rec.title or "", c.activity or "", text(rec.id) or ""))
+    return "\n".join((stem(rec.path), rec.title or "", c.activity or "", text(rec.id) or ""))
 
 
 def _head(rec: Record) -> str:
@@ -95,10 +95,10 @@ def _head(rec: Record) -> str:
 @lru_cache(maxsize=8192)
 def _head_of(path: str, title: str | None) -> str:
     """A record's file name and title, asked once for each kind of evidence a rule looks for."""
-    return f"{_stem(path)} {title or ''}"
+    return f"{stem(path)} {title or ''}"
 
 
-def _stem(path: str) -> str:
+def stem(path: str) -> str:
     """`PurePosixPath(path).stem` without making a path object: a check asks it of every record for
     every kind of evidence (hundreds of thousands of times at 33,600 records)."""
     name = path.rpartition("/")[2]
