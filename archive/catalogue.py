@@ -633,11 +633,13 @@ class Catalogue:
 
     def active_stats(self) -> dict[str, tuple[int, int, int, str]]:
         """path -> (id, size, mtime_ns, sha256) of every active record: what a scan compares against."""
-        rows = self.conn.execute(
+        plain = self.conn.cursor()
+        plain.row_factory = None  # tuples: a scan reads a row for every file of the archive
+        rows = plain.execute(
             # Paper-only items (kind='paper') have no file: the folder scan must never mark them deleted.
-            "SELECT id, path, size, mtime_ns, sha256 FROM records WHERE state = 'active' AND kind = 'electronic'"
+            "SELECT path, id, size, mtime_ns, sha256 FROM records WHERE state = 'active' AND kind = 'electronic'"
         )
-        return {r[1]: (r[0], r[2], r[3], r[4]) for r in rows}
+        return {r[0]: r[1:] for r in rows}
 
     def active_stats_under(self, scope: Iterable[str]) -> dict[str, tuple[int, int, int, str]]:
         """`active_stats` for only the records at or under the relative paths in `scope` (a watched

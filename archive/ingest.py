@@ -234,11 +234,12 @@ class Reconciler:
 
     # -- stages -------------------------------------------------------------------------------------
 
-    def _walk(self, paths: Iterable[Path] | None, report: ScanReport) -> Iterator[FileFacts]:
+    def _walk(self, paths: Iterable[Path] | None, report: ScanReport) -> list[FileFacts]:
         root = self.settings.root
+        found: list[FileFacts] = []
         if paths is None:
-            yield from self._walk_dir(str(root), "", report)
-            return
+            self._walk_dir(str(root), "", report, found)
+            return found
         for p in paths:
             start = Path(p) if Path(p).is_absolute() else root / p
             try:
@@ -251,19 +252,22 @@ class Reconciler:
             rel = self._rel(start)
             if stat.S_ISDIR(st.st_mode):
                 if rel == ".":
-                    yield from self._walk_dir(str(root), "", report)
+                    self._walk_dir(str(root), "", report, found)
                 elif not _ignored_folder(rel):
-                    yield from self._walk_dir(str(start), rel + "/", report)
+                    self._walk_dir(str(start), rel + "/", report, found)
             elif not is_ignored(PurePosixPath(rel)):
                 facts = self._identify(str(start), rel, st, report)
                 if facts:
-                    yield facts
+                    found.append(facts)
+        return found
 
-    def _walk_dir(self, folder: str, prefix: str, report: ScanReport) -> Iterator[FileFacts]:
-        """The files under `folder` (whose path relative to the root, with a closing "/", is `prefix`).
+    def _walk_dir(self, folder: str, prefix: str, report: ScanReport, found: list[FileFacts]) -> None:
+        """Adds to `found` the files under `folder` (whose path relative to the root, with a closing "/",
+        is `prefix`).
 
-        Strings and one compiled pattern, not pathlib and fnmatch: this loop runs for every file of the
-        archive on every scan, and for unchanged files it is nearly all a scan does (issue 19)."""
+        Strings, one compiled pattern and plain calls, not pathlib, fnmatch and nested generators: this
+        loop runs for every file of the archive on every scan, and for unchanged files it is nearly all a
+        scan does (issue 19)."""
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
@@ -287,7 +291,7 @@ class Reconciler:
                 is_dir = False  # the stat below reports it
             if is_dir:
                 if name not in IGNORED_DIRS and not (at_root and name == DRAFTS_FOLDER):
-                    yield from self._walk_dir(entry.path, rel + "/", report)
+                    self._walk_dir(entry.path, rel + "/", report, found)
                 continue
             if ignored_name(name):
                 continue
@@ -300,7 +304,7 @@ class Reconciler:
                 continue
             facts = self._identify(entry.path, rel, st, report)
             if facts:
-                yield facts
+                found.append(facts)
 
     def _identify(self, path: str, rel: str, st: os.stat_result, report: ScanReport) -> FileFacts | None:
         if stat.S_ISLNK(st.st_mode):
