@@ -45,6 +45,7 @@ def field_of(problem: Problem) -> str:
         ("title", "title"),
         ("to", "to"),
         ("request_to", "to"),
+        ("request_subject", "title"),
         ("body", "body"),
         ("attachment", "attachments"),
         ("cc", "cc"),
