@@ -204,6 +204,8 @@ def center() -> None:
 @click.argument("name")
 @click.option("--code", required=True, help="中心代码（大写字母，用于档号），例如 HL")
 @click.option("--host", required=True, help="挂靠单位，例如 金乡县人民医院")
+@click.option("--full-name", default="", help="中心全称，作请示的发文机关（默认：县名 + 中心名称）")
+@click.option("--doc-prefix", default="", help="中心自己的发文代字（请示编号用），例如 金护质控")
 @click.option("--director", default="", help="主任")
 @click.option("--deputy", multiple=True, help="副主任（可多次）")
 @click.option("--secretary", default="", help="秘书")
@@ -217,6 +219,8 @@ def center_add(
     name: str,
     code: str,
     host: str,
+    full_name: str,
+    doc_prefix: str,
     director: str,
     deputy: tuple[str, ...],
     secretary: str,
@@ -228,7 +232,8 @@ def center_add(
         director=director, deputies=deputy, secretary=secretary, members=member, term_start=term_start
     )
     arc = env.archive()
-    arc.add_center(env.actor, Center(name, code, host, roster), today=date.today())
+    added = Center(name, code, host, roster, full_name=full_name.strip(), doc_prefix=doc_prefix.strip())
+    arc.add_center(env.actor, added, today=date.today())
     show(f"已登记：{name}（{code}），挂靠单位 {host}")
     show(f"文件夹：{arc.root / name}")
 
@@ -1021,7 +1026,10 @@ def _make_draft(
     d = arc.draft(env.actor, request, today=date.today())
     show(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
     spec = d.content.spec
-    show(f"发文机关：{spec.signer}；主送：{spec.to}" + (f"；签发人：{spec.signed_by}" if spec.signed_by else ""))
+    show(
+        f"发文机关：{spec.signer}；主送：{spec.to}"
+        + (f"；签发人：{spec.signed_by}" if spec.signed_by else "")
+    )
     show(f"批准后编号：{spec.doc_prefix}〔{spec.year}〕N号")
     show(f"文件：{arc.root / (d.draft_path or '')}")
     show(f"报医政科审核；批准后运行：zhikong draft approve {d.id} --by 县卫生健康局医政科 --ref 批件号")

@@ -18,6 +18,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from zhikong.errors import ArchiveNotFound, ConflictError, SettingsError
+from zhikong.generator.docnumber import check_prefix
 from zhikong.private import private_dir
 from zhikong.textcheck import strip_unsafe, unsafe_characters
 
@@ -408,6 +409,8 @@ def add_center(settings: Settings, center: Center, *, year: int) -> Settings:
         raise SettingsError(
             f"中心代码应为 1–6 个大写字母（用于档号，例如 HL）：{center.code!r}",
         )
+    if center.doc_prefix and (wrong := check_prefix(center.doc_prefix)):
+        raise SettingsError("；".join(p.message for p in wrong))
     if center.name in settings.center_names():
         raise ConflictError(f"中心已经登记：{center.name}", hint="用 zhikong center list 查看已登记的中心。")
     if any(c.code == center.code for c in settings.centers):
@@ -417,6 +420,11 @@ def add_center(settings: Settings, center: Center, *, year: int) -> Settings:
     table["name"] = center.name
     table["code"] = center.code
     table["host"] = center.host
+    for key, value in (("full_name", center.full_name), ("doc_prefix", center.doc_prefix)):
+        if value:
+            table[key] = value
+    if center.request_head != "center":
+        table["request_head"] = center.request_head
     roster = tomlkit.table()
     roster["director"] = center.roster.director
     roster["deputies"] = list(center.roster.deputies)

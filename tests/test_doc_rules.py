@@ -315,3 +315,18 @@ def test_working_papers_render_as_before(run: Run, tmp_path: Path) -> None:
     data = data_file(tmp_path, "rectification_notice", {"doc_number": "金护质控〔2026〕5号"})
     run("render", "rectification_notice", str(data), "--out", str(out))
     assert "金护质控〔2026〕5号" in "".join(t for _, t in paragraphs(out))
+
+
+def test_center_add_takes_the_centers_own_prefix_and_name(run: Run, root: Path, tmp_path: Path) -> None:
+    run("center", "add", "病案质控中心", "--code", "BA", "--host", "金乡县中医院", "--director", "张伟",
+        "--doc-prefix", "金病案质控")  # fmt: skip
+    assert 'doc_prefix = "金病案质控"' in (root / "zhikong.toml").read_text(encoding="utf-8")
+    run("draft", "request", "--center", "病案质控中心", "--title", "关于开展病案质控培训的请示",
+        "--body", str(body_file(tmp_path)))  # fmt: skip
+    [d] = as_json(run("draft", "list", "--json"))
+    text = paragraphs(root / d["draft_path"])
+    assert text[0][1] == "金乡县病案质控中心文件"
+    assert re.fullmatch(r"\t金病案质控〔\d{4}〕  号\t签发人：张伟", text[1][1])
+    result = run("center", "add", "药事质控中心", "--code", "YS", "--host", "县医院", "--doc-prefix", "金药[2026]",
+                 expect=None)  # fmt: skip
+    assert result.exit_code != 0 and "含有数字" in result.output
