@@ -330,3 +330,28 @@ def test_center_add_takes_the_centers_own_prefix_and_name(run: Run, root: Path, 
     result = run("center", "add", "药事质控中心", "--code", "YS", "--host", "县医院", "--doc-prefix", "金药[2026]",
                  expect=None)  # fmt: skip
     assert result.exit_code != 0 and "含有数字" in result.output
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(not libreoffice.available(), reason="LibreOffice (soffice) 未安装")
+def test_headings_of_a_plan_print_in_the_heading_fonts(run: Run, tmp_path: Path) -> None:
+    """The printed fonts (pypdf, with the fontconfig stand-ins of zhikong/fonts.conf): 一、 in the 黑体
+    stand-in, （一） in the 楷体 one, body text and 1. in the 仿宋 one — as in a 通知."""
+    from pypdf import PdfReader
+
+    body = "总体情况如下。\n一、主要工作\n（一）召开会议\n1. 第一次会议"
+    out = tmp_path / "计划.docx"
+    run("render", "annual_plan", str(data_file(tmp_path, "annual_plan", {"body": body})), "--out", str(out))
+    pdf = libreoffice.convert(out, "pdf", tmp_path)
+    fonts: dict[str, set[str]] = {}
+
+    def visit(text: str, cm: object, tm: object, font: dict[str, Any] | None, size: float) -> None:
+        for wanted in ("总体情况", "主要工作", "召开会议", "第一次会议"):
+            if wanted in text and font:
+                fonts.setdefault(wanted, set()).add(str(font.get("/BaseFont", "")))
+
+    PdfReader(pdf).pages[0].extract_text(visitor_text=visit)
+    heiti, kaiti, fangsong = fonts["主要工作"], fonts["召开会议"], fonts["总体情况"]
+    assert heiti.isdisjoint(fangsong) and kaiti.isdisjoint(fangsong) and heiti.isdisjoint(kaiti), fonts
+    assert fonts["第一次会议"] == fangsong, fonts
+    assert any("Kai" in font for font in kaiti), fonts
