@@ -72,6 +72,7 @@ ACTION_LABELS: dict[str, str] = {
     "delete": "文件删除",
     "reappear": "文件重新出现",
     "restore": "恢复版本",
+    "dedupe": "删去重复副本",
     "classify": "人工归类",
     "record.edit": "修改著录信息",
     "record.upload": "网页上传",
