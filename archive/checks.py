@@ -81,7 +81,10 @@ class Upcoming:
 
     @property
     def message(self) -> str:
-        return f"{self.what}还剩 {self.days_left} 天（{self.due.month}月{self.due.day}日前，第{self.item}项还可得 {self.points:g} 分）"
+        return (
+            f"{self.what}还剩 {self.days_left} 天（{self.due.month}月{self.due.day}日前；"
+            f"到期未完成，第{self.item}项扣 {self.points:g} 分）"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"center": self.center, "year": self.year, "rule": self.rule, "item": self.item,

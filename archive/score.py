@@ -128,10 +128,10 @@ def _scored(item: Item, year: YearResult, findings: list[Finding]) -> ItemScore:
         )
     if pending:
         by = max(u.due for u in pending)
-        parts.append(
-            f"尚未完成，{by.month}月{by.day}日前还可得 {ceiling - score:g} 分："
-            + "；".join(u.what.rstrip("，") for u in pending[:4])
+        still = (
+            f"{by.month}月{by.day}日前还可得 {ceiling - score:g} 分" if ceiling > score else "本项已无分可得"
         )
+        parts.append(f"尚未完成，{still}：" + "；".join(u.what.rstrip("，") for u in pending[:4]))
     if not parts:
         parts.append("符合，依据见所列文件" if seen else "符合")
     return ItemScore(
