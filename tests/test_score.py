@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from archives import HL, YEAR_END, Y, complete_archive, gapped_archive, new_archive
+from archives import HL, YEAR_END, Y, assert_agree, complete_archive, gapped_archive, new_archive
 from click.testing import CliRunner
 from conftest import Run, as_json
 from docx import Document
@@ -38,6 +38,7 @@ def test_complete_archive_scores_full_marks_citing_files(tmp_path: Path, runner:
     assert items[1]["paths"] == ["zhikong.toml"]
     assert data["self_total"] == data["self_max"] == 66
     assert data["projected"] == 100 and data["tier"] == "优秀"
+    assert assert_agree(run, YEAR_END)["self_total"] == 66
 
     out = tmp_path / "考核评分表.docx"
     printed = run("score", "--center", HL, "--year", str(Y), "--as-of", YEAR_END, "--out", str(out))
@@ -72,6 +73,7 @@ def test_gaps_cost_points_and_the_provincial_rules_grade_in_four_tiers(
     assert data["projected"] == 86.5 and data["tier"] == "合格"
     basis = {i["no"]: i["basis"] for i in data["items"]}
     assert "第三季度" in basis[7] and "迟报" in basis[5]
+    assert_agree(run, YEAR_END)
 
     settings = Path(run.root) / "zhikong.toml"  # type: ignore[attr-defined]
     doc = tomlkit.parse(settings.read_text(encoding="utf-8"))
@@ -160,6 +162,8 @@ def test_all_ranks_and_forces_the_distribution(four_centers, tmp_path: Path) -> 
     book = load_workbook(out).active
     assert [c.value for c in book[1]][:3] == ["名次", "质控中心", "自查得分"]
     assert book.cell(2, 2).value == "病案质控中心" and book.cell(5, 7).value == "不合格"
+    for name in ("病案质控中心", "药事质控中心", "检验质控中心", "麻醉质控中心"):
+        assert_agree(run, f"{Y}-03-01", center=name)
     text = run("score", "--all", "--year", str(Y), "--as-of", f"{Y}-03-01").output
     assert "按比例：优秀" in text
     assert "二者选一" in run("score", expect=2).output
