@@ -103,6 +103,11 @@ class _Batch(WriteBatch):
     def __init__(self, writer: Any) -> None:
         self._writer = writer
 
+    def release(self) -> Any:
+        """The writer, no longer held by this batch (a batch used after its block fails)."""
+        writer, self._writer = self._writer, None
+        return writer
+
     def upsert(self, doc: IndexDoc) -> None:
         self._writer.delete_documents_by_term("record_id", str(doc.record_id))
         self._writer.add_document(_document(doc))
@@ -337,15 +342,15 @@ class TantivyIndex(SearchIndex):
 
     @contextmanager
     def writer(self) -> Iterator[WriteBatch]:
-        writer = self._writer(32, 1)
+        # The writer is dropped as soon as the block ends (the batch the caller may still hold lets go of
+        # it): its lock goes with it, and a merge its commit may have started is abandoned.
+        batch = _Batch(self._writer(32, 1))
         try:
-            yield _Batch(writer)
+            yield batch
         except BaseException:
-            writer.rollback()
-            del writer
+            batch.release().rollback()
             raise
-        writer.commit()
-        del writer  # dropped at once: the lock goes, and a merge it may have started is abandoned
+        batch.release().commit()
 
     def compact(self) -> bool:
         """tantivy's own merge policy (segments of similar size, eight at a time), waited for."""

@@ -425,3 +425,20 @@ def test_whoosh_merges_while_a_batch_commits(tmp_path: Path, monkeypatch: pytest
     assert 3 not in _ids(ix, "记录3号") and 5 not in _ids(ix, "记录5号") and _ids(ix, "整改报告") == [5]
     assert _ids(ix, "记录4号")[0] == 4 and _ids(ix, "记录74号")[0] == 74
     assert len(_ids(ix, "院感督查", SearchFilters())) == 20
+
+
+def test_a_second_writer_waits_then_is_told_the_index_is_busy(
+    tmp_path: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from zhikong.indexer.index import IndexBusy
+
+    monkeypatch.setattr("zhikong.indexer.index._LOCK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr("zhikong.indexer.engine_tantivy._LOCK_TIMEOUT_S", 0.3)
+    first = SearchIndex.open(tmp_path / "ix", engine=engine)
+    second = SearchIndex.open(tmp_path / "ix", engine=engine)
+    with first.writer() as w:
+        w.upsert(_doc(1, "院感督查"))
+        with pytest.raises(IndexBusy, match="正被另一个 zhikong 进程写入"), second.writer() as other:
+            other.upsert(_doc(2, "护理会议"))
+    _add(second, _doc(2, "护理会议"))  # free again once the first has committed
+    assert sorted(second.record_ids()) == [1, 2]
