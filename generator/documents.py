@@ -7,9 +7,10 @@ written, all of them at once, and every document type gets the same rules (``gen
 
 - dates in the standard form (2026年3月5日), 发文字号 in the standard form;
 - body lines that start 一、 （一） 1. （1） set in the heading styles the notice uses (黑体, 楷体, 仿宋);
-- a **red-headed** document (one with a 公文版头 paragraph: 通知, 请示, 函, 纪要, or a user's copy) comes out
-  only as a 送审稿 without a number: the numbered final exists only through approval
-  (``zhikong draft … → zhikong draft approve``, ``archive.drafts``), so a number in the data is refused.
+- a **red-headed** document (a 公文版头 paragraph: 通知, 请示, 函, 纪要, a user's copy; or red text opening a
+  user's own template) comes out only as a 送审稿 without a number: the numbered final exists only through
+  approval (``zhikong draft … → zhikong draft approve``, ``archive.drafts``), so a number in the data is
+  refused.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from zhikong.generator.render import (
     TEMPLATES_DIR,
     check_data_doc_number,
     load_data,
-    paragraph_styles,
+    red_head,
     render_template,
     shipped_templates,
     template_variables,
@@ -95,7 +96,7 @@ def render_document(template: str, data_file: Path, out: Path) -> Rendered:
     if kind is not None:
         render_notice(spec_from_data(data, kind), out, template=path)
         return Rendered(KINDS[kind], draft=True)
-    red = gb.S_ORGAN in paragraph_styles(path)
+    red = red_head(path, gb.S_ORGAN)
     variables = template_variables(path)
     prepared, problems = prepare_data(data, variables, red_headed=red, label=LABELS.get(template, ""))
     if problems:

@@ -133,10 +133,24 @@ def _text(value: Any) -> str:
     return xml_safe(value.strip()) if isinstance(value, str) else ""
 
 
-def paragraph_styles(template: Path, limits: RenderLimits = DEFAULT_LIMITS) -> set[str]:
-    """The names of the paragraph styles the template's body uses (a red head is a 公文版头 paragraph)."""
+def red_head(template: Path, organ_style: str, limits: RenderLimits = DEFAULT_LIMITS) -> bool:
+    """Does the template open with a red head (版头)? A paragraph in the organ-mark style ``organ_style``
+    (公文版头: our templates and copies of them), or red text among its first paragraphs (a user's own
+    red head, formatted by hand in Word)."""
     document = open_template(template, limits).docx
-    return {p.style.name for p in document.paragraphs if p.style is not None}
+    paragraphs = document.paragraphs
+    if any(p.style is not None and p.style.name == organ_style for p in paragraphs):
+        return True
+    return any(_red(run.font.color) for p in paragraphs[:5] for run in p.runs if run.text.strip())
+
+
+def _red(color: Any) -> bool:
+    """Red as a red head is printed: a strong red (FF0000, C00000 …), not a dark or pinkish one."""
+    rgb = color.rgb if color is not None and color.type is not None else None
+    if not isinstance(rgb, tuple):  # no colour, or a theme colour
+        return False
+    red, green, blue = rgb
+    return red >= 0xB0 and green <= 0x40 and blue <= 0x40
 
 
 def check_data_doc_number(data: Mapping[str, Any]) -> list[Problem]:

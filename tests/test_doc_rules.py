@@ -355,3 +355,37 @@ def test_headings_of_a_plan_print_in_the_heading_fonts(run: Run, tmp_path: Path)
     assert heiti.isdisjoint(fangsong) and kaiti.isdisjoint(fangsong) and heiti.isdisjoint(kaiti), fonts
     assert fonts["第一次会议"] == fangsong, fonts
     assert any("Kai" in font for font in kaiti), fonts
+
+
+def test_a_users_own_red_head_made_by_hand_is_a_draft_too(run: Run, tmp_path: Path) -> None:
+    """A template a secretary made in Word, its red head typed in red by hand (no 公文版头 style)."""
+    from docx.shared import RGBColor
+
+    document = Document()
+    head = document.add_paragraph().add_run("金乡县护理质量控制中心文件")
+    head.font.color.rgb = RGBColor(0xFF, 0x00, 0x00)
+    document.add_paragraph("{{ doc_number }}")
+    document.add_paragraph("{{ title }}")
+    document.add_paragraph("{{ body }}")
+    template = tmp_path / "自制红头.docx"
+    document.save(str(template))
+    data = tmp_path / "数据.json"
+    values = {"doc_number": "金护质控〔2026〕3号", "title": "关于开会的通知", "body": "定于3月15日开会。"}
+    data.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "o.docx"
+    assert (
+        "发文字号在批准时才分配"
+        in run("render", str(template), str(data), "--out", str(out), expect=8).output
+    )
+    data.write_text(
+        json.dumps({**values, "doc_number": "", "doc_prefix": "金护质控", "year": 2026}, ensure_ascii=False),
+        "utf-8",
+    )
+    run("render", str(template), str(data), "--out", str(out))
+    assert "送审稿" in headers(out) and "金护质控〔2026〕  号" in [t for _, t in paragraphs(out)]
+    # The same template in black is a working paper: it renders with its number, as before.
+    head.font.color.rgb = RGBColor(0, 0, 0)
+    document.save(str(template))
+    data.write_text(json.dumps(values, ensure_ascii=False), encoding="utf-8")
+    run("render", str(template), str(data), "--out", str(out))
+    assert "金护质控〔2026〕3号" in [t for _, t in paragraphs(out)] and headers(out) == ""
