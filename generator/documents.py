@@ -42,6 +42,7 @@ from zhikong.generator.notice import (
     render_notice,
     with_attachment_files,
 )
+from zhikong.generator.ooxml import insert_ordered
 from zhikong.generator.render import (
     TEMPLATES_DIR,
     check_data_doc_number,
@@ -215,11 +216,15 @@ def set_heading_styles(document: Any) -> None:
             continue
         made = body_paragraphs(line, styles)[0]
         old = paragraph._p
-        # The template's own paragraph properties (spacing, indents) stay; only the style changes.
+        # The template's own paragraph properties (spacing, indents) stay, in schema order; only the
+        # style changes.
         made_ppr = made.find(_PPR)
         for prop in old.pPr if old.pPr is not None else ():
             if prop.tag != _PSTYLE:
-                made_ppr.append(copy.deepcopy(prop))
+                same = made_ppr.find(prop.tag)
+                if same is not None:
+                    made_ppr.remove(same)
+                insert_ordered(made_ppr, copy.deepcopy(prop))
         old.addprevious(made)
         old.getparent().remove(old)
 
