@@ -74,7 +74,15 @@ class Center:
     request_head: str = "center"
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "code": self.code, "host": self.host, "roster": vars(self.roster)}
+        return {
+            "name": self.name,
+            "code": self.code,
+            "host": self.host,
+            "roster": vars(self.roster),
+            "full_name": self.full_name,
+            "doc_prefix": self.doc_prefix,
+            "request_head": self.request_head,
+        }
 
 
 @dataclass(frozen=True)

@@ -330,6 +330,11 @@ def test_center_add_takes_the_centers_own_prefix_and_name(run: Run, root: Path, 
     result = run("center", "add", "药事质控中心", "--code", "YS", "--host", "县医院", "--doc-prefix", "金药[2026]",
                  expect=None)  # fmt: skip
     assert result.exit_code != 0 and "含有数字" in result.output
+    listed = {c["name"]: c for c in as_json(run("center", "list", "--json"))}
+    assert (
+        listed["病案质控中心"]["doc_prefix"] == "金病案质控"
+        and listed["病案质控中心"]["request_head"] == "center"
+    )
 
 
 @pytest.mark.libreoffice
