@@ -465,6 +465,26 @@ def _filed(
         )
 
 
+def _indicator_plan(ctx: _Ctx) -> None:
+    """J14(4): one core indicator and several key indicators. A plan that names no key indicators is a
+    missing part (缺项), which costs `cost_partial`."""
+    rule = "indicator_plan.exists"
+    _filed(ctx, rule, "核心指标提升计划", ("工作计划",), False, False)
+    found = ctx.looked_at.get(rule, ())
+    words = tuple(ctx.params(rule).get("key_words", ()))
+    if not found or not words:
+        return
+    plans = [r for r in ctx.fy.records if r.path in found]
+    if any(any(w in (ctx.text(r.id) or "") or w in label_of(r) for w in words) for r in plans):
+        return
+    due = _month_day(ctx.fy.year, str(ctx.params(rule)["due"]))
+    what = f"核心指标提升计划未列出重点指标（{'、'.join(words)}）"
+    if ctx.as_of > due:
+        ctx.add(rule, what, found, cost=ctx.cost(rule, "cost_partial"), partial=True)
+    else:
+        ctx.pend(rule, f"{what}，", due, ctx.cost(rule, "cost_partial"))
+
+
 def _standards(ctx: _Ctx) -> None:
     rule = "standards.exists"
     due = _month_day(ctx.fy.year, str(ctx.params(rule)["due"]))
@@ -785,7 +805,7 @@ YEAR_RULES: tuple[Callable[[_Ctx], None], ...] = (
     _meetings,
     _competition,
     _case_reviews,
-    lambda c: _filed(c, "indicator_plan.exists", "核心指标提升计划", ("工作计划",), False, False),
+    _indicator_plan,
     lambda c: _filed(c, "plan.annual", "年度工作计划", ("工作计划",), True, True),
     lambda c: _filed(c, "summary.half_year", "半年工作总结", ("总结",), True, True),
     lambda c: _filed(c, "summary.annual", "年度工作总结", ("总结",), True, True),

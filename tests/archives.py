@@ -62,7 +62,7 @@ def write_year(root: Path, *, gaps: bool = False, work_rules: bool = False) -> N
     docx(base / "工作计划" / f"{Y}年护理质控工作计划.docx", f"{Y}年护理质控工作计划",
          "落实护理核心制度，开展基层卫生院护理质控督查。", "金乡县护理质控中心", f"{Y}年1月10日")  # fmt: skip
     docx(base / "工作计划" / f"{Y}年护理核心指标提升计划.docx", f"{Y}年护理核心指标提升计划",
-         "监测跌倒发生率、压力性损伤发生率等核心指标。", f"{Y}年2月1日")  # fmt: skip
+         "核心指标：跌倒发生率；重点指标：压力性损伤发生率、非计划拔管率。", f"{Y}年2月1日")  # fmt: skip
     half_date = f"{Y}年8月20日" if gaps else f"{Y}年7月5日"
     docx(base / "工作总结" / f"{Y}年上半年护理质控工作总结.docx", "上半年护理质控工作总结",
          "上半年开展督查与数据分析。", "金乡县护理质控中心", half_date)  # fmt: skip
