@@ -298,12 +298,13 @@ class _Ctx:
     def add(
         self, rule: str, message: str, paths: Iterable[str] = (), *, cost: float | None = None, **details: Any
     ) -> None:
-        """A finding of `rule`: it costs `cost` points (default: the rule's `cost`) on the rule's item."""
+        """A finding of `rule`: it costs `cost` points (default: the rule's `cost`) on the rule's item, never
+        more than the item is worth (扣完为止: three quarters missing cost item 7's 5 points, not 6)."""
         r: CheckRule = self.rules.check(rule)
+        cost = min(self.cost(rule) if cost is None else cost, self.rules.item(r.item).max)
         self.findings.append(
             Finding(
-                rule, self.fy.center.name, self.fy.year, r.article, r.item, message, tuple(paths), details,
-                self.cost(rule) if cost is None else cost,
+                rule, self.fy.center.name, self.fy.year, r.article, r.item, message, tuple(paths), details, cost,
             )
         )  # fmt: skip
 
@@ -758,7 +759,7 @@ def _roster(rules: RuleSet, center: Center, year: int, as_of: date) -> Finding |
         "；".join(problems),
         (SETTINGS_FILE,),
         {"problems": problems},
-        float(p["cost"]) * len(problems),
+        min(float(p["cost"]) * len(problems), rules.item(r.item).max),
     )
 
 
