@@ -39,7 +39,7 @@ from zhikong.indexer.index import (
     _fields,
 )
 from zhikong.indexer.query import Probe
-from zhikong.indexer.ranking import K1, Candidate, Source, frequencies, idf
+from zhikong.indexer.ranking import K1, Candidate, ProbeCache, Source, frequencies, idf
 from zhikong.indexer.termtext import term_text
 from zhikong.private import private_dir, private_file
 
@@ -131,7 +131,7 @@ class _Source:
         self.deleted: frozenset[int] = frozenset()  # tantivy never returns a deleted document
         self._cache: OrderedDict[tuple[str, str], _Postings] = OrderedDict()
         self._cached = 0
-        self.probes: dict[Any, Any] = {}
+        self.probes = ProbeCache()
 
     def postings(self, field: str, term: str) -> _Postings:
         key = (field, term)

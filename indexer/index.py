@@ -592,8 +592,8 @@ class WhooshIndex(SearchIndex):
         writer.commit(mergetype=NO_MERGE)
 
     def compact(self) -> bool:
-        """Merge the smallest segments, up to `COMPACT_MERGE_DOCS` documents, when there are more than
-        `COMPACT_MIN_SEGMENTS`; each call one bounded merge (called again while the archive stays idle,
+        """Merge the smallest segments (two or more), up to `COMPACT_MERGE_DOCS` documents, when there are
+        more than `COMPACT_MIN_SEGMENTS`; each call one bounded merge (called again while the archive stays idle,
         the next tier). The merge is written without the write lock, so a batch (a watched file, an
         upload) commits meanwhile; the lock is taken only to swap the merged segment in, carrying over
         deletions committed during the merge. False when there was nothing to merge, or the segments
@@ -602,7 +602,7 @@ class WhooshIndex(SearchIndex):
 
         snapshot = self._ix._read_toc()
         chosen = _smallest(snapshot.segments, COMPACT_MERGE_DOCS)
-        if len(snapshot.segments) <= COMPACT_MIN_SEGMENTS or len(chosen) < COMPACT_MIN_SEGMENTS:
+        if len(snapshot.segments) <= COMPACT_MIN_SEGMENTS or len(chosen) < 2:
             return False
         deleted_then = {seg.segment_id(): set(seg.deleted_docs()) for seg in chosen}
         storage = self._ix.storage

@@ -54,7 +54,7 @@ class Source(Protocol):
 
     doc_count: int
     deleted: frozenset[int]
-    probes: dict[Any, Any]  # what each probe found (indexer.ranking keeps it there)
+    probes: ProbeCache  # what each probe found (kept there by indexer.ranking)
 
     def postings(self, field: str, term: str) -> _Postings: ...
 
@@ -85,7 +85,7 @@ class PostingSource:
         self._norms: dict[str, dict[int, float]] = {}
         self._cache: OrderedDict[tuple[str, str], _Postings] = OrderedDict()
         self._cached = 0
-        self.probes: dict[Any, Any] = {}
+        self.probes = ProbeCache()
         # Postings still list deleted documents until their segment is merged; they are dropped here.
         self.deleted = frozenset(
             offset + d for leaf, offset in self._leaves if leaf.has_deletions() for d in leaf.deleted_docs_set
@@ -168,17 +168,37 @@ class _Scored:
     terms: list[tuple[_Postings, float]]  # postings and boost·idf·(K1 + 1)
 
 
-_PROBES_KEPT = 4096
+class ProbeCache:
+    """What probes found, kept per generation: typed queries share most of theirs (质控, 工作, 督查 …).
+    Bounded by the document numbers held (a set of 20,000 is about a megabyte), the oldest dropped first."""
+
+    LIMIT = 400_000
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[Any, Any] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: Any) -> Any:
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+        return found
+
+    def put(self, key: Any, scored: Any) -> None:
+        self._kept[key] = scored
+        self._size += len(scored.docs) + 1
+        while self._size > self.LIMIT and len(self._kept) > 1:
+            _key, old = self._kept.popitem(last=False)
+            self._size -= len(old.docs) + 1
 
 
 def _probe(source: Source, probe: Probe) -> _Scored:
-    """What `probe` finds, kept per generation (`Source.probes`): typed queries share most of theirs."""
+    """What `probe` finds, kept per generation (`Source.probes`)."""
     key = (probe.field, probe.terms, probe.prefix, probe.boost)
-    found = source.probes.get(key)
+    found: _Scored | None = source.probes.get(key)
     if found is None:
-        if len(source.probes) >= _PROBES_KEPT:
-            source.probes.clear()
-        found = source.probes[key] = _find(source, probe)
+        found = _find(source, probe)
+        source.probes.put(key, found)
     return found
 
 
