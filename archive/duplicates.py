@@ -34,13 +34,27 @@ def _keep_first(rec: Record) -> tuple[bool, str, str]:
 
 
 def duplicate_groups(records: Iterable[Record]) -> list[list[Record]]:
-    """Active electronic records of one center sharing one checksum, two or more to a group, the copy to
-    keep first. Two centers each keeping the same county-wide notice is no duplicate: each archive needs it."""
+    """Active electronic records of one center and year sharing one checksum, two or more to a group, the
+    copy to keep first; a copy in 收件箱 (no year yet) joins the group of the filed copies.
+
+    Two centers each keeping the same county-wide notice is no duplicate (each archive needs it), nor is
+    one standard kept in each year's 质控标准/ (each year's box holds its own copy)."""
     by_sha: dict[tuple[str | None, str], list[Record]] = defaultdict(list)
     for rec in records:
         if rec.state == RecordState.ACTIVE and rec.kind == "electronic" and rec.sha256 and rec.size:
             by_sha[(rec.center, rec.sha256)].append(rec)
-    groups = [sorted(g, key=_keep_first) for g in by_sha.values() if len(g) > 1]
+    groups: list[list[Record]] = []
+    for same in by_sha.values():
+        by_year: dict[int | None, list[Record]] = defaultdict(list)
+        for rec in same:
+            by_year[rec.year].append(rec)
+        loose = by_year.pop(None, [])
+        years = [by_year[y] for y in sorted(by_year)]
+        if years:
+            years[0].extend(loose)
+        else:
+            years = [loose]
+        groups += [sorted(g, key=_keep_first) for g in years if len(g) > 1]
     return sorted(groups, key=lambda g: g[0].path)
 
 

@@ -347,8 +347,13 @@ def test_a_duplicate_is_reported_and_one_copy_kept(tmp_path: Path, runner: CliRu
     copy = root / BASE / f"{Y}-07-10 第二次工作会议" / "会议通知.docx"
     copy.parent.mkdir(parents=True)
     copy.write_bytes(notice.read_bytes())
+    standard(root, Y - 1)  # one standard kept in each year's 质控标准/: each year's box holds its own copy
+    kept_again = root / BASE / "质控标准" / "护理质量控制标准.docx"
+    kept_again.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / HL / str(Y - 1) / "质控标准" / "护理质量控制标准.docx", kept_again)
     run("scan")
     findings = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))
+    assert len([f for f in findings if f["rule"] == "record.duplicate"]) == 1
     dup = next(f for f in findings if f["rule"] == "record.duplicate")
     kept, extra = dup["details"]["keep"], dup["details"]["extra"]
     assert kept == notice.relative_to(root).as_posix() and extra == [copy.relative_to(root).as_posix()]
