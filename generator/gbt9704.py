@@ -409,8 +409,9 @@ def break_title(title: str, capacity: float = TITLE_UNITS) -> list[str]:
     """The title's lines: broken between words (rjieba), balanced, 梯形 or 菱形, no line under 3 characters.
 
     GB/T 9704 §7.3.1: 标题回行时，要做到词意完整，排列对称，长短适宜，间距恰当，标题排列应当使用梯形或菱形.
-    A title that fits one line stays whole; a word longer than a line is the only place a break falls
-    inside a word.
+    A title that fits one line stays whole; a break falls inside a word only when no split at word
+    boundaries fits (a word longer than a line). Two and three lines are searched exhaustively (with the
+    梯形/菱形 rule); longer titles, which the standard does not expect, by dynamic programming.
     """
     import rjieba  # the segmenter the search index uses
 
@@ -418,55 +419,78 @@ def break_title(title: str, capacity: float = TITLE_UNITS) -> list[str]:
     total = text_units(title)
     if total <= capacity or len(title) < 6:
         return [title]
-    cuts: list[int] = []
-    position = 0
     words = rjieba.cut(title)
+    word_ends: set[int] = set()
+    position = 0
     for index, word in enumerate(words):
         position += len(word)
         following = words[index + 1] if index + 1 < len(words) else ""
         if word.isascii() and word[-1:].isdigit() and following.startswith(_UNITS_AFTER_NUMBER):
             continue  # “2026年”, “3次” stay together
-        cuts.append(position)
-    inner = [c for c in cuts[:-1] if 0 < c < len(title)]
-    # A word longer than a line may be split anywhere inside it (a penalty keeps this a last resort).
-    forced = [i for i in range(1, len(title)) if i not in inner]
-    best: tuple[float, list[str]] | None = None
+        word_ends.add(position)
+    prefix = [0.0]
+    for ch in title:
+        prefix.append(prefix[-1] + text_units(ch))
     lines_needed = max(2, int(-(-total // capacity)))
     for count in range(lines_needed, lines_needed + 2):
-        for allowed, penalty in ((inner, 0.0), (sorted(inner + forced), 1000.0)):
-            for breaks in itertools.combinations(allowed, count - 1):
-                parts = [title[a:b] for a, b in itertools.pairwise((0, *breaks, len(title)))]
-                cost = _title_cost(parts, capacity)
-                if cost is None:
-                    continue
-                extra = penalty * sum(1 for b in breaks if b not in inner)
-                if best is None or cost + extra < best[0]:
-                    best = (cost + extra, parts)
-            if best is not None:
-                return best[1]
+        for inside_words in (False, True):
+            found = _best_breaks(title, prefix, word_ends, count, capacity, inside_words)
+            if found is not None:
+                return [title[a:b] for a, b in itertools.pairwise((0, *found, len(title)))]
     return [title]
 
 
-def _title_cost(parts: list[str], capacity: float) -> float | None:
-    widths = [text_units(part) for part in parts]
-    if max(widths) > capacity or min(len(part) for part in parts) < 3:
-        return None
-    if any(part.startswith(_NO_LINE_START) for part in parts[1:]) or any(
-        part.endswith(_NO_LINE_END) for part in parts[:-1]
-    ):
-        return None
-    mean = sum(widths) / len(widths)
-    cost = sum((w - mean) ** 2 for w in widths)
-    # 梯形 (each line longer, or each shorter, than the one above) or 菱形 (longest in the middle);
-    # an hourglass is neither.
-    inner_short = any(
-        widths[i] < widths[i - 1] - 1 and widths[i] < widths[i + 1] - 1 for i in range(1, len(widths) - 1)
-    )
-    if inner_short:
-        cost += 50
-    cost += sum(8 for part in parts[1:] if part.startswith(_TITLE_WEAK_START))
-    cost += sum(8 for part in parts[:-1] if part.endswith(_TITLE_WEAK_END))
-    return cost
+def _best_breaks(
+    title: str, prefix: list[float], word_ends: set[int], count: int, capacity: float, inside_words: bool
+) -> tuple[int, ...] | None:
+    """The break positions of the cheapest split of ``title`` into ``count`` lines, or None."""
+    n = len(title)
+    mean = prefix[n] / count
+    allowed = [i for i in range(3, n - 2) if inside_words or i in word_ends]
+
+    def line_cost(a: int, b: int) -> float | None:
+        width = prefix[b] - prefix[a]
+        if width > capacity or b - a < 3:
+            return None
+        if (a and title[a] in _NO_LINE_START) or (b < n and title[b - 1] in _NO_LINE_END):
+            return None
+        cost = (width - mean) ** 2
+        cost += 8 * (a > 0 and title[a] in _TITLE_WEAK_START) + 8 * (
+            b < n and title[b - 1] in _TITLE_WEAK_END
+        )
+        return cost + (1000 if b < n and b not in word_ends else 0)
+
+    if count <= 3:
+        best: tuple[float, tuple[int, ...]] | None = None
+        for breaks in itertools.combinations(allowed, count - 1):
+            bounds = (0, *breaks, n)
+            costs = [line_cost(a, b) for a, b in itertools.pairwise(bounds)]
+            if any(cost is None for cost in costs):
+                continue
+            total = sum(c for c in costs if c is not None)
+            if count == 3:
+                widths = [prefix[b] - prefix[a] for a, b in itertools.pairwise(bounds)]
+                if widths[1] < widths[0] - 1 and widths[1] < widths[2] - 1:
+                    total += 50  # an hourglass is neither 梯形 nor 菱形
+            if best is None or total < best[0]:
+                best = (total, breaks)
+        return best[1] if best else None
+    # Longer titles: the cheapest split by dynamic programming over (lines so far, where the last ends).
+    table: dict[tuple[int, int], tuple[float, tuple[int, ...]]] = {(0, 0): (0.0, ())}
+    for line in range(1, count + 1):
+        for end in [n] if line == count else allowed:
+            options = []
+            for start in [0, *allowed]:
+                if start >= end or (line - 1, start) not in table:
+                    continue
+                step = line_cost(start, end)
+                if step is not None:
+                    cost, breaks = table[(line - 1, start)]
+                    options.append((cost + step, (*breaks, end) if end < n else breaks))
+            if options:
+                table[(line, end)] = min(options)
+    result = table.get((count, n))
+    return result[1] if result else None
 
 
 def finish(doc: Any, *, fonts: str = DEFAULT_FONT_PROFILE, title: str = "", organ: str = "") -> None:
