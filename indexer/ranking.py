@@ -172,7 +172,7 @@ class ProbeCache:
     """What probes found, kept per generation: typed queries share most of theirs (质控, 工作, 督查 …).
     Bounded by the document numbers held (a set of 20,000 is about a megabyte), the oldest dropped first."""
 
-    LIMIT = 400_000
+    LIMIT = 1_000_000
 
     def __init__(self) -> None:
         self._kept: OrderedDict[Any, Any] = OrderedDict()
