@@ -416,6 +416,11 @@ def test_generated_files_are_valid_wordprocessingml(pdfs: dict[str, Path]) -> No
         "attach",
         "long_organ",
         "windows_fonts",
+        "marks",
+        "seal",
+        "signature_stamp",
+        "letter",
+        "files_notice",
         *(n for n in pdfs if n.startswith("tpl_")),
     ):
         docx = pdfs[name].parent.parent / f"{name}.docx"
