@@ -45,10 +45,13 @@ def duplicate_groups(records: Iterable[Record]) -> list[list[Record]]:
             by_sha[(rec.center, rec.sha256)].append(rec)
     groups: list[list[Record]] = []
     for same in by_sha.values():
-        by_year: dict[int | None, list[Record]] = defaultdict(list)
+        by_year: dict[int, list[Record]] = defaultdict(list)
+        loose: list[Record] = []  # in 收件箱, no year yet
         for rec in same:
-            by_year[rec.year].append(rec)
-        loose = by_year.pop(None, [])
+            if rec.year is None:
+                loose.append(rec)
+            else:
+                by_year[rec.year].append(rec)
         years = [by_year[y] for y in sorted(by_year)]
         if years:
             years[0].extend(loose)
