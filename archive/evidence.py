@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -66,17 +67,39 @@ def kinds_of(params: dict[str, Any]) -> tuple[Kind, ...]:
 
 
 class Subjects:
-    """Subject words and their synonyms (the search's synonym list), found in what a record is about."""
+    """Subject words and their synonyms (the search's synonym list, `synonyms` in zhikong.toml), found in
+    what a record is about.
+
+    The list is read here rather than through `indexer.analysis.Synonyms`, which imports Whoosh: `check`
+    starts without the search index. The format is the same (one group a line, `#` comments), and so is a
+    word's expansion: its group, and a group's term inside it swapped for the others (院感督查 → 医院感染督查);
+    tests/test_assessment_rules.py holds the two to the same answers.
+    """
 
     def __init__(self, synonyms_path: Path | None = None) -> None:
-        from zhikong.indexer.analysis import Synonyms  # the search's own list: one place to add 病案 = 病历
-
-        self._synonyms = Synonyms.load(synonyms_path)
+        source = synonyms_path or Path(str(resources.files("zhikong.indexer").joinpath("synonyms.txt")))
+        self._groups: dict[str, tuple[str, ...]] = {}
+        for line in source.read_text(encoding="utf-8").splitlines():
+            members = tuple(dict.fromkeys(line.split("#", 1)[0].split()))
+            for word in members:
+                self._groups[word] = tuple(dict.fromkeys(self._groups.get(word, ()) + members))
         self._cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def of(self, word: str) -> list[str]:
+        """`word` and its forms with one synonym swapped in."""
+        if word in self._groups:
+            return list(self._groups[word])
+        found = [(word.find(t), t) for t in self._groups if len(t) > 1 and t in word]
+        spans = [(i, i + len(t), t) for i, t in found]
+        outer = [s for s in spans if not any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
+        result = [word]
+        for start, end, term in outer:
+            result += [word[:start] + alt + word[end:] for alt in self._groups[term] if alt != term]
+        return list(dict.fromkeys(result))
 
     def variants(self, words: tuple[str, ...]) -> tuple[str, ...]:
         if words not in self._cache:
-            found = {v for w in words for v in self._synonyms.variants(w)} | set(words)
+            found = {v.lower() for w in words for v in self.of(w)} | {w.lower() for w in words}
             self._cache[words] = tuple(sorted(found, key=len, reverse=True))
         return self._cache[words]
 
@@ -120,8 +143,8 @@ def counts(rec: Record, kind: Kind, text: Text, subjects: Subjects) -> bool:
             return False
     if _excluded(rec, kind):
         return False
-    if kind.subjects:
-        body = about(rec, text)
+    if kind.subjects:  # compared in lower case, as the search does (MDRO, mdro)
+        body = about(rec, text).lower()
         return any(v in body for v in subjects.variants(kind.subjects))
     return True
 

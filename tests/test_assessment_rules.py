@@ -51,3 +51,30 @@ def test_a_rule_set_that_scores_a_check_nowhere_is_refused(tmp_path: Path, runne
         refused = run(command, *args, expect=3)
         assert "考核规则集" in refused.output and "meetings.count" in refused.output
         assert "Traceback" not in refused.output
+
+
+def test_subjects_expand_as_the_search_expands_them() -> None:
+    from zhikong.archive.evidence import Subjects
+    from zhikong.indexer.analysis import Synonyms
+
+    ours, search = Subjects(), Synonyms.load()
+    rules = load_rules("jinxiang-2026")
+    words = {w for r in rules.checks.values() for k in kinds_of(r.params) for w in k.subjects}
+    assert {"院感", "病历", "核心制度"} <= words
+    for word in sorted(words | {"院感督查", "质控中心"}):
+        assert {v.lower() for v in ours.of(word)} == set(search.variants(word, limit=100)), word
+    assert "感控" in ours.of("院感") and "病案" in ours.of("病历")
+
+
+def test_check_starts_without_the_search_index(tmp_path: Path, runner: CliRunner) -> None:
+    import subprocess
+    import sys
+
+    run = complete_archive(tmp_path, runner)
+    probe = (
+        "import sys\nfrom click.testing import CliRunner\nfrom zhikong.cli import cli\n"
+        f"CliRunner().invoke(cli, ['--root', {str(run.root)!r}, 'check', '--json'])\n"  # type: ignore[attr-defined]
+        "print('whoosh' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
