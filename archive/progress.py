@@ -66,7 +66,8 @@ class _LineCounter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            name = os.path.basename(str(record.args[0] if record.args else "")).replace("\n", " ")
+            args = record.args if isinstance(record.args, tuple) else ()
+            name = os.path.basename(str(args[0] if args else "")).replace("\n", " ")
             with open(self.path, "a", encoding="utf-8") as f:
                 f.write(name + "\n")
         except Exception:  # progress must never break the work it reports
