@@ -561,7 +561,9 @@ def dedupe(env: Env, path: str) -> None:
     """删去重复的一份：PATH 与文件夹中另一个文件内容完全相同（zhikong check 的 record.duplicate 会列出）。
     仅存的一份不能删；删去的内容仍保留副本，记入审计日志。"""
     done = env.archive().dedupe(env.actor, path, cwd=Path.cwd())
-    show(f"已删去重复的一份：{done.removed}（保留 {done.kept}；内容副本仍在档案库中，可用 zhikong restore 找回）")
+    show(
+        f"已删去重复的一份：{done.removed}（保留 {done.kept}；内容副本仍在档案库中，可用 zhikong restore 找回）"
+    )
 
 
 def _day_or_clear_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -1480,13 +1482,7 @@ def _print_sheet(sheet: ScoreSheet) -> None:
     metavar="天数",
     help="提醒多少天内到期的事项（默认取 zhikong.toml 的 remind_days，未设为 30）",
 )
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON 数组（只有问题）")
-@click.option(
-    "--reminders",
-    "with_reminders",
-    is_flag=True,
-    help='与 --json 同用：输出 {"findings": 问题, "reminders": 提醒}',
-)
+@click.option("--json", "as_json", is_flag=True, help='输出 JSON：{"findings": 问题, "reminders": 提醒}')
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="另存检查报告 .docx 或 .xlsx")
 @click.pass_obj
 def check(
@@ -1496,7 +1492,6 @@ def check(
     as_of: date | None,
     within: int | None,
     as_json: bool,
-    with_reminders: bool,
     out: Path | None,
 ) -> None:
     """合规检查：按管理办法逐条检查各中心各年度的档案，列出会扣分的问题（每条注明扣几分），另列即将到期的
@@ -1505,7 +1500,7 @@ def check(
         env.actor, as_of=as_of or date.today(), center=center_name, year=year, out=out, within=within
     )
     if as_json:
-        emit_json(report.to_json_with_reminders() if with_reminders else report.to_json())
+        emit_json(report.to_json_with_reminders())
     else:
         _print_findings(report)
         if out is not None:

@@ -144,7 +144,7 @@ def assert_agree(run: Runner, as_of: str, center: str = HL, year: int = Y) -> di
     """`score` is `check`: each archive item scores its maximum, less the cost of every finding `check`
     reports on it, less the points of what is still missing before its deadline; returns the sheet."""
     report = as_json(
-        run("check", "--json", "--reminders", "--within", "366", "--center", center, "--year", str(year),
+        run("check", "--json", "--within", "366", "--center", center, "--year", str(year),
             "--as-of", as_of, expect=None)
     )  # fmt: skip
     sheet = as_json(run("score", "--json", "--center", center, "--year", str(year), "--as-of", as_of))

@@ -228,7 +228,7 @@ def test_not_yet_due_is_not_done_and_check_reminds(tmp_path: Path, runner: CliRu
     assert sheet["to_earn"] > 0
 
     def reminders(day: str, *extra: str) -> list[dict[str, Any]]:
-        report = as_json(run("check", "--json", "--reminders", "--as-of", day, *extra, expect=None))
+        report = as_json(run("check", "--json", "--as-of", day, *extra, expect=None))
         assert all("还剩" in r["message"] for r in report["reminders"])
         return report["reminders"]
 
@@ -252,7 +252,7 @@ def test_not_yet_due_is_not_done_and_check_reminds(tmp_path: Path, runner: CliRu
                         encoding="utf-8")  # fmt: skip
     assert "summary.half_year" in {r["rule"] for r in reminders(f"{Y}-06-20")}
     # reminders are never findings: on 20 July with the summary missing, check still exits 0 for it
-    report = as_json(run("check", "--json", "--reminders", "--as-of", f"{Y}-07-20", expect=None))
+    report = as_json(run("check", "--json", "--as-of", f"{Y}-07-20", expect=None))
     assert "summary.half_year" not in {f["rule"] for f in report["findings"]}
 
 
@@ -261,12 +261,12 @@ def test_open_rectification_is_reminded_before_its_deadline(tmp_path: Path, runn
     root: Path = run.root  # type: ignore[attr-defined]
     inspection(root, f"{Y}-05-10", "院感防控督查", "院感防控", FULL_LOOP[:2])
     run("scan")
-    report = as_json(run("check", "--json", "--reminders", "--as-of", f"{Y}-06-25", expect=None))
+    report = as_json(run("check", "--json", "--as-of", f"{Y}-06-25", expect=None))
     loop = next(r for r in report["reminders"] if r["rule"] == "inspection.closed_loop")
     assert loop["due"] == f"{Y}-07-09" and loop["days_left"] == 15 and "整改报告" in loop["message"]
     assert loop["points"] == 7
     assert_agree(run, f"{Y}-06-25")
-    after = as_json(run("check", "--json", "--as-of", f"{Y}-07-10", expect=1))
+    after = as_json(run("check", "--json", "--as-of", f"{Y}-07-10", expect=1))["findings"]
     assert "inspection.closed_loop" in {f["rule"] for f in after}
 
 
@@ -286,7 +286,9 @@ def test_folder_dates_as_people_type_them(folder: str, tmp_path: Path, runner: C
     run("scan")
     rec = next(r for r in as_json(run("ls", "--json")) if r["path"].endswith("病例抽查记录.docx"))
     assert rec["activity"] == "三季度病例抽查" and rec["activity_date"] == f"{Y}-09-18", rec
-    findings = as_json(run("check", "--json", "--as-of", f"{Y}-10-01", "--year", str(Y), expect=None))
+    findings = as_json(run("check", "--json", "--as-of", f"{Y}-10-01", "--year", str(Y), expect=None))[
+        "findings"
+    ]
     assert not [f for f in findings if f["rule"] == "case_review.quarterly" and 3 in f["details"]["missing"]]
 
 
@@ -312,7 +314,7 @@ def test_an_undated_folder_is_named_with_a_suggestion(tmp_path: Path, runner: Cl
     root: Path = run.root  # type: ignore[attr-defined]
     docx(root / HL / f"{Y}年" / "院感督导" / "督查记录.docx", "院感督导记录", "督导手卫生。")
     run("scan")
-    found = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))
+    found = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))["findings"]
     odd = next(f for f in found if f["rule"] == "folder.name")
     assert odd["paths"] == [f"{HL}/{Y}年/院感督导"] and f"{Y}-09-18 院感督导" in odd["message"]
     loop = next(f for f in found if f["rule"] == "inspection.closed_loop")
@@ -332,7 +334,9 @@ def test_a_date_in_another_year_than_its_folder_is_a_finding(tmp_path: Path, run
     folder = root / HL / str(Y - 1) / f"{Y}-06-20 护理技能竞赛"
     docx(folder / "竞赛通知.docx", "关于举办护理技能竞赛的通知", "竞赛项目：心肺复苏。")
     run("scan")
-    findings = as_json(run("check", "--json", "--as-of", f"{Y}-12-31", "--year", str(Y - 1), expect=1))
+    findings = as_json(run("check", "--json", "--as-of", f"{Y}-12-31", "--year", str(Y - 1), expect=1))[
+        "findings"
+    ]
     wrong = next(f for f in findings if f["rule"] == "folder.year")
     assert "文件夹名的问题" in wrong["message"] and f"{HL}/{Y}/{Y}-06-20 护理技能竞赛" in wrong["message"]
     assert wrong["item"] == 4 and wrong["cost"] == 0.5
@@ -352,7 +356,7 @@ def test_a_duplicate_is_reported_and_one_copy_kept(tmp_path: Path, runner: CliRu
     kept_again.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(root / HL / str(Y - 1) / "质控标准" / "护理质量控制标准.docx", kept_again)
     run("scan")
-    findings = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))
+    findings = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))["findings"]
     assert len([f for f in findings if f["rule"] == "record.duplicate"]) == 1
     dup = next(f for f in findings if f["rule"] == "record.duplicate")
     kept, extra = dup["details"]["keep"], dup["details"]["extra"]
@@ -363,7 +367,7 @@ def test_a_duplicate_is_reported_and_one_copy_kept(tmp_path: Path, runner: CliRu
     assert not copy.exists() and notice.exists()
     refused = run("dedupe", kept, expect=None)
     assert refused.exit_code != 0 and "仅存的一份" in refused.output and notice.exists()
-    after = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=None))
+    after = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=None))["findings"]
     assert not {"record.duplicate", "record.deleted"} & {f["rule"] for f in after}
     log = [e for e in as_json(run("log", "--json")) if e["action"] == "dedupe"]
     assert len(log) == 1 and log[0]["path"] == extra[0] and log[0]["detail"]["kept"] == kept

@@ -28,7 +28,7 @@ def keys(findings: list[dict]) -> set[tuple[str, str, int, int]]:
 def test_complete_archive_has_no_findings(tmp_path: Path, runner: CliRunner) -> None:
     run = complete_archive(tmp_path, runner)
     result = run("check", "--json", "--as-of", YEAR_END, "--year", str(Y))
-    assert as_json(result) == []
+    assert as_json(result)["findings"] == []
     assert "未发现问题" in run("check", "--as-of", YEAR_END, "--year", str(Y)).output
     for day in (f"{Y}-03-01", f"{Y}-07-20", f"{Y}-11-30", f"{Y}-12-31", YEAR_END):
         assert_agree(run, day)
@@ -37,7 +37,7 @@ def test_complete_archive_has_no_findings(tmp_path: Path, runner: CliRunner) -> 
 def test_planted_gaps_are_found_exactly(tmp_path: Path, runner: CliRunner) -> None:
     run = gapped_archive(tmp_path, runner)
     result = run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1)
-    findings = as_json(result)
+    findings = as_json(result)["findings"]
     assert keys(findings) == {
         ("activity.materials", HL, Y, 4),  # the second meeting's sign-in sheet
         ("case_review.quarterly", HL, Y, 7),  # Q3
@@ -81,7 +81,10 @@ def test_deadlines_not_reached_are_not_findings(tmp_path: Path, runner: CliRunne
 
     def rules_on(day: str) -> set[str]:
         return {
-            f["rule"] for f in as_json(run("check", "--json", "--as-of", day, "--year", str(Y), expect=None))
+            f["rule"]
+            for f in as_json(run("check", "--json", "--as-of", day, "--year", str(Y), expect=None))[
+                "findings"
+            ]
         }
 
     assert "summary.half_year" not in rules_on(f"{Y}-07-31")
@@ -100,14 +103,14 @@ def test_linking_the_scan_clears_record_electronic(tmp_path: Path, runner: CliRu
                 "--activity", f"{Y}-03-15 第一次工作会议", "--box", "3")  # fmt: skip
     item = next(r for r in as_json(run("ls", "--json")) if r["kind"] == "paper")
     assert item["path"] in added.output and item["archival_code"] in added.output
-    found = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))
+    found = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))["findings"]
     assert keys(found) == {("record.electronic", HL, Y, 4)}
     # a scan on disk never makes the paper item look deleted, and linking it closes the gap
     scan = root / HL / str(Y) / f"{Y}-03-15 第一次工作会议" / "照片扫描件.docx"
     docx(scan, "照片", "会议现场照片。")
     run("scan")
     run("paper", "link", item["archival_code"], str(scan))
-    assert as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y))) == []
+    assert as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y)))["findings"] == []
     actions = [e["action"] for e in as_json(run("log", "--limit", "500", "--json"))]
     assert {"paper.add", "paper.mark", "paper.link", "paper.catalog"} <= set(actions)
 
@@ -127,7 +130,9 @@ def test_check_filters_and_reports(tmp_path: Path, runner: CliRunner) -> None:
     rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=5)]
     assert len(rows) == 7 and {r[2] for r in rows} >= {"roster.composition", "record.paper"}
     # a year with nothing in it before the first quarter ends: only the roster
-    early = as_json(run("check", "--json", "--as-of", f"{Y + 1}-02-01", "--year", str(Y + 1), expect=1))
+    early = as_json(run("check", "--json", "--as-of", f"{Y + 1}-02-01", "--year", str(Y + 1), expect=1))[
+        "findings"
+    ]
     assert keys(early) == {("roster.composition", HL, Y + 1, 1)}
     bad = run("check", "--center", "不存在中心", expect=3)
     assert "未知的质控中心" in bad.output

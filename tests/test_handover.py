@@ -344,7 +344,7 @@ def test_changes_after_the_seal_are_reported(source: Path, bundle: Path, runner:
         findings = arc.handover_status("医政科", center=CENTER).findings
         assert [(f.action, f.path) for f in findings] == [("add", f"{CENTER}/收件箱/封存后放入.docx")]
         assert arc.handover_status("医政科", center="院感质控中心").findings == ()
-        checked = json.loads(_zk(runner, source, "check", "--json", expect=1).stdout)
+        checked = json.loads(_zk(runner, source, "check", "--json", expect=1).stdout)["findings"]
         sealed = [f for f in checked if f["rule"] == "record.after_seal"]
         assert [(f["center"], f["paths"], f["article"]) for f in sealed] == [
             (CENTER, [f"{CENTER}/收件箱/封存后放入.docx"], "H39")
@@ -380,12 +380,16 @@ def test_a_called_off_handover_releases_the_seal(root: Path, run: Run, tmp_path:
     run("handover", "create", "--center", CENTER, "--to", NEW_HOST, "--out", str(tmp_path / "包"))
     make_docx(root / CENTER / "收件箱" / "封存后.docx", "封存后", ["x"])
     run("scan")
-    assert any(f["rule"] == "record.after_seal" for f in json.loads(run("check", "--json", expect=1).stdout))
+    assert any(
+        f["rule"] == "record.after_seal"
+        for f in json.loads(run("check", "--json", expect=1).stdout)["findings"]
+    )
     assert run("handover", "release", "--center", CENTER, "--reason", " ", expect=4).exit_code == 4
     out = run("handover", "release", "--center", CENTER, "--reason", "移交取消，经医政科同意").output
     assert "已解除封存" in out
     assert not any(
-        f["rule"] == "record.after_seal" for f in json.loads(run("check", "--json", expect=None).stdout)
+        f["rule"] == "record.after_seal"
+        for f in json.loads(run("check", "--json", expect=None).stdout)["findings"]
     )
     assert "已解除于" in run("handover", "status").output
     assert run("handover", "release", "--center", CENTER, "--reason", "再次", expect=9).exit_code == 9
@@ -425,7 +429,7 @@ def test_open_rectification_items_are_the_checks_closed_loop_findings(
 
     findings = [
         f
-        for f in as_json(run("check", "--json", "--as-of", as_of, expect=1))
+        for f in as_json(run("check", "--json", "--as-of", as_of, expect=1))["findings"]
         if f["rule"] == "inspection.closed_loop" and f["center"] == CENTER
     ]
     out = tmp_path / "包"

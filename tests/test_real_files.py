@@ -587,7 +587,7 @@ def test_unreadable_and_garbled_files_in_the_inbox_are_reported_as_unreadable(ro
     rng = random.Random(12)
     (inbox / "导出.txt").write_bytes(bytes(rng.choice(range(0x81, 0xFF)) for _ in range(3000)))
     run("scan")
-    findings = as_json(run("check", "--json", expect=None))
+    findings = as_json(run("check", "--json", expect=None))["findings"]
     unreadable = {
         Path(f["paths"][0]).name: f["message"] for f in findings if f["rule"] == "record.unreadable"
     }

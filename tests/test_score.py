@@ -125,7 +125,7 @@ def test_a_rule_set_from_a_file_needs_no_code(tmp_path: Path, runner: CliRunner)
     (root / "zhikong.toml").write_text(tomlkit.dumps(doc), encoding="utf-8")
     data = sheet(run)
     assert data["rules"] == "某县-2027" and data["tier"] == "达标"
-    late = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))
+    late = as_json(run("check", "--json", "--as-of", YEAR_END, "--year", str(Y), expect=1))["findings"]
     assert [f["rule"] for f in late] == ["summary.half_year"]  # 7月5日 is late under a 30 June deadline
     doc["rules"] = "没有这个规则集"
     (root / "zhikong.toml").write_text(tomlkit.dumps(doc), encoding="utf-8")
