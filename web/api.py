@@ -229,8 +229,8 @@ def records_endpoint(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRes
 @require_GET
 @token_required
 def check(request: HttpRequest, account: Account) -> HttpResponse:
-    """The rules' findings as of today (or ?as_of=), for the account's centers: the objects of
-    `zhikong check --json`."""
+    """The rules' findings as of today (or ?as_of=), for the account's centers: the objects under
+    "findings" in `zhikong check --json`."""
     asked = request.GET.get("center") or None
     if asked and not account.may_see(asked):
         return _error(403, f"无权查看该质控中心：{asked}")
@@ -296,7 +296,7 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/records/{id}": {"get": _op("一条记录", [])},
         "/api/v1/records/{id}/file": {"get": _op("下载记录的文件（当前版本或 ?version=N）", ["version"])},
         "/api/v1/check": {
-            "get": _op("规则检查结果（与 zhikong check --json 相同）", ["center", "year", "as_of"])
+            "get": _op("规则检查结果（与 zhikong check --json 的 findings 相同）", ["center", "year", "as_of"])
         },
     },
 }
