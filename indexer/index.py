@@ -33,7 +33,7 @@ from whoosh.util import random_name
 from whoosh.writing import NO_MERGE, SegmentWriter
 
 from zhikong.errors import ExitCode, ZhikongError
-from zhikong.indexer.analysis import Synonyms, analyzer
+from zhikong.indexer.analysis import Synonyms, analyzer, normalize
 from zhikong.indexer.query import CONTENT, META, Probe, QueryPlan, fold, plan_probes, plan_query
 from zhikong.indexer.ranking import Candidate, PostingSource, Source, rank
 from zhikong.indexer.snippet import make_snippet
@@ -489,7 +489,11 @@ class SearchIndex:
         ranked = _verify(plan, pool, self._records.get, limit)
         needles = plan.needles()
         return [
-            _to_hit(fields, score, make_snippet(fields.get("body", ""), needles))
+            _to_hit(
+                fields,
+                score,
+                make_snippet(fields.get("body", ""), needles, folded=self._records.body(fields)),
+            )
             for fields, score in ranked[:limit]
         ]
 
@@ -743,6 +747,9 @@ class WhooshIndex(SearchIndex):
         raise AssertionError("unreachable")
 
 
+_FOLDED_BODY = "\0folded body"  # kept beside a record's stored fields by _Records
+
+
 class _Records:
     """Stored fields of one generation's records with their text folded as query words are matched in it
     (`query.fold`: script, full-width forms, wrapped lines), kept for the records searches keep checking:
@@ -755,6 +762,14 @@ class _Records:
         self._kept: OrderedDict[int, tuple[dict[str, Any], str]] = OrderedDict()
         self._chars = 0
 
+    def body(self, fields: dict[str, Any]) -> str:
+        """`normalize` of a checked record's body (what its snippet is found in), made once."""
+        folded = fields.get(_FOLDED_BODY)
+        if folded is None:
+            folded = fields[_FOLDED_BODY] = normalize(fields.get("body", ""))
+            self._chars += len(folded)
+        return str(folded)
+
     def get(self, docnum: int) -> tuple[dict[str, Any], str]:
         found = self._kept.get(docnum)
         if found is not None:
@@ -766,8 +781,8 @@ class _Records:
         self._kept[docnum] = found
         self._chars += len(found[1])
         while self._chars > self._CHARS and len(self._kept) > 1:
-            _docnum, (_fields, old) = self._kept.popitem(last=False)
-            self._chars -= len(old)
+            _docnum, (kept, old) = self._kept.popitem(last=False)
+            self._chars -= len(old) + len(kept.get(_FOLDED_BODY, ""))
         return found
 
 

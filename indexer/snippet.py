@@ -50,10 +50,12 @@ def _merge(spans: list[tuple[int, int, str]]) -> list[tuple[int, int]]:
     return merged
 
 
-def make_snippet(text: str, needles: list[str], width: int = 100) -> str:
-    """A one-line passage of about `width` characters from `text` around the query's matches."""
+def make_snippet(text: str, needles: list[str], width: int = 100, *, folded: str | None = None) -> str:
+    """A one-line passage of about `width` characters from `text` around the query's matches; `folded`:
+    `normalize(text)` when the caller has it already."""
     needles = [n for n in needles if n]
-    folded = normalize(text)  # same length: a traditional text's matches are found and marked in place
+    if folded is None:
+        folded = normalize(text)  # same length: a traditional text's matches are found and marked in place
     spans = _spans(folded, needles)
     lo = _best_window(spans, width, len(text)) if spans else 0
     hi = min(len(text), lo + width)
