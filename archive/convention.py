@@ -134,7 +134,8 @@ class FolderDate:
 def read_activity_folder(folder: str, year: int | None) -> FolderDate | None:
     """An activity folder's date and name in any of the forms people type, or None if it names no date.
     A name without a year (10月12日 院感督导) takes `year` (the year folder's); without one it is None."""
-    text = unicodedata.normalize("NFKC", folder).strip()
+    written = folder.strip()
+    text = unicodedata.normalize("NFKC", written)
     for pattern in _FOLDER_DATES:
         m = pattern.match(text)
         if not m:
@@ -142,6 +143,9 @@ def read_activity_folder(folder: str, year: int | None) -> FolderDate | None:
         name = _NAME_START.sub("", m["rest"]).strip()
         if not name:
             return None
+        if len(text) == len(written):  # the name as the folder writes it (full-width brackets kept)
+            start = text.index(name, m.start("rest"))
+            name = written[start : start + len(name)]
         given = m.groupdict().get("y")
         if given is None and year is None:
             return None

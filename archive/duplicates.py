@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 ACTION = "dedupe"
 
 
-def _keep_first(rec: Record) -> tuple[bool, str, str]:
-    """Which copy to keep: one filed in its place before one in 收件箱, then the one registered first,
-    then the earlier path (an activity folder's name starts with its date)."""
+def _keep_first(rec: Record) -> tuple[bool, str]:
+    """Which copy to keep: one filed in its place before one in 收件箱, then the earlier path (an activity
+    folder's name starts with its date, so the earlier activity's copy). Not the one registered first: a
+    scan registers a folder's files in the order the file system lists them, which is no choice of the
+    user's."""
     in_inbox = INBOX in PurePosixPath(rec.path).parts
-    return (in_inbox, rec.added_at[:19], rec.path)
+    return (in_inbox, rec.path)
 
 
 def duplicate_groups(records: Iterable[Record]) -> list[list[Record]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import sqlite3
 import threading
@@ -440,13 +441,18 @@ def test_api_upload_download_and_check(web: Site, tmp_path: Path) -> None:
 
 
 def test_home_reminds_the_secretary_of_deadlines_ahead_with_the_days_left(web: Site) -> None:
-    """On 2026-06-15 (the site's clock) the half-year summary (due 07-31) is not missed yet: a reminder
-    with the days left, not a finding; the bureau sees it in the overview."""
+    """On 2026-06-15 (the site's clock) the half-year summary (due 07-31) is 46 days ahead, outside the
+    30-day reminder window: nothing yet. On 07-05 it is a reminder with the days left, not a finding (the
+    annual summary, 180 days ahead, is not); on 12-10 the bureau sees the annual one in the overview."""
     body = page(web.login("刘敏").get("/"))
-    assert "半年工作总结还剩 46 天" in body and "年度工作总结还剩 199 天" in body
-    assert "没有半年工作总结" not in body
-    web.clock.t += 50 * 86400  # 2026-08-04: now it is missed, a finding
+    assert "半年工作总结" not in body and "还剩 46 天" not in body
+    web.clock.t += 20 * 86400  # 2026-07-05
+    body = page(web.login("刘敏", address="10.0.0.6").get("/"))
+    assert re.search(r"半年工作总结[^<]{0,30}还剩 27 天", body), body  # 7月31日 counts: 27 days with today
+    assert "还剩 180 天" not in body and "没有半年工作总结" not in body
+    web.clock.t += 30 * 86400  # 2026-08-04: now it is missed, a finding
     later = page(web.login("刘敏", address="10.0.0.7").get("/"))
     assert "没有半年工作总结" in later and "半年工作总结还剩" not in later
-    overview = page(web.login("医政科张").get("/"))
-    assert "年度工作总结：还剩 149 天" in overview
+    web.clock.t += 128 * 86400  # 2026-12-10
+    overview = page(web.login("医政科张", address="10.0.0.8").get("/"))
+    assert re.search(r"年度工作总结[^<]{0,30}还剩 22 天", overview), overview

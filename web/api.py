@@ -296,7 +296,9 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/records/{id}": {"get": _op("一条记录", [])},
         "/api/v1/records/{id}/file": {"get": _op("下载记录的文件（当前版本或 ?version=N）", ["version"])},
         "/api/v1/check": {
-            "get": _op("规则检查结果（与 zhikong check --json 的 findings 相同）", ["center", "year", "as_of"])
+            "get": _op(
+                "规则检查结果（与 zhikong check --json 的 findings 相同）", ["center", "year", "as_of"]
+            )
         },
     },
 }
