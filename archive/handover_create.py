@@ -417,7 +417,7 @@ def _write_machine(
             "fonds": settings.fonds,
             "rules": settings.rules,
             "retention": dict(settings.retention),
-            "center": {"name": c.name, "code": c.code, "host": c.host, "roster": vars(c.roster)},
+            "center": c.to_json(),  # its roster, and its own 发文机关 (full_name, doc_prefix, request_head)
         },
     )
     _write_json(machine / "records.json", [_jsonable(r) for r in content.rows])

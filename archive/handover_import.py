@@ -464,6 +464,10 @@ def _register_center(settings: Settings, center: str, sc: dict[str, Any], to_hos
                 term_start=roster.get("term_start", ""),
                 consecutive_terms=int(roster.get("consecutive_terms", 1)),
             ),
+            # A bundle from before these keys has none: the center then drafts its 请示 after they are set.
+            full_name=str(sc.get("full_name") or ""),
+            doc_prefix=str(sc.get("doc_prefix") or ""),
+            request_head=str(sc.get("request_head") or "center"),
         ),
         year=date.today().year,
     )

@@ -33,8 +33,9 @@ from zhikong.archive.handover_model import (
     paper_prefix,
 )
 from zhikong.archive.paper import PAPER_ROOT
-from zhikong.archive.settings import DRAFTS_FOLDER, INBOX, SETTINGS_FILE, SYSTEM_DIR
+from zhikong.archive.settings import DRAFTS_FOLDER, INBOX, REQUEST_HEADS, SETTINGS_FILE, SYSTEM_DIR
 from zhikong.errors import Problem
+from zhikong.generator.docnumber import check_prefix
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _HEAD = re.compile(r"^[1-9][0-9]*:[0-9a-f]{64}$")
@@ -211,6 +212,13 @@ def _check_settings(s: dict[str, Any], h: dict[str, Any]) -> list[Problem]:
             c.add(f"成员名单 {key} 应为文字列表")
     if not _int(roster.get("consecutive_terms", 1)):
         c.add("成员名单 consecutive_terms 应为整数")
+    for key in ("full_name", "doc_prefix", "request_head"):
+        if not isinstance(sc.get(key, ""), str):
+            c.add(f"中心设置 {key} 应为文字")
+    if sc.get("request_head", "center") not in REQUEST_HEADS:
+        c.add(f"中心设置 request_head 应为 {' 或 '.join(REQUEST_HEADS)}")
+    if isinstance(prefix := sc.get("doc_prefix", ""), str) and prefix and (wrong := check_prefix(prefix)):
+        c.add(f"中心设置 doc_prefix 不对：{'；'.join(p.message for p in wrong)}")
     return c.done()
 
 

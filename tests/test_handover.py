@@ -582,3 +582,21 @@ def test_real_pdfs_named_test_pdf_and_test_pdf_round_trip(tmp_path: Path, runner
     assert sorted(p.name for p in in_bag.values()) == ["Test.pdf", "test（同名2）.pdf"]
     hits = as_json(_zk(runner, new_root, "search", "Beautiful", "--json"))
     assert [h["path"].rsplit("/", 1)[-1] for h in hits] == ["test.pdf"]  # its text arrived under its name
+
+
+def test_a_centers_own_issuing_keys_travel_with_it(tmp_path: Path, runner: CliRunner) -> None:
+    """The center's full name, its own 发文代字 and whose name heads its 请示 (zhikong.toml) arrive with
+    it: the new host drafts the center's 请示 without setting them again."""
+    root = tmp_path / "旧"
+    _zk(runner, None, "init", str(root), "--county", "金乡县", "--bureau", "金乡县卫生健康局",
+        "--doc-prefix", "金卫健字", "--fonds", "Z109")  # fmt: skip
+    _zk(runner, root, "center", "add", CENTER, "--code", "HL", "--host", "金乡县人民医院",
+        "--director", "王秀英", "--full-name", "金乡县护理质量控制中心", "--doc-prefix", "金护质控")  # fmt: skip
+    make_docx(root / CENTER / "2026" / "工作计划" / "护理质控工作计划.docx", "工作计划", ["全年安排。"])
+    out = tmp_path / "包"
+    _create(runner, root, out)
+    new_root = tmp_path / "新"
+    _zk(runner, new_root, "handover", "import", str(out))
+    (center,) = [c for c in as_json(_zk(runner, new_root, "center", "list", "--json")) if c["name"] == CENTER]
+    assert center["full_name"] == "金乡县护理质量控制中心" and center["doc_prefix"] == "金护质控"
+    assert center["host"] == NEW_HOST and center["roster"]["director"] == "王秀英"
