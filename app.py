@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     )
     from zhikong.archive.handover_origin import KeyPair
     from zhikong.archive.manage import CenterYearStatus, DetailsEdit, Reclassification
-    from zhikong.archive.meta import RecordMeta
+    from zhikong.archive.meta import RecordMeta, Stored
     from zhikong.archive.paper import Box, PaperItem
     from zhikong.archive.preview import Preview
     from zhikong.archive.rules import RuleSet
@@ -145,9 +145,13 @@ class CenterList(Result):
 @dataclasses.dataclass(frozen=True)
 class RecordList(Result):
     records: tuple[Record, ...]
+    # record id → where its stored 题名/日期/责任者/页数/文号 came from (archive.meta.Stored)
+    meta: Mapping[int, Stored] = dataclasses.field(default_factory=dict)
 
     def to_json(self) -> Any:
-        return [r.to_json() for r in self.records]
+        return [
+            {**r.to_json(), **(self.meta[r.id].to_json() if r.id in self.meta else {})} for r in self.records
+        ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,6 +184,8 @@ class RecordDetail(Result):
     record: Record
     versions: tuple[Version, ...]
     entries: tuple[audit.AuditEntry, ...]
+    meta: RecordMeta | None = None  # its register values as stored, each with where it came from
+    meta_read: bool | None = None  # archive.meta.Stored.current
 
 
 @dataclasses.dataclass(frozen=True)
@@ -610,8 +616,11 @@ class Archive:
         category: str | None = None,
         state: str | None = None,
     ) -> RecordList:
+        from zhikong.archive.meta import stored
+
         with self.session(actor) as s:
-            return RecordList(tuple(s.cat.records(center=center, year=year, category=category, state=state)))
+            found = s.cat.records(center=center, year=year, category=category, state=state)
+            return RecordList(tuple(found), stored(s.cat, found))
 
     def record(self, actor: Actor, record_id: int) -> Record:
         """One record by its number (NotFound when there is none)."""
@@ -702,11 +711,19 @@ class Archive:
         return tuple(sorted(found, reverse=True))
 
     def record_detail(self, actor: Actor, record_id: int) -> RecordDetail:
+        from zhikong.archive import meta
+
         with self.session(actor) as s:
             record = s.cat.get(record_id)
             versions = tuple(s.cat.versions(record_id))
             paths = tuple({record.path, *(v.path for v in versions)})
-            return RecordDetail(record, versions, tuple(audit.entries(s.cat, paths=paths)))
+            return RecordDetail(
+                record,
+                versions,
+                tuple(audit.entries(s.cat, paths=paths)),
+                meta.of(s.cat, record),
+                meta.stored(s.cat, [record])[record.id].current,
+            )
 
     def record_file(self, actor: Actor, record_id: int, *, version: int | None = None) -> tuple[Record, Path]:
         """The bytes of a record's current (or given) version: its preserved copy, which is exactly what

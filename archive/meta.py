@@ -475,3 +475,30 @@ def of(cat: Catalogue, record: Record) -> RecordMeta:
         record = replace(record, title=strip_number(PurePath(record.path).stem))
         found["title"] = MetaSource.FILENAME
     return RecordMeta(record, found)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Where each stored value of a record came from, and whether the derived ones were read from the
+    record's current version (False: never read, or the file changed since — they are read when the
+    register is printed, a handover is made or `zhikong edit` shows the record; None: a paper item)."""
+
+    sources: dict[str, MetaSource]
+    current: bool | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"meta_sources": {k: v.value for k, v in self.sources.items()}, "meta_read": self.current}
+
+
+def stored(cat: Catalogue, records: Sequence[Record]) -> dict[int, Stored]:
+    """`Stored` of each record as the catalogue holds it: nothing is read from a file here, so listing a
+    whole archive costs one query per thousand records (`zhikong ls --json`, the record's web page)."""
+    found = cat.meta_sources_of(r.id for r in records if r.kind != "paper")
+    out: dict[int, Stored] = {}
+    for r in records:
+        if r.kind == "paper":
+            out[r.id] = Stored({k: MetaSource.USER for k in FIELDS if getattr(r, k) is not None}, None)
+            continue
+        by, sha = found.get(r.id, ({}, None))
+        out[r.id] = Stored({k: MetaSource(v) for k, v in by.items()}, sha is not None and sha == r.sha256)
+    return out

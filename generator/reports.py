@@ -13,14 +13,49 @@ from zhikong.archive.score import Ranking, ScoreSheet
 from zhikong.errors import InputFileError
 from zhikong.generator.register import TITLE_FONT, grid, new_document, paragraph, save_atomic
 
-FINDING_COLUMNS = ("中心", "年度", "规则", "依据条款", "评分表项目", "问题", "涉及文件")
+FINDING_COLUMNS = ("中心", "年度", "规则", "依据条款", "评分表项目", "扣分", "问题", "涉及文件")
+REMINDER_TITLE = "提醒（不算问题）"
+REMINDER_COLUMNS = ("中心", "年度", "事项", "截止日期", "还剩天数", "评分表项目", "到期未完成扣分")
 
 
 def _finding_rows(report: CheckReport) -> list[list[object]]:
     return [
-        [f.center or "未归类", f.year or "", f.rule, f.article, f.item, f.message, "\n".join(f.paths[:20])]
+        [
+            f.center or "未归类",
+            f.year or "",
+            f.rule,
+            f.article,
+            f.item,
+            f.cost,
+            f.message,
+            "\n".join(f.paths[:20]),
+        ]
         for f in report.findings
     ]
+
+
+def _reminder_rows(report: CheckReport, *, units: bool) -> list[list[object]]:
+    """What is still missing with its deadline ahead (within the report's window): not a finding yet.
+    With `units`, the days and points as words (a Word table); without, as numbers (a spreadsheet)."""
+    return [
+        [
+            u.center,
+            u.year,
+            u.what.rstrip("，"),
+            f"{u.due.year}年{u.due.month}月{u.due.day}日",
+            f"{u.days_left} 天" if units else u.days_left,
+            f"第{u.item}项",
+            f"{_fmt(u.points)} 分" if units else u.points,
+        ]
+        for u in sorted(report.upcoming, key=lambda u: (u.due, u.center, u.item))
+    ]
+
+
+def _reminder_note(report: CheckReport) -> str:
+    return (
+        f"以下事项尚未完成、但截止日期未到（{report.within} 天内到期），现在不扣分；"
+        "“还剩天数”含截止当天，到期仍未完成则按所列分数扣分。"
+    )
 
 
 def anchor_line(anchor: str | None) -> str:
@@ -49,11 +84,21 @@ def check_report(report: CheckReport, out: Path, *, county: str, anchor: str | N
             cell.font = Font(bold=True)
         for row in _finding_rows(report):
             sheet.append(row)
-        for col, width in zip("ABCDEFG", (14, 7, 24, 12, 10, 60, 70), strict=True):
+        for col, width in zip("ABCDEFGH", (14, 7, 24, 12, 10, 7, 60, 70), strict=True):
             sheet.column_dimensions[col].width = width
         for row in sheet.iter_rows(min_row=5):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+        later = book.create_sheet(REMINDER_TITLE)
+        later.append([REMINDER_TITLE])
+        later.append([_reminder_note(report)])
+        later.append(list(REMINDER_COLUMNS))
+        for cell in later[3]:
+            cell.font = Font(bold=True)
+        for row in _reminder_rows(report, units=False):
+            later.append(row)
+        for col, width in zip("ABCDEFG", (14, 7, 50, 16, 9, 10, 14), strict=True):
+            later.column_dimensions[col].width = width
         return save_atomic(book, out)
     if suffix != ".docx":
         raise InputFileError(f"报告只能写成 .docx 或 .xlsx：{out}")
@@ -69,12 +114,30 @@ def check_report(report: CheckReport, out: Path, *, county: str, anchor: str | N
         paragraph(doc, f"{center}：{len(findings)} 项", size=14, font=TITLE_FONT)
         grid(
             doc,
-            ("年度", "规则", "依据条款", "评分表项目", "问题", "涉及文件"),
+            ("年度", "规则", "依据条款", "评分表项目", "扣分", "问题", "涉及文件"),
             [
-                [f.year or "", f.rule, f.article, f"第{f.item}项", f.message, "\n".join(f.paths[:10])]
+                [
+                    f.year or "",
+                    f.rule,
+                    f.article,
+                    f"第{f.item}项",
+                    _fmt(f.cost),
+                    f.message,
+                    "\n".join(f.paths[:10]),
+                ]
                 for f in findings
             ],
         )
+    paragraph(doc, f"{REMINDER_TITLE}：{len(report.upcoming)} 项", size=14, font=TITLE_FONT)
+    if report.upcoming:
+        paragraph(doc, _reminder_note(report))
+        grid(
+            doc,
+            REMINDER_COLUMNS,
+            _reminder_rows(report, units=True),
+        )
+    else:
+        paragraph(doc, f"{report.within} 天内没有到期的未完成事项。")
     return save_atomic(doc, out)
 
 

@@ -136,3 +136,49 @@ def test_check_filters_and_reports(tmp_path: Path, runner: CliRunner) -> None:
     assert keys(early) == {("roster.composition", HL, Y + 1, 1)}
     bad = run("check", "--center", "不存在中心", expect=3)
     assert "未知的质控中心" in bad.output
+
+
+def test_report_files_give_each_findings_cost_and_the_reminders_apart(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    """On 31 December the planted gaps are findings, each with the points it costs, and what is still due
+    that day (the annual summary, taken away) is a reminder — in its own section of the .docx and its
+    own sheet of the .xlsx, never among the findings."""
+    run = gapped_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    (root / HL / str(Y) / "工作总结" / f"{Y}年护理质控工作总结.docx").unlink()  # due 31 December
+    run("scan")
+    day = f"{Y}-12-31"
+    report = as_json(run("check", "--json", "--as-of", day, "--year", str(Y), expect=1))
+    findings, reminders = report["findings"], report["reminders"]
+    assert findings and reminders and any(f["cost"] > 0 for f in findings)
+    out_docx, out_xlsx = tmp_path / "报告.docx", tmp_path / "报告.xlsx"
+    run("check", "--as-of", day, "--year", str(Y), "--out", str(out_docx), expect=1)
+    run("check", "--as-of", day, "--year", str(Y), "--out", str(out_xlsx), expect=1)
+
+    book = load_workbook(out_xlsx)
+    sheet = book["检查结果"]
+    header = [c.value for c in sheet[4]]
+    assert header[5] == "扣分"
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=5)]
+    assert sorted((r[2], r[4], r[5], r[6]) for r in rows) == sorted(
+        (f["rule"], f["item"], f["cost"], f["message"]) for f in findings
+    )
+    later = book["提醒（不算问题）"]
+    assert "不扣分" in str(later["A2"].value)
+    shown = [[c.value for c in r] for r in later.iter_rows(min_row=4)]
+    assert sorted((r[2], r[4], r[5], r[6]) for r in shown) == sorted(
+        (u["what"], u["days_left"], f"第{u['item']}项", u["points"]) for u in reminders
+    )
+    assert not {r[6] for r in rows} & {u["message"] for u in reminders}  # a reminder is not a finding
+
+    doc = Document(str(out_docx))
+    body = "\n".join(p.text for p in doc.paragraphs)
+    assert f"提醒（不算问题）：{len(reminders)} 项" in body
+    finding_table, reminder_table = doc.tables[0], doc.tables[-1]
+    assert [c.text for c in finding_table.rows[0].cells][4] == "扣分"
+    costs = {(row.cells[1].text, row.cells[5].text): row.cells[4].text for row in finding_table.rows[1:]}
+    assert costs == {(f["rule"], f["message"]): f"{f['cost']:g}" for f in findings}
+    assert [c.text for c in reminder_table.rows[0].cells][2:5] == ["事项", "截止日期", "还剩天数"]
+    words = {(row.cells[2].text, row.cells[4].text, row.cells[6].text) for row in reminder_table.rows[1:]}
+    assert words == {(u["what"], f"{u['days_left']} 天", f"{u['points']:g} 分") for u in reminders}

@@ -23,6 +23,7 @@ from zhikong.app import for_people
 from zhikong.archive.catalogue import Record
 from zhikong.archive.convention import CATEGORIES, Source
 from zhikong.archive.manage import DetailsEdit, Reclassification
+from zhikong.archive.meta import FIELD_LABELS, SOURCE_LABELS, RecordMeta
 from zhikong.errors import InputFileError, NotFound, ZhikongError
 from zhikong.web.accounts import Account
 from zhikong.web.context import archive
@@ -246,8 +247,22 @@ def _record_page(
         "error": for_people(error),
         "done": done,
         "activity_text": for_people(_activity_text(r)),
+        "meta_rows": for_people(_meta_rows(detail.meta)),
+        "meta_read": detail.meta_read,
     }
     return render(request, "record.html", context, status=status)
+
+
+def _meta_rows(shown: RecordMeta | None) -> list[tuple[str, str, str]]:
+    """The 著录 table: each register value as stored, with where it came from (archive.meta)."""
+    if shown is None:
+        return []
+    rows = []
+    for key, label in FIELD_LABELS.items():
+        value = getattr(shown.record, key)
+        source = shown.sources.get(key)
+        rows.append((label, "—" if value is None else str(value), SOURCE_LABELS[source] if source else "—"))
+    return rows
 
 
 def _download(path_name: str, source: object, *, inline: bool, media_type: str) -> FileResponse:
@@ -323,6 +338,7 @@ def record_edit(request: HttpRequest, me: Account, record: Record) -> HttpRespon
                 doc_date=post.get("doc_date"),
                 responsible=post.get("responsible"),
                 pages=int(pages) if pages else 0,
+                doc_number=post.get("doc_number"),
             ),
             change,
         )
