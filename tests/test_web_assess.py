@@ -54,6 +54,26 @@ def _number(body: str, element_id: str) -> float:
 # -- checks ----------------------------------------------------------------------------------------------
 
 
+def test_checks_page_gives_each_findings_cost_and_the_reminders_points(web: Site) -> None:
+    """Each finding row says what it costs (as `check` counts it); a reminder says what it will cost at its
+    deadline, under a heading that says it is not a finding."""
+    c = web.login("刘敏")
+    body = page(c.get(f"/checks/{NURSING}/2026/"))
+    report = json.loads(web.zk("check", "--json", "--as-of", TODAY, "--center", NURSING, "--year", "2026",
+                               expect=None).stdout)  # fmt: skip
+    for f in report["findings"]:
+        row = next(r for r in body.split("<tr>") if f["message"] in r)
+        assert (f"扣 {f['cost']:g} 分" if f["cost"] else "不扣分") in row, f["rule"]
+    assert any(f["cost"] for f in report["findings"])
+    section = body.split("即将到期（截至", 1)[1].split("</section>", 1)[0]
+    assert "不算问题" in section.split("</h2>", 1)[0]
+    assert report["reminders"]
+    for u in report["reminders"]:
+        assert f"到期未完成，第 {u['item']} 项扣 {u['points']:g} 分" in section, u["rule"]
+    tables = "".join(t.split("</table>", 1)[0] for t in body.split('<table class="list findings">')[1:])
+    assert tables and not any(u["what"] in tables for u in report["reminders"])  # never among the findings
+
+
 def test_checks_page_shows_findings_with_article_action_files_and_reminders(web: Site) -> None:
     c = web.login("刘敏")
     body = page(c.get(f"/checks/{NURSING}/2026/"))

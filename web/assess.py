@@ -94,6 +94,7 @@ class FindingRow:
     message: str
     action: str
     files: tuple[FileLink, ...]
+    cost: float = 0.0  # the points the finding(s) of this row cost on `item`
 
 
 def _links(paths: Iterable[str], ids: dict[str, int], center: str | None = None) -> tuple[FileLink, ...]:
@@ -183,8 +184,11 @@ def _checks_page(
     items = {i.no: i.name for i in arc.rule_set(me.name).items}
     ids = _record_ids(arc, me, shown if not (me.role.sees_all and center is None) else (None,))
     merged: dict[tuple[str | None, int | None, str, str], list[str]] = {}
+    costs: dict[tuple[str | None, int | None, str, str], float] = {}
     for f in findings:  # the same finding for many files (21 unreadable files …) is one row with every file
-        merged.setdefault((f.center, f.year, f.rule, f.message), []).extend(f.paths)
+        key = (f.center, f.year, f.rule, f.message)
+        merged.setdefault(key, []).extend(f.paths)
+        costs[key] = costs.get(key, 0.0) + f.cost
     first = {(f.center, f.year, f.rule, f.message): f for f in reversed(findings)}
     rows = [
         FindingRow(
@@ -197,6 +201,7 @@ def _checks_page(
             f.message,
             action_for(f.rule),
             _links(dict.fromkeys(paths), ids, f.center),
+            round(costs[key], 1),
         )
         for key, paths in merged.items()
         for f in (first[key],)
