@@ -1129,6 +1129,26 @@ class Archive:
         with self.session(actor) as s:
             return create_notice_draft(s.settings, s.cat, request, today=today, submit=submit)
 
+    def draft_template(
+        self,
+        actor: Actor,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        center: str,
+        today: date,
+        activity: str | None = None,
+        bureau: bool = False,
+    ) -> Draft:
+        """Check a 函's data (the format `render` takes) and write its 送审稿, submitted at once
+        (`archive.drafts.create_template_draft`)."""
+        from zhikong.archive.drafts import create_template_draft
+
+        with self.session(actor) as s:
+            return create_template_draft(
+                s.settings, s.cat, kind, data, center=center, today=today, activity=activity, bureau=bureau
+            )
+
     def draft_detail(self, actor: Actor, draft_id: int) -> Draft:
         from zhikong.archive.drafts import get_draft
 

@@ -1026,6 +1026,10 @@ def _make_draft(
         body=read_body(body), kind=kind, signed_by=signer, attachment_files=files, **fields
     )
     d = arc.draft(env.actor, request, today=date.today())
+    _show_draft(arc, d)
+
+
+def _show_draft(arc: Archive, d: Any) -> None:
     show(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
     spec = d.content.spec
     show(
@@ -1058,6 +1062,33 @@ def draft_request(env: Env, body: Path, signer: str, **fields: Any) -> None:
     """起草中心的请示（上行文）：中心自己的版头和发文代字（zhikong.toml 中该中心的 doc_prefix），主送县卫生健康局，
     签发人为中心主任，一文一事，以“妥否，请批示。”结尾；批准后按中心自己的序号编号，归入中心的“发文”。"""
     _make_draft(env, "request", body, signer, **fields)
+
+
+@draft.command("letter")
+@click.option("--center", required=True, help="起草的质控中心")
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="函的数据文件（.json 或 .toml，与 zhikong render letter 的相同，示例见 templates/examples/letter.json）",
+)
+@click.option("--bureau", is_flag=True, help="以卫健局名义发函，用卫健局的函字号（如 金卫健函〔2026〕N号）")
+@click.option(
+    "--activity",
+    callback=_activity_option,
+    help="所属活动“日期 名称”（如 2026-03-05 院感督导）：批准后归入该活动文件夹（默认：年度/发文/）",
+)
+@click.pass_obj
+def draft_letter(env: Env, center: str, data_file: Path, bureau: bool, activity: str | None) -> None:
+    """起草函（信函格式）：数据检查同 zhikong render letter，生成标“送审稿”、不编号的函；批准后按中心自己的
+    函字号（doc_prefix 加“函”，如 金护质控函〔2026〕1号；--bureau 则为卫健局的）编号，归为“其他”。"""
+    from zhikong.generator.render import load_data
+
+    arc = env.archive()
+    d = arc.draft_template(env.actor, "letter", load_data(data_file), center=center, activity=activity,
+                           bureau=bureau, today=date.today())  # fmt: skip
+    _show_draft(arc, d)
 
 
 @draft.command("list")
@@ -1160,7 +1191,7 @@ def render_(env: Env, template: str, data: Path, out: Path) -> None:
     if made.draft:
         show(f"已生成：{out}（{made.label}，送审稿，不编号）")
         show(
-            "红头公文须经批准才编发文字号：zhikong draft notice / draft request 起草送审，批准后自动编号归档。"
+            "红头公文须经批准才编发文字号：zhikong draft notice / request / letter 起草送审，批准后自动编号归档。"
         )
     else:
         show(f"已生成：{out}（{made.label}）")

@@ -28,7 +28,7 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
@@ -44,7 +44,8 @@ from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.settings import DRAFTS_FOLDER, Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
 from zhikong.generator.docnumber import MAX_SERIAL, check_prefix, format_doc_number
-from zhikong.generator.docrules import with_request_closing
+from zhikong.generator.docrules import format_date, parse_written_date, with_request_closing
+from zhikong.generator.documents import check_draft_data, example_data, render_draft
 from zhikong.generator.notice import KINDS, NoticeSpec, check_notice, normalise_to, render_notice
 from zhikong.textcheck import check_text
 
@@ -53,7 +54,11 @@ FINAL_FOLDER = "发文"  # <center>/<year>/发文/ holds approved documents not 
 NOTICE_CATEGORY = "通知"
 # The category an approved final is filed under (DOMAIN §3's list): a 请示 is the center's own outgoing
 # document, not a 通知, and the list has no 请示 of its own.
-FINAL_CATEGORY = {"notice": NOTICE_CATEGORY, "request": "其他"}
+# A 函 (to another unit) has no category of its own either; a 纪要 is filed as 会议纪要.
+FINAL_CATEGORY = {"notice": NOTICE_CATEGORY, "request": "其他", "letter": "其他", "minutes": "会议纪要"}
+# The documents drafted from a shipped template and its data file (``zhikong render``'s format) rather than
+# from a body text: a 函 (信函格式) and a 纪要 (纪要格式).
+TEMPLATE_KINDS = {"letter": "函", "minutes": "会议纪要"}
 
 
 class DraftState(StrEnum):
@@ -88,6 +93,9 @@ class DraftContent:
     spec: NoticeSpec
     activity: str | None = None  # "YYYY-MM-DD 名称": the final is filed into that activity folder
     dated_on_approval: bool = False
+    # A 函's or 纪要's data as its template got it (TEMPLATE_KINDS); `spec` then holds what the
+    # workflow reads (代字, year, title, 发文机关, 成文日期).
+    data: Mapping[str, Any] | None = None
 
     def to_json(self) -> str:
         spec = asdict(self.spec)
@@ -96,7 +104,9 @@ class DraftContent:
         spec["attachments"] = list(self.spec.attachments)
         spec["cc"] = list(self.spec.cc)
         data = {"spec": spec, "activity": self.activity, "dated_on_approval": self.dated_on_approval}
-        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+        if self.data is not None:
+            data["data"] = dict(self.data)
+        return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
 
     @classmethod
     def from_json(cls, text: str) -> DraftContent:
@@ -106,14 +116,16 @@ class DraftContent:
         raw["issue_date"] = datetime.date.fromisoformat(raw["issue_date"]) if raw["issue_date"] else None
         raw["attachments"] = tuple(raw["attachments"])
         raw["cc"] = tuple(raw["cc"])
-        return cls(NoticeSpec(**raw), data.get("activity"), bool(data.get("dated_on_approval")))
+        return cls(
+            NoticeSpec(**raw), data.get("activity"), bool(data.get("dated_on_approval")), data.get("data")
+        )
 
 
 @dataclass(frozen=True)
 class Draft:
     id: int
     center: str
-    kind: str  # notice | request
+    kind: str  # notice | request | letter | minutes
     title: str
     state: DraftState
     content: DraftContent
@@ -134,7 +146,7 @@ class Draft:
 
     @property
     def kind_label(self) -> str:
-        return KINDS.get(self.kind, self.kind)
+        return KINDS.get(self.kind) or TEMPLATE_KINDS.get(self.kind, self.kind)
 
     @property
     def category(self) -> str:
@@ -308,6 +320,35 @@ def create_notice_draft(
         raise TemplateError(f"公文有 {len(problems)} 处问题，没有生成送审稿：", problems)
     content = DraftContent(spec, activity.strip() if activity else None, dated_on_approval=day is None)
 
+    def render(out: Path, draft_id: int) -> None:
+        render_notice(spec, out, identifier=draftfile.identifier(draft_id), fonts=settings.document_fonts)
+
+    return _store_draft(
+        settings,
+        cat,
+        center,
+        content,
+        render,
+        submit=submit,
+        files=r.attachment_files,
+        names=spec.attachments,
+    )
+
+
+def _store_draft(
+    settings: Settings,
+    cat: Catalogue,
+    center: str,
+    content: DraftContent,
+    render: Callable[[Path, int], None],
+    *,
+    submit: bool,
+    files: Sequence[tuple[str, bytes]] = (),
+    names: Sequence[str] = (),
+) -> Draft:
+    """Record a checked draft and write its 送审稿 (``render(out, draft_id)``) under 送审稿/<center>/."""
+    spec = content.spec
+    kind = spec.kind
     folder = settings.root / DRAFTS_FOLDER / center
     folder.mkdir(parents=True, exist_ok=True)
     written: Path | None = None
@@ -327,10 +368,10 @@ def create_notice_draft(
                 spec.title, head=f"{draft_id} ", tail="（送审稿）.docx", folder=folder
             )
             written = out
-            render_notice(spec, out, identifier=draftfile.identifier(draft_id), fonts=settings.document_fonts)
+            render(out, draft_id)
             rel = out.relative_to(settings.root).as_posix()
             cat.set_draft_path(draft_id, rel)
-            _write_attachments(out, r.attachment_files, spec.attachments)
+            _write_attachments(out, files, names)
             sha = ObjectStore(settings.system_dir).add_file(out).sha256
             state = DraftState.SUBMITTED if submit else DraftState.DRAFT
             cat.set_draft_file(
@@ -345,6 +386,102 @@ def create_notice_draft(
             shutil.rmtree(attachments_folder(written), ignore_errors=True)
         raise
     return get_draft(cat, draft_id)
+
+
+def create_template_draft(
+    settings: Settings,
+    cat: Catalogue,
+    kind: str,
+    data: Mapping[str, Any],
+    *,
+    center: str,
+    today: datetime.date,
+    activity: str | None = None,
+    bureau: bool = False,
+    submit: bool = True,
+) -> Draft:
+    """Check a 函's data (``zhikong render letter``'s data file) and write its 送审稿, like a 通知's.
+
+    Whose 函 it is decides its 代字 (`letter_organ`): the center's own by default, the bureau's with
+    ``bureau``; a ``doc_prefix`` in the data must be that one, and a number in the data is refused (the
+    number is given on approval). 发文机关标志 and 署名 default to the issuing organ; the 成文日期 to today.
+    """
+    if kind not in TEMPLATE_KINDS or kind == "minutes":
+        raise InputFileError(f"不能按模板“{kind}”起草送审稿。", hint="可起草的模板：letter（函）。")
+    issuing = letter_organ(settings, center, bureau=bureau)
+    problems = list(issuing.problems)
+    data = dict(data)
+    given = data.get("doc_prefix")
+    if given not in (None, "") and given != issuing.doc_prefix:
+        whose = settings.bureau if bureau else center
+        problems.append(
+            Problem(
+                "draft.letter_prefix",
+                f"数据文件中的发文机关代字“{given}”不是{whose}的函的代字“{issuing.doc_prefix}”："
+                "删去 doc_prefix 一项即用后者" + ("" if bureau else "；以卫健局名义发函加 --bureau"),
+            )
+        )
+    data["doc_prefix"] = issuing.doc_prefix
+    for key, label in (("organ_mark", "发文机关标志"), ("signer", "署名")) if bureau else ():
+        if data.get(key) not in (None, "", issuing.name):
+            problems.append(
+                Problem(
+                    "draft.letter_organ",
+                    f"以{issuing.name}名义发函，{label}（{key}）应是“{issuing.name}”，不是“{data[key]}”：删去这一项即可",
+                )
+            )
+        data[key] = issuing.name
+    data.setdefault("organ_mark", issuing.name)
+    data.setdefault("signer", issuing.name)
+    data.setdefault("date", format_date(today))
+    prepared, found = check_draft_data(kind, data)
+    problems += found
+    if activity is not None:
+        problems += _check_activity(activity, center, settings)
+    day, wrong = parse_written_date(data["date"], "date")
+    if problems or day is None or wrong:
+        label = TEMPLATE_KINDS[kind]
+        raise TemplateError(
+            f"{label}有 {len(problems)} 处问题，没有生成送审稿：",
+            problems or wrong,
+            hint=f"参照示例数据文件填写：{example_data(kind)}",
+        )
+    year = data.get("year")
+    spec = NoticeSpec(
+        organ_mark=str(data["organ_mark"]),
+        doc_prefix=issuing.doc_prefix,
+        year=year if isinstance(year, int) and not isinstance(year, bool) else day.year,
+        number=None,
+        title=str(data["title"]).strip(),
+        to=normalise_to(str(data.get("to", ""))),
+        body=str(data.get("body", "")),
+        signer=str(data["signer"]),
+        date=day,
+        draft=True,
+        kind=kind,
+    )
+    content = DraftContent(spec, activity.strip() if activity else None, data=prepared)
+
+    def render(out: Path, draft_id: int) -> None:
+        identifier = draftfile.identifier(draft_id)
+        render_draft(kind, prepared, out, identifier=identifier, fonts=settings.document_fonts)
+
+    return _store_draft(settings, cat, center, content, render, submit=submit)
+
+
+def letter_organ(settings: Settings, center: str, *, bureau: bool = False) -> IssuingOrgan:
+    """Who issues a 函 and its 代字: the center's own name and 代字 + 函 (金护质控函〔2026〕1号, a sequence of its
+    own) as for a 请示; with ``bureau`` the bureau's name and its 代字 with 函 for 字 (金卫健函〔2026〕1号)."""
+    if bureau:
+        settings.center(center)  # an unknown center raises SettingsError
+        return IssuingOrgan(settings.bureau, _letter_prefix(settings.doc_prefix))
+    organ = issuing_organ(settings, center, "request")
+    prefix = _letter_prefix(organ.doc_prefix) if organ.doc_prefix else ""
+    return IssuingOrgan(organ.name, prefix, problems=organ.problems)
+
+
+def _letter_prefix(prefix: str) -> str:
+    return prefix if prefix.endswith("函") else prefix.removesuffix("字") + "函"
 
 
 @dataclass(frozen=True)

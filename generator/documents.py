@@ -112,6 +112,24 @@ def render_document(template: str, data_file: Path, out: Path) -> Rendered:
     return Rendered(LABELS.get(template, path.name), draft=red)
 
 
+def check_draft_data(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """A shipped red-headed template's data (``letter``, ``minutes``) checked as ``zhikong render`` checks it,
+    for a 送审稿 of the draft workflow (``archive.drafts``): the data as the template gets it, and the problems."""
+    path = resolve_template(kind)
+    return prepare_data(data, template_variables(path), red_headed=True, label=LABELS[kind])
+
+
+def render_draft(kind: str, prepared: dict[str, Any], out: Path, *, identifier: str, fonts: str) -> None:
+    """Render a 送审稿 from ``check_draft_data``'s data, the draft's identifier in its document properties
+    (what an edited copy uploaded back is recognised by)."""
+
+    def finish(document: Any) -> None:
+        finish_document(document, red_headed=True)
+        document.core_properties.identifier = identifier
+
+    render_template(resolve_template(kind), prepared, out, finish=finish, fonts=fonts)
+
+
 # Title forms of the document types whose title is typed in the data (the others build it in the template).
 TITLE_FORMS = {"letter": ("关于", "的函"), "minutes": ("", "纪要")}
 WRITTEN_DATES = ("date", "issue_date")  # 成文日期 and 印发日期: printed as 2026年3月5日

@@ -124,10 +124,12 @@ def build_letter() -> Any:
     ppr_frame(ppr, x=gb.mm(20), y=gb.LETTER_FOOT_LINE_Y, width=gb.mm(170))
     ppr_spacing(ppr, line=20)
     ppr_border(ppr, "top", size=24, color=gb.RED, space=0, style="thickThinSmallGap")
-    number = _para(doc, "{{ doc_number }}", gb.S_TO)
+    # The 发文字号 style (what approval fills in), flush right and without the 版头's red rule below it.
+    number = _para(doc, "{{ doc_number }}", gb.S_NUMBER)
     ppr = number._p.get_or_add_pPr()
     ppr_align(ppr, "right")
     ppr_spacing(ppr, line=gb.LINE, before=gb.LETTER_NUMBER_BEFORE)
+    ppr_border(ppr, "bottom", size=0, color="auto", space=0, style="nil")
     _para(doc, "{{ title }}", gb.S_TITLE)
     _para(doc, "{{ to }}：", gb.S_TO)
     _body_loop(doc, "body")
