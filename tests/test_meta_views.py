@@ -96,3 +96,8 @@ def test_record_page_shows_the_register_values_with_their_sources(site: Site) ->
     assert table["文号"] == ("羊卫〔2026〕7号", "人工修改")
     assert table["日期"] == ("2026-06-02", "文件内容")  # unchanged fields keep their source
     assert _listed(site, REPORT)["meta_sources"]["doc_number"] == "user"
+    # the API's record list is `ls --json`'s, sources included
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {site.token('刘敏')}"}
+    listed = site.client().get("/api/v1/records", **auth).json()
+    mine = next(r for r in listed if r["path"] == REPORT)
+    assert mine["meta_sources"]["doc_number"] == "user" and mine["meta_read"] is True
