@@ -1190,9 +1190,8 @@ class Archive:
         """Is the final the approved 送审稿 with only the number filled in and the mark removed? None when
         it cannot be told here (not approved, or the approved file or the final is not kept here)."""
         from zhikong.archive import draftfile
-        from zhikong.archive.drafts import get_draft
+        from zhikong.archive.drafts import get_draft, number_line
         from zhikong.archive.preserve import ObjectStore
-        from zhikong.generator.docnumber import format_doc_number
 
         with self.session(actor) as s:
             d = get_draft(s.cat, draft_id)
@@ -1201,12 +1200,11 @@ class Archive:
                 return None
             if not (store.has(d.approved_sha256) and store.has(d.final_sha256)):
                 return None
-            placeholder = format_doc_number(d.content.spec.doc_prefix, d.content.spec.year, None)
             return draftfile.final_matches(
                 store.path_of(d.approved_sha256).read_bytes(),
                 store.path_of(d.final_sha256).read_bytes(),
-                placeholder,
-                d.doc_number,
+                number_line(d.content, None),
+                number_line(d.content, d.number),
             )
 
     def drafts(self, actor: Actor, *, center: str | None = None) -> DraftList:

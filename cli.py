@@ -1036,7 +1036,10 @@ def _show_draft(arc: Archive, d: Any) -> None:
         f"发文机关：{spec.signer}；主送：{spec.to}"
         + (f"；签发人：{spec.signed_by}" if spec.signed_by else "")
     )
-    show(f"批准后编号：{spec.doc_prefix}〔{spec.year}〕N号")
+    if d.kind == "minutes":
+        show(f"批准后编号：{spec.year}年 第N期（{d.center}的纪要期数）")
+    else:
+        show(f"批准后编号：{spec.doc_prefix}〔{spec.year}〕N号")
     show(f"文件：{arc.root / (d.draft_path or '')}")
     show(f"报医政科审核；批准后运行：zhikong draft approve {d.id} --by 县卫生健康局医政科 --ref 批件号")
 
@@ -1064,31 +1067,60 @@ def draft_request(env: Env, body: Path, signer: str, **fields: Any) -> None:
     _make_draft(env, "request", body, signer, **fields)
 
 
+def _template_draft_options(kind: str) -> Any:
+    """The options a 函 and a 纪要 share: the data file in `render`'s format, the center and the activity."""
+    options = [
+        click.option("--center", required=True, help="起草的质控中心"),
+        click.option(
+            "--data",
+            "data_file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            required=True,
+            help=f"数据文件（.json 或 .toml，与 zhikong render {kind} 的相同，示例见 templates/examples/{kind}.json）",
+        ),
+        click.option(
+            "--activity",
+            callback=_activity_option,
+            help="所属活动“日期 名称”（如 2026-03-05 院感督导）：批准后归入该活动文件夹（默认：年度/发文/）",
+        ),
+    ]
+
+    def decorate(command: Any) -> Any:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _make_template_draft(
+    env: Env, kind: str, center: str, data_file: Path, activity: str | None, bureau: bool = False
+) -> None:
+    from zhikong.generator.render import load_data
+
+    arc = env.archive()
+    d = arc.draft_template(env.actor, kind, load_data(data_file), center=center, activity=activity,
+                           bureau=bureau, today=date.today())  # fmt: skip
+    _show_draft(arc, d)
+
+
 @draft.command("letter")
-@click.option("--center", required=True, help="起草的质控中心")
-@click.option(
-    "--data",
-    "data_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    required=True,
-    help="函的数据文件（.json 或 .toml，与 zhikong render letter 的相同，示例见 templates/examples/letter.json）",
-)
+@_template_draft_options("letter")
 @click.option("--bureau", is_flag=True, help="以卫健局名义发函，用卫健局的函字号（如 金卫健函〔2026〕N号）")
-@click.option(
-    "--activity",
-    callback=_activity_option,
-    help="所属活动“日期 名称”（如 2026-03-05 院感督导）：批准后归入该活动文件夹（默认：年度/发文/）",
-)
 @click.pass_obj
 def draft_letter(env: Env, center: str, data_file: Path, bureau: bool, activity: str | None) -> None:
     """起草函（信函格式）：数据检查同 zhikong render letter，生成标“送审稿”、不编号的函；批准后按中心自己的
     函字号（doc_prefix 加“函”，如 金护质控函〔2026〕1号；--bureau 则为卫健局的）编号，归为“其他”。"""
-    from zhikong.generator.render import load_data
+    _make_template_draft(env, "letter", center, data_file, activity, bureau)
 
-    arc = env.archive()
-    d = arc.draft_template(env.actor, "letter", load_data(data_file), center=center, activity=activity,
-                           bureau=bureau, today=date.today())  # fmt: skip
-    _show_draft(arc, d)
+
+@draft.command("minutes")
+@_template_draft_options("minutes")
+@click.pass_obj
+def draft_minutes(env: Env, center: str, data_file: Path, activity: str | None) -> None:
+    """起草会议纪要（纪要格式）：数据检查同 zhikong render minutes，生成标“送审稿”、期数空白的纪要；批准后按
+    中心每年的期数编号（第N期），归为“会议纪要”（有 --activity 则归入该活动文件夹）。"""
+    _make_template_draft(env, "minutes", center, data_file, activity)
 
 
 @draft.command("list")
@@ -1191,7 +1223,7 @@ def render_(env: Env, template: str, data: Path, out: Path) -> None:
     if made.draft:
         show(f"已生成：{out}（{made.label}，送审稿，不编号）")
         show(
-            "红头公文须经批准才编发文字号：zhikong draft notice / request / letter 起草送审，批准后自动编号归档。"
+            "红头公文须经批准才编发文字号：zhikong draft notice / request / letter / minutes 起草送审，批准后自动编号归档。"
         )
     else:
         show(f"已生成：{out}（{made.label}）")

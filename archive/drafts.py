@@ -45,7 +45,7 @@ from zhikong.archive.settings import DRAFTS_FOLDER, Settings
 from zhikong.errors import ConflictError, InputFileError, NotFound, Problem, TemplateError
 from zhikong.generator.docnumber import MAX_SERIAL, check_prefix, format_doc_number
 from zhikong.generator.docrules import format_date, parse_written_date, with_request_closing
-from zhikong.generator.documents import check_draft_data, example_data, render_draft
+from zhikong.generator.documents import check_draft_data, example_data, issue_line, render_draft
 from zhikong.generator.notice import KINDS, NoticeSpec, check_notice, normalise_to, render_notice
 from zhikong.textcheck import check_text
 
@@ -400,19 +400,24 @@ def create_template_draft(
     bureau: bool = False,
     submit: bool = True,
 ) -> Draft:
-    """Check a 函's data (``zhikong render letter``'s data file) and write its 送审稿, like a 通知's.
+    """Check a 函's or 纪要's data (``zhikong render``'s data file) and write its 送审稿, like a 通知's.
 
     Whose 函 it is decides its 代字 (`letter_organ`): the center's own by default, the bureau's with
     ``bureau``; a ``doc_prefix`` in the data must be that one, and a number in the data is refused (the
-    number is given on approval). 发文机关标志 and 署名 default to the issuing organ; the 成文日期 to today.
+    number is given on approval). A 纪要 is numbered by 期 (第N期), one sequence per center and year
+    (`sequence_prefix`); its 期数 in the data is refused the same way. 发文机关标志 and 署名 default to the
+    issuing organ (a 纪要's mark to "<中心>会议纪要"); the 成文日期 to today.
     """
-    if kind not in TEMPLATE_KINDS or kind == "minutes":
-        raise InputFileError(f"不能按模板“{kind}”起草送审稿。", hint="可起草的模板：letter（函）。")
-    issuing = letter_organ(settings, center, bureau=bureau)
+    if kind not in TEMPLATE_KINDS:
+        raise InputFileError(
+            f"不能按模板“{kind}”起草送审稿。", hint="可起草的模板：letter（函）、minutes（纪要）。"
+        )
+    minutes = kind == "minutes"
+    issuing = minutes_organ(settings, center) if minutes else letter_organ(settings, center, bureau=bureau)
     problems = list(issuing.problems)
     data = dict(data)
     given = data.get("doc_prefix")
-    if given not in (None, "") and given != issuing.doc_prefix:
+    if not minutes and given not in (None, "") and given != issuing.doc_prefix:
         whose = settings.bureau if bureau else center
         problems.append(
             Problem(
@@ -421,7 +426,8 @@ def create_template_draft(
                 "删去 doc_prefix 一项即用后者" + ("" if bureau else "；以卫健局名义发函加 --bureau"),
             )
         )
-    data["doc_prefix"] = issuing.doc_prefix
+    if not minutes:
+        data["doc_prefix"] = issuing.doc_prefix
     for key, label in (("organ_mark", "发文机关标志"), ("signer", "署名")) if bureau else ():
         if data.get(key) not in (None, "", issuing.name):
             problems.append(
@@ -431,7 +437,7 @@ def create_template_draft(
                 )
             )
         data[key] = issuing.name
-    data.setdefault("organ_mark", issuing.name)
+    data.setdefault("organ_mark", f"{center}会议纪要" if minutes else issuing.name)
     data.setdefault("signer", issuing.name)
     data.setdefault("date", format_date(today))
     prepared, found = check_draft_data(kind, data)
@@ -467,6 +473,32 @@ def create_template_draft(
         render_draft(kind, prepared, out, identifier=identifier, fonts=settings.document_fonts)
 
     return _store_draft(settings, cat, center, content, render, submit=submit)
+
+
+def minutes_organ(settings: Settings, center: str) -> IssuingOrgan:
+    """A 纪要 is the center's own record of its meeting: signed by the center, numbered by 期 in a sequence of
+    the center's per year (kept in the 发文字号 counters under "<中心>纪要")."""
+    found = settings.center(center)  # an unknown center raises SettingsError
+    name = found.full_name or (center if center.startswith(settings.county) else settings.county + center)
+    return IssuingOrgan(name, f"{center}纪要")
+
+
+def number_line(content: DraftContent, number: int | None) -> str:
+    """What the 送审稿's number line reads, blank (``None``) or filled: 代字〔2026〕  号 / 代字〔2026〕3号, or a
+    纪要's 第  期 / 第3期."""
+    spec = content.spec
+    if spec.kind == "minutes":
+        return issue_line(number)
+    return format_doc_number(spec.doc_prefix, spec.year, number)
+
+
+def catalogued_number(content: DraftContent, number: int) -> str:
+    """The number as catalogued and leading the final's file name: the 发文字号, or for a 纪要 its 期数 with
+    the center and year (护理质控中心纪要2026年第3期), unique like a 发文字号."""
+    spec = content.spec
+    if spec.kind == "minutes":
+        return f"{spec.doc_prefix}{spec.year}年{issue_line(number)}"
+    return format_doc_number(spec.doc_prefix, spec.year, number)
 
 
 def letter_organ(settings: Settings, center: str, *, bureau: bool = False) -> IssuingOrgan:
@@ -680,14 +712,14 @@ def approve(
             if number is None:
                 number = cat.next_doc_number(prefix, year)
             else:
-                taken = format_doc_number(prefix, year, number)
+                taken = catalogued_number(content, number)
                 if cat.doc_number_taken(taken):
                     raise ConflictError(
                         f"发文字号 {taken} 已经用过（另一份已批准的公文），没有批准。",
                         hint="请核对卫健局发文登记，填写未用过的序号；不填则按本系统的顺序自动编号。",
                     )
                 cat.raise_doc_number(prefix, year, number)
-            doc_number = format_doc_number(prefix, year, number)
+            doc_number = catalogued_number(content, number)
             final = _final_path(settings, draft, doc_number, year)
             stray = _stray_with_number(cat, final.parent, doc_number)
             if stray:
@@ -702,7 +734,7 @@ def approve(
                     f"归档位置已有同名文件：{final.relative_to(settings.root)}",
                     hint="请先移走该文件（它不是这份草稿批准后生成的）再批准。",
                 )
-            made = draftfile.finalize(approved, format_doc_number(prefix, year, None), doc_number)
+            made = draftfile.finalize(approved, number_line(content, None), number_line(content, number))
             final.parent.mkdir(parents=True, exist_ok=True)
             staged = _staged(final)
             _write_atomic(staged, made)
@@ -867,9 +899,8 @@ def file_final(settings: Settings, cat: Catalogue, reconciler: Reconciler, draft
             store = ObjectStore(settings.system_dir)
             if draft.approved_sha256 and store.has(draft.approved_sha256):
                 approved = store.path_of(draft.approved_sha256).read_bytes()
-                spec = draft.content.spec
                 made = draftfile.finalize(
-                    approved, format_doc_number(spec.doc_prefix, spec.year, None), draft.doc_number
+                    approved, number_line(draft.content, None), number_line(draft.content, draft.number)
                 )
                 _write_atomic(staged, made)
             else:

@@ -149,7 +149,7 @@ def number_refused(what: str) -> Problem:
         "render.numbered",
         f"数据文件给了{what}：红头公文只能生成不编号的“{DRAFT_MARK}”，发文字号在批准时才分配"
         "（J15(1)：未经县卫生健康局批准不得以中心名义印发红头文件）。"
-        "请删去这一项；编号请走审批：zhikong draft notice 或 zhikong draft request 起草送审，"
+        "请删去这一项；编号请走审批：zhikong draft notice / request / letter / minutes 起草送审，"
         "医政科用 zhikong draft approve 批准后自动编号并归档",
     )
 

@@ -133,6 +133,13 @@ def render_draft(kind: str, prepared: dict[str, Any], out: Path, *, identifier: 
 # Title forms of the document types whose title is typed in the data (the others build it in the template).
 TITLE_FORMS = {"letter": ("关于", "的函"), "minutes": ("", "纪要")}
 WRITTEN_DATES = ("date", "issue_date")  # 成文日期 and 印发日期: printed as 2026年3月5日
+# A 纪要's number is its 期数 (纪要格式, GB/T 9704 §10.3), given on approval like a 发文字号: blank in the 送审稿.
+ISSUE_KEY = "issue_no"
+
+
+def issue_line(number: int | None) -> str:
+    """A 纪要's 期数 line: 第  期 in the 送审稿, 第3期 once approved."""
+    return "第  期" if number is None else f"第{number}期"
 
 
 def prepare_data(
@@ -163,6 +170,10 @@ def prepare_data(
         problems.append(Problem("document.title_form", f"标题“{title}”应写成“{form[0] or ''}……{form[1]}”"))
     if red_headed:
         problems += _draft_number(data, variables, prepared, days.get("date"))
+        if ISSUE_KEY in variables:
+            if data.get(ISSUE_KEY) not in (None, ""):
+                problems.append(number_refused(f"纪要期数“{data[ISSUE_KEY]}”"))
+            prepared[ISSUE_KEY] = issue_line(None)
         if "draft_mark" in variables:
             prepared["draft_mark"] = DRAFT_MARK
     else:

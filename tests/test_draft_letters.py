@@ -168,3 +168,59 @@ def test_final_letter_as_libreoffice_prints_it(run: Run, root: Path, tmp_path: P
     assert head[0] == "金乡县护理质量控制中心" and head[1] == "金护质控函〔2026〕1号"
     assert lines[1].startswith(" " * 20)  # flush right, not at the left margin
     assert "关于商请派员参加护理质控培训的函" in lines[2]
+
+
+# -- 纪要: numbered by 期 per center and year -------------------------------------------------------------
+
+MINUTES = REPO / "templates" / "examples" / "minutes.json"
+
+
+def draft_minutes(
+    run: Run, data: Path, *extra: str, center: str = "护理质控中心", expect: int | None = 0
+) -> Any:
+    return run("draft", "minutes", "--center", center, "--data", str(data), *extra, expect=expect)
+
+
+def test_minutes_numbered_by_issue_per_center_and_year_and_filed_as_minutes(
+    run: Run, root: Path, tmp_path: Path
+) -> None:
+    activity = "2026-03-15 第一次护理质控工作会议"
+    out = draft_minutes(run, MINUTES, "--activity", activity).output
+    assert "批准后编号：2026年 第N期" in out
+    draft_minutes(run, MINUTES, center="院感质控中心")
+    second = json.loads(MINUTES.read_text(encoding="utf-8")) | {"title": "2026年第二次护理质控工作会议纪要"}
+    (tmp_path / "纪要2.json").write_text(json.dumps(second, ensure_ascii=False), encoding="utf-8")
+    draft_minutes(run, tmp_path / "纪要2.json")
+    drafts = as_json(run("draft", "list", "--json"))
+    assert [d["kind_label"] for d in drafts] == ["会议纪要"] * 3
+    first = root / drafts[0]["draft_path"]
+    assert ("公文发文字号", "第  期") in paragraphs(first) and "送审稿" in headers(first)
+    for d in drafts:
+        approve(run, d["id"])
+    done = {(d["center"], d["title"]): d for d in as_json(run("draft", "list", "--json"))}
+    mine = done[("护理质控中心", "2026年第一次护理质控工作会议纪要")]
+    assert mine["doc_number"] == "护理质控中心纪要2026年第1期"
+    assert (
+        done[("护理质控中心", "2026年第二次护理质控工作会议纪要")]["doc_number"]
+        == "护理质控中心纪要2026年第2期"
+    )
+    assert (
+        done[("院感质控中心", "2026年第一次护理质控工作会议纪要")]["doc_number"]
+        == "院感质控中心纪要2026年第1期"
+    )
+    final = root / mine["final_path"]
+    assert mine["final_path"].startswith(f"护理质控中心/2026/{activity}/")
+    assert ("公文发文字号", "第1期") in paragraphs(final) and "送审稿" not in headers(final)
+    [record] = [r for r in as_json(run("ls", "--json")) if r["path"] == mine["final_path"]]
+    assert record["category"] == "会议纪要" and record["doc_number"] == "护理质控中心纪要2026年第1期"
+
+
+def test_minutes_with_an_issue_number_is_refused_by_draft_and_render(run: Run, tmp_path: Path) -> None:
+    data = json.loads(MINUTES.read_text(encoding="utf-8")) | {"issue_no": "第3期"}
+    path = tmp_path / "纪要.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = draft_minutes(run, path, expect=None).output
+    assert "纪要期数“第3期”" in out and "发文字号在批准时才分配" in out
+    out = run("render", "minutes", str(path), "--out", str(tmp_path / "o.docx"), expect=None).output
+    assert "纪要期数“第3期”" in out and not (tmp_path / "o.docx").exists()
+    assert as_json(run("draft", "list", "--json")) == []
