@@ -224,3 +224,31 @@ def test_minutes_with_an_issue_number_is_refused_by_draft_and_render(run: Run, t
     out = run("render", "minutes", str(path), "--out", str(tmp_path / "o.docx"), expect=None).output
     assert "纪要期数“第3期”" in out and not (tmp_path / "o.docx").exists()
     assert as_json(run("draft", "list", "--json")) == []
+
+
+def test_edited_letter_uploaded_back_is_what_is_numbered(run: Run, root: Path, tmp_path: Path) -> None:
+    center_prefix(root)
+    draft_letter(run, LETTER)
+    [d] = as_json(run("draft", "list", "--json"))
+    document = Document(str(root / d["draft_path"]))
+    [line] = [p for p in document.paragraphs if p.text.startswith("请贵院选派")]
+    line.runs[0].text = "请贵院选派3名护理骨干参加。"
+    for run_ in line.runs[1:]:
+        run_.text = ""
+    edited = tmp_path / "修改稿.docx"
+    document.save(str(edited))
+    assert "已保存修改稿" in run("draft", "upload", str(d["id"]), str(edited)).output
+    approve(run, d["id"])
+    [d] = as_json(run("draft", "list", "--json"))
+    text = paragraphs(root / d["final_path"])
+    assert ("公文正文", "请贵院选派3名护理骨干参加。") in text
+    assert ("公文发文字号", "金护质控函〔2026〕1号") in text
+    # The number line of a letter cannot be edited: it is what approval fills in.
+    draft_letter(run, letter_data(tmp_path, title="关于商请提供护理质控数据的函"))
+    [d2] = [x for x in as_json(run("draft", "list", "--json")) if x["state"] == "submitted"]
+    document = Document(str(root / d2["draft_path"]))
+    [number] = [p for p in document.paragraphs if p.style.name == "公文发文字号"]
+    number.runs[0].text = "金护质控函〔2026〕9号"
+    document.save(str(edited))
+    out = run("draft", "upload", str(d2["id"]), str(edited), expect=None).output
+    assert "发文字号一行被改动了" in out
