@@ -1033,7 +1033,8 @@ def _show_draft(arc: Archive, d: Any) -> None:
     show(f"已生成送审稿：草稿 {d.id}（{d.state.label}），{d.center}《{d.title}》")
     spec = d.content.spec
     show(
-        f"发文机关：{spec.signer}；主送：{spec.to}"
+        f"发文机关：{spec.signer}"
+        + (f"；主送：{spec.to}" if spec.to else "")
         + (f"；签发人：{spec.signed_by}" if spec.signed_by else "")
     )
     if d.kind == "minutes":
