@@ -252,3 +252,28 @@ def test_edited_letter_uploaded_back_is_what_is_numbered(run: Run, root: Path, t
     document.save(str(edited))
     out = run("draft", "upload", str(d2["id"]), str(edited), expect=None).output
     assert "发文字号一行被改动了" in out
+
+
+def test_bureau_approves_a_letter_and_a_minutes_on_the_pages_with_the_proof(
+    run: Run, root: Path, site: Any
+) -> None:
+    from webtools import page
+
+    center_prefix(root)
+    site.add("医政科张", "bureau")
+    draft_letter(run, LETTER)
+    draft_minutes(run, MINUTES)
+    bureau = site.login("医政科张")
+    queue = page(bureau.get("/drafts/"))
+    assert "待审批（2）" in queue and TITLE in queue
+    for d, number, shown in (
+        (1, "4", "金护质控函〔2026〕4号"),  # the number the bureau's system gave
+        (2, "", "护理质控中心纪要2026年第1期"),
+    ):
+        url = f"/drafts/{d}/"
+        approved = bureau.post(f"{url}decide", {"action": "approve", "number": number})
+        assert approved.status_code == 302, page(approved)
+        final_page = page(bureau.get(url))
+        assert shown in final_page and "其余一字未改" in final_page
+    numbers = {d["kind"]: d["doc_number"] for d in as_json(run("draft", "list", "--json"))}
+    assert numbers == {"letter": "金护质控函〔2026〕4号", "minutes": "护理质控中心纪要2026年第1期"}
