@@ -683,6 +683,18 @@ class Catalogue:
         row = self.conn.execute("SELECT text FROM texts WHERE record_id = ?", (record_id,)).fetchone()
         return row[0] if row else None
 
+    def texts_of(self, record_ids: Iterable[int]) -> dict[int, str]:
+        """The texts of `record_ids` that have one, in a query per thousand records, not one each."""
+        ids = list(record_ids)
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            rows = self.conn.execute(
+                f"SELECT record_id, text FROM texts WHERE record_id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update((r[0], r[1]) for r in rows)
+        return found
+
     def texts(self) -> Iterator[tuple[Record, str]]:
         rows = self.conn.execute(
             "SELECT r.*, t.text AS body FROM records r JOIN texts t ON t.record_id = r.id ORDER BY r.id"

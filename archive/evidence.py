@@ -129,12 +129,14 @@ def stem(path: str) -> str:
     return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
-def counts(rec: Record, kind: Kind, text: Text, subjects: Subjects) -> bool:
-    """Whether `rec` is evidence of `kind` (the cheap tests first: most records fail on category)."""
+def counts(
+    rec: Record, kind: Kind, text: Text, subjects: Subjects, *, body: Callable[[Record], str] | None = None
+) -> bool:
+    """Whether `rec` is evidence of `kind` (the cheap tests first: most records fail on category).
+    `body` gives `about(rec, text)` in lower case, when the caller keeps it (a `Pool` does)."""
     if kind.paper_register and rec.paper_marked_at and not _excluded(rec, kind):
         return True
-    c = rec.classification
-    kind_of_activity = c.activity_type.value if c.activity and c.activity_type else STANDING
+    kind_of_activity = _activity_kind(rec)
     if kind.activity_types and kind_of_activity not in kind.activity_types:
         return False
     if kind.categories or kind.title_words:
@@ -144,8 +146,8 @@ def counts(rec: Record, kind: Kind, text: Text, subjects: Subjects) -> bool:
     if _excluded(rec, kind):
         return False
     if kind.subjects:  # compared in lower case, as the search does (MDRO, mdro)
-        body = about(rec, text).lower()
-        return any(v in body for v in subjects.variants(kind.subjects))
+        lowered = body(rec) if body is not None else about(rec, text).lower()
+        return any(v in lowered for v in subjects.variants(kind.subjects))
     return True
 
 
@@ -153,6 +155,62 @@ def _excluded(rec: Record, kind: Kind) -> bool:
     return bool(kind.exclude) and any(w in _head(rec) for w in kind.exclude)
 
 
-def evidence(records: Iterable[Record], kind: Kind, text: Text, subjects: Subjects) -> list[Record]:
+def _activity_kind(rec: Record) -> str:
+    """The type of the activity `rec` belongs to, or "standing". The enum member itself (a `StrEnum`
+    equals and hashes as its value): `.value` goes through the enum's descriptor, asked of every record
+    for every kind of evidence."""
+    c = rec.classification
+    return c.activity_type if c.activity and c.activity_type else STANDING
+
+
+class Pool:
+    """A center-year's records grouped by activity type and category, so that a kind of evidence tests
+    only the records it could count (a check looks for some forty kinds in every center-year: testing every
+    record for every kind was a fifth of a check at 33,600 records). What counts is still decided by
+    `counts`; the pool only leaves out records that would fail its first tests, and keeps what each record
+    is about (`about`, in lower case) for the kinds after the first that look for a subject in it."""
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self.records = list(records)
+        self._groups: dict[tuple[str, str], list[int]] = {}
+        self._marked: list[int] = []  # filed in a paper box: they count for `paper_register` whatever else
+        self._about: dict[int, str] = {}
+        for i, rec in enumerate(self.records):
+            self._groups.setdefault((_activity_kind(rec), rec.category), []).append(i)
+            if rec.paper_marked_at:
+                self._marked.append(i)
+
+    def candidates(self, kind: Kind) -> list[Record]:
+        """The records that may be evidence of `kind`, in their order in `records`."""
+        by_category = bool(kind.categories) and not kind.title_words  # else any category may count
+        picked = [
+            i
+            for (activity, category), ids in self._groups.items()
+            if (not kind.activity_types or activity in kind.activity_types)
+            and (not by_category or category in kind.categories)
+            for i in ids
+        ]
+        if kind.paper_register:
+            picked = [*set(picked).union(self._marked)]
+        return [self.records[i] for i in sorted(picked)]
+
+    def about(self, rec: Record, text: Text) -> str:
+        """`about(rec, text)` in lower case, read once for each record."""
+        found = self._about.get(rec.id)
+        if found is None:
+            found = self._about[rec.id] = about(rec, text).lower()
+        return found
+
+
+def evidence(records: Iterable[Record] | Pool, kind: Kind, text: Text, subjects: Subjects) -> list[Record]:
     """The records among `records` that are evidence of `kind`, in path order."""
-    return sorted((r for r in records if counts(r, kind, text, subjects)), key=lambda r: r.path)
+    if isinstance(records, Pool):
+        pool = records
+
+        def body(rec: Record) -> str:
+            return pool.about(rec, text)
+
+        found = [r for r in pool.candidates(kind) if counts(r, kind, text, subjects, body=body)]
+    else:
+        found = [r for r in records if counts(r, kind, text, subjects)]
+    return sorted(found, key=lambda r: r.path)
