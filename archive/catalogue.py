@@ -640,8 +640,11 @@ class Catalogue:
                 clauses.append(f"{column} = ?")
                 args.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.conn.execute(f"SELECT * FROM records {where} ORDER BY path, id", args).fetchall()
-        return [_record(r) for r in rows]
+        plain = self.conn.cursor()
+        plain.row_factory = None  # tuples, named once for all rows: a check reads every record
+        rows = plain.execute(f"SELECT * FROM records {where} ORDER BY path, id", args).fetchall()
+        names = [d[0] for d in plain.description]
+        return [_record_of(dict(zip(names, r, strict=True))) for r in rows]
 
     def active_stats(self) -> dict[str, tuple[int, int, int, str]]:
         """path -> (id, size, mtime_ns, sha256) of every active record: what a scan compares against."""
@@ -1477,10 +1480,16 @@ _ACTIVITY_TYPES: dict[str | None, ActivityType | None] = {None: None, "": None} 
 }
 
 
+_STATES = {s.value: s for s in RecordState}
+
+
 def _record(found: sqlite3.Row) -> Record:
+    return _record_of(dict(zip(found.keys(), found, strict=True)))
+
+
+def _record_of(row: dict[str, Any]) -> Record:
     # A check reads every record of the archive: by dictionary, not sqlite3.Row's name lookup (a scan
     # of the columns for each of 40 names), and enum members from tables, not their constructors.
-    row = dict(zip(found.keys(), found, strict=True))
     src = _SOURCES.__getitem__
 
     classification = Classification(
@@ -1500,7 +1509,7 @@ def _record(found: sqlite3.Row) -> Record:
         id=row["id"],
         path=row["path"],
         raw_path=row["raw_path"],
-        state=RecordState(row["state"]),
+        state=_STATES[row["state"]],
         sha256=row["sha256"],
         size=row["size"],
         mtime_ns=row["mtime_ns"],

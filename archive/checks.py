@@ -263,12 +263,17 @@ def load_facts(settings: Settings, cat: Catalogue) -> tuple[dict[tuple[str, int]
     for rec in records:
         if rec.state != RecordState.ACTIVE or rec.center not in centers or rec.year is None:
             continue
-        fy = groups.setdefault((rec.center, rec.year), YearFacts(centers[rec.center], rec.year))
+        # Looked up before being made: `setdefault(key, YearFacts(…))` built one for every record.
+        fy = groups.get((rec.center, rec.year))
+        if fy is None:
+            fy = groups[(rec.center, rec.year)] = YearFacts(centers[rec.center], rec.year)
         fy.records.append(rec)
         c = rec.classification
         if c.activity and c.activity_date and c.activity_type:
             key = (c.activity_date, c.activity)
-            act = fy.activities.setdefault(key, Activity(c.activity, c.activity_date, c.activity_type))
+            act = fy.activities.get(key)
+            if act is None:
+                act = fy.activities[key] = Activity(c.activity, c.activity_date, c.activity_type)
             act.records.append(rec)
     return groups, records
 
