@@ -440,6 +440,10 @@ def create_template_draft(
     data.setdefault("organ_mark", f"{center}会议纪要" if minutes else issuing.name)
     data.setdefault("signer", issuing.name)
     data.setdefault("date", format_date(today))
+    if isinstance(
+        data.get("to"), str
+    ):  # the template adds the colon (县人民医院护理部：), as --to may end with one
+        data["to"] = data["to"].strip().rstrip("：:")
     prepared, found = check_draft_data(kind, data)
     problems += found
     if activity is not None:

@@ -116,11 +116,12 @@ def test_letters_take_the_centers_letter_sequence_and_leave_notices_alone(
 
 def test_bureau_letter_uses_the_bureaus_letter_sequence(run: Run, root: Path, tmp_path: Path) -> None:
     center_prefix(root)
-    data = letter_data(tmp_path, organ_mark=None, signer=None, doc_prefix=None)
+    data = letter_data(tmp_path, organ_mark=None, signer=None, doc_prefix=None, to="县人民医院护理部：")
     activity = "2026-04-10 护理质控培训"
     draft_letter(run, data, "--bureau", "--activity", activity)
     [d] = as_json(run("draft", "list", "--json"))
-    assert ("公文版头", "金乡县卫生健康局") in paragraphs(root / d["draft_path"])
+    text = paragraphs(root / d["draft_path"])
+    assert ("公文版头", "金乡县卫生健康局") in text and ("公文主送", "县人民医院护理部：") in text
     approve(run, d["id"])
     [d] = as_json(run("draft", "list", "--json"))
     assert d["doc_number"] == "金卫健函〔2026〕1号"
