@@ -1139,15 +1139,17 @@ class Archive:
         today: date,
         activity: str | None = None,
         bureau: bool = False,
+        submit: bool = True,
     ) -> Draft:
-        """Check a 函's data (the format `render` takes) and write its 送审稿, submitted at once
-        (`archive.drafts.create_template_draft`)."""
+        """Check a 函's or 纪要's data (the format `render` takes) and write its 送审稿, submitted at once
+        unless `submit` is False (`archive.drafts.create_template_draft`)."""
         from zhikong.archive.drafts import create_template_draft
 
         with self.session(actor) as s:
             return create_template_draft(
-                s.settings, s.cat, kind, data, center=center, today=today, activity=activity, bureau=bureau
-            )
+                s.settings, s.cat, kind, data, center=center, today=today, activity=activity, bureau=bureau,
+                submit=submit,
+            )  # fmt: skip
 
     def draft_detail(self, actor: Actor, draft_id: int) -> Draft:
         from zhikong.archive.drafts import get_draft

@@ -278,3 +278,33 @@ def test_bureau_approves_a_letter_and_a_minutes_on_the_pages_with_the_proof(
         assert shown in final_page and "其余一字未改" in final_page
     numbers = {d["kind"]: d["doc_number"] for d in as_json(run("draft", "list", "--json"))}
     assert numbers == {"letter": "金护质控函〔2026〕4号", "minutes": "护理质控中心纪要2026年第1期"}
+
+
+def test_secretary_drafts_a_letter_from_a_data_file_on_the_page(
+    root: Path, site: Any, tmp_path: Path
+) -> None:
+    import io
+
+    from webtools import page
+
+    center_prefix(root)
+    site.add("刘敏", "secretary", "护理质控中心")
+    secretary = site.login("刘敏")
+    assert "起草函或会议纪要" in page(secretary.get("/drafts/"))
+    assert "数据文件" in page(secretary.get("/drafts/new-data/"))
+
+    def post(data: bytes, kind: str = "letter", name: str = "函.json") -> Any:
+        upload = io.BytesIO(data)
+        upload.name = name
+        return secretary.post("/drafts/new-data/", {"center": "护理质控中心", "kind": kind, "data": upload})
+
+    numbered = letter_data(tmp_path, doc_number="金护质控函〔2026〕5号").read_bytes()
+    refused = post(numbered)
+    assert refused.status_code == 400 and "发文字号在批准时才分配" in page(refused)
+    assert post(LETTER.read_bytes(), name="函.txt").status_code == 400
+    made = post(LETTER.read_bytes())
+    assert made.status_code == 302, page(made)
+    shown = page(secretary.get(made["Location"]))
+    assert TITLE in shown and "草稿" in shown  # prepared, not yet submitted, as from the form
+    minutes = post(MINUTES.read_bytes(), kind="minutes", name="纪要.json")
+    assert minutes.status_code == 302, page(minutes)

@@ -154,6 +154,60 @@ def new(request: HttpRequest) -> HttpResponse:
     return render(request, "draft_new.html", context, status=400 if errors else 200)
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_from_data(request: HttpRequest) -> HttpResponse:
+    """A 函 or 纪要 from a data file in ``zhikong render``'s format (``archive.drafts.create_template_draft``),
+    made as a 草稿 like the form's: previewed, edited, submitted on its page."""
+    import tempfile
+    from pathlib import Path
+
+    from zhikong.archive.drafts import TEMPLATE_KINDS
+    from zhikong.generator.render import load_data
+
+    me = account(request)
+    assert me is not None
+    centers = [c for c in me.centers if may_draft(me, c)]
+    if not centers:
+        return forbidden(request, "只有质控中心的秘书可以起草公文。")
+    form: dict[str, Any] = {"center": centers[0], "kind": "letter"}
+    problems: list[str] = []
+    if request.method == "POST":
+        form = {k: request.POST.get(k, "") for k in ("center", "kind", "activity", "bureau")}
+        if form["center"] not in centers:
+            return forbidden(request, f"你的账户不能为{form['center']}起草公文。")
+        upload = request.FILES.get("data")
+        suffix = PurePosixPath(upload.name or "").suffix.lower() if upload else ""
+        if form["kind"] not in TEMPLATE_KINDS:
+            problems.append("请选择文种：函或会议纪要。")
+        elif upload is None or suffix not in (".json", ".toml"):
+            problems.append("请选择数据文件（.json 或 .toml）。")
+        else:
+            try:
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / f"data{suffix}"
+                    path.write_bytes(upload.read(MAX_UPLOAD))
+                    data = load_data(path)
+                made = archive().draft_template(
+                    me.name,
+                    form["kind"],
+                    data,
+                    center=form["center"],
+                    activity=form["activity"].strip() or None,
+                    bureau=bool(form["bureau"]) and form["kind"] == "letter",
+                    today=today(),
+                    submit=False,
+                )
+            except MultiProblemError as exc:
+                problems += [p.message for p in exc.problems]
+            except ZhikongError as exc:
+                problems.append(exc.message)
+            else:
+                return HttpResponseRedirect(f"/drafts/{made.id}/?done=new")
+    context = {"me": me, "centers": centers, "form": form, "problems": problems, "kinds": TEMPLATE_KINDS}
+    return render(request, "draft_new_data.html", context, status=400 if problems else 200)
+
+
 def _draft_for(request: HttpRequest, draft_id: int) -> tuple[Account, Draft] | HttpResponse:
     me = account(request)
     assert me is not None

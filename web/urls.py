@@ -22,6 +22,7 @@ urlpatterns = [
     path("upload/", upload.page, name="upload"),
     path("drafts/", drafts.queue, name="drafts"),
     path("drafts/new/", drafts.new, name="draft-new"),
+    path("drafts/new-data/", drafts.new_from_data, name="draft-new-data"),
     path("drafts/<int:draft_id>/", drafts.detail, name="draft"),
     path("drafts/<int:draft_id>/file", drafts.draft_file, name="draft-file"),
     path("drafts/<int:draft_id>/preview", drafts.draft_preview, name="draft-preview"),
