@@ -9,8 +9,12 @@ through the normal reconcile path, so it is catalogued, preserved and indexed li
 States: 草稿 (a 送审稿 being prepared: previewed, downloaded, edited in Word/WPS and uploaded back) →
 送审 (submitted: its sha256 recorded) → 已批准 (numbered and filed) or 已退回 (refused, with a reason);
 a returned draft fixed and uploaded again is submitted again; 已批准 → 已印发 once the secretary records
-that the printed copies went out. ``zhikong draft notice`` submits at once; a draft made in the browser
-starts as 草稿.
+that the printed copies went out. ``zhikong draft notice`` (and request, letter, minutes) submits at once; a
+draft made in the browser starts as 草稿.
+
+A 通知 or 请示 is drafted from its fields (`create_notice_draft`); a 函 or 纪要 from ``zhikong render``'s data file
+for its shipped template (`create_template_draft`). Both are stored, approved and filed the same way; only the
+number line differs (`number_line`: 代字〔2026〕3号, or a 纪要's 第3期).
 
 What is approved is what is issued: the final is the approved 送审稿 file itself with the number filled in
 and the 送审稿 mark removed (``archive.draftfile``); the approved file and the final are both preserved and

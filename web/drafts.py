@@ -1,5 +1,5 @@
 """Drafting and approval in the browser: a secretary drafts a 通知 or 请示 in a form (every problem next to its
-field), previews the rendered pages, downloads the 送审稿, uploads an edited one back, submits it; the
+field) or a 函 or 纪要 from a data file in ``zhikong render``'s format, previews the rendered pages, downloads the 送审稿, uploads an edited one back, submits it; the
 bureau's queue lists what waits, oldest first, and approves (the next number, or the number its own
 document system gave) or returns it with a reason; the approved final is the approved file itself.
 
