@@ -486,9 +486,15 @@ def create_template_draft(
 def minutes_organ(settings: Settings, center: str) -> IssuingOrgan:
     """A 纪要 is the center's own record of its meeting: signed by the center, numbered by 期 in a sequence of
     the center's per year (kept in the 发文字号 counters under "<中心>纪要")."""
-    found = settings.center(center)  # an unknown center raises SettingsError
-    name = found.full_name or (center if center.startswith(settings.county) else settings.county + center)
-    return IssuingOrgan(name, f"{center}纪要")
+    return IssuingOrgan(full_name(settings, center), f"{center}纪要")
+
+
+def full_name(settings: Settings, center: str) -> str:
+    """A center's name as its documents sign it: ``full_name`` in zhikong.toml, else county + name
+    (an unknown center raises SettingsError)."""
+    found = settings.center(center)
+    name = found.name
+    return found.full_name or (name if name.startswith(settings.county) else settings.county + name)
 
 
 def number_line(content: DraftContent, number: int | None) -> str:
@@ -551,9 +557,7 @@ def issuing_organ(settings: Settings, center_name: str, kind: str) -> IssuingOrg
         if not name:
             problems.append(Problem("draft.request_host", f"请示用挂靠单位的名称，但{where}没有写 host"))
     else:
-        name = center.full_name or (
-            center.name if center.name.startswith(settings.county) else settings.county + center.name
-        )
+        name = full_name(settings, center.name)
     if not center.doc_prefix:
         problems.append(
             Problem(
