@@ -287,7 +287,7 @@ class _Ctx:
     fy: YearFacts
     as_of: date
     text: Text
-    all_years: dict[tuple[str, int], YearFacts]
+    all_years: dict[tuple[str, int], YearFacts]  # `load_facts`' grouping, of this center's years only
     subjects: Subjects
     findings: list[Finding] = field(default_factory=list)
     looked_at: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -990,14 +990,20 @@ def run_checks(
     findings: list[Finding] = []
     pending: list[Upcoming] = []
     results: list[YearResult] = []
+    # A center's rules look at its own other years (standards in force, a later 回头看), never at another
+    # center's: each gets its own years, not the whole archive's to filter again for every center-year.
+    by_center: dict[str, dict[tuple[str, int], YearFacts]] = defaultdict(dict)
+    for key, facts in groups.items():
+        by_center[key[0]][key] = facts
     for c in settings.centers:
         if center is not None and c.name != center:
             continue
-        years = {year} if year is not None else {y for (n, y) in groups if n == c.name} | {as_of.year}
+        own = by_center[c.name]
+        years = {year} if year is not None else {y for (_n, y) in own} | {as_of.year}
         for y in sorted(v for v in years if v <= as_of.year):
-            fy = groups.get((c.name, y)) or YearFacts(c, y)
+            fy = own.get((c.name, y)) or YearFacts(c, y)
             text = _year_texts(cat, fy)
-            ctx = _Ctx(rules, fy, as_of, text, groups, subjects, odd_folders=_odd_folders(fy))
+            ctx = _Ctx(rules, fy, as_of, text, own, subjects, odd_folders=_odd_folders(fy))
             for rule_fn in YEAR_RULES:
                 rule_fn(ctx)
             results.append(

@@ -147,7 +147,7 @@ def counts(
         return False
     if kind.subjects:  # compared in lower case, as the search does (MDRO, mdro)
         lowered = body(rec) if body is not None else about(rec, text).lower()
-        return any(v in lowered for v in subjects.variants(kind.subjects))
+        return any(map(lowered.__contains__, subjects.variants(kind.subjects)))
     return True
 
 
