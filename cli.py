@@ -39,7 +39,14 @@ from zhikong.archive.catalogue import RecordState, storage_error
 from zhikong.archive.convention import ACTIVITY_KEYWORDS, ActivityType
 from zhikong.archive.ingest import ScanProgress, ScanReport
 from zhikong.archive.settings import Center, Roster, find_root
-from zhikong.errors import ExitCode, InputFileError, InternalError, VerificationError, ZhikongError
+from zhikong.errors import (
+    ArchiveNotFound,
+    ExitCode,
+    InputFileError,
+    InternalError,
+    VerificationError,
+    ZhikongError,
+)
 from zhikong.indexer.pii import mask_pii
 
 if TYPE_CHECKING:  # names for the type checker only: their modules are imported on first use
@@ -124,6 +131,7 @@ def _day_text_option(ctx: click.Context, param: click.Parameter, value: str | No
 
 
 _DAY = "如 2026-03-05、2026/3/5 或 2026年3月5日"
+FONT_PROFILES = ("gb2312", "windows")  # generator.gbt9704.FONT_PROFILES, named here so --help loads no docx
 
 
 def _activity_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -1216,11 +1224,22 @@ def draft_issue(env: Env, draft_id: int, day: date | None) -> None:
 @click.argument("template")
 @click.argument("data", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="输出的 .docx")
+@click.option(
+    "--fonts",
+    type=click.Choice(FONT_PROFILES),
+    help="字体：gb2312（仿宋_GB2312、楷体_GB2312、方正小标宋简体）或 windows（仿宋、楷体、宋体）；"
+    "默认取档案库 zhikong.toml 的 fonts，不在档案库中时为 gb2312",
+)
 @click.pass_obj
-def render_(env: Env, template: str, data: Path, out: Path) -> None:
+def render_(env: Env, template: str, data: Path, out: Path, fonts: str | None) -> None:
     """按模板生成文档。模板：自带模板名（notice request letter minutes annual_plan summary
     inspection_feedback rectification_notice sign_in）或自己的 .docx；数据文件：.json 或 .toml。"""
-    made = Archive.render(env.actor, template, data, out)
+    if fonts is None:
+        try:
+            fonts = env.archive().settings().document_fonts
+        except ArchiveNotFound:
+            fonts = "gb2312"
+    made = Archive.render(env.actor, template, data, out, fonts=fonts)
     if made.draft:
         show(f"已生成：{out}（{made.label}，送审稿，不编号）")
         show(

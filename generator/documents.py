@@ -89,13 +89,15 @@ class Rendered:
     draft: bool
 
 
-def render_document(template: str, data_file: Path, out: Path) -> Rendered:
-    """Render ``template`` with ``data_file`` into ``out``."""
+def render_document(
+    template: str, data_file: Path, out: Path, *, fonts: str = gb.DEFAULT_FONT_PROFILE
+) -> Rendered:
+    """Render ``template`` with ``data_file`` into ``out``, its fonts named by the profile ``fonts``."""
     path = resolve_template(template)
     data = with_attachment_files(load_data(data_file), data_file.parent)
     kind = _notice_kind(template, path)
     if kind is not None:
-        render_notice(spec_from_data(data, kind), out, template=path)
+        render_notice(spec_from_data(data, kind), out, template=path, fonts=fonts)
         return Rendered(KINDS[kind], draft=True)
     red = red_head(path, gb.S_ORGAN)
     variables = template_variables(path)
@@ -108,7 +110,9 @@ def render_document(template: str, data_file: Path, out: Path) -> Rendered:
             if template in LABELS
             else "日期写成“2026年3月5日”，发文字号写成“代字〔年份〕序号号”。",
         )
-    render_template(path, prepared, out, finish=lambda document: finish_document(document, red_headed=red))
+    render_template(
+        path, prepared, out, finish=lambda document: finish_document(document, red_headed=red), fonts=fonts
+    )
     return Rendered(LABELS.get(template, path.name), draft=red)
 
 

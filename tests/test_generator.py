@@ -298,3 +298,42 @@ def test_templates_are_reproducible_from_build_script() -> None:
         [sys.executable, str(ROOT / "templates" / "build.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_render_takes_the_font_profile_from_the_option_or_the_archive(tmp_path: Path) -> None:
+    """`render --fonts windows` names 仿宋/楷体 (what a stock Windows has) instead of the _GB2312 fonts; without
+    the option, an archive's `fonts = "windows"` in zhikong.toml decides; outside an archive it is gb2312."""
+    from click.testing import CliRunner
+
+    from zhikong.cli import FONT_PROFILES, cli
+    from zhikong.generator.gbt9704 import FONT_PROFILES as PROFILES
+
+    assert set(FONT_PROFILES) == set(PROFILES)
+    example = Path(__file__).resolve().parent.parent / "templates" / "examples" / "notice.toml"
+    runner = CliRunner()
+
+    def fonts_of(out: Path) -> str:
+        with zipfile.ZipFile(out) as z:
+            return z.read("word/document.xml").decode() + z.read("word/styles.xml").decode()
+
+    plain, windows = tmp_path / "默认.docx", tmp_path / "windows.docx"
+    for out, extra in ((plain, []), (windows, ["--fonts", "windows"])):
+        result = runner.invoke(cli, ["render", "notice", str(example), "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+    assert "仿宋_GB2312" in fonts_of(plain) and "仿宋_GB2312" not in fonts_of(windows)
+    assert 'w:eastAsia="仿宋"' in fonts_of(windows)
+
+    root = tmp_path / "档案库"
+    made = runner.invoke(cli, ["init", str(root), "--county", "金乡县", "--bureau", "金乡县卫生健康局",
+                               "--doc-prefix", "金卫健字", "--fonds", "Z109"])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    settings = root / "zhikong.toml"
+    text = settings.read_text(encoding="utf-8")
+    assert 'fonts = "gb2312"' in text
+    settings.write_text(text.replace('fonts = "gb2312"', 'fonts = "windows"'), encoding="utf-8")
+    from_archive = tmp_path / "档案库设置.docx"
+    result = runner.invoke(
+        cli, ["--root", str(root), "render", "notice", str(example), "--out", str(from_archive)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "仿宋_GB2312" not in fonts_of(from_archive)
