@@ -23,8 +23,9 @@ Rows (medians of --runs, or of --samples files for the watcher):
   handover (--handover) `zhikong handover create` of one center against `tar -cf` + `sha256sum`
 
 Each row prints wall time, CPU (user + system) and peak memory (max RSS) of the process measured.
-The index side of the issue's table (first scan of new .docx, reindex, search p95, Whoosh with jieba
-as the peer) is `index_rows` below.
+The index side of the issue's table (reindex docs/s and memory, index size, search p95, with Whoosh and
+jieba's ChineseAnalyzer as the peer) is measured by bench/index_growth.py, on documents with text (these
+records carry none).
 """
 
 from __future__ import annotations
@@ -291,13 +292,6 @@ def handover(root: Path, size: int, runs: int, work: Path) -> Row:
     )
 
 
-def index_rows(root: Path, size: int, runs: int) -> list[Row]:
-    """The index side of the issue's table — for the index's owner to fill (index19): the first scan of
-    new .docx (extract + index), `zhikong reindex`, search p95 over 50 queries, with Whoosh + jieba as
-    the peer. The texts are in bench/search_speed.py's corpus; this corpus's records carry no text."""
-    return []
-
-
 # -- output ---------------------------------------------------------------------------------------------
 
 
@@ -360,8 +354,6 @@ def main() -> None:
             show(watch_latency(root, size, args.samples))
             if args.handover:
                 show(handover(root, size, args.runs, work))
-            for row in index_rows(root, size, args.runs):
-                show(row)
             shutil.rmtree(root, ignore_errors=True)
     finally:
         if args.work is None:
