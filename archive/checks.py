@@ -22,7 +22,7 @@ from typing import Any
 from zhikong.archive.catalogue import Catalogue, Record, RecordState
 from zhikong.archive.convention import STANDING_CATEGORY, ActivityType
 from zhikong.archive.duplicates import duplicate_groups, removed_copies
-from zhikong.archive.evidence import Kind, Pool, Subjects, evidence, kinds_of, stem
+from zhikong.archive.evidence import STANDING, Kind, Pool, Subjects, evidence, kinds_of, stem
 from zhikong.archive.numbering import numberable
 from zhikong.archive.rules import CheckRule, RuleSet
 from zhikong.archive.settings import SETTINGS_FILE, Center, Settings
@@ -451,7 +451,10 @@ def _filed(
 ) -> None:
     p = ctx.params(rule)
     due = _month_day(ctx.fy.year, str(p["due"]))
-    found = [r for r in ctx.fy.records if _matches(r, p, tuple(p.get("categories", categories)), standing)]
+    wanted = tuple(p.get("categories", categories))
+    # Only the records of those categories (and outside every activity, if `standing`) are tested.
+    maybe = ctx.pool.candidates(Kind(rule, categories=wanted, activity_types=(STANDING,) if standing else ()))
+    found = [r for r in maybe if _matches(r, p, wanted, standing)]
     ctx.saw(rule, [r.path for r in found])
     missing_cost = ctx.cost(rule, "cost_missing" if "cost_missing" in p else "cost")
     if not found:
@@ -855,9 +858,8 @@ def _record_findings(
     scanned = {r.scan_of for r in records if r.scan_of is not None and r.state == RecordState.ACTIVE}
     out: list[Finding] = []
     unboxed: dict[tuple[str, int], list[Record]] = defaultdict(list)
-    for rec in records:
-        if not wanted(rec):
-            continue
+    mine = [rec for rec in records if wanted(rec)]  # asked once: the duplicates below are of these too
+    for rec in mine:
         if rec.state == RecordState.DELETED:
             if (rec.path, rec.sha256 or "") in removed:
                 continue
@@ -905,7 +907,7 @@ def _record_findings(
                 float(r.params["cost"]),
             )
         )
-    for group in duplicate_groups([rec for rec in records if wanted(rec)]):
+    for group in duplicate_groups(mine):
         keep, extra = group[0], group[1:]
         out.append(
             f(
