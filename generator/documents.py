@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,12 @@ from zhikong.generator.docrules import (
 )
 from zhikong.generator.notice import (
     KINDS,
+    MARK_KEYS,
     NoticeSpec,
     body_paragraphs,
+    check_mark_values,
     heading_level,
+    letter_marks,
     normalise_to,
     render_notice,
     with_attachment_files,
@@ -110,8 +114,13 @@ def render_document(
             if template in LABELS
             else "日期写成“2026年3月5日”，发文字号写成“代字〔年份〕序号号”。",
         )
+    letter = LABELS.get(template) == LABELS["letter"]
     render_template(
-        path, prepared, out, finish=lambda document: finish_document(document, red_headed=red), fonts=fonts
+        path,
+        prepared,
+        out,
+        finish=lambda document: finish_document(document, red_headed=red, marks=prepared if letter else None),
+        fonts=fonts,
     )
     return Rendered(LABELS.get(template, path.name), draft=red)
 
@@ -128,7 +137,7 @@ def render_draft(kind: str, prepared: dict[str, Any], out: Path, *, identifier: 
     (what an edited copy uploaded back is recognised by)."""
 
     def finish(document: Any) -> None:
-        finish_document(document, red_headed=True)
+        finish_document(document, red_headed=True, marks=prepared if kind == "letter" else None)
         document.core_properties.identifier = identifier
 
     render_template(resolve_template(kind), prepared, out, finish=finish, fonts=fonts)
@@ -172,6 +181,12 @@ def prepare_data(
     form = next((f for name, f in TITLE_FORMS.items() if LABELS[name] == label), None)
     if form and isinstance(title, str) and not (title.startswith(form[0]) and title.endswith(form[1])):
         problems.append(Problem("document.title_form", f"标题“{title}”应写成“{form[0] or ''}……{form[1]}”"))
+    if label == LABELS["letter"]:
+        marks = [data.get(key) for key in MARK_KEYS]
+        if any(not isinstance(value, str | None) for value in marks):
+            problems.append(Problem("document.marks", "份号、密级、保密期限、紧急程度应写成文字"))
+        else:
+            problems += check_mark_values(*(str(value or "") for value in marks), code="document")
     if red_headed:
         problems += _draft_number(data, variables, prepared, days.get("date"))
         if ISSUE_KEY in variables:
@@ -225,11 +240,14 @@ def _draft_number(
     return problems
 
 
-def finish_document(document: Any, *, red_headed: bool) -> None:
-    """After rendering: body lines that are headings in the heading styles; a red head's 送审稿 mark."""
+def finish_document(document: Any, *, red_headed: bool, marks: Mapping[str, Any] | None = None) -> None:
+    """After rendering: body lines that are headings in the heading styles; a red head's 送审稿 mark; a
+    函's 份号, 密级 and 紧急程度 from `marks` (its data) in 信函格式."""
     set_heading_styles(document)
     if red_headed:
         _ensure_draft_mark(document)
+    if marks is not None:
+        letter_marks(document, marks)
 
 
 def set_heading_styles(document: Any) -> None:

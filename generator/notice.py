@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from docx import Document
 from docx.oxml import OxmlElement
@@ -22,7 +24,7 @@ from zhikong.errors import InputFileError, Problem, TemplateError
 from zhikong.generator import gbt9704 as gb
 from zhikong.generator.docnumber import check_prefix, format_doc_number
 from zhikong.generator.docrules import check_date_forms
-from zhikong.generator.ooxml import child, ppr_indent, ppr_spacing, rpr_fonts, set_attrs, xml_safe
+from zhikong.generator.ooxml import child, ppr_indent, ppr_spacing, ppr_tab, rpr_fonts, set_attrs, xml_safe
 from zhikong.generator.render import (
     open_template,
     render_into,
@@ -364,22 +366,85 @@ SECRECY = ("秘密", "机密", "绝密")
 URGENCY = ("特急", "加急")
 
 
+MARK_KEYS = ("copy_number", "secrecy", "secrecy_term", "urgency")
+
+
+def check_mark_values(
+    copy_number: str, secrecy: str, secrecy_term: str, urgency: str, *, code: str = "notice"
+) -> list[Problem]:
+    """份号 (six digits), 密级 and its 保密期限, 紧急程度 (GB/T 9704 §7.2.1–7.2.3), every problem at once."""
+    problems = []
+
+    def add(key: str, message: str) -> None:
+        problems.append(Problem(f"{code}.{key}", message))
+
+    copy = copy_number.strip()
+    if copy and not re.fullmatch(r"\d{6}", copy):
+        add("copy_number", f"份号“{copy}”应为6位阿拉伯数字，例如“000001”")
+    if secrecy.strip() and secrecy.strip() not in SECRECY:
+        add("secrecy", f"密级“{secrecy}”应为{'、'.join(SECRECY)}之一")
+    if secrecy_term.strip() and not secrecy.strip():
+        add("secrecy_term", "写了保密期限却没有密级：请同时写明密级（秘密、机密或绝密）")
+    if urgency.strip() and urgency.strip() not in URGENCY:
+        add("urgency", f"紧急程度“{urgency}”应为{'、'.join(URGENCY)}之一")
+    return problems
+
+
+def _mark_lines(
+    copy_number: str, secrecy: str, secrecy_term: str, urgency: str
+) -> list[tuple[str, str | None]]:
+    """The marks in the standard's order, each with its font: 份号 in the body's, 密级 and 紧急程度 in 黑体."""
+    marks: list[tuple[str, str | None]] = []
+    if copy_number.strip():
+        marks.append((copy_number.strip(), None))
+    if secrecy.strip():
+        term = secrecy_term.strip()
+        marks.append((secrecy.strip() + ("★" + term if term else ""), gb.HEITI))
+    if urgency.strip():
+        marks.append((urgency.strip(), gb.HEITI))
+    return marks
+
+
+def letter_marks(document: Any, data: Mapping[str, Any]) -> None:
+    """信函格式 (GB/T 9704 §10.1): 份号, 密级★保密期限 and 紧急程度 flush left under the upper red double line,
+    in that order, the first on the line of the 发文字号 (which stays flush right, by a right tab), the
+    others a line each below it. Nothing when the data gives none."""
+    marks = _mark_lines(*(str(data.get(key) or "") for key in MARK_KEYS))
+    if not marks:
+        return
+    ids = {style.name: style.style_id for style in document.styles}
+    body = document.element.body
+    number = next((p for p in body.iter(qn("w:p")) if gb.style_of(p) == ids.get(gb.S_NUMBER)), None)
+    if number is None:
+        return
+    ppr = number.find(qn("w:pPr"))
+    set_attrs(child(ppr, "w:jc"), val="left")
+    ppr_tab(ppr, gb.TYPE_WIDTH, "right")
+    (first, font), *rest = marks
+    tab = OxmlElement("w:r")
+    tab.append(OxmlElement("w:tab"))
+    number.insert(1, tab)
+    holder = _paragraph(ids[gb.S_BODY])
+    _run(holder, xml_safe(first), font=font, latin=font)
+    number.insert(1, holder[-1])
+    after = number
+    for text, font in rest:
+        paragraph = _paragraph(ids[gb.S_BODY])
+        ppr_indent(paragraph[0])
+        set_attrs(child(paragraph[0], "w:jc"), val="left")
+        ppr_spacing(paragraph[0], line=gb.LINE)
+        _run(paragraph, xml_safe(text), font=font, latin=font)
+        after.addnext(paragraph)
+        after = paragraph
+
+
 def _check_marks(spec: NoticeSpec) -> list[Problem]:
     """份号, 密级, 紧急程度 and the seal mode (GB/T 9704 §7.2.1–7.2.3, §7.3.5)."""
-    problems = []
+    problems = check_mark_values(spec.copy_number, spec.secrecy, spec.secrecy_term, spec.urgency)
 
     def add(code: str, message: str) -> None:
         problems.append(Problem(f"notice.{code}", message))
 
-    copy = spec.copy_number.strip()
-    if copy and not re.fullmatch(r"\d{6}", copy):
-        add("copy_number", f"份号“{copy}”应为6位阿拉伯数字，例如“000001”")
-    if spec.secrecy.strip() and spec.secrecy.strip() not in SECRECY:
-        add("secrecy", f"密级“{spec.secrecy}”应为{'、'.join(SECRECY)}之一")
-    if spec.secrecy_term.strip() and not spec.secrecy.strip():
-        add("secrecy_term", "写了保密期限却没有密级：请同时写明密级（秘密、机密或绝密）")
-    if spec.urgency.strip() and spec.urgency.strip() not in URGENCY:
-        add("urgency", f"紧急程度“{spec.urgency}”应为{'、'.join(URGENCY)}之一")
     if spec.seal not in SEALS:
         add(
             "seal",
@@ -479,14 +544,7 @@ def _head_marks(document: object, spec: NoticeSpec, styles: dict[str, str]) -> N
 
     The organ mark stays 35 mm below the type area's top: its spacing shrinks by the lines added.
     """
-    marks: list[tuple[str, str | None]] = []
-    if spec.copy_number.strip():
-        marks.append((spec.copy_number.strip(), None))
-    if spec.secrecy.strip():
-        term = spec.secrecy_term.strip()
-        marks.append((spec.secrecy.strip() + ("★" + term if term else ""), gb.HEITI))
-    if spec.urgency.strip():
-        marks.append((spec.urgency.strip(), gb.HEITI))
+    marks = _mark_lines(spec.copy_number, spec.secrecy, spec.secrecy_term, spec.urgency)
     if not marks:
         return
     body = document.element.body  # type: ignore[attr-defined]
