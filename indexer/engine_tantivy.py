@@ -19,7 +19,6 @@ import os
 import shutil
 import time
 from array import array
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,7 +38,7 @@ from zhikong.indexer.index import (
     _fields,
 )
 from zhikong.indexer.query import Probe
-from zhikong.indexer.ranking import K1, Candidate, ProbeCache, Source, frequencies, idf
+from zhikong.indexer.ranking import K1, Candidate, PostingsCache, ProbeCache, Source, frequencies, idf
 from zhikong.indexer.termtext import term_text
 from zhikong.private import private_dir, private_file
 
@@ -55,7 +54,6 @@ _TERMS = "zk_terms"  # our terms, separated by spaces
 _NONE = "zk_none"  # stored-only fields: no terms at all
 _KEYS = ("record_id", "center", "year", "category", "activity_type", "state")
 _STORED = ("path", "activity", "title", "body", "date")
-_CACHE_POSTINGS = 4_000_000
 _Postings = tuple[array, array]
 _EMPTY: _Postings = (array("l"), array("f"))
 _SEGMENT_BITS = 32
@@ -129,15 +127,13 @@ class _Source:
         self._schema = schema
         self.doc_count = int(searcher.num_docs)
         self.deleted: frozenset[int] = frozenset()  # tantivy never returns a deleted document
-        self._cache: OrderedDict[tuple[str, str], _Postings] = OrderedDict()
-        self._cached = 0
+        self._cache = PostingsCache()
         self.probes = ProbeCache()
 
     def postings(self, field: str, term: str) -> _Postings:
         key = (field, term)
         found = self._cache.get(key)
         if found is not None:
-            self._cache.move_to_end(key)
             return found
         df = int(self._searcher.doc_freq(field, term))
         if not df:
@@ -148,13 +144,7 @@ class _Source:
             ((a.segment_ord << _SEGMENT_BITS) | a.doc, score / weight)
             for score, a in self._searcher.search(query, limit=df, count=False).hits
         )
-        found = (array("l", [d for d, _s in hits]), array("f", [s for _d, s in hits]))
-        self._cache[key] = found
-        self._cached += len(hits)
-        while self._cached > _CACHE_POSTINGS and len(self._cache) > 1:
-            _key, (old, _values) = self._cache.popitem(last=False)
-            self._cached -= len(old)
-        return found
+        return self._cache.put(key, (array("l", [d for d, _s in hits]), array("f", [s for _d, s in hits])))
 
     def expand_prefix(self, field: str, prefix: str) -> list[str]:
         return [str(term) for term, _count in self._searcher.terms_with_prefix(field, prefix)]

@@ -71,6 +71,29 @@ def idf(doc_count: int, df: int) -> float:
     return math.log(1.0 + (doc_count - df + 0.5) / (df + 0.5))
 
 
+class PostingsCache:
+    """The posting lists read lately, (field, term) → (ids, values); the least recently used are dropped
+    beyond `_CACHE_POSTINGS` postings in all. One per searcher generation, whichever engine reads them."""
+
+    def __init__(self) -> None:
+        self._lists: OrderedDict[tuple[str, str], _Postings] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: tuple[str, str]) -> _Postings | None:
+        found = self._lists.get(key)
+        if found is not None:
+            self._lists.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, str], found: _Postings) -> _Postings:
+        self._lists[key] = found
+        self._size += len(found[0])
+        while self._size > _CACHE_POSTINGS and len(self._lists) > 1:
+            _key, (old, _values) = self._lists.popitem(last=False)
+            self._size -= len(old)
+        return found
+
+
 class PostingSource:
     """Whoosh's side of `Source`: read access to one searcher's generation of the index. The generation never changes, so what is
     decoded from it (posting lists, field lengths) is cached until the searcher is replaced."""
@@ -83,8 +106,7 @@ class PostingSource:
         self.doc_count = int(reader.doc_count_all())
         self._avg_length: dict[str, float] = {}
         self._norms: dict[str, dict[int, float]] = {}
-        self._cache: OrderedDict[tuple[str, str], _Postings] = OrderedDict()
-        self._cached = 0
+        self._cache = PostingsCache()
         self.probes = ProbeCache()
         # Postings still list deleted documents until their segment is merged; they are dropped here.
         self.deleted = frozenset(
@@ -98,7 +120,6 @@ class PostingSource:
         key = (field, term)
         found = self._cache.get(key)
         if found is not None:
-            self._cache.move_to_end(key)
             return found
         ids, tfs = array("l"), array("f")
         for leaf, offset in self._leaves:
@@ -108,13 +129,7 @@ class PostingSource:
             _read_postings(leaf.postings(field, term), ids, tfs)
             if offset:
                 ids[start:] = array("l", (d + offset for d in ids[start:]))
-        found = (ids, tfs)
-        self._cache[key] = found
-        self._cached += len(ids)
-        while self._cached > _CACHE_POSTINGS and len(self._cache) > 1:
-            _key, (old, _tfs) = self._cache.popitem(last=False)
-            self._cached -= len(old)
-        return found
+        return self._cache.put(key, (ids, tfs))
 
     def expand_prefix(self, field: str, prefix: str) -> list[str]:
         return [
