@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from zhikong.archive.catalogue import Catalogue, now_iso
@@ -109,16 +109,23 @@ def label(action: str) -> str:
     return f"{words}（{action}）" if words else action
 
 
-def local_time(ts: str | None) -> str:
-    """A stored time (ISO 8601) as people write it, in the machine's local time: 2026年3月5日 14:08:09."""
+def to_local(ts: str | None, zone: tzinfo | None = None) -> datetime | None:
+    """A stored time (ISO 8601) in `zone` (the machine's local time when None); None if empty or unreadable.
+    A time stored without a zone is taken as it is."""
     if not ts:
-        return ""
+        return None
     try:
         when = datetime.fromisoformat(ts)
     except ValueError:
-        return ts
-    if when.tzinfo is not None:
-        when = when.astimezone()
+        return None
+    return when.astimezone(zone) if when.tzinfo is not None else when
+
+
+def local_time(ts: str | None) -> str:
+    """A stored time (ISO 8601) as people write it, in the machine's local time: 2026年3月5日 14:08:09."""
+    when = to_local(ts)
+    if when is None:
+        return ts or ""
     return f"{when.year}年{when.month}月{when.day}日 {when:%H:%M:%S}"
 
 

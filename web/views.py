@@ -10,7 +10,6 @@ import dataclasses
 import mimetypes
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
 from functools import wraps
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zhikong.app import for_people
+from zhikong.archive import audit
 from zhikong.archive.checks import Finding, Upcoming
 from zhikong.errors import ZhikongError
 from zhikong.web.accounts import Account
@@ -40,15 +40,8 @@ def account(request: HttpRequest) -> Account | None:
 
 def local_time(ts: str | None) -> str:
     """A stored ISO time as the county reads it: Beijing time (TIME_ZONE), to the second."""
-    if not ts:
-        return ""
-    try:
-        when = datetime.fromisoformat(ts)
-    except ValueError:
-        return ts[:19]
-    if when.tzinfo is not None:
-        when = when.astimezone(ZoneInfo(django_settings.TIME_ZONE))
-    return when.strftime("%Y-%m-%d %H:%M:%S")
+    when = audit.to_local(ts, ZoneInfo(django_settings.TIME_ZONE))
+    return when.strftime("%Y-%m-%d %H:%M:%S") if when is not None else (ts or "")[:19]
 
 
 def login_required(view: View) -> View:
