@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 import tempfile
 from collections.abc import Callable
@@ -32,9 +31,9 @@ from whoosh.analysis import NgramAnalyzer, StandardAnalyzer
 from whoosh.fields import ID, TEXT, Schema
 from whoosh.qparser import OrGroup, QueryParser
 
+from bench.search_eval import K, ndcg_at_k, recall_at_k
 from zhikong.indexer.index import ENGINES, IndexDoc, SearchIndex
 
-K = 10
 ROOT = Path(__file__).resolve().parent / "real_search"
 KINDS = ("topic", "abbreviation", "name", "year_topic", "single_term", "traditional")
 Searcher = Callable[[str], list[int]]
@@ -100,16 +99,6 @@ def whoosh_baseline(docs: list[RealDoc], tmp: Path, analyzer: object, name: str,
     parser = QueryParser("content", schema, group=OrGroup) if any_word else QueryParser("content", schema)
     searcher = ix.searcher()
     return lambda q: [int(hit["doc_id"]) for hit in searcher.search(parser.parse(q), limit=K)]
-
-
-def recall_at_k(ranked: list[int], relevant: frozenset[int]) -> float:
-    return len(set(ranked[:K]) & relevant) / min(len(relevant), K)
-
-
-def ndcg_at_k(ranked: list[int], relevant: frozenset[int]) -> float:
-    dcg = sum(1 / math.log2(i + 2) for i, r in enumerate(ranked[:K]) if r in relevant)
-    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), K)))
-    return dcg / ideal
 
 
 def mrr_at_k(ranked: list[int], relevant: frozenset[int]) -> float:
