@@ -33,6 +33,7 @@ from whoosh.util import random_name
 from whoosh.writing import NO_MERGE, SegmentWriter
 
 from zhikong.errors import ExitCode, ZhikongError
+from zhikong.indexer import ENGINE_DIRS, ENGINES
 from zhikong.indexer.analysis import Synonyms, analyzer, normalize
 from zhikong.indexer.query import CONTENT, META, Probe, QueryPlan, fold, plan_probes, plan_query
 from zhikong.indexer.ranking import Candidate, PostingSource, Source, rank
@@ -351,9 +352,6 @@ def _layout(schema: Schema) -> tuple[tuple[str, str, str], ...]:
     )
 
 
-ENGINES = ("whoosh", "tantivy")
-# Each engine's index in its own folder of the archive's system folder, so a switch never mixes them.
-ENGINE_DIRS = {"whoosh": "index", "tantivy": "index-tantivy"}
 _SWITCHED = "REINDEX_NEEDED"  # in a new engine's folder while the archive's documents are in the other's
 
 
