@@ -8,7 +8,8 @@ synonyms, phrases, coordination ranking and snippets (indexer.query, indexer.ran
 are the same code on either. tantivy's BM25 (same idf, K1 and B) gives each posting's score; divided by
 the term's weight it is the saturation `indexer.ranking` adds up.
 
-Document numbers given to the ranking are a segment's ordinal and the document in it, as one int.
+Document numbers given to the ranking are dense, as Whoosh's are: a segment's documents follow the
+previous segment's (`_Numbers`, learnt once per searcher).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 import os
 import shutil
 import time
-from array import array
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,7 +39,7 @@ from zhikong.indexer.index import (
     _fields,
 )
 from zhikong.indexer.query import Probe
-from zhikong.indexer.ranking import K1, Candidate, PostingsCache, ProbeCache, Source, frequencies, idf
+from zhikong.indexer.ranking import K1, Candidate, PostingsCache, ProbeCache, Source, idf, postings
 from zhikong.indexer.termtext import term_text
 from zhikong.private import private_dir, private_file
 
@@ -54,9 +55,6 @@ _TERMS = "zk_terms"  # our terms, separated by spaces
 _NONE = "zk_none"  # stored-only fields: no terms at all
 _KEYS = ("record_id", "center", "year", "category", "activity_type", "state")
 _STORED = ("path", "activity", "title", "body", "date")
-_Postings = tuple[array, array]
-_EMPTY: _Postings = (array("l"), array("f"))
-_SEGMENT_BITS = 32
 _TIES = 20
 
 
@@ -114,8 +112,31 @@ class _Batch(WriteBatch):
         self._writer.delete_documents_by_term("record_id", str(record_id))
 
 
-def _address(docnum: int) -> Any:
-    return tantivy.DocAddress(docnum >> _SEGMENT_BITS, docnum & ((1 << _SEGMENT_BITS) - 1))
+class _Numbers:
+    """Dense document numbers for one searcher: segment k's documents are numbered from `bases[k]`, in
+    segment order then document order (the order tantivy's addresses sort in). Learnt from one query for
+    every document; a document past the highest live one of its segment (deleted) is never returned."""
+
+    def __init__(self, searcher: Any) -> None:
+        highest: dict[int, int] = {}
+        for _score, a in searcher.search(
+            tantivy.Query.all_query(), limit=max(1, searcher.num_docs), count=False
+        ).hits:
+            if a.doc > highest.get(a.segment_ord, -1):
+                highest[a.segment_ord] = a.doc
+        self.bases: list[int] = []
+        span = 0
+        for segment in range(max(highest, default=-1) + 1):
+            self.bases.append(span)
+            span += highest.get(segment, -1) + 1
+        self.span = span
+
+    def number(self, address: Any) -> int:
+        return self.bases[address.segment_ord] + address.doc
+
+    def address(self, docnum: int) -> Any:
+        segment = bisect_right(self.bases, docnum) - 1
+        return tantivy.DocAddress(segment, docnum - self.bases[segment])
 
 
 class _Source:
@@ -129,22 +150,34 @@ class _Source:
         self.deleted: frozenset[int] = frozenset()  # tantivy never returns a deleted document
         self._cache = PostingsCache()
         self.probes = ProbeCache()
+        self._numbers: _Numbers | None = None
 
-    def postings(self, field: str, term: str) -> _Postings:
+    @property
+    def numbers(self) -> _Numbers:
+        if self._numbers is None:
+            self._numbers = _Numbers(self._searcher)
+        return self._numbers
+
+    @property
+    def span(self) -> int:
+        return self.numbers.span
+
+    def postings(self, field: str, term: str) -> tuple[Any, Any]:
         key = (field, term)
         found = self._cache.get(key)
         if found is not None:
             return found
         df = int(self._searcher.doc_freq(field, term))
         if not df:
-            return _EMPTY
+            return self._cache.put(key, postings([], []))
         query = tantivy.Query.term_query(self._schema, field, term)
         weight = idf(self.doc_count, df) * (K1 + 1)
+        number = self.numbers.number
         hits = sorted(
-            ((a.segment_ord << _SEGMENT_BITS) | a.doc, score / weight)
+            (number(a), score / weight)
             for score, a in self._searcher.search(query, limit=df, count=False).hits
         )
-        return self._cache.put(key, (array("l", [d for d, _s in hits]), array("f", [s for _d, s in hits])))
+        return self._cache.put(key, postings([d for d, _s in hits], [s for _d, s in hits]))
 
     def expand_prefix(self, field: str, prefix: str) -> list[str]:
         return [str(term) for term, _count in self._searcher.terms_with_prefix(field, prefix)]
@@ -152,8 +185,8 @@ class _Source:
     def idf(self, df: int) -> float:
         return idf(self.doc_count, df)
 
-    def saturation(self, field: str, postings: _Postings, docs: set[int]) -> dict[int, float]:
-        return frequencies(postings, docs)
+    def saturation(self, field: str, postings: tuple[Any, Any]) -> Any:
+        return postings[1]
 
 
 class _Generation:
@@ -161,12 +194,13 @@ class _Generation:
         self._searcher = searcher
         self._schema = schema
         self.stamp = stamp
-        self.source: Source = _Source(searcher, schema)
+        self._source = _Source(searcher, schema)
+        self.source: Source = self._source
         self._filtered: dict[SearchFilters, frozenset[int]] = {}
         self._deleted: frozenset[int] | None = None
 
     def stored_fields(self, docnum: int) -> dict[str, Any]:
-        stored = self._searcher.doc(_address(docnum)).to_dict()
+        stored = self._searcher.doc(self._source.numbers.address(docnum)).to_dict()
         fields = {name: values[0] for name, values in stored.items() if values}
         fields["pii"] = bool(fields.get("pii", 0))
         return fields
@@ -174,7 +208,7 @@ class _Generation:
     def _docs(self, query: Any) -> frozenset[int]:
         limit = max(1, self.source.doc_count)
         hits = self._searcher.search(query, limit=limit, count=False).hits
-        return frozenset((a.segment_ord << _SEGMENT_BITS) | a.doc for _score, a in hits)
+        return frozenset(map(self._source.numbers.number, (a for _score, a in hits)))
 
     def _filter_query(self, filters: SearchFilters) -> Any:
         Q, occur = tantivy.Query, tantivy.Occur
@@ -257,7 +291,7 @@ class _Generation:
         if result.count < pool:
             return None
         hits = sorted(
-            ((round(score, 3), (a.segment_ord << _SEGMENT_BITS) | a.doc) for score, a in result.hits),
+            ((round(score, 3), self._source.numbers.number(a)) for score, a in result.hits),
             key=lambda hit: (-hit[0], hit[1]),
         )
         return [

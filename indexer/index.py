@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from whoosh import index as windex
 from whoosh import query as wq
@@ -36,10 +36,12 @@ from zhikong.errors import ExitCode, ZhikongError
 from zhikong.indexer import ENGINE_DIRS, ENGINES
 from zhikong.indexer.analysis import Synonyms, analyzer, normalize
 from zhikong.indexer.query import CONTENT, META, Probe, QueryPlan, fold, plan_probes, plan_query
-from zhikong.indexer.ranking import Candidate, PostingSource, Source, rank
 from zhikong.indexer.snippet import make_snippet
 from zhikong.indexer.termtext import term_counts
 from zhikong.private import FILE_MODE, POSIX, private_dir, private_file, tighten
+
+if TYPE_CHECKING:  # the ranking (and numpy with it) is imported by the first search, not by every writer
+    from zhikong.indexer.ranking import Candidate, Source
 
 # Text kept for snippets and coordination. Long enough for any realistic record; a 1,000,000-character
 # extraction is still fully indexed, only its snippet comes from the first part.
@@ -481,6 +483,8 @@ class SearchIndex:
         units, size = plan_probes(plan), max(limit * 3, 60)
         pool = generation.ranked(units, size, filters)
         if pool is None:
+            from zhikong.indexer.ranking import rank
+
             allowed = generation.matching(filters)
             excluded = frozenset() if filters.include_deleted else generation.deleted_records()
             pool = rank(generation.source, units, size, allowed, excluded)
@@ -498,6 +502,8 @@ class SearchIndex:
 
 class _WhooshGeneration:
     def __init__(self, searcher: Any) -> None:
+        from zhikong.indexer.ranking import PostingSource
+
         self._searcher = searcher
         self.source: Source = PostingSource(searcher)
         self.outdated = _layout(searcher.schema) != _layout(_schema())

@@ -1,28 +1,14 @@
 """The terms an index stores for a text, fast: `indexer.analysis.terms` as one space-separated string.
 
 Indexing spends most of its Python time making one string object per term (a 3,000-character Chinese text
-has about 2,500 bigrams). Here numpy builds all of them in one buffer: four times faster. Without numpy
-(it comes with the tantivy and OCR extras) the terms are joined in Python, with the same result.
+has about 2,500 bigrams). Here numpy builds all of them in one buffer: four times faster.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from functools import cache
-from typing import Any
 
-from zhikong.indexer.analysis import _WRAPPED, normalize, terms
-
-
-@cache
-def _numpy() -> Any:
-    """numpy, imported on the first text indexed (a search never needs it: 0.1 s less to start)."""
-    try:
-        import numpy
-    except ImportError:
-        return None
-    return numpy
-
+from zhikong.indexer.analysis import _WRAPPED, normalize
 
 # The CJK ranges of indexer.analysis (_CJK): a run of them is indexed as its overlapping bigrams.
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
@@ -32,9 +18,8 @@ def term_text(text: str) -> str:
     """`indexer.analysis.terms(text)` as one string of space-separated terms (in another order, which
     an index without positions does not keep), built by numpy without a Python object per term: four
     times faster on Chinese text, most of what a tantivy reindex spends in Python."""
-    np = _numpy()
-    if np is None:
-        return " ".join(terms(text))
+    import numpy as np  # on the first text indexed, not when a command merely opens the index
+
     folded = normalize(text)
     if not folded:
         return ""

@@ -22,10 +22,5 @@ TEXTS = [
 
 
 @pytest.mark.parametrize("text", TEXTS)
-@pytest.mark.parametrize("numpy", [True, False])
-def test_term_counts_are_the_analysers_terms(text: str, numpy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not numpy:
-        monkeypatch.setattr(termtext, "_numpy", lambda: None)
-    elif termtext._numpy() is None:
-        pytest.skip("numpy not installed")
+def test_term_counts_are_the_analysers_terms(text: str) -> None:
     assert termtext.term_counts(text) == Counter(term for term, _start, _end in tokens(text))
