@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -47,6 +49,7 @@ from zhikong.errors import (
     TemplateError,
     VerificationError,
 )
+from zhikong.indexer import ENGINE_DIRS
 from zhikong.indexer.pii import has_pii, mask_pii
 
 if TYPE_CHECKING:
@@ -77,6 +80,7 @@ if TYPE_CHECKING:
     from zhikong.generator.documents import Rendered
     from zhikong.indexer.extract import Extraction
     from zhikong.indexer.index import Hit, IndexDoc, SearchFilters, SearchIndex  # imported where used
+    from zhikong.indexer.worker import ExtractionWorker
     from zhikong.web.accounts import Account, Accounts
 
 Actor = str
@@ -431,6 +435,21 @@ class IndexSink:
     def doc_count(self) -> int:
         return self.index.doc_count()
 
+    def state(self) -> str | None:
+        """The index's files as they are now (names, sizes, times), without opening the index: every
+        commit of either engine changes them. "" when there is no index yet; None when they cannot be
+        read now (changing as they are listed)."""
+        folder = self.settings.system_dir / ENGINE_DIRS[self.settings.search_engine]
+        files = []
+        try:
+            with os.scandir(folder) as listing:
+                for entry in listing:
+                    st = entry.stat()
+                    files.append((entry.name, st.st_size, st.st_mtime_ns))
+        except OSError:
+            return None if folder.exists() else ""
+        return hashlib.sha256(repr(sorted(files)).encode()).hexdigest()
+
     def close(self) -> None:
         if self._index is not None:
             self._index.close()
@@ -526,23 +545,28 @@ class Archive:
     def session(self, actor: Actor) -> Iterator[Session]:
         """Settings, a catalogue connection of this thread's own, and a reconciler wired to text
         extraction and the search index — the only way the layer touches the archive."""
-        from zhikong.indexer.worker import ExtractionWorker
-
         settings = self.settings()
         cat = Catalogue.open(settings.system_dir, actor=actor)
         sink = IndexSink(settings)
-        worker = ExtractionWorker(
-            timeout=EXTRACT_TIMEOUT_S, memory_mb=EXTRACT_MEMORY_MB
-        )  # starts on first use
+        # The extraction worker is made when a file is first read: a scan of unchanged files reads none.
+        worker: ExtractionWorker | None = None
 
         def extract(path: Path) -> TextResult:
-            return to_text_result(worker(path)) if EXTRACT_IN_WORKER else extract_for_catalogue(path)
+            nonlocal worker
+            if not EXTRACT_IN_WORKER:
+                return extract_for_catalogue(path)
+            if worker is None:
+                from zhikong.indexer.worker import ExtractionWorker
+
+                worker = ExtractionWorker(timeout=EXTRACT_TIMEOUT_S, memory_mb=EXTRACT_MEMORY_MB)
+            return to_text_result(worker(path))
 
         try:
             yield Session(settings, cat, Reconciler(settings, cat, extract=extract, sink=sink), sink)
             sink.finish()
         finally:
-            worker.close()
+            if worker is not None:
+                worker.close()
             sink.close()
             cat.close()
 

@@ -19,7 +19,7 @@ import shutil
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -46,6 +46,9 @@ BATCH = 200
 # were most of the cost of scanning unchanged files.
 _IGNORED_NAME = re.compile("|".join(fnmatch.translate(pattern) for pattern in IGNORED_NAMES))
 T = TypeVar("T")
+# Catalogue meta key: the index's files (IndexSink.state) when a look for documents of records that never
+# committed last found none.
+_INDEX_LOOKED_AT = "index_without_ghosts"
 _FILE_BUG = (
     "登记这个文件时程序出错，这个文件没有登记（其他文件不受影响）；"
     "请把这个文件交给管理员检查，修复后重新运行 zhikong scan"
@@ -79,6 +82,11 @@ class IndexSink(Protocol):
 
     def doc_count(self) -> int:
         """How many documents the index holds (cheap: no document is read)."""
+        ...
+
+    def state(self) -> str | None:
+        """A token that changes whenever the index's files do, read without opening the index (None:
+        they cannot be read now)."""
         ...
 
 
@@ -191,14 +199,16 @@ class Reconciler:
         # A whole pass compares every record; an event's paths only the records at or under them, read
         # by path from the catalogue, so a watched file costs the same in a small archive and a large one.
         scope = None if paths is None else [self._rel(Path(p)) for p in paths]
+        # The walk takes every unchanged file (the size and time of its record) off `known` and counts it;
+        # it returns only the others. What is left in `known` afterwards was not found: missing.
         known = self.cat.active_stats() if scope is None else self.cat.active_stats_under(scope)
         on_disk: dict[str, FileFacts] = {}
-        for facts in self._walk(paths, report):
+        for facts in self._walk(paths, report, known):
             on_disk[facts.rel] = facts
         new: list[FileFacts] = []
         changed: list[tuple[int, FileFacts]] = []
         for rel, facts in on_disk.items():
-            entry = known.get(rel)
+            entry = known.pop(rel, None)
             if (
                 settle_seconds
                 and facts.mtime_ns > settled_before
@@ -211,7 +221,7 @@ class Reconciler:
                 report.unchanged += 1
             else:
                 changed.append((entry[0], facts))
-        missing = {rel: entry for rel, entry in known.items() if rel not in on_disk}
+        missing = known
         missing_by_sha: dict[str, list[str]] = {}
         for rel, entry in missing.items():
             missing_by_sha.setdefault(entry[3], []).append(rel)
@@ -234,40 +244,56 @@ class Reconciler:
 
     # -- stages -------------------------------------------------------------------------------------
 
-    def _walk(self, paths: Iterable[Path] | None, report: ScanReport) -> list[FileFacts]:
+    def _walk(
+        self, paths: Iterable[Path] | None, report: ScanReport, known: dict[str, tuple[int, int, int, str]]
+    ) -> list[FileFacts]:
+        """The files under the root (or `paths`) that are not unchanged: an unchanged one is counted in
+        `report` and taken off `known` instead (so each file must be visited once: `paths` inside
+        another of `paths` are left out)."""
         root = self.settings.root
         found: list[FileFacts] = []
         if paths is None:
-            self._walk_dir(str(root), "", report, found)
+            self._walk_dir(str(root), "", report, found, known)
             return found
+        starts: dict[str, Path] = {}
         for p in paths:
             start = Path(p) if Path(p).is_absolute() else root / p
+            starts[self._rel(start)] = start
+        for rel, start in starts.items():
+            if _inside_any(rel, starts):
+                continue
             try:
                 st = os.lstat(start)
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                report.errors.append(FileError(self._rel(start), f"无法访问：{exc.strerror}"))
+                report.errors.append(FileError(rel, f"无法访问：{exc.strerror}"))
                 continue
-            rel = self._rel(start)
             if stat.S_ISDIR(st.st_mode):
                 if rel == ".":
-                    self._walk_dir(str(root), "", report, found)
+                    self._walk_dir(str(root), "", report, found, known)
                 elif not _ignored_folder(rel):
-                    self._walk_dir(str(start), rel + "/", report, found)
+                    self._walk_dir(str(start), rel + "/", report, found, known)
             elif not is_ignored(PurePosixPath(rel)):
                 facts = self._identify(str(start), rel, st, report)
                 if facts:
                     found.append(facts)
         return found
 
-    def _walk_dir(self, folder: str, prefix: str, report: ScanReport, found: list[FileFacts]) -> None:
+    def _walk_dir(
+        self,
+        folder: str,
+        prefix: str,
+        report: ScanReport,
+        found: list[FileFacts],
+        known: dict[str, tuple[int, int, int, str]],
+    ) -> None:
         """Adds to `found` the files under `folder` (whose path relative to the root, with a closing "/",
-        is `prefix`).
+        is `prefix`), except the unchanged ones: those are counted and taken off `known`.
 
-        Strings, one compiled pattern and plain calls, not pathlib, fnmatch and nested generators: this
-        loop runs for every file of the archive on every scan, and for unchanged files it is nearly all a
-        scan does (issue 19)."""
+        Strings, one compiled pattern and plain calls, not pathlib, fnmatch and nested generators, and no
+        object for an unchanged file: this loop runs for every file of the archive on every scan, and for
+        unchanged files it is nearly all a scan does (issue 19)."""
         try:
             with os.scandir(folder) as listing:
                 entries = list(listing)
@@ -279,6 +305,8 @@ class Reconciler:
         at_root = not prefix
         own = (SYSTEM_DIR, SETTINGS_FILE, SETTINGS_FILE + ".tmp", self.settings.synonyms)
         ignored_name = _IGNORED_NAME.match
+        record_of = known.get
+        unchanged = 0
         for entry in entries:
             name = entry.name
             if at_root and name in own:
@@ -291,7 +319,7 @@ class Reconciler:
                 is_dir = False  # the stat below reports it
             if is_dir:
                 if name not in IGNORED_DIRS and not (at_root and name == DRAFTS_FOLDER):
-                    self._walk_dir(entry.path, rel + "/", report, found)
+                    self._walk_dir(entry.path, rel + "/", report, found, known)
                 continue
             if ignored_name(name):
                 continue
@@ -302,9 +330,20 @@ class Reconciler:
             except OSError as exc:
                 report.errors.append(FileError(rel, f"无法访问：{exc.strerror}"))
                 continue
+            record = record_of(rel)  # a catalogued path is valid UTF-8: an undecodable name never matches
+            if (
+                record is not None
+                and record[1] == st.st_size
+                and record[2] == st.st_mtime_ns
+                and stat.S_ISREG(st.st_mode)
+            ):
+                del known[rel]
+                unchanged += 1
+                continue
             facts = self._identify(entry.path, rel, st, report)
             if facts:
                 found.append(facts)
+        report.unchanged += unchanged
 
     def _identify(self, path: str, rel: str, st: os.stat_result, report: ScanReport) -> FileFacts | None:
         if stat.S_ISLNK(st.st_mode):
@@ -648,12 +687,25 @@ class Reconciler:
             return
         for chunk in _chunks(self.cat.index_drift(), BATCH):
             self._to_index(chunk)
+        if not whole or self._index_error:
+            return
+        # A document of a record that never committed can only have come with a change of the index's
+        # files. So the index is opened to look only when they changed since the last look found none,
+        # recorded in the catalogue itself: a catalogue restored from before has the older mark, and
+        # looks again. A scan of unchanged files then never loads the search engine.
+        state = self.sink.state()
+        if state is not None and state == self.cat.get_meta(_INDEX_LOOKED_AT):
+            return
         # With no drift left, every electronic record has exactly one document: more documents than
         # records means documents of records that never committed. Counting is cheap; listing is not.
-        if whole and not self._index_error and self.sink.doc_count() != self.cat.electronic_count():
+        if self.sink.doc_count() != self.cat.electronic_count():
             ghosts = self.sink.record_ids() - self.cat.electronic_ids()
             if ghosts:
-                self.sink.delete(sorted(ghosts))
+                self.sink.delete(sorted(ghosts))  # the index's files change: the next pass looks again
+                return
+        if state is not None:
+            with self.cat.transaction():
+                self.cat.set_meta(_INDEX_LOOKED_AT, state)
 
     def index_records(self, record_ids: list[int]) -> None:
         """Send changed metadata (a classification, a paper mark) to the index now; kept for retry if
@@ -722,6 +774,14 @@ def _ignored_folder(rel: str) -> bool:
     """A folder whose files are never records (as `convention.is_ignored` says of a file inside it)."""
     parts = rel.split("/")
     return parts[0] == DRAFTS_FOLDER or any(part in IGNORED_DIRS for part in parts)
+
+
+def _inside_any(rel: str, folders: Container[str]) -> bool:
+    """`rel` lies inside one of `folders` (relative paths; "." is the root)."""
+    if rel != "." and "." in folders:
+        return True
+    parts = rel.split("/")
+    return any("/".join(parts[:i]) in folders for i in range(1, len(parts)))
 
 
 def _pop_match(by_sha: dict[str, list[str]], sha: str) -> str | None:

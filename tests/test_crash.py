@@ -124,6 +124,42 @@ def test_a_document_of_a_record_that_never_committed_is_removed(root: Path, run:
     assert {h["path"] for h in as_json(run("search", "导管滑脱", "--json"))} == {record.path}
 
 
+def test_a_scan_of_unchanged_files_leaves_the_index_closed_yet_finds_a_document_left_behind(
+    root: Path, run: Run, tmp_path: Path
+) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    folder = root / "护理质控中心/2026/2026-03-15 第一次工作会议"
+    make_docx(folder / "会议纪要.docx", "会议纪要", ["讨论了导管滑脱防范。"])
+    run("scan")
+    run("scan")  # looks at the index the first scan wrote, finds nothing left behind, and notes it
+    catalogue = root / ".zhikong/catalogue.sqlite"
+    shutil.copy(catalogue, tmp_path / "before.sqlite")  # the connection is closed: no write-ahead log
+    probe = (
+        "import sys\nfrom click.testing import CliRunner\nfrom zhikong.cli import cli\n"
+        f"r = CliRunner().invoke(cli, ['--root', {str(root)!r}, 'scan', '--json'])\n"
+        "print(r.exit_code, 'whoosh' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0 False"  # nothing changed: the search engine is never loaded
+
+    make_docx(folder / "签到表.docx", "签到表", ["导管滑脱专项签到。"])
+    run("scan")
+    # A catalogue restored from before that scan, and the file gone again: the index still holds the
+    # document of a record the catalogue never had.
+    shutil.copy(tmp_path / "before.sqlite", catalogue)
+    (folder / "签到表.docx").unlink()
+    kept = f"{folder.relative_to(root).as_posix()}/会议纪要.docx"
+    assert {h["path"] for h in as_json(run("search", "导管滑脱", "--json"))} == {
+        kept,
+        f"{folder.relative_to(root).as_posix()}/签到表.docx",
+    }
+    run("scan")
+    assert {h["path"] for h in as_json(run("search", "导管滑脱", "--json"))} == {kept}
+
+
 # -- one file can never stall a scan ----------------------------------------------------------------------
 
 

@@ -105,6 +105,21 @@ def test_an_event_compares_only_its_own_paths(root: Path) -> None:
     assert report.added == [] and report.deleted == []
 
 
+def test_an_event_naming_a_folder_and_files_in_it_sees_each_file_once(root: Path) -> None:
+    """The watcher's batches may name a folder and files inside it: each file is compared once (a scan
+    takes an unchanged file off its list as it goes, so a second look would take it for a new one)."""
+    arc = Archive.open(root)
+    old = write(root, f"{MEETING}/课件.txt", "课件")
+    arc.scan(ACTOR)
+    new = write(root, f"{MEETING}/通知.txt", "会议通知")
+    report = arc.scan(ACTOR, [new, root / MEETING, old, new])
+    assert report.added == [f"{MEETING}/通知.txt"] and report.unchanged == 1
+    assert report.touched == 1
+    report = arc.scan(ACTOR, [old, root / MEETING, root])
+    assert report.unchanged == 2 and report.touched == 0
+    assert {r.path for r in arc.records(ACTOR).records} == {f"{MEETING}/课件.txt", f"{MEETING}/通知.txt"}
+
+
 LITTER = (
     "~$会议通知.docx",  # Word's lock file
     ".~lock.签到表.xlsx#",  # LibreOffice's
