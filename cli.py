@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import logging.handlers
 import os
 import re
 import signal
@@ -369,6 +368,8 @@ class _MaskingFormatter(logging.Formatter):
 
 
 def _setup_watch_log(system_dir: Path) -> None:
+    import logging.handlers  # only `watch` keeps a log file: other commands need not load it
+
     logs = system_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
