@@ -100,20 +100,20 @@ def _script(c: str) -> int | str:
 def assess(text: str) -> Assessment:
     cjk = common = unusable = letters = latin1 = visible = 0
     scripts: Counter[int | str] = Counter()
-    for c in text:
+    for c, n in Counter(text).items():  # each distinct character once: a text repeats most of its own
         if c.isspace():
             continue
-        visible += 1
+        visible += n
         if is_ideograph(c):
-            cjk += 1
-            common += is_common(c)
-            scripts["han"] += 1
+            cjk += n
+            common += n * is_common(c)
+            scripts["han"] += n
         elif _unusable(c):
-            unusable += 1
+            unusable += n
         elif c.isalpha():
-            letters += 1
-            latin1 += 0xC0 <= ord(c) <= 0xFF
-            scripts[_script(c)] += 1
+            letters += n
+            latin1 += n * (0xC0 <= ord(c) <= 0xFF)
+            scripts[_script(c)] += n
     common_share = common / cjk if cjk else 1.0
     unusable_share = unusable / visible if visible else 0.0
     latin1_share = latin1 / (letters + cjk) if letters + cjk else 0.0

@@ -7,6 +7,7 @@ back as a status with a Chinese reason a secretary can act on.
 
 from __future__ import annotations
 
+import re
 import time
 import xml.etree.ElementTree as ET
 import zipfile
@@ -79,18 +80,21 @@ def storable(text: str) -> tuple[str, int]:
     """
     if text.isascii() and text.isprintable():
         return text, 0
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+    if _SURROGATE.search(text):
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     text = text.replace("\f", "\n").replace("\v", "\n")
-    kept = [c for c in text if not _unstorable(c)]
-    return "".join(kept), len(text) - len(kept)
+    kept = _UNSTORABLE.sub("", text)
+    return kept, len(text) - len(kept)
 
 
-def _unstorable(c: str) -> bool:
-    n = ord(c)
-    if n < 0x20:
-        return c not in "\t\n\r"
-    return n == 0x7F or n == 0xFFFD or (n & 0xFFFE) == 0xFFFE or 0xFDD0 <= n <= 0xFDEF
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Control characters but tab and line breaks, DEL, U+FFFD, the non-characters U+FDD0–U+FDEF and the last
+# two code points of every plane (U+FFFE, U+FFFF, U+1FFFE …).
+_UNSTORABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufdd0-\ufdef\ufffd"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(17))
+    + "]"
+)
 
 
 @dataclass
