@@ -90,13 +90,14 @@ def build(
     *,
     processes: int = 1,
     tags: Callable[[], dict[str, str]] | None = None,
-    after_bag: Callable[[Path], None] | None = None,
+    after_bag: Callable[[bagit.Bag], None] | None = None,
 ) -> BuiltBag:
     """Write a bag at `out` (a folder, or a .zip when `out` ends in .zip).
 
     `fill(folder)` writes the payload into an empty folder; bagit then moves it under `data/` and writes
     the manifests. `tags()`, called after `fill`, gives extra tag files (name → text) to add beside
-    bagit.txt, listed in the tag manifests. Nothing appears at `out` until the bag is complete.
+    bagit.txt, listed in the tag manifests. `after_bag(bag)` may refuse the finished bag (read once, its
+    manifests loaded) by raising. Nothing appears at `out` until the bag is complete.
     """
     out = out.expanduser().resolve()
     if out.exists():
@@ -112,7 +113,7 @@ def build(
         fill(bag_dir)
         bag = _make_bag_isolated(bag_dir, dict(info), processes, tags() if tags else {})
         if after_bag is not None:
-            after_bag(bag_dir)
+            after_bag(bag)
         oxum = str(bag.info.get("Payload-Oxum", "0.0"))
         size, _, count = oxum.partition(".")
         fingerprint = sha256_file(bag_dir / "tagmanifest-sha256.txt")

@@ -136,7 +136,7 @@ def create_bundle(
         _bag_info(settings, request, the_seal),
         processes=processes,
         tags=tags,
-        after_bag=lambda bag_dir: _check_bag(bag_dir, content.expected, center, filled[0].fingerprint),
+        after_bag=lambda made: _check_bag(made, content.expected, center, filled[0].fingerprint),
     )
     fingerprint = filled[0].fingerprint
     _record_bundle(cat, request, the_seal, built, fingerprint)
@@ -604,14 +604,12 @@ def _bag_info(settings: Settings, request: _Request, the_seal: Seal) -> dict[str
 # -- stage: check the bag against the catalogue ----------------------------------------------------
 
 
-def _check_bag(bag_dir: Path, expected: dict[str, str], center: str, fingerprint: str) -> None:
+def _check_bag(made: bagit.Bag, expected: dict[str, str], center: str, fingerprint: str) -> None:
     """`bag.build`'s after_bag hook: refuse a bag whose manifest differs from the catalogue's checksums,
     or whose fingerprint is not the one printed on its papers."""
     # The bytes in the bag are the preserved copies; prove they are what the catalogue recorded. The
     # manifest is read through bagit, which decodes the names it percent-encodes (%, CR, LF).
-    listed = {
-        p.replace(os.sep, "/"): h["sha256"] for p, h in bagit.Bag(str(bag_dir)).payload_entries().items()
-    }
+    listed = {p.replace(os.sep, "/"): h["sha256"] for p, h in made.payload_entries().items()}
     wrong = [
         Problem("authenticity.catalogue", "保存的副本与目录中的校验和不符", path=p)
         for p, sha in expected.items()
