@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-
 from zhikong.indexer.analysis import normalize
 from zhikong.indexer.pii import MAX_MATCH, mask_pii
 
@@ -28,15 +26,33 @@ def _spans(norm: str, needles: list[str]) -> list[tuple[int, int, str]]:
 
 
 def _best_window(spans: list[tuple[int, int, str]], width: int, size: int) -> int:
-    """Start of the window of `width` characters holding the most distinct needles."""
-    starts = [s for s, _e, _n in spans]
+    """Start of the window of `width` characters holding the most distinct needles (the first such window
+    starting a quarter width before a match). Windows only move right, so one pass: a match enters when
+    the window's end passes its end, and leaves when the window's start passes its start."""
+    by_end = sorted(range(len(spans)), key=lambda i: spans[i][1])
+    entered, left = [False] * len(spans), [False] * len(spans)
+    held: dict[str, int] = {}  # needle → matches of it inside the window
     best_start, best_score = 0, -1
-    for start in starts:
+    add = drop = 0
+    for start, _end, _needle in spans:
         lo = max(0, start - width // 4)
         hi = lo + width
-        inside = {n for s, e, n in spans[bisect_left(starts, lo) : bisect_right(starts, hi)] if e <= hi}
-        if len(inside) > best_score:
-            best_start, best_score = lo, len(inside)
+        while add < len(by_end) and spans[by_end[add]][1] <= hi:
+            i = by_end[add]
+            add += 1
+            entered[i] = True
+            if not left[i]:
+                held[spans[i][2]] = held.get(spans[i][2], 0) + 1
+        while drop < len(spans) and spans[drop][0] < lo:
+            left[drop] = True
+            if entered[drop]:
+                needle = spans[drop][2]
+                held[needle] -= 1
+                if not held[needle]:
+                    del held[needle]
+            drop += 1
+        if len(held) > best_score:
+            best_start, best_score = lo, len(held)
     return min(best_start, max(0, size - width))
 
 
