@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from archives import HL, Y, new_archive
 from click.testing import CliRunner
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
 
 from zhikong import libreoffice
 
@@ -45,3 +45,41 @@ def test_every_text_file_of_a_large_center_is_in_the_compilation(tmp_path: Path,
     assert len(PdfReader(again / "data" / "移交资料" / f"{HL}PDF汇编.pdf").pages) == FILES
     assert {p.name: p.stat().st_mtime_ns for p in previews.iterdir()} == laid_out
     run("handover", "verify", str(again))
+
+
+def _pdf(path: Path, *, pages: int = 1, password: str | None = None) -> None:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    if password is not None:
+        writer.encrypt(password)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as out:
+        writer.write(out)
+
+
+def test_pdfs_that_cannot_be_joined_are_listed_with_the_reason(tmp_path: Path, runner: CliRunner) -> None:
+    run = new_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    folder = root / HL / str(Y) / f"{Y}-05-10 护理质量督查"
+    _pdf(folder / "督查记录.pdf", pages=2)
+    _pdf(folder / "加密的反馈.pdf", password="secret")
+    _pdf(folder / "空白文件.pdf", pages=0)
+    (folder / "损坏的报告.pdf").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog")
+    run("scan")
+
+    out = tmp_path / "移交包"
+    made = run("handover", "create", "--center", HL, "--to", "金乡县中医院", "--out", str(out))
+    assert "未能并入 PDF 汇编（3 项）" in made.output
+    for reason in ("加密的反馈：已加密", "损坏的报告：无法读取：PDF 已损坏或不完整", "空白文件：没有页面"):
+        assert reason in made.output
+    compiled = PdfReader(out / "data" / "移交资料" / f"{HL}PDF汇编.pdf")
+    cover = 1 if libreoffice.available() else 0  # the list of what is missing, on a first page
+    assert len(compiled.pages) == cover + 2
+    if cover:
+        assert "以下 3 件未能并入" in compiled.pages[0].extract_text()
+    year, (category, (record,)) = compiled.outline  # year → category → the one file joined
+    assert (year.title, record.title) == (f"{Y}年", "督查记录")
+    # each bookmark points at the file's first page, behind the cover
+    assert {compiled.get_destination_page_number(b) for b in (year, category, record)} == {cover}
+    run("handover", "verify", str(out))
