@@ -320,6 +320,8 @@ def _fill(
             store,
             settings.root,
         )
+        for parent in sorted({(folder / bag_path(r)).parent for r in content.record_files}):
+            parent.mkdir(parents=True, exist_ok=True)  # once a folder, not once a file
         copies = [
             pool.submit(_copy_preserved, store, settings.root, r, folder / bag_path(r))
             for r in content.record_files
@@ -356,8 +358,8 @@ def _expected_manifest(folder: Path, content: _Content) -> dict[str, str]:
 
 
 def _copy_preserved(store: ObjectStore, root: Path, r: dict[str, Any], dest: Path) -> None:
-    """The record's preserved copy (content-addressed, so exactly the catalogued bytes) into the bag."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    """The record's preserved copy (content-addressed, so exactly the catalogued bytes) into the bag, whose
+    folder is there already."""
     source = store.path_of(r["sha256"])
     shutil.copyfile(source if source.is_file() else root / r["path"], dest)
     if r["mtime_ns"]:
