@@ -411,16 +411,16 @@ def test_whoosh_merges_while_a_batch_commits(tmp_path: Path, monkeypatch: pytest
     ix = SearchIndex.open(tmp_path / "ix")
     for batch in range(8):
         _add(ix, *(_doc(batch * 10 + i, f"院感督查 记录{batch * 10 + i}号") for i in range(10)))
-    merged = module._finish_part
+    merged = module._merge_segments
 
-    def commit_meanwhile(part: object) -> object:
-        segment = merged(part)
+    def commit_meanwhile(merger: object, readers: list[object]) -> object:
+        segment = merged(merger, readers)
         with ix.writer() as w:  # would wait 30 s and fail if the merge held the lock
             w.delete(3)
             w.upsert(_doc(5, "改写后的整改报告"))
         return segment
 
-    monkeypatch.setattr(module, "_finish_part", commit_meanwhile)
+    monkeypatch.setattr(module, "_merge_segments", commit_meanwhile)
     assert ix.compact() and ix.segment_count() < 9
     assert not list((tmp_path / "ix").glob("merge-*"))  # its working folder is gone
     assert ix.doc_count() == 79 and 3 not in ix.record_ids()
@@ -463,14 +463,18 @@ def test_records_over_segments_with_deletions_are_found_as_themselves(index: Sea
             del texts[i]
         texts[50] = "第50号记录（改）：输血 护理护理"
         w.upsert(_doc(50, texts[50]))
-    nursing = index.search("护理", limit=200)
-    assert {h.record_id for h in nursing} == {i for i, t in texts.items() if "护理" in t}
-    for hit in nursing:
-        assert f"第{hit.record_id}号记录" in hit.snippet.replace("【", "").replace("】", "")
-    both = {i for i, t in texts.items() if "输血" in t and "院感" in t}
-    found = [h.record_id for h in index.search("输血 院感", limit=200)]
-    assert set(found[: len(both)]) == both and set(found) == {
-        i for i, t in texts.items() if "输血" in t or "院感" in t
-    }
-    rewritten = index.search("第50号记录")
-    assert rewritten[0].record_id == 50 and "（改）" in rewritten[0].snippet
+    for _merged in (False, True):  # as written, then merged into one segment (deleted records left out)
+        nursing = index.search("护理", limit=200)
+        assert {h.record_id for h in nursing} == {i for i, t in texts.items() if "护理" in t}
+        for hit in nursing:
+            assert f"第{hit.record_id}号记录" in hit.snippet.replace("【", "").replace("】", "")
+        both = {i for i, t in texts.items() if "输血" in t and "院感" in t}
+        found = [h.record_id for h in index.search("输血 院感", limit=200)]
+        assert set(found[: len(both)]) == both and set(found) == {
+            i for i, t in texts.items() if "输血" in t or "院感" in t
+        }
+        rewritten = index.search("第50号记录")
+        assert rewritten[0].record_id == 50 and "（改）" in rewritten[0].snippet
+        assert index.record_ids() == set(texts)
+        while index.compact():
+            pass
