@@ -297,11 +297,12 @@ def _prepend_cover(
     return cover
 
 
-def _opened(pdf: Path) -> Pdf | str:
-    """A PDF to take pages from (read into memory: thousands of them stay open until the compilation is
-    saved, which would otherwise hold a file handle each), or why it cannot be used."""
+def _opened(pdf: Path) -> tuple[Pdf, int] | str:
+    """A PDF to take pages from and its size (read into memory: hundreds of them stay open until their
+    part is saved, which would otherwise hold a file handle each), or why it cannot be used."""
     try:
-        source = Pdf.open(io.BytesIO(pdf.read_bytes()))
+        data = pdf.read_bytes()
+        source = Pdf.open(io.BytesIO(data))
     except PasswordError:
         return "已加密"
     except (PdfError, OSError, ValueError):
@@ -309,7 +310,73 @@ def _opened(pdf: Path) -> Pdf | str:
     if source.is_encrypted:
         source.close()
         return "已加密"
-    return source
+    return source, len(data)
+
+
+class _Joiner:
+    """Pages of many PDFs joined into one by qpdf (pikepdf), which copies each file's objects as they are.
+
+    qpdf reads a source's streams only when the result is saved, so each source stays open until then, at
+    about 80 KB each besides its bytes: the pages go into parts of at most PART_FILES files or PART_BYTES,
+    each saved to the scratch folder (its sources closed), and the parts are joined at the end. Memory
+    stays flat however many files a center has, and each page is written twice."""
+
+    PART_FILES = 500
+    PART_BYTES = 128 << 20
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.saved: list[Path] = []
+        self.before = 0  # pages in the saved parts
+        self.part = Pdf.new()
+        self.sources: list[Pdf] = []
+        self.bytes = 0
+
+    def add(self, source: Pdf, size: int) -> int | str:
+        """Append the source's pages: the number of its first page in the whole, or why it was not."""
+        self.sources.append(source)
+        self.bytes += size
+        start = len(self.part.pages)
+        try:
+            self.part.pages.extend(source.pages)
+        except (PdfError, ValueError, KeyError):
+            del self.part.pages[start:]
+            return "无法读取：PDF 已损坏或不完整"
+        if len(self.part.pages) == start:
+            return "没有页面"
+        first = self.before + start
+        if len(self.sources) >= self.PART_FILES or self.bytes >= self.PART_BYTES:
+            self._save_part()
+        return first
+
+    def _save_part(self) -> None:
+        path = self.scratch / f"part{len(self.saved)}.pdf"
+        self.part.save(path)
+        self.before += len(self.part.pages)
+        self.saved.append(path)
+        self.close()
+        self.part, self.bytes = Pdf.new(), 0
+
+    def joined(self) -> Pdf:
+        """The whole, to be saved before `close`; the parts saved so far are opened (one handle each)."""
+        if not self.saved:
+            return self.part
+        rest = self.part
+        whole = Pdf.new()
+        for path in self.saved:
+            part = Pdf.open(path)
+            self.sources.append(part)
+            whole.pages.extend(part.pages)
+        whole.pages.extend(rest.pages)
+        self.sources.append(rest)
+        self.part = whole
+        return whole
+
+    def close(self) -> None:
+        for source in self.sources:
+            source.close()
+        self.sources = []
+        self.part.close()
 
 
 def compile_pdfs(path: Path, entries: Sequence[PdfEntry], *, title: str, cache: Path) -> Compiled:
@@ -318,60 +385,40 @@ def compile_pdfs(path: Path, entries: Sequence[PdfEntry], *, title: str, cache: 
     LibreOffice, a damaged or encrypted file, an archive) is listed in `skipped` with the reason, and on
     a first page (`_prepend_cover`).
 
-    The pages are joined by qpdf (pikepdf), which copies each file's objects as they are: a few seconds
-    for thousands of files, where joining them in Python cost about 2 ms of CPU a page."""
-    compiled = Pdf.new()
+    The pages are joined by qpdf (`_Joiner`): a few seconds for thousands of files, where joining them in
+    Python (pypdf) cost about 2 ms of CPU a page."""
     skipped: list[tuple[str, str]] = []
-    sources: list[Pdf] = []  # kept open until the compilation is saved: qpdf reads their streams then
     starts: list[tuple[PdfEntry, int]] = []  # each file compiled and its first page
     with tempfile.TemporaryDirectory(prefix="zhikong-compile-") as scratch:
+        joiner = _Joiner(Path(scratch))
         try:
-            pages = _join(
-                compiled, entries, _as_pdfs(entries, cache, Path(scratch)), starts, skipped, sources
-            )
+            pdfs = _as_pdfs(entries, cache, Path(scratch))
+            for i, entry in enumerate(entries):
+                pdf = pdfs[i]
+                opened = pdf if isinstance(pdf, str) else _opened(pdf)
+                first = opened if isinstance(opened, str) else joiner.add(*opened)
+                if isinstance(first, str):
+                    skipped.append((entry.title, first))
+                else:
+                    starts.append((entry, first))
+            compiled = joiner.joined()
+            _bookmark(compiled, starts)
             if skipped:
                 cover = _prepend_cover(
                     compiled, Path(scratch), title=title, files=len(starts), skipped=skipped
                 )
                 if cover is not None:
-                    sources.append(cover)
-                    pages = len(compiled.pages)
+                    joiner.sources.append(cover)
             compiled.docinfo["/Title"] = title
             compiled.save(path)
+            pages = len(compiled.pages)
         finally:  # before the scratch folder goes: a file still open there could not be removed on Windows
-            for source in sources:
-                source.close()
-            compiled.close()
+            joiner.close()
     return Compiled(pages, len(starts), skipped)
 
 
-def _join(
-    compiled: Pdf,
-    entries: Sequence[PdfEntry],
-    pdfs: dict[int, Path | str],
-    starts: list[tuple[PdfEntry, int]],
-    skipped: list[tuple[str, str]],
-    sources: list[Pdf],
-) -> int:
-    """Append each entry's pages to `compiled` and bookmark them; the number of pages."""
-    for i, entry in enumerate(entries):
-        pdf = pdfs[i]
-        source = pdf if isinstance(pdf, str) else _opened(pdf)
-        if isinstance(source, str):
-            skipped.append((entry.title, source))
-            continue
-        sources.append(source)
-        start = len(compiled.pages)
-        try:
-            compiled.pages.extend(source.pages)
-        except (PdfError, ValueError, KeyError):
-            del compiled.pages[start:]
-            skipped.append((entry.title, "无法读取：PDF 已损坏或不完整"))
-            continue
-        if len(compiled.pages) == start:
-            skipped.append((entry.title, "没有页面"))
-            continue
-        starts.append((entry, start))
+def _bookmark(compiled: Pdf, starts: Sequence[tuple[PdfEntry, int]]) -> None:
+    """Bookmarks by year, then category, then file, each at the file's first page."""
     with compiled.open_outline() as outline:  # page numbers become page objects when this closes
         years: dict[int | None, OutlineItem] = {}
         categories: dict[tuple[int | None, str], OutlineItem] = {}
@@ -384,4 +431,3 @@ def _join(
                 categories[key] = OutlineItem(entry.category, start)
                 years[entry.year].children.append(categories[key])
             categories[key].children.append(OutlineItem(_shown(entry.title), start))
-    return len(compiled.pages)

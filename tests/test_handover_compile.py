@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader, PdfWriter
 
 from zhikong import libreoffice
+from zhikong.archive import handoverdocs
 
 FILES = 250  # beyond soffice's ~243 on one command line
 
@@ -47,10 +48,10 @@ def test_every_text_file_of_a_large_center_is_in_the_compilation(tmp_path: Path,
     run("handover", "verify", str(again))
 
 
-def _pdf(path: Path, *, pages: int = 1, password: str | None = None) -> None:
+def _pdf(path: Path, *, pages: int = 1, password: str | None = None, width: int = 595) -> None:
     writer = PdfWriter()
     for _ in range(pages):
-        writer.add_blank_page(595, 842)
+        writer.add_blank_page(width, 842)
     if password is not None:
         writer.encrypt(password)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,3 +84,29 @@ def test_pdfs_that_cannot_be_joined_are_listed_with_the_reason(tmp_path: Path, r
     # each bookmark points at the file's first page, behind the cover
     assert {compiled.get_destination_page_number(b) for b in (year, category, record)} == {cover}
     run("handover", "verify", str(out))
+
+
+def test_a_compilation_joined_in_parts_keeps_each_file_at_its_bookmark(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thousands of files are joined a few hundred at a time (each part saved, its sources closed, the
+    parts joined at the end): here two a part, so that five files make three parts."""
+    monkeypatch.setattr(handoverdocs._Joiner, "PART_FILES", 2)
+    run = new_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    folder = root / HL / str(Y) / f"{Y}-05-10 护理质量督查"
+    pages = {"督查记录1": 1, "督查记录2": 3, "督查记录3": 2, "督查记录4": 1, "督查记录5": 2}
+    for n, (name, count) in enumerate(pages.items()):
+        _pdf(folder / f"{name}.pdf", pages=count, width=500 + n)  # each file's pages known by their width
+    run("scan")
+
+    out = tmp_path / "移交包"
+    made = run("handover", "create", "--center", HL, "--to", "金乡县中医院", "--out", str(out))
+    assert "未能并入" not in made.output and "PDF 汇编 9 页" in made.output
+    compiled = PdfReader(out / "data" / "移交资料" / f"{HL}PDF汇编.pdf")
+    _year, (_category, files) = compiled.outline
+    assert [b.title for b in files] == list(pages)
+    widths = [round(float(page.mediabox.width)) for page in compiled.pages]
+    assert widths == [500 + n for n, count in enumerate(pages.values()) for _ in range(count)]
+    for n, bookmark in enumerate(files):
+        assert widths[compiled.get_destination_page_number(bookmark)] == 500 + n
