@@ -290,9 +290,30 @@ def _zip_statistics(path: Path, suffix: str) -> int | None:
     return None
 
 
+_UNCONVERTED = "LibreOffice 没能把它转成 PDF（文件可能已损坏或格式不受支持）"
+# Until soffice was given at most libreoffice.FILES_PER_RUN files a run, it silently skipped those after
+# its first ~243, and each was marked here as unconvertible: such marks are tried once more.
+_MARKS_CHECKED = ".failed-marks-checked"
+
+
+def _forget_batch_marks(cache: Path) -> None:
+    if (cache / _MARKS_CHECKED).exists():
+        return
+    for mark in cache.glob("*.failed"):
+        try:
+            if mark.read_text(encoding="utf-8") == _UNCONVERTED:
+                mark.unlink()
+        except OSError:
+            pass
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / _MARKS_CHECKED).touch()
+
+
 def converted_pdfs(sources: Sequence[tuple[str, Path, str]], cache: Path) -> dict[str, Path | str]:
-    """Office files as PDFs laid out by LibreOffice, in one soffice run: sha256 → the PDF, or the reason
-    it could not be made. Kept in the preview cache (`archive.preview`), so a file is converted once."""
+    """Office files as PDFs laid out by LibreOffice, in as few soffice runs as it takes: sha256 → the PDF,
+    or the reason it could not be made. Kept in the preview cache (`archive.preview`), so a file is
+    converted once."""
+    _forget_batch_marks(cache)
     results: dict[str, Path | str] = {}
     todo: list[tuple[str, Path, str]] = []
     for sha, source, suffix in sources:
@@ -330,9 +351,8 @@ def converted_pdfs(sources: Sequence[tuple[str, Path, str]], cache: Path) -> dic
             elif timed_out:  # a run cut short says nothing about this file: the next one tries again
                 results[sha] = "LibreOffice 转换超时"
             else:
-                reason = "LibreOffice 没能把它转成 PDF（文件可能已损坏或格式不受支持）"
-                (cache / f"{sha}.failed").write_text(reason, encoding="utf-8")
-                results[sha] = reason
+                (cache / f"{sha}.failed").write_text(_UNCONVERTED, encoding="utf-8")
+                results[sha] = _UNCONVERTED
     return results
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from archives import HL, Y, new_archive
+from archives import HL, Y, docx, new_archive
 from click.testing import CliRunner
+from conftest import as_json
 from pypdf import PdfReader, PdfWriter
 
 from zhikong import libreoffice
@@ -110,3 +111,29 @@ def test_a_compilation_joined_in_parts_keeps_each_file_at_its_bookmark(
     assert widths == [500 + n for n, count in enumerate(pages.values()) for _ in range(count)]
     for n, bookmark in enumerate(files):
         assert widths[compiled.get_destination_page_number(bookmark)] == 500 + n
+
+
+@pytest.mark.skipif(not libreoffice.available(), reason="LibreOffice (soffice) 未安装")
+def test_files_marked_unconvertible_by_a_truncated_batch_are_tried_again(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    """An archive whose earlier batch was cut short by soffice has its files marked as unconvertible; the
+    first conversion after the fix tries them once more, and a mark made since is kept."""
+    run = new_archive(tmp_path, runner)
+    root: Path = run.root  # type: ignore[attr-defined]
+    folder = root / HL / str(Y) / f"{Y}-05-10 护理质量督查"
+    docx(folder / "督查记录.docx", "护理质量督查记录", "病区护理质量抽查。")
+    run("scan")
+    sha = as_json(run("ls", "--json"))[0]["sha256"]
+    previews = root / ".zhikong" / "previews"
+    previews.mkdir(exist_ok=True)
+    mark = previews / f"{sha}.failed"
+    mark.write_text("LibreOffice 没能把它转成 PDF（文件可能已损坏或格式不受支持）", encoding="utf-8")
+
+    made = run("handover", "create", "--center", HL, "--to", "金乡县中医院", "--out", str(tmp_path / "包1"))
+    assert "未能并入" not in made.output and not mark.exists() and (previews / f"{sha}.pdf").is_file()
+
+    (previews / f"{sha}.pdf").unlink()  # as if it had failed for good since: the mark is believed now
+    mark.write_text("LibreOffice 没能把它转成 PDF（文件可能已损坏或格式不受支持）", encoding="utf-8")
+    made = run("handover", "create", "--center", HL, "--to", "金乡县中医院", "--out", str(tmp_path / "包2"))
+    assert "督查记录：LibreOffice 没能把它转成 PDF" in made.output and mark.exists()
