@@ -12,6 +12,7 @@ The fingerprint printed on the 交接书 and 移交清单 covers what an import 
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import json
 import os
@@ -311,6 +312,7 @@ def _fill(
     # Copies are I/O (sendfile releases the GIL) and the papers are Python work: run side by side.
     with ThreadPoolExecutor(max_workers=4) as pool:
         derived = pool.submit(
+            contextvars.copy_context().run,  # the progress reporter, for LibreOffice's conversions
             _derived_files,
             folder / META,
             c.name,

@@ -39,6 +39,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from zhikong import libreoffice
+from zhikong.archive import progress
 from zhikong.archive.catalogue import Catalogue, Record
 from zhikong.archive.preserve import ObjectStore
 from zhikong.archive.preview import IMAGES, OFFICE
@@ -340,7 +341,8 @@ def converted_pdfs(sources: Sequence[tuple[str, Path, str]], cache: Path) -> dic
         out = Path(tmp) / "out"
         timed_out = False
         try:
-            libreoffice.convert_many(named, "pdf", out, timeout=60 + 20 * len(named))
+            with progress.files_appearing(out, len(named), "转换为 PDF", "LibreOffice"):
+                libreoffice.convert_many(named, "pdf", out, timeout=60 + 20 * len(named))
         except ZhikongError as exc:  # the files it did convert are there; the others are named below
             timed_out = "超时" in exc.message
         for sha, _, _ in todo:

@@ -8,7 +8,8 @@ application, the handover) pass nothing along and threads of a server each have 
 
 Checksums are computed by bagit, in worker processes; bagit logs one line per file it reads.
 `bagit_files(total)` counts those lines through a small file the workers append to (it works across
-fork and spawn alike), and a thread turns the count into steps.
+fork and spawn alike), and a thread turns the count into steps. LibreOffice, converting a batch, is
+followed by the files appearing in its output folder (`files_appearing`).
 """
 
 from __future__ import annotations
@@ -147,3 +148,31 @@ def bagit_files(total: int, verb: str) -> Iterator[str | None]:
         thread.join()
         drain()  # what the workers read since the last turn, so that short work is shown too
         Path(counter).unlink(missing_ok=True)
+
+
+@contextmanager
+def files_appearing(folder: Path, total: int, verb: str, label: str) -> Iterator[None]:
+    """While another program writes `total` files into `folder` (LibreOffice converting a batch): reports
+    how many are there to `current()` a few times a second."""
+    progress = current()
+    if type(progress) is Progress:
+        yield
+        return
+    progress.phase(verb)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(0.25):
+            try:
+                count = len(os.listdir(folder))
+            except OSError:  # not made yet
+                continue
+            progress.step(min(count, total), total, label)
+
+    thread = threading.Thread(target=poll, name="zhikong-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

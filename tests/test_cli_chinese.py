@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import Run, invoke
 
-from zhikong import clitext
+from zhikong import clitext, libreoffice
 from zhikong.archive.convention import ActivityType
 from zhikong.cli import _activity_type_option, _day_option, _day_text_option, cli
 
@@ -500,6 +500,8 @@ def test_long_work_shows_its_progress_on_a_terminal_only(root: Path, tmp_path: P
         str(bundle),
     )
     assert re.search(r"计算校验和 \d+/\d+", created) and "移交包指纹" in created
+    if libreoffice.available():  # the PDF compilation's layouts, counted as LibreOffice writes them
+        assert re.search(r"转换为 PDF \d+/60", created)
     assert re.search(r"自 \d{4}年\d{1,2}月\d{1,2}日 \d\d:\d\d:\d\d 起", created)  # not ISO 8601
     from docx import Document
 
