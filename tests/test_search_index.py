@@ -478,3 +478,30 @@ def test_records_over_segments_with_deletions_are_found_as_themselves(index: Sea
         assert index.record_ids() == set(texts)
         while index.compact():
             pass
+
+
+def test_whoosh_reads_its_segments_where_they_lie(tmp_path: Path) -> None:
+    """Opening the index to search, or to commit a file (an update first looks up the document it
+    replaces), reads the memory-mapped segments in place: Whoosh itself copied every part of every segment
+    into memory, so each watched file's commit cost memory and time in proportion to the whole index."""
+    import random
+    import tracemalloc
+
+    rng = random.Random(5)
+    words = ["院感", "督查", "反馈", "整改", "护理", "质控", "会议", "病历", "抽查", "输血", "麻醉", "培训"]
+    ix = SearchIndex.open(tmp_path / "ix")
+    for batch in range(3):
+        _add(ix, *(_doc(batch * 100 + i, "".join(rng.choices(words, k=1500))) for i in range(100)))
+    size = sum(f.stat().st_size for f in (tmp_path / "ix").iterdir() if f.is_file())
+    ix.close()
+    ix = SearchIndex.open(tmp_path / "ix")
+    peaks = []
+    for step in (lambda: _add(ix, _doc(1000, "新的督查记录")), lambda: ix.search("院感 督查")):
+        tracemalloc.start()
+        try:
+            step()
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    ix.close()
+    assert size > 500_000 and peaks[0] < 0.6 * size and peaks[1] < 1.5 * size, (size, peaks)
