@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
 import shutil
 import time
 from bisect import bisect_right
@@ -190,7 +189,7 @@ class _Source:
 
 
 class _Generation:
-    def __init__(self, searcher: Any, schema: Any, stamp: int) -> None:
+    def __init__(self, searcher: Any, schema: Any, stamp: bytes) -> None:
         self._searcher = searcher
         self._schema = schema
         self.stamp = stamp
@@ -305,12 +304,14 @@ class _Generation:
         return self._deleted
 
 
-def _stamp(index_dir: Path) -> int:
-    """Changes with every commit (tantivy rewrites meta.json atomically)."""
+def _stamp(index_dir: Path) -> bytes:
+    """Changes with every commit: tantivy rewrites meta.json (its segments, deletions and opstamp)
+    atomically. Its modification time is not enough: two commits within the filesystem's clock tick left
+    a search on the generation before a deletion."""
     try:
-        return os.stat(index_dir / "meta.json").st_mtime_ns
+        return (index_dir / "meta.json").read_bytes()
     except FileNotFoundError:
-        return 0
+        return b""
 
 
 class TantivyIndex(SearchIndex):
@@ -422,7 +423,7 @@ class TantivyIndex(SearchIndex):
         return {int(term) for term, count in found if count}
 
     def documents(self) -> dict[int, tuple[str, str]]:
-        generation = _Generation(self._searcher(), self._schema, 0)
+        generation = _Generation(self._searcher(), self._schema, b"")
         return {
             int(fields["record_id"]): (fields["path"], fields["state"])
             for fields in map(generation.stored_fields, generation._docs(tantivy.Query.all_query()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -505,3 +506,20 @@ def test_whoosh_reads_its_segments_where_they_lie(tmp_path: Path) -> None:
             tracemalloc.stop()
     ix.close()
     assert size > 500_000 and peaks[0] < 0.6 * size and peaks[1] < 1.5 * size, (size, peaks)
+
+
+@pytest.mark.skipif(tantivy is None, reason="tantivy not installed")
+def test_tantivy_sees_a_commit_made_within_the_same_clock_tick(tmp_path: Path) -> None:
+    """A search after a deletion reads the new generation even when the commit left meta.json with the
+    same modification time (two commits within the filesystem's clock tick): it once answered from the
+    generation before the deletion, now and then."""
+    ix = SearchIndex.open(tmp_path / "ix", engine="tantivy")
+    _add(ix, _doc(1, "输血质控督查"), _doc(2, "输血质控会议"))
+    meta = tmp_path / "ix" / "meta.json"
+    assert sorted(_ids(ix, "输血")) == [1, 2]
+    before = meta.stat()
+    with ix.writer() as w:
+        w.delete(1)
+    os.utime(meta, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert _ids(ix, "输血") == [2]
+    ix.close()
