@@ -46,15 +46,19 @@ def build(root: Path, files: int) -> None:
     for name, code in (("护理质控中心", "HL"), ("院感质控中心", "GR")):
         settings = add_center(settings, Center(name, code, "金乡县人民医院"), year=2026)
     for i in range(files):
-        center = ("护理质控中心", "院感质控中心")[i % 2]
-        year = 2024 + (i // 2) % 3
-        month = 1 + (i // 6) % 12
-        activity = ACTIVITIES[(i // 12) % len(ACTIVITIES)]
-        folder = root / center / str(year) / f"{year}-{month:02d}-{1 + (i // 72) % 28:02d} {activity}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{NAMES[i % len(NAMES)]}{i:05d}.txt").write_text(
-            f"{activity} 第{i}号文件 " * 20, encoding="utf-8"
-        )
+        path = place(root, i, ".txt")
+        path.write_text(f"{path.parent.name.split(' ', 1)[1]} 第{i}号文件 " * 20, encoding="utf-8")
+
+
+def place(root: Path, i: int, suffix: str) -> Path:
+    """The i-th generated file's path (its folder made): 2 centers × 3 years × dated activity folders."""
+    center = ("护理质控中心", "院感质控中心")[i % 2]
+    year = 2024 + (i // 2) % 3
+    month = 1 + (i // 6) % 12
+    activity = ACTIVITIES[(i // 12) % len(ACTIVITIES)]
+    folder = root / center / str(year) / f"{year}-{month:02d}-{1 + (i // 72) % 28:02d} {activity}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{NAMES[i % len(NAMES)]}{i:05d}{suffix}"
 
 
 def active_count(root: Path) -> int:

@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from bench.archive_speed import ACTIVITIES, NAMES
+from bench.archive_speed import place
 from bench.growth import ZHIKONG, child
 from bench.search_speed import big_docs
 from zhikong.archive.settings import Center, add_center, init_archive
@@ -69,13 +69,7 @@ def build(root: Path, files: int, chars: int, engine: str) -> None:
         )
     parts, xml = _template()
     for i, doc in enumerate(big_docs(files, chars)):
-        center = ("护理质控中心", "院感质控中心")[i % 2]
-        year = 2024 + (i // 2) % 3
-        month = 1 + (i // 6) % 12
-        activity = ACTIVITIES[(i // 12) % len(ACTIVITIES)]
-        folder = root / center / str(year) / f"{year}-{month:02d}-{1 + (i // 72) % 28:02d} {activity}"
-        folder.mkdir(parents=True, exist_ok=True)
-        write_docx(folder / f"{NAMES[i % len(NAMES)]}{i:05d}.docx", doc.text, parts, xml)
+        write_docx(place(root, i, ".docx"), doc.text, parts, xml)
 
 
 def _load() -> str:
